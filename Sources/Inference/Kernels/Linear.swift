@@ -1,0 +1,45 @@
+import CKernels
+
+/// y = x·Wᵀ + b for a torch `nn.Linear` weight W [out, in] and bias b [out]: x [n, in] -> y [n, out].
+func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
+    let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+    precondition(x.cols == inFeatures, "linear: input width \(x.cols) != \(inFeatures)")
+    var y = Matrix(rows: x.rows, cols: outFeatures)
+    guard x.rows > 0 else { return y }
+    y.data.withUnsafeMutableBufferPointer { out in
+        let o = out.baseAddress!
+        if let bias {
+            for r in 0..<x.rows { (o + r * outFeatures).update(from: bias.pointer, count: outFeatures) }
+        }
+        x.data.withUnsafeBufferPointer { input in
+            BLAS.sgemm(transB: true, m: x.rows, n: outFeatures, k: inFeatures,
+                       a: input.baseAddress!, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
+                       beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
+        }
+    }
+    return y
+}
+
+/// x += y, element-wise (residual connections).
+func addInPlace(_ x: inout Matrix, _ y: Matrix) {
+    precondition(x.data.count == y.data.count, "residual shape mismatch")
+    x.data.withUnsafeMutableBufferPointer { a in
+        y.data.withUnsafeBufferPointer { b in
+            let (pa, pb) = (a.baseAddress!, b.baseAddress!)
+            Parallel.forEachChunk(a.count, grain: 1 << 16) { range in
+                lm_add(pa + range.lowerBound, pb + range.lowerBound, range.count)
+            }
+        }
+    }
+}
+
+/// Divides every row by its L2 norm.
+func normalizeRows(_ m: inout Matrix) {
+    let cols = m.cols
+    for r in 0..<m.rows {
+        var sum: Float = 0
+        for c in 0..<cols { sum += m.data[r * cols + c] * m.data[r * cols + c] }
+        let inverse = 1 / max(sum.squareRoot(), 1e-12)
+        for c in 0..<cols { m.data[r * cols + c] *= inverse }
+    }
+}

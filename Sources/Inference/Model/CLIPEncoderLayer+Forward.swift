@@ -1,0 +1,26 @@
+/// The numeric settings a forward pass runs with: the checkpoint's, or the MaskCLIP reference code's.
+struct BlockSettings: Sendable {
+    var eps: Float
+    var activation: Activation
+}
+
+extension CLIPEncoderLayer {
+    /// x = x + attn(ln1(x)); x = x + mlp(ln2(x)), with attention inside each segment of rows
+    /// (one segment per sequence), causal for the text tower.
+    func forward(_ x: inout Matrix, heads: Int, segments: [Range<Int>], causal: Bool, settings: BlockSettings) {
+        let h = layerNorm(x, weight: norm1Weight, bias: norm1Bias, eps: settings.eps)
+        let q = linear(h, weight: qWeight, bias: qBias)
+        let k = linear(h, weight: kWeight, bias: kBias)
+        let v = linear(h, weight: vWeight, bias: vBias)
+        let context = multiHeadAttention(q: q, k: k, v: v, heads: heads, segments: segments, causal: causal)
+        addInPlace(&x, linear(context, weight: outWeight, bias: outBias))
+        addInPlace(&x, mlp(layerNorm(x, weight: norm2Weight, bias: norm2Bias, eps: settings.eps), settings))
+    }
+
+    /// fc2(act(fc1(x)))
+    func mlp(_ x: Matrix, _ settings: BlockSettings) -> Matrix {
+        var hidden = linear(x, weight: fc1Weight, bias: fc1Bias)
+        settings.activation.apply(&hidden)
+        return linear(hidden, weight: fc2Weight, bias: fc2Bias)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// A loaded Hugging Face CLIP directory: `config.json`, `model.safetensors` (memory-mapped), `vocab.json`,
+/// `merges.txt`. Every tensor of both towers is checked for presence and shape when it loads.
+public final class CLIPModel: Sendable {
+    public let directory: URL
+    public let config: CLIPConfig
+    public let text: CLIPTextTransformer
+    public let vision: CLIPVisionTransformer
+    public let tokenizer: CLIPTokenizer
+    /// Owns the memory every `Tensor` of the towers points into.
+    let weights: SafeTensorsFile
+
+    public init(directory: URL) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw InferenceError(.badModel, "model directory \(directory.path) does not exist")
+        }
+        self.directory = directory
+        config = try CLIPConfig.load(directory: directory)
+        let weightsPath = directory.appendingPathComponent("model.safetensors").path
+        guard FileManager.default.fileExists(atPath: weightsPath) else {
+            throw InferenceError(.badModel, "\(directory.path) has no model.safetensors (only the safetensors format is read)")
+        }
+        weights = try SafeTensorsFile(path: weightsPath)
+        let read = WeightReader(file: weights)
+        text = try CLIPTextTransformer(read, config: config.text, projectionDim: config.projectionDim)
+        vision = try CLIPVisionTransformer(read, config: config.vision, projectionDim: config.projectionDim)
+        tokenizer = try CLIPTokenizer(directory: directory, contextLength: config.text.maxPositionEmbeddings)
+    }
+
+    /// sha256 of `model.safetensors`, which identifies the weights class embeddings were made with.
+    public func weightsSHA256() throws -> String {
+        try FileDigest.sha256(path: weights.path)
+    }
+}

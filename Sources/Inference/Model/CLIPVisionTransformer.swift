@@ -1,0 +1,89 @@
+/// CLIP's vision tower (transformers' `CLIPVisionTransformer` + `visual_projection`) with the MaskCLIP change
+/// to its last block: Zhou, Loy, Dai, "Extract Free Dense Labels from CLIP" (ECCV 2022), reference code
+/// github.com/chongzhou96/MaskCLIP at 245d31f8. Dense features instead of one pooled embedding.
+public struct CLIPVisionTransformer: Sendable {
+    public let config: CLIPConfig.Tower
+    let classEmbedding: Tensor       // vision_model.embeddings.class_embedding [D]
+    let patchEmbedding: Tensor       // vision_model.embeddings.patch_embedding.weight [D, 3, P, P], no bias
+    let positionEmbedding: Tensor    // vision_model.embeddings.position_embedding.weight [1 + G·G, D]
+    let preNormWeight, preNormBias: Tensor    // vision_model.pre_layrnorm.{weight,bias} [D] (sic)
+    let layers: [CLIPEncoderLayer]   // vision_model.encoder.layers.{i}
+    let postNormWeight, postNormBias: Tensor  // vision_model.post_layernorm.{weight,bias} [D]
+    let projection: Tensor           // visual_projection.weight [E, D], no bias
+
+    init(_ read: WeightReader, config c: CLIPConfig.Tower, projectionDim e: Int) throws {
+        let (d, p, g) = (c.hiddenSize, c.patchSize, c.gridSize)
+        config = c
+        classEmbedding = try read("vision_model.embeddings.class_embedding", [d])
+        patchEmbedding = try read("vision_model.embeddings.patch_embedding.weight", [d, 3, p, p])
+        positionEmbedding = try read("vision_model.embeddings.position_embedding.weight", [1 + g * g, d])
+        preNormWeight = try read("vision_model.pre_layrnorm.weight", [d])
+        preNormBias = try read("vision_model.pre_layrnorm.bias", [d])
+        layers = try (0..<c.numHiddenLayers).map {
+            try CLIPEncoderLayer(read, prefix: "vision_model.encoder.layers.\($0)", width: d, intermediate: c.intermediateSize)
+        }
+        postNormWeight = try read("vision_model.post_layernorm.weight", [d])
+        postNormBias = try read("vision_model.post_layernorm.bias", [d])
+        projection = try read("visual_projection.weight", [e, d])
+    }
+
+    /// The MaskCLIP dense path for one normalised, padded image.
+    /// Returns f [gh·gw, E] with unit rows and, when `keys` is set, the last block's keys [gh·gw, D].
+    func denseFeatures(_ image: PreparedImage, settings: BlockSettings, keys wantKeys: Bool) -> (features: Matrix, keys: Matrix?) {
+        let (gh, gw) = (image.paddedHeight / config.patchSize, image.paddedWidth / config.patchSize)
+        var x = embeddings(image, gh: gh, gw: gw)
+        x = layerNorm(x, weight: preNormWeight, bias: preNormBias, eps: settings.eps)
+        let all = [0..<x.rows]
+        for layer in layers.dropLast() {
+            layer.forward(&x, heads: config.numAttentionHeads, segments: all, causal: false, settings: settings)
+        }
+        // Last block, no attention computed (code):
+        //   y = ln1(x); v = out_proj(v_proj(y)); z = x + v; z = z + mlp(ln2(z)); key = out_proj(k_proj(y))
+        let last = layers[layers.count - 1]
+        let y = layerNorm(x, weight: last.norm1Weight, bias: last.norm1Bias, eps: settings.eps)
+        let v = linear(linear(y, weight: last.vWeight, bias: last.vBias), weight: last.outWeight, bias: last.outBias)
+        var z = x
+        addInPlace(&z, v)
+        addInPlace(&z, last.mlp(layerNorm(z, weight: last.norm2Weight, bias: last.norm2Bias, eps: settings.eps), settings))
+        var keys: Matrix?
+        if wantKeys {
+            let k = linear(y.rows(1..<y.rows), weight: last.kWeight, bias: last.kBias)
+            keys = linear(k, weight: last.outWeight, bias: last.outBias)
+        }
+        // z = post_layernorm(z)[1:]; f = z·projᵀ; f = f / ‖f‖
+        let patches = layerNorm(z.rows(1..<z.rows), weight: postNormWeight, bias: postNormBias, eps: settings.eps)
+        var features = linear(patches, weight: projection, bias: nil)
+        normalizeRows(&features)
+        return (features, keys)
+    }
+
+    /// [class_embedding ; patch tokens] + position embedding resized to the gh × gw grid: [1 + gh·gw, D].
+    func embeddings(_ image: PreparedImage, gh: Int, gw: Int) -> Matrix {
+        let d = config.hiddenSize
+        let tokens = linear(image.patches(size: config.patchSize), weight: patchMatrix, bias: nil)
+        let position = resizedPositionEmbedding(gh: gh, gw: gw)
+        var x = Matrix(rows: 1 + gh * gw, cols: d)
+        for c in 0..<d { x[0, c] = classEmbedding[c] + position[0, c] }
+        for r in 0..<gh * gw {
+            for c in 0..<d { x[1 + r, c] = tokens[r, c] + position[1 + r, c] }
+        }
+        return x
+    }
+
+    /// The conv weight [D, 3, P, P] seen as a Linear weight [D, 3·P·P] (same memory).
+    var patchMatrix: Tensor {
+        Tensor(patchEmbedding.pointer, shape: [config.hiddenSize, 3 * config.patchSize * config.patchSize],
+               owner: patchEmbedding.owner)
+    }
+
+    /// The class row unchanged; the G × G grid resized bicubic to gh × gw.
+    func resizedPositionEmbedding(gh: Int, gw: Int) -> Matrix {
+        let (d, g) = (config.hiddenSize, config.gridSize)
+        var out = Matrix(rows: 1 + gh * gw, cols: d)
+        for c in 0..<d { out[0, c] = positionEmbedding[c] }
+        let grid = UnsafeBufferPointer(start: positionEmbedding.pointer + d, count: g * g * d)
+        let resized = Resample.bicubic(grid, height: g, width: g, channels: d, toHeight: gh, toWidth: gw)
+        out.data.replaceSubrange(d..<out.data.count, with: resized)
+        return out
+    }
+}

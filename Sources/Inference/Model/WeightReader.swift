@@ -1,0 +1,44 @@
+/// Reads named tensors from a checkpoint, checking each one's presence and shape against the configuration,
+/// so a wrong checkpoint fails on load with the tensor's name, its shape and the expected shape.
+struct WeightReader {
+    let file: SafeTensorsFile
+
+    func callAsFunction(_ name: String, _ shape: [Int]) throws -> Tensor {
+        guard let entry = file.entries[name] else {
+            throw InferenceError(.badModel, "\(file.path): tensor \(name) is missing (expected shape \(shape))")
+        }
+        guard entry.shape == shape else {
+            throw InferenceError(.badModel, "\(file.path): tensor \(name) has shape \(entry.shape), expected \(shape)")
+        }
+        return try file.floats(name)
+    }
+}
+
+/// One pre-LN transformer block: the same tensor names in both towers.
+struct CLIPEncoderLayer: Sendable {
+    // {prefix}.self_attn.{q,k,v,out}_proj.weight [D, D] and .bias [D]
+    let qWeight, qBias, kWeight, kBias, vWeight, vBias, outWeight, outBias: Tensor
+    // {prefix}.layer_norm1 / layer_norm2 .{weight,bias} [D]
+    let norm1Weight, norm1Bias, norm2Weight, norm2Bias: Tensor
+    // {prefix}.mlp.fc1.weight [I, D], .bias [I]; {prefix}.mlp.fc2.weight [D, I], .bias [D]
+    let fc1Weight, fc1Bias, fc2Weight, fc2Bias: Tensor
+
+    init(_ read: WeightReader, prefix p: String, width d: Int, intermediate i: Int) throws {
+        qWeight = try read("\(p).self_attn.q_proj.weight", [d, d])
+        qBias = try read("\(p).self_attn.q_proj.bias", [d])
+        kWeight = try read("\(p).self_attn.k_proj.weight", [d, d])
+        kBias = try read("\(p).self_attn.k_proj.bias", [d])
+        vWeight = try read("\(p).self_attn.v_proj.weight", [d, d])
+        vBias = try read("\(p).self_attn.v_proj.bias", [d])
+        outWeight = try read("\(p).self_attn.out_proj.weight", [d, d])
+        outBias = try read("\(p).self_attn.out_proj.bias", [d])
+        norm1Weight = try read("\(p).layer_norm1.weight", [d])
+        norm1Bias = try read("\(p).layer_norm1.bias", [d])
+        norm2Weight = try read("\(p).layer_norm2.weight", [d])
+        norm2Bias = try read("\(p).layer_norm2.bias", [d])
+        fc1Weight = try read("\(p).mlp.fc1.weight", [i, d])
+        fc1Bias = try read("\(p).mlp.fc1.bias", [i])
+        fc2Weight = try read("\(p).mlp.fc2.weight", [d, i])
+        fc2Bias = try read("\(p).mlp.fc2.bias", [d])
+    }
+}

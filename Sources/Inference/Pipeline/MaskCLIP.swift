@@ -1,0 +1,86 @@
+/// Per-image options of MaskCLIP (docs/maskclip.md section 4 to 6).
+public struct MaskCLIPOptions: Sendable, Equatable, Codable {
+    /// Target short side of the resize (s = min(longSide / long, shortSide / short)).
+    public var shortSide: Int = 512
+    /// Cap on the long side after resizing.
+    public var longSide: Int = 2048
+    /// Prompt-denoising threshold; 0 turns it off.
+    public var promptDenoise: Float = 0.5
+    /// Key-smoothing threshold; 0 (default) turns it off, the reference uses 1.0.
+    public var keySmoothing: Float = 0
+    public var preset: Preset = .clip
+
+    public init(shortSide: Int = 512, longSide: Int = 2048, promptDenoise: Float = 0.5, keySmoothing: Float = 0,
+                preset: Preset = .clip) {
+        self.shortSide = shortSide
+        self.longSide = longSide
+        self.promptDenoise = promptDenoise
+        self.keySmoothing = keySmoothing
+        self.preset = preset
+    }
+
+    public func validate() throws {
+        guard shortSide >= 1, longSide >= 1 else { throw InferenceError(.badArgument, "short and long side must be positive") }
+        guard (0...1).contains(promptDenoise), keySmoothing >= 0 else {
+            throw InferenceError(.badArgument, "prompt denoising threshold must be in 0...1 and key smoothing >= 0")
+        }
+    }
+}
+
+/// MaskCLIP for one job: the vision tower, the job's class embeddings and its options. Labels one image at a
+/// time; BLAS uses every core inside each image.
+public struct MaskCLIP: Sendable {
+    public let model: CLIPModel
+    public let classes: ClassEmbeddings
+    public let options: MaskCLIPOptions
+    let settings: BlockSettings
+
+    public init(model: CLIPModel, classes: ClassEmbeddings, options: MaskCLIPOptions) throws {
+        try options.validate()
+        guard classes.dimension == model.config.projectionDim else {
+            throw InferenceError(.badArgument, "class embeddings have \(classes.dimension) dimensions, the model projects to \(model.config.projectionDim)")
+        }
+        self.model = model
+        self.classes = classes
+        self.options = options
+        settings = try options.preset.visionSettings(model.config.vision)
+    }
+
+    /// The label map of one image: class indices in the order of `classes.classNames`, same size as the image.
+    public func label(_ image: RGBImage) -> LabelMap {
+        let prepared = prepare(image)
+        let scores = denseScores(prepared).scores
+        let p = model.config.vision.patchSize
+        let indices = upsampleArgmax(scores, gridHeight: prepared.paddedHeight / p, gridWidth: prepared.paddedWidth / p,
+                                     resizedHeight: prepared.resizedHeight, resizedWidth: prepared.resizedWidth,
+                                     height: image.height, width: image.width)
+        return LabelMap(width: image.width, height: image.height, indices: indices)
+    }
+
+    func prepare(_ image: RGBImage) -> PreparedImage {
+        PreparedImage(image, shortSide: options.shortSide, longSide: options.longSide,
+                      patch: model.config.vision.patchSize, statistics: options.preset.statistics)
+    }
+
+    /// Everything between the prepared image and the upsampling, kept apart for the golden tests.
+    struct Dense {
+        var features: Matrix   // f [HW, E], unit rows
+        var logits: Matrix     // f Tᵀ [HW, K], before prompt denoising
+        var scores: Matrix     // after prompt denoising and key smoothing
+    }
+
+    /// The image path from patch embedding to dense scores (what `bench encoder` times).
+    func denseScores(_ prepared: PreparedImage) -> Dense {
+        let smoothing = options.keySmoothing > 0
+        let (features, keys) = model.vision.denseFeatures(prepared, settings: settings, keys: smoothing)
+        let logits = classes.values.withUnsafeBufferPointer {
+            linear(features, weight: Tensor($0.baseAddress!, shape: [classes.classNames.count, classes.dimension]), bias: nil)
+        }
+        var scores = logits
+        MaskCLIPHead.promptDenoise(&scores, threshold: options.promptDenoise)
+        if smoothing, let keys {
+            scores = MaskCLIPHead.keySmooth(scores, keys: keys, threshold: options.keySmoothing)
+        }
+        return Dense(features: features, logits: logits, scores: scores)
+    }
+}

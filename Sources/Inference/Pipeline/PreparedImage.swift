@@ -1,0 +1,79 @@
+/// Mean and standard deviation on the 0...255 scale, per RGB channel.
+public struct PixelStatistics: Sendable, Equatable {
+    public var mean: (Float, Float, Float)
+    public var std: (Float, Float, Float)
+
+    public static func == (l: Self, r: Self) -> Bool { l.mean == r.mean && l.std == r.std }
+
+    /// CLIP's own statistics (the checkpoint's preprocessing).
+    public static let clip = PixelStatistics(
+        mean: (0.481_454_66 * 255, 0.457_827_5 * 255, 0.408_210_73 * 255),
+        std: (0.268_629_54 * 255, 0.261_302_58 * 255, 0.275_777_11 * 255))
+    /// ImageNet's, which the MaskCLIP reference code uses.
+    public static let imageNet = PixelStatistics(mean: (123.675, 116.28, 103.53), std: (58.395, 57.12, 57.375))
+}
+
+/// An image resized, normalised and zero-padded for the vision tower: planes [3, paddedHeight, paddedWidth].
+struct PreparedImage {
+    let height: Int, width: Int                 // the source
+    let resizedHeight: Int, resizedWidth: Int   // nh, nw
+    let paddedHeight: Int, paddedWidth: Int     // multiples of the patch size
+    var planes: [Float]
+
+    /// s = min(long / max(h, w), short / min(h, w)); nh = int(h·s + 0.5), nw = int(w·s + 0.5).
+    static func resizedSize(height h: Int, width w: Int, shortSide: Int, longSide: Int) -> (Int, Int) {
+        let s = min(Double(longSide) / Double(max(h, w)), Double(shortSide) / Double(min(h, w)))
+        return (max(1, Int(Double(h) * s + 0.5)), max(1, Int(Double(w) * s + 0.5)))
+    }
+
+    /// Bilinear resize (align_corners = false, no antialias) on float values, then (x - mean) / std, then zero
+    /// padding at the bottom and right up to multiples of `patch` (after normalisation, so padding is 0).
+    init(_ image: RGBImage, shortSide: Int, longSide: Int, patch: Int, statistics: PixelStatistics) {
+        (height, width) = (image.height, image.width)
+        (resizedHeight, resizedWidth) = Self.resizedSize(height: height, width: width, shortSide: shortSide, longSide: longSide)
+        paddedHeight = (resizedHeight + patch - 1) / patch * patch
+        paddedWidth = (resizedWidth + patch - 1) / patch * patch
+        let plane = paddedHeight * paddedWidth
+        var planes = [Float](repeating: 0, count: 3 * plane)
+        let ys = Resample.linearTaps(from: height, to: resizedHeight)
+        let xs = Resample.linearTaps(from: width, to: resizedWidth)
+        let mean = [statistics.mean.0, statistics.mean.1, statistics.mean.2]
+        let inverseStd = [1 / statistics.std.0, 1 / statistics.std.1, 1 / statistics.std.2]
+        let (w, pw) = (width, paddedWidth)
+        image.pixels.withUnsafeBufferPointer { src in
+            for (oy, ty) in ys.enumerated() {
+                let row0 = ty.i0 * w * 3, row1 = ty.i1 * w * 3
+                for (ox, tx) in xs.enumerated() {
+                    for c in 0..<3 {
+                        let a = Float(src[row0 + tx.i0 * 3 + c]), b = Float(src[row0 + tx.i1 * 3 + c])
+                        let d = Float(src[row1 + tx.i0 * 3 + c]), e = Float(src[row1 + tx.i1 * 3 + c])
+                        let value = ty.w0 * (tx.w0 * a + tx.w1 * b) + ty.w1 * (tx.w0 * d + tx.w1 * e)
+                        planes[c * plane + oy * pw + ox] = (value - mean[c]) * inverseStd[c]
+                    }
+                }
+            }
+        }
+        self.planes = planes
+    }
+
+    /// im2col for the patch convolution: row (py·gw + px) holds the patch's pixels in the conv weight's
+    /// [3, P, P] order, so tokens = patches · Wᵀ.
+    func patches(size p: Int) -> Matrix {
+        let (gh, gw) = (paddedHeight / p, paddedWidth / p)
+        let plane = paddedHeight * paddedWidth
+        var m = Matrix(rows: gh * gw, cols: 3 * p * p)
+        for py in 0..<gh {
+            for px in 0..<gw {
+                let row = (py * gw + px) * 3 * p * p
+                for c in 0..<3 {
+                    for ky in 0..<p {
+                        let src = c * plane + (py * p + ky) * paddedWidth + px * p
+                        let dst = row + (c * p + ky) * p
+                        m.data.replaceSubrange(dst..<dst + p, with: planes[src..<src + p])
+                    }
+                }
+            }
+        }
+        return m
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// `labelmill bench encoder` and `bench text`: figures, printed, never asserted by tests.
+public enum Benchmark {
+    public struct EncoderResult: Codable, Sendable {
+        public var size: Int
+        public var runs: Int
+        public var encoderMs: Double
+        public var minMs: Double
+        public var gflopPerImage: Double
+        public var gflops: Double
+        public var sgemmPeakGflops: Double
+        public var shareOfSgemmPeak: Double
+        public var kernel: String
+        public var threads: Int
+        public var peakRSSMiB: Double
+
+        enum CodingKeys: String, CodingKey {
+            case size, runs, kernel, threads
+            case encoderMs = "encoder_ms", minMs = "min_ms", gflopPerImage = "gflop_per_image", gflops
+            case sgemmPeakGflops = "sgemm_peak_gflops", shareOfSgemmPeak = "share_of_sgemm_peak"
+            case peakRSSMiB = "peak_rss_mib"
+        }
+    }
+
+    /// Median time of the image path (patch embedding through dense scores; no decoding, no upsampling) on a
+    /// size × size input against `classes` random classes, after one warm-up run.
+    public static func encoder(model: CLIPModel, size: Int, runs: Int, classes: Int = 21,
+                               options: MaskCLIPOptions = .init()) throws -> EncoderResult {
+        var generator = SystemRandomNumberGenerator()
+        let e = model.config.projectionDim
+        var table = Matrix(rows: classes, cols: e, data: (0..<classes * e).map { _ in Float.random(in: -1...1, using: &generator) })
+        normalizeRows(&table)
+        let embeddings = ClassEmbeddings(classNames: (0..<classes).map { "class \($0)" }, dimension: e, values: table.data,
+                                         modelSHA256: "", templates: "random", templateCount: 0)
+        var sized = options
+        sized.shortSide = size
+        sized.longSide = max(size, options.longSide)
+        let maskCLIP = try MaskCLIP(model: model, classes: embeddings, options: sized)
+        let pixels = (0..<size * size * 3).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let prepared = maskCLIP.prepare(RGBImage(width: size, height: size, pixels: pixels))
+        _ = maskCLIP.denseScores(prepared)
+        var times: [Double] = []
+        for _ in 0..<max(runs, 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = maskCLIP.denseScores(prepared)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        times.sort()
+        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let flop = encoderFLOP(model.config, gridHeight: prepared.paddedHeight / model.config.vision.patchSize,
+                               gridWidth: prepared.paddedWidth / model.config.vision.patchSize, classes: classes,
+                               keySmoothing: sized.keySmoothing > 0)
+        let peak = sgemmPeakGflops()
+        let gflops = flop / 1e9 / (median / 1000)
+        return EncoderResult(size: size, runs: times.count, encoderMs: median, minMs: times[0], gflopPerImage: flop / 1e9,
+                             gflops: gflops, sgemmPeakGflops: peak, shareOfSgemmPeak: gflops / peak,
+                             kernel: BLAS.info.kernel, threads: BLAS.info.threads, peakRSSMiB: peakRSSMiB())
+    }
+
+    /// Multiply-adds × 2 of the dense image path (GEMMs and attention; element-wise work not counted).
+    static func encoderFLOP(_ config: CLIPConfig, gridHeight gh: Int, gridWidth gw: Int, classes: Int, keySmoothing: Bool) -> Double {
+        let v = config.vision
+        let (hw, d, i, p, e) = (Double(gh * gw), Double(v.hiddenSize), Double(v.intermediateSize), Double(v.patchSize),
+                                Double(config.projectionDim))
+        let n = hw + 1
+        let fullLayer = 2 * n * (4 * d * d + 2 * d * i) + 2 * 2 * n * n * d
+        let lastLayer = 2 * n * (2 * d * d + 2 * d * i) + (keySmoothing ? 2 * hw * 2 * d * d : 0)
+        return 2 * hw * 3 * p * p * d + Double(v.numHiddenLayers - 1) * fullLayer + lastLayer
+            + 2 * hw * d * e + 2 * hw * e * Double(classes)
+    }
+
+    /// What this machine's sgemm reaches on a large square product: the ceiling for `share_of_sgemm_peak`.
+    public static func sgemmPeakGflops(size n: Int = 2048, runs: Int = 3) -> Double {
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for _ in 0...runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        BLAS.sgemm(m: n, n: n, k: n, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n,
+                                   c: pc.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2 * Double(n * n * n) / best / 1e9
+    }
+
+    /// Peak resident set size of this process so far.
+    public static func peakRSSMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+
+/// `labelmill label`: one model, one class list, many images, label maps into a directory.
+public struct LabelConfiguration: Sendable {
+    public var modelDirectory: URL
+    public var classNames: [String]
+    /// `maskclip85`, `single` or a template file.
+    public var templates: String
+    /// A class-embeddings file made by `labelmill embed`; when set, the text tower does not run.
+    public var embeddingsFile: String?
+    public var options: MaskCLIPOptions
+    public var maxPixels: Int
+    public var outputDirectory: URL
+    public var images: [String]
+
+    public init(modelDirectory: URL, classNames: [String], templates: String = "maskclip85", embeddingsFile: String? = nil,
+                options: MaskCLIPOptions = .init(), maxPixels: Int = ImageCodec.defaultMaxPixels,
+                outputDirectory: URL, images: [String]) {
+        self.modelDirectory = modelDirectory
+        self.classNames = classNames
+        self.templates = templates
+        self.embeddingsFile = embeddingsFile
+        self.options = options
+        self.maxPixels = maxPixels
+        self.outputDirectory = outputDirectory
+        self.images = images
+    }
+}
+
+public struct LabelReport: Sendable {
+    public var labeled: [String] = []
+    /// Image path and the reason it failed.
+    public var failed: [(image: String, reason: String)] = []
+}
+
+public enum LabelRun {
+    /// Labels every image; a failing image is reported and the rest still run. Throws only for what fails the
+    /// whole run (model, classes, output directory).
+    public static func run(_ configuration: LabelConfiguration, logger: Logger) throws -> LabelReport {
+        let model = try CLIPModel(directory: configuration.modelDirectory)
+        logger.info("model.loaded", metadata: ["model.path": "\(configuration.modelDirectory.path)", "blas": "\(BLAS.info)"])
+        let sha = try model.weightsSHA256()
+        let classes: ClassEmbeddings
+        if let file = configuration.embeddingsFile {
+            classes = try ClassEmbeddings(contentsOf: file)
+            try classes.check(modelSHA256: sha)
+        } else {
+            let started = Date()
+            classes = try ClassEmbeddings.compute(model: model, classNames: configuration.classNames,
+                                                  templates: try PromptTemplates.named(configuration.templates),
+                                                  modelSHA256: sha)
+            logger.info("classes.embedded", metadata: ["classes.count": "\(classes.classNames.count)",
+                                                       "classes.seconds": "\(Date().timeIntervalSince(started))"])
+        }
+        let maskCLIP = try MaskCLIP(model: model, classes: classes, options: configuration.options)
+        let out = configuration.outputDirectory
+        do {
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            try ClassList(classes.classNames).json().write(to: out.appendingPathComponent("classes.json"), options: .atomic)
+        } catch {
+            throw InferenceError(.io, "cannot write to \(out.path): \(error.localizedDescription)")
+        }
+        var report = LabelReport()
+        var written = Set<String>()
+        for path in configuration.images {
+            let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            do {
+                guard written.insert(stem).inserted else {
+                    throw InferenceError(.badArgument, "another image already wrote \(stem).png")
+                }
+                let started = Date()
+                let image = try ImageCodec.read(contentsOf: path, maxPixels: configuration.maxPixels)
+                let png = try ImageCodec.encodeLabelPNG(maskCLIP.label(image))
+                try Data(png).write(to: out.appendingPathComponent("\(stem).png"), options: .atomic)
+                report.labeled.append(path)
+                logger.info("image.labeled", metadata: ["image.path": "\(path)", "image.size": "\(image.width)x\(image.height)",
+                                                        "image.seconds": "\(Date().timeIntervalSince(started))"])
+            } catch {
+                report.failed.append((path, "\(error)"))
+                logger.error("image.failed", metadata: ["image.path": "\(path)", "error": "\(error)"])
+            }
+        }
+        return report
+    }
+}

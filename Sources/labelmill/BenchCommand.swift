@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Inference
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Print speed figures.", subcommands: [Encoder.self, Text.self, Blas.self])
+
+    struct Encoder: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Median ms of the image path (patch embedding through dense scores) on an S×S input.")
+
+        @Option(help: "A Hugging Face CLIP model directory.") var model: String
+        @Option(help: "Input side in pixels.") var size = 448
+        @Option(help: "Timed runs (after one warm-up).") var runs = 10
+        @Option(help: "Number of random classes.") var classes = 21
+        @Option(help: "Key-smoothing threshold (0 = off).") var keySmoothing: Float = 0
+        @Flag(help: "End with one JSON line.") var json = false
+        @OptionGroup var logging: LoggingOptions
+
+        func run() throws {
+            _ = logging.bootstrap()
+            let clip = try CLIPModel(directory: URL(fileURLWithPath: model))
+            let r = try Benchmark.encoder(model: clip, size: size, runs: runs, classes: classes,
+                                          options: MaskCLIPOptions(keySmoothing: keySmoothing))
+            print(String(format: "encoder %d×%d: median %.1f ms (min %.1f) over %d runs, %.1f GFLOP, %.1f GFLOP/s",
+                         r.size, r.size, r.encoderMs, r.minMs, r.runs, r.gflopPerImage, r.gflops))
+            print(String(format: "BLAS kernel %@, %d threads; sgemm peak %.1f GFLOP/s (%.0f%% of it); peak RSS %.0f MiB",
+                         r.kernel, r.threads, r.sgemmPeakGflops, 100 * r.shareOfSgemmPeak, r.peakRSSMiB))
+            if json { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
+        }
+    }
+
+    struct Text: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time to embed a class list (default: VOC's 21 classes) × a template set.")
+
+        @Option(help: "A Hugging Face CLIP model directory.") var model: String
+        @Option(help: "Prompt templates.") var templates = "maskclip85"
+        @Flag(help: "End with one JSON line.") var json = false
+        @OptionGroup var logging: LoggingOptions
+
+        func run() throws {
+            _ = logging.bootstrap()
+            let clip = try CLIPModel(directory: URL(fileURLWithPath: model))
+            let r = try Benchmark.text(model: clip, templates: try PromptTemplates.named(templates))
+            print(String(format: "text: %d classes × %d templates = %d prompts in %.2f s", r.classes, r.templates, r.prompts, r.seconds))
+            if json { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
+        }
+    }
+
+    struct Blas: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Which OpenBLAS kernel runs (after labelmill's check for a generic one) and its sgemm GFLOP/s.")
+
+        @Option(help: "Square sgemm size.") var size = 2048
+        @Flag(help: "End with one JSON line.") var json = false
+        @OptionGroup var logging: LoggingOptions
+
+        func run() throws {
+            _ = logging.bootstrap()
+            let info = BLAS.info
+            let gflops = Benchmark.sgemmPeakGflops(size: size)
+            print(String(format: "%@; sgemm %d³: %.1f GFLOP/s", info.description, size, gflops))
+            if json {
+                struct Report: Encodable { let kernel: String; let replaced: String?; let threads: Int; let sgemm_gflops: Double }
+                let report = Report(kernel: info.kernel, replaced: info.replaced, threads: info.threads, sgemm_gflops: gflops)
+                print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Inference
+
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Compute a job's class embeddings once ([K, E], with the model's sha256), for `label --embeddings`.")
+
+    @Option(help: "A Hugging Face CLIP model directory.")
+    var model: String
+
+    @OptionGroup var classOptions: ClassOptions
+
+    @Option(help: "Prompt templates: maskclip85, single, or a file.")
+    var templates = "maskclip85"
+
+    @Option(help: "Output file (safetensors).")
+    var out: String
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() throws {
+        _ = logging.bootstrap()
+        do {
+            let clip = try CLIPModel(directory: URL(fileURLWithPath: model))
+            let embeddings = try ClassEmbeddings.compute(
+                model: clip, classNames: try classOptions.names(), templates: try PromptTemplates.named(templates),
+                modelSHA256: try clip.weightsSHA256())
+            try embeddings.write(to: out)
+            print("\(embeddings.classNames.count) classes × \(embeddings.templateCount) templates -> \(out)")
+        } catch let error as InferenceError {
+            throw ValidationError(error.message)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Inference
+
+struct LabelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "label", abstract: "Label images on this machine: DIR/<image stem>.png and DIR/classes.json.")
+
+    @Option(help: "A Hugging Face CLIP model directory (config.json, model.safetensors, vocab.json, merges.txt).")
+    var model: String
+
+    @OptionGroup var classOptions: ClassOptions
+
+    @Option(help: "Prompt templates: maskclip85, single, or a file with one template per line ({} = class name).")
+    var templates = "maskclip85"
+
+    @Option(help: "Class embeddings made by `labelmill embed` (skips the text tower).")
+    var embeddings: String?
+
+    @OptionGroup var maskCLIP: MaskCLIPFlags
+
+    @Option(help: "Refuse images with more pixels than this (decompression bombs).")
+    var maxPixels = ImageCodec.defaultMaxPixels
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    @Argument(help: "Image files (JPEG or PNG).")
+    var images: [String]
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() throws {
+        let logger = logging.bootstrap()
+        let names = embeddings == nil ? try classOptions.names() : []
+        let configuration = LabelConfiguration(
+            modelDirectory: URL(fileURLWithPath: model), classNames: names, templates: templates,
+            embeddingsFile: embeddings, options: maskCLIP.options, maxPixels: maxPixels,
+            outputDirectory: URL(fileURLWithPath: out), images: images)
+        let report: LabelReport
+        do {
+            report = try LabelRun.run(configuration, logger: logger)
+        } catch let error as InferenceError {
+            throw ValidationError(error.message)
+        }
+        for failure in report.failed {
+            FileHandle.standardError.write(Data("labelmill: \(failure.image): \(failure.reason)\n".utf8))
+        }
+        print("labeled \(report.labeled.count) of \(images.count) images into \(out)")
+        if !report.failed.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// The per-image MaskCLIP flags, shared by `label` and `bench`.
+struct MaskCLIPFlags: ParsableArguments {
+    @Option(help: "Prompt-denoising threshold (0 turns it off).")
+    var promptDenoise: Float = 0.5
+
+    @Option(help: "Key-smoothing threshold (0 turns it off; the paper uses 1.0).")
+    var keySmoothing: Float = 0
+
+    @Option(help: "Resize so the short side is this long...")
+    var shortSide = 512
+
+    @Option(help: "...unless the long side would exceed this.")
+    var longSide = 2048
+
+    @Option(help: "clip (the checkpoint's GELU, eps and CLIP statistics) or reference (MaskCLIP code's: erf GELU, eps 1e-6, ImageNet statistics).")
+    var preset: Preset = .clip
+
+    var options: MaskCLIPOptions {
+        MaskCLIPOptions(shortSide: shortSide, longSide: longSide, promptDenoise: promptDenoise,
+                        keySmoothing: keySmoothing, preset: preset)
+    }
+}
+
+extension Preset: ExpressibleByArgument {}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+@testable import Inference
+
+/// The whole forward pass against golden outputs of the independent Python implementation of
+/// docs/maskclip.md (scripts/reference.py via scripts/make_goldens.py, computed in float64) on the tiny model.
+@Suite struct GoldenTests {
+    static let classes = TestFixtures.classNames
+
+    static func classEmbeddings(_ templates: String) throws -> ClassEmbeddings {
+        try ClassEmbeddings.compute(model: TestFixtures.tinyModel.get(), classNames: classes,
+                                    templates: .named(templates), modelSHA256: "test")
+    }
+
+    @Test(arguments: ["single", "maskclip85"])
+    func textEmbeddings(templates: String) throws {
+        let golden = try TestFixtures.golden("text").floats("T.\(templates)")
+        let ours = try Self.classEmbeddings(templates)
+        #expect(golden.shape == [ours.classNames.count, ours.dimension])
+        #expect(maxAbsDifference(ours.values, golden.buffer) < 1e-5)
+    }
+
+    /// (golden file, image, preset, short side, long side)
+    static let cases: [(String, String, Preset, Int, Int)] = [
+        ("img_a.clip", "img_a.png", .clip, 48, 2048),
+        ("img_b.clip", "img_b.jpg", .clip, 48, 2048),
+        ("img_c.clip", "img_c.png", .clip, 48, 2048),
+        ("img_a.clip.long56", "img_a.png", .clip, 48, 56),
+        ("img_a.reference", "img_a.png", .reference, 48, 2048),
+    ]
+
+    static func maskCLIP(_ preset: Preset, short: Int, long: Int, pd: Float, ks: Float) throws -> MaskCLIP {
+        try MaskCLIP(model: TestFixtures.tinyModel.get(), classes: classEmbeddings("maskclip85"),
+                     options: MaskCLIPOptions(shortSide: short, longSide: long, promptDenoise: pd, keySmoothing: ks, preset: preset))
+    }
+
+    @Test(arguments: cases)
+    func densePath(golden name: String, image file: String, preset: Preset, short: Int, long: Int) throws {
+        let golden = try TestFixtures.golden(name)
+        let image = try TestFixtures.goldenImage(file)
+        let plain = try Self.maskCLIP(preset, short: short, long: long, pd: 0, ks: 0)
+        let prepared = plain.prepare(image)
+        let input = try golden.floats("input")
+        #expect(input.shape == [3, prepared.paddedHeight, prepared.paddedWidth])
+        #expect(maxAbsDifference(prepared.planes, input.buffer) < 1e-4)
+        let p = plain.model.config.vision.patchSize
+        let position = plain.model.vision.resizedPositionEmbedding(gh: prepared.paddedHeight / p, gw: prepared.paddedWidth / p)
+        #expect(maxAbsDifference(position.data, try golden.floats("pos_embedding").buffer) < 1e-5)
+
+        let dense = plain.denseScores(prepared)
+        #expect(maxAbsDifference(dense.features.data, try golden.floats("features").buffer) < 1e-4)
+        #expect(maxAbsDifference(dense.logits.data, try golden.floats("logits").buffer) < 1e-4)
+        let denoised = try Self.maskCLIP(preset, short: short, long: long, pd: 0.5, ks: 0).denseScores(prepared)
+        #expect(maxAbsDifference(denoised.scores.data, try golden.floats("logits.pd0.5").buffer) < 1e-4)
+        for pd in ["0", "0.5"] {
+            let smoothed = try Self.maskCLIP(preset, short: short, long: long, pd: Float(pd)!, ks: 1).denseScores(prepared)
+            #expect(maxAbsDifference(smoothed.scores.data, try golden.floats("scores.pd\(pd).ks1").buffer) < 1e-4, "pd \(pd)")
+        }
+    }
+
+    /// Final label maps with prompt denoising and key smoothing on and off: identical wherever the reference's
+    /// top-two margin is not a near tie, and at least 99.5% identical overall.
+    @Test(arguments: cases)
+    func labelMaps(golden name: String, image file: String, preset: Preset, short: Int, long: Int) throws {
+        let golden = try TestFixtures.golden(name)
+        let image = try TestFixtures.goldenImage(file)
+        for (pd, ks) in [("0", "0"), ("0.5", "0"), ("0.5", "1"), ("0", "1")] {
+            let labels = try Self.maskCLIP(preset, short: short, long: long, pd: Float(pd)!, ks: Float(ks)!).label(image)
+            let expected = try golden.floats("labels.pd\(pd).ks\(ks)")
+            let margin = try golden.floats("margin.pd\(pd).ks\(ks)")
+            #expect(expected.shape == [image.height, image.width])
+            var same = 0, clearMismatches = 0
+            for i in 0..<labels.indices.count {
+                if Float(labels.indices[i]) == expected[i] { same += 1 } else if margin[i] > 1e-3 { clearMismatches += 1 }
+            }
+            #expect(clearMismatches == 0, "pd \(pd) ks \(ks)")
+            #expect(Double(same) / Double(labels.indices.count) >= 0.995, "pd \(pd) ks \(ks): \(same) of \(labels.indices.count)")
+        }
+    }
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Golden tensors for the Swift inference tests, computed by scripts/reference.py in float64, stored as F32.
+
+    /root/mlvenv/bin/python scripts/make_goldens.py        # defaults below; deterministic
+
+Reads the committed tiny model (Tests/InferenceTests/Fixtures/tiny-clip) and the test images in
+Fixtures/golden/images/ (drawn here, with fixed seeds, only when missing: a JPEG re-encoded by another libjpeg
+could differ by a bit, so the committed files are the source of truth). Writes Fixtures/golden/text.safetensors
+and one <case>.safetensors per case; Fixtures/golden/README.md documents every tensor.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reference as ref  # noqa: E402
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+FIXTURES = os.path.join(ROOT, "Tests", "InferenceTests", "Fixtures")
+CLASSES = ["cat", "dog", "tree", "sky", "person"]
+SETTINGS = [(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)]  # (prompt denoising, key smoothing) thresholds
+IMAGES = {"img_a": "img_a.png", "img_b": "img_b.jpg", "img_c": "img_c.png"}
+# case name -> (image, preset, short side, long side cap)
+CASES = {
+    "img_a.clip": ("img_a", "clip", 48, 2048),
+    "img_b.clip": ("img_b", "clip", 48, 2048),
+    "img_c.clip": ("img_c", "clip", 48, 2048),
+    "img_a.reference": ("img_a", "reference", 48, 2048),
+    "img_a.clip.long56": ("img_a", "clip", 48, 56),
+}
+
+
+def tag(t):
+    return f"{t:g}"
+
+
+def setting_name(pd, ks):
+    return f"pd{tag(pd)}.ks{tag(ks)}"
+
+
+def draw_images(folder):
+    """Three small synthetic images: smooth gradients plus hard-edged shapes, fixed seeds."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(1234)
+    # img_a: 61 wide x 45 high RGB PNG
+    y, x = np.mgrid[0:45, 0:61].astype(np.float64)
+    a = np.stack([x / 60 * 255, y / 44 * 255, 128 + 100 * np.sin(x / 7 + y / 11)], -1)
+    a[(x - 18) ** 2 + (y - 20) ** 2 < 100] = (250, 240, 30)             # disc
+    a[28:41, 35:57] = (20, 60, 200)                                       # rectangle
+    a[5:12, 40:58] = (240, 240, 240)
+    a += rng.normal(0, 4, a.shape)
+    Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), "RGB").save(os.path.join(folder, IMAGES["img_a"]))
+    # img_b: 50 wide x 70 high RGB JPEG, quality 90
+    y, x = np.mgrid[0:70, 0:50].astype(np.float64)
+    b = np.stack([200 - (x + y) * 1.5, 60 + y * 2.5, 90 + 60 * np.cos(x / 5)], -1)
+    b[((x // 6 + y // 6) % 2 == 0) & (y > 45)] = (30, 140, 40)           # checker band at the bottom
+    b[(np.abs(x - 25) + np.abs(y - 22) < 12)] = (220, 40, 60)            # diamond
+    b += rng.normal(0, 6, b.shape)
+    Image.fromarray(np.clip(b + 0.5, 0, 255).astype(np.uint8), "RGB").save(
+        os.path.join(folder, IMAGES["img_b"]), quality=90)
+    # img_c: 33 x 33 grayscale PNG
+    y, x = np.mgrid[0:33, 0:33].astype(np.float64)
+    c = 255 * np.exp(-((x - 12) ** 2 + (y - 14) ** 2) / 120.0)
+    c[22:30, 20:31] = 30
+    c += rng.normal(0, 3, c.shape)
+    Image.fromarray(np.clip(c + 0.5, 0, 255).astype(np.uint8), "L").save(os.path.join(folder, IMAGES["img_c"]))
+
+
+def save(tensors, path, meta):
+    save_file(tensors, path, metadata=meta)
+    os.chmod(path, 0o644)
+
+
+def f32(t):
+    return torch.as_tensor(t).detach().to(torch.float32).contiguous()
+
+
+def text_goldens(w, tok, classes):
+    out, info = {}, {}
+    for name in ("single", "maskclip85"):
+        templates = ref.load_templates(name)
+        T, ids, feats = ref.class_matrix(w, tok, classes, templates, return_details=True)
+        err = ref.check_text_against_hf(w, ids, feats)
+        info[name] = dict(templates=len(templates), hf_rel_err=err, T=T)
+        out[f"T.{name}"] = f32(T)
+        out[f"prompt_features.{name}"] = f32(feats)
+        if name == "single":
+            padded = [x + [0] * (ref.CONTEXT - len(x)) for x in ids]
+            out["tokens.single"] = f32(torch.tensor(padded))
+    return out, info
+
+
+def case_goldens(w, T, rgb, preset, short, long_cap, keep_rgb):
+    r = ref.label_image(w, T, rgb, short, long_cap, preset, settings=SETTINGS)
+    out = {
+        "input": r["input"], "pos_embedding": r["pos"], "hidden": r["hidden"], "key": r["key"],
+        "features": r["features"], "logits": r["logits"],
+        "logits.pd0.5": r["runs"][(0.5, 0.0)]["logits"],
+        "scores.pd0.5.ks1": r["runs"][(0.5, 1.0)]["scores"],
+        "scores.pd0.ks1": r["runs"][(0.0, 1.0)]["scores"],
+    }
+    if keep_rgb:
+        out["rgb"] = torch.from_numpy(rgb)
+    for pd, ks in SETTINGS:
+        run = r["runs"][(pd, ks)]
+        out[f"labels.{setting_name(pd, ks)}"] = run["labels"]
+        out[f"margin.{setting_name(pd, ks)}"] = run["margin"]
+    return {k: f32(v) for k, v in out.items()}, r
+
+
+def robustness(r):
+    """How far this case's decisions are from the thresholds, so float32 code cannot flip them."""
+    p = torch.softmax(100.0 * r["logits"], dim=1)
+    class_max = p.max(dim=0).values
+    notes = {"pd_class_max_prob": [round(v, 4) for v in class_max.tolist()],
+             "pd_min_distance_to_0.5": float((class_max - 0.5).abs().min())}
+    for pd in (0.0, 0.5):
+        pk = torch.softmax(100.0 * ref.prompt_denoise(r["logits"], pd), dim=1).max(dim=1).values
+        notes[f"ks_rows_max_prob_ge_1-1e-6.pd{tag(pd)}"] = int((pk >= 1 - 1e-6).sum())
+        notes[f"ks_rows_max_prob_eq_1.pd{tag(pd)}"] = int((pk == 1).sum())
+    for (pd, ks), run in r["runs"].items():
+        m = run["margin"]
+        notes[f"label_margin.{setting_name(pd, ks)}"] = {
+            "min": float(m.min()), "below_1e-5": int((m < 1e-5).sum()), "below_1e-3": int((m < 1e-3).sum()),
+            "classes_used": sorted(set(run["labels"].flatten().tolist()))}
+    return notes
+
+
+def sanity_check_layers(w):
+    """Layers 0..L-2 against transformers' CLIPVisionModel at the native size (no position-embedding resize).
+
+    Tolerance 1e-6, not float64 round-off: HF's eager attention takes its softmax in float32."""
+    from transformers import CLIPModel
+    hf = CLIPModel.from_pretrained(w.dir, dtype=w.dtype, attn_implementation="eager").eval()
+    s = w.grid * w.patch
+    x = torch.randn(3, s, s, generator=torch.Generator().manual_seed(7), dtype=w.dtype)
+    ours = ref.dense_features(w, x, ref.vision_preset("clip", w))["pre_last"]
+    theirs = hf.vision_model(pixel_values=x[None], output_hidden_states=True).hidden_states[-2][0]
+    err = float((ours - theirs).abs().max() / theirs.abs().max())
+    assert err < 1e-6, f"vision layers differ from transformers: {err:g}"
+    return err
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default=os.path.join(FIXTURES, "tiny-clip"))
+    ap.add_argument("--out", default=os.path.join(FIXTURES, "golden"))
+    args = ap.parse_args()
+    torch.set_grad_enabled(False)
+    images_dir = os.path.join(args.out, "images")
+    if not all(os.path.exists(os.path.join(images_dir, f)) for f in IMAGES.values()):
+        draw_images(images_dir)
+
+    w = ref.CLIPWeights(args.model, torch.float64)
+    tok = ref.Tokenizer(args.model)
+    text, info = text_goldens(w, tok, CLASSES)
+    meta = {"classes": ",".join(CLASSES), "dtype": "computed in float64, stored as F32"}
+    save(text, os.path.join(args.out, "text.safetensors"), meta)
+    report = {"vision_layers_vs_hf_rel_err": sanity_check_layers(w),
+              "text_vs_hf_rel_err": {k: v["hf_rel_err"] for k, v in info.items()}}
+    T = info["maskclip85"]["T"]
+    for case, (image, preset, short, long_cap) in CASES.items():
+        rgb = ref.load_rgb(os.path.join(images_dir, IMAGES[image]))
+        tensors, r = case_goldens(w, T, rgb, preset, short, long_cap, keep_rgb=(case == f"{image}.clip"))
+        meta = dict(image=f"images/{IMAGES[image]}", preset=preset, short_side=str(short), long_side=str(long_cap),
+                    classes=",".join(CLASSES), templates="maskclip85", h=str(rgb.shape[0]), w=str(rgb.shape[1]),
+                    nh=str(r["resized"][0]), nw=str(r["resized"][1]), gh=str(r["grid"][0]), gw=str(r["grid"][1]),
+                    dtype="computed in float64, stored as F32")
+        save(tensors, os.path.join(args.out, case + ".safetensors"), meta)
+        report[case] = dict(meta, shapes={k: list(v.shape) for k, v in tensors.items()}, **robustness(r))
+    with open(os.path.join(args.out, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+        f.write("\n")
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""Independent reference implementation of docs/maskclip.md (sections 2-6) in PyTorch, float64 by default.
+
+The image side is built from the raw safetensors weights with plain tensor ops, step by step as the spec writes
+it; transformers is used only for the tokenizer (checked against the spec's test vectors) and, as a sanity
+assertion, to recompute some prompt embeddings with CLIPModel.get_text_features.
+
+    /root/mlvenv/bin/python scripts/reference.py --model DIR --classes cat,dog,sky \
+        [--templates maskclip85|single|FILE] [--short-side 512] [--long-side 2048] \
+        [--prompt-denoise 0.5] [--key-smoothing 0] [--preset clip|reference] [--dtype float64|float32] \
+        --out OUT_DIR IMAGE...
+
+Writes OUT_DIR/<stem>.png: 8-bit palette PNGs (PASCAL VOC palette), pixel value = class index.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors import safe_open
+
+# CLIP's 80 ImageNet templates, in the order published with CLIP (Prompt_Engineering_for_ImageNet.ipynb).
+IMAGENET_TEMPLATES = [
+    "a bad photo of a {}.", "a photo of many {}.", "a sculpture of a {}.", "a photo of the hard to see {}.",
+    "a low resolution photo of the {}.", "a rendering of a {}.", "graffiti of a {}.", "a bad photo of the {}.",
+    "a cropped photo of the {}.", "a tattoo of a {}.", "the embroidered {}.", "a photo of a hard to see {}.",
+    "a bright photo of a {}.", "a photo of a clean {}.", "a photo of a dirty {}.", "a dark photo of the {}.",
+    "a drawing of a {}.", "a photo of my {}.", "the plastic {}.", "a photo of the cool {}.",
+    "a close-up photo of a {}.", "a black and white photo of the {}.", "a painting of the {}.",
+    "a painting of a {}.", "a pixelated photo of the {}.", "a sculpture of the {}.", "a bright photo of the {}.",
+    "a cropped photo of a {}.", "a plastic {}.", "a photo of the dirty {}.", "a jpeg corrupted photo of a {}.",
+    "a blurry photo of the {}.", "a photo of the {}.", "a good photo of the {}.", "a rendering of the {}.",
+    "a {} in a video game.", "a photo of one {}.", "a doodle of a {}.", "a close-up photo of the {}.",
+    "a photo of a {}.", "the origami {}.", "the {} in a video game.", "a sketch of a {}.", "a doodle of the {}.",
+    "a origami {}.", "a low resolution photo of a {}.", "the toy {}.", "a rendition of the {}.",
+    "a photo of the clean {}.", "a photo of a large {}.", "a rendition of a {}.", "a photo of a nice {}.",
+    "a photo of a weird {}.", "a blurry photo of a {}.", "a cartoon {}.", "art of a {}.", "a sketch of the {}.",
+    "a embroidered {}.", "a pixelated photo of a {}.", "itap of the {}.", "a jpeg corrupted photo of the {}.",
+    "a good photo of a {}.", "a plushie {}.", "a photo of the nice {}.", "a photo of the small {}.",
+    "a photo of the weird {}.", "the cartoon {}.", "art of the {}.", "a drawing of the {}.",
+    "a photo of the large {}.", "a black and white photo of a {}.", "the plushie {}.", "a dark photo of a {}.",
+    "itap of a {}.", "graffiti of the {}.", "a toy {}.", "itap of my {}.", "a photo of a cool {}.",
+    "a photo of a small {}.", "a tattoo of the {}.",
+]
+SCENE_TEMPLATES = [
+    "there is a {} in the scene.", "there is the {} in the scene.", "this is a {} in the scene.",
+    "this is the {} in the scene.", "this is one {} in the scene.",
+]
+TEMPLATE_SETS = {"maskclip85": IMAGENET_TEMPLATES + SCENE_TEMPLATES, "single": ["a photo of a {}."]}
+assert len(IMAGENET_TEMPLATES) == 80 and len(set(IMAGENET_TEMPLATES)) == 80
+
+SOT, EOT, CONTEXT = 49406, 49407, 77
+TOKENIZER_VECTORS = {  # docs/maskclip.md section 2
+    "a photo of a cat.": [49406, 320, 1125, 539, 320, 2368, 269, 49407],
+    "a bad photo of a airplane.": [49406, 320, 2103, 1125, 539, 320, 16451, 269, 49407],
+    "a photo of a tv monitor.": [49406, 320, 1125, 539, 320, 1583, 10198, 269, 49407],
+    "there is a potted plant in the scene.": [49406, 997, 533, 320, 48581, 3912, 530, 518, 3562, 269, 49407],
+    "itap of my dining table.": [49406, 529, 2728, 539, 607, 8658, 2175, 269, 49407],
+    "a photo of a Dog.": [49406, 320, 1125, 539, 320, 1929, 269, 49407],
+}
+
+CLIP_MEAN = tuple(255.0 * m for m in (0.48145466, 0.4578275, 0.40821073))
+CLIP_STD = tuple(255.0 * s for s in (0.26862954, 0.26130258, 0.27577711))
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
+def voc_palette():
+    """The PASCAL VOC colour map: bits of the index spread over the high bits of R, G, B."""
+    pal = []
+    for i in range(256):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        pal += [r, g, b]
+    return pal
+
+
+# ----------------------------------------------------------------------------------------------- model files
+
+@dataclass
+class Tower:
+    width: int
+    layers: int
+    heads: int
+    act: str
+    eps: float
+
+
+class CLIPWeights:
+    """config.json + model.safetensors of a Hugging Face CLIP directory, tensors converted to `dtype`."""
+
+    def __init__(self, model_dir, dtype=torch.float64):
+        self.dir = model_dir
+        self.dtype = dtype
+        with open(os.path.join(model_dir, "config.json")) as f:
+            cfg = json.load(f)
+        v, t = cfg["vision_config"], cfg["text_config"]
+        self.vision = Tower(v["hidden_size"], v["num_hidden_layers"], v["num_attention_heads"],
+                            v.get("hidden_act", "quick_gelu"), v.get("layer_norm_eps", 1e-5))
+        self.text = Tower(t["hidden_size"], t["num_hidden_layers"], t["num_attention_heads"],
+                          t.get("hidden_act", "quick_gelu"), t.get("layer_norm_eps", 1e-5))
+        self.patch = v["patch_size"]
+        self.grid = v["image_size"] // v["patch_size"]
+        self.t = {}
+        with safe_open(os.path.join(model_dir, "model.safetensors"), framework="pt") as f:
+            for name in f.keys():
+                if not name.endswith("position_ids"):
+                    self.t[name] = f.get_tensor(name).to(dtype)
+
+    def __getitem__(self, name):
+        return self.t[name]
+
+
+def linear(x, w, prefix, bias=True):
+    """y = x Wᵀ + b with HF names `prefix.weight [out, in]`, `prefix.bias [out]`."""
+    y = x @ w[prefix + ".weight"].T
+    return y + w[prefix + ".bias"] if bias else y
+
+
+def layer_norm(x, w, prefix, eps):
+    mu = x.mean(-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(-1, keepdim=True)
+    return (x - mu) / torch.sqrt(var + eps) * w[prefix + ".weight"] + w[prefix + ".bias"]
+
+
+def activation(x, kind):
+    if kind == "quick_gelu":
+        return x * torch.sigmoid(1.702 * x)
+    if kind == "gelu":  # exact erf GELU
+        return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+    raise ValueError(f"unsupported hidden_act {kind!r}")
+
+
+def mlp(x, w, prefix, act):
+    return linear(activation(linear(x, w, prefix + ".fc1"), act), w, prefix + ".fc2")
+
+
+def attention(x, w, prefix, heads, causal):
+    """Multi-head self-attention over x [N, D] (one sequence), HF CLIPAttention semantics."""
+    n, d = x.shape
+    hd = d // heads
+    q = linear(x, w, prefix + ".q_proj").reshape(n, heads, hd).transpose(0, 1) * hd ** -0.5
+    k = linear(x, w, prefix + ".k_proj").reshape(n, heads, hd).transpose(0, 1)
+    v = linear(x, w, prefix + ".v_proj").reshape(n, heads, hd).transpose(0, 1)
+    s = q @ k.transpose(1, 2)                                   # [heads, N, N]
+    if causal:
+        s = s.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf"))
+    o = torch.softmax(s, dim=-1) @ v                            # [heads, N, hd]
+    return linear(o.transpose(0, 1).reshape(n, d), w, prefix + ".out_proj")
+
+
+def block(x, w, prefix, tower, causal=False, act=None, eps=None):
+    act = act or tower.act
+    eps = tower.eps if eps is None else eps
+    x = x + attention(layer_norm(x, w, prefix + ".layer_norm1", eps), w, prefix + ".self_attn", tower.heads, causal)
+    return x + mlp(layer_norm(x, w, prefix + ".layer_norm2", eps), w, prefix + ".mlp", act)
+
+
+# --------------------------------------------------------------------------------------------------- text side
+
+class Tokenizer:
+    """transformers' CLIPTokenizer from the model directory, checked against the spec's test vectors."""
+
+    def __init__(self, model_dir):
+        from transformers import CLIPTokenizer
+        self.tok = CLIPTokenizer.from_pretrained(model_dir)
+        for text, ids in TOKENIZER_VECTORS.items():
+            got = self.encode(text)
+            assert got == ids, f"tokenizer: {text!r} -> {got}, spec says {ids}"
+
+    def encode(self, text):
+        ids = self.tok(text)["input_ids"]
+        assert ids[0] == SOT and ids[-1] == EOT
+        if len(ids) > CONTEXT:
+            raise ValueError(f"{text!r} is {len(ids)} tokens, more than {CONTEXT}")
+        return ids
+
+
+def load_templates(spec):
+    if spec in TEMPLATE_SETS:
+        return list(TEMPLATE_SETS[spec])
+    with open(spec, encoding="utf-8") as f:
+        lines = [line.strip() for line in f if line.strip()]
+    for line in lines:
+        assert "{}" in line, f"template without {{}}: {line!r}"
+    return lines
+
+
+def encode_text(w, token_ids):
+    """Projected text embeddings [B, E] of token sequences, each [SOT ... EOT].
+
+    Each sequence runs over its real tokens only: with the causal mask, positions after <|endoftext|> cannot
+    change the row that is read, so this equals the padded-to-77 computation."""
+    out = []
+    for ids in token_ids:
+        x = w["text_model.embeddings.token_embedding.weight"][torch.tensor(ids)]
+        x = x + w["text_model.embeddings.position_embedding.weight"][: len(ids)]
+        for i in range(w.text.layers):
+            x = block(x, w, f"text_model.encoder.layers.{i}", w.text, causal=True)
+        x = layer_norm(x, w, "text_model.final_layer_norm", w.text.eps)
+        out.append(x[ids.index(EOT)])
+    return torch.stack(out) @ w["text_projection.weight"].T
+
+
+def class_matrix(w, tokenizer, classes, templates, return_details=False):
+    """T [K, E]: per class, L2-normalise each template's embedding, average, L2-normalise again."""
+    rows, prompt_ids, prompt_feats = [], [], []
+    for c in classes:
+        ids = [tokenizer.encode(t.format(c)) for t in templates]
+        e = encode_text(w, ids)
+        prompt_ids += ids
+        prompt_feats.append(e)
+        e = e / e.norm(dim=-1, keepdim=True)
+        m = e.mean(0)
+        rows.append(m / m.norm())
+    T = torch.stack(rows)
+    if return_details:
+        return T, prompt_ids, torch.cat(prompt_feats)
+    return T
+
+
+def check_text_against_hf(w, prompt_ids, feats, limit=None):
+    """Sanity assertion: our text encoder == transformers' CLIPModel.get_text_features (padded to 77)."""
+    from transformers import CLIPModel
+    model = CLIPModel.from_pretrained(w.dir, dtype=w.dtype, attn_implementation="eager").eval()
+    ids = prompt_ids[:limit] if limit else prompt_ids
+    batch = torch.tensor([x + [EOT] * (CONTEXT - len(x)) for x in ids])
+    mask = torch.tensor([[1] * len(x) + [0] * (CONTEXT - len(x)) for x in ids])
+    with torch.no_grad():
+        hf = model.get_text_features(input_ids=batch, attention_mask=mask).pooler_output
+    ours = feats[: len(ids)]
+    err = ((hf - ours).abs().max() / ours.abs().max()).item()
+    tol = 1e-6 if w.dtype == torch.float64 else 1e-4  # HF's eager attention takes its softmax in float32
+    assert err < tol, f"text encoder differs from transformers: max rel err {err:g}"
+    return err
+
+
+# -------------------------------------------------------------------------------------------------- image side
+
+@dataclass
+class Preset:
+    name: str
+    act: str       # vision MLP activation
+    eps: float     # vision LayerNorm eps
+    mean: tuple
+    std: tuple
+
+
+def vision_preset(name, w):
+    if name == "clip":
+        return Preset("clip", w.vision.act, w.vision.eps, CLIP_MEAN, CLIP_STD)
+    if name == "reference":
+        return Preset("reference", "gelu", 1e-6, IMAGENET_MEAN, IMAGENET_STD)
+    raise ValueError(name)
+
+
+def load_rgb(path):
+    """Decoded RGB uint8 [h, w, 3]; EXIF orientation ignored (PIL does not apply it)."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+
+
+def resized_size(h, w, short, long_cap):
+    s = min(long_cap / max(h, w), short / min(h, w))
+    return int(h * s + 0.5), int(w * s + 0.5)
+
+
+def preprocess(rgb, short, long_cap, preset, patch, dtype):
+    """uint8 [h,w,3] -> normalised, zero-padded input [3, H', W'] and the resized size (nh, nw)."""
+    h, w = rgb.shape[:2]
+    nh, nw = resized_size(h, w, short, long_cap)
+    x = torch.from_numpy(rgb).to(dtype).permute(2, 0, 1)[None]            # [1,3,h,w], values 0..255
+    x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=False)[0]
+    mean = torch.tensor(preset.mean, dtype=dtype)[:, None, None]
+    std = torch.tensor(preset.std, dtype=dtype)[:, None, None]
+    x = (x - mean) / std
+    ph, pw = -nh % patch, -nw % patch
+    x = F.pad(x, (0, pw, 0, ph))                                            # bottom/right, zeros
+    return x, (nh, nw)
+
+
+def resized_position_embedding(w, gh, gw):
+    """[1 + gh*gw, D]: class row unchanged, the G x G grid resized bicubic (A = -0.75), align_corners=False."""
+    pos = w["vision_model.embeddings.position_embedding.weight"]
+    g, d = w.grid, pos.shape[1]
+    grid = pos[1:].reshape(g, g, d).permute(2, 0, 1)[None]                  # [1, D, G, G]
+    grid = F.interpolate(grid, size=(gh, gw), mode="bicubic", align_corners=False)
+    return torch.cat([pos[:1], grid[0].permute(1, 2, 0).reshape(gh * gw, d)])
+
+
+def dense_features(w, x, preset):
+    """MaskCLIP image tower on the padded input x [3, H', W'].
+
+    Returns a dict: pos [1+HW, D], pre_last (input of the last layer) [1+HW, D],
+    hidden (post_layernorm, class token dropped) [HW, D], key [HW, D],
+    features (projected, L2-normalised) [HW, E], grid (gh, gw)."""
+    P, V = w.patch, w.vision
+    gh, gw = x.shape[1] // P, x.shape[2] // P
+    tokens = F.conv2d(x[None], w["vision_model.embeddings.patch_embedding.weight"], stride=P)   # [1, D, gh, gw]
+    tokens = tokens[0].flatten(1).T                                                            # [HW, D] row-major
+    pos = resized_position_embedding(w, gh, gw)
+    h = torch.cat([w["vision_model.embeddings.class_embedding"][None], tokens]) + pos
+    h = layer_norm(h, w, "vision_model.pre_layrnorm", preset.eps)
+    for i in range(V.layers - 1):
+        h = block(h, w, f"vision_model.encoder.layers.{i}", V, act=preset.act, eps=preset.eps)
+    pre_last = h
+    last = f"vision_model.encoder.layers.{V.layers - 1}"
+    y = layer_norm(h, w, last + ".layer_norm1", preset.eps)
+    v = linear(linear(y, w, last + ".self_attn.v_proj"), w, last + ".self_attn.out_proj")
+    key = linear(linear(y, w, last + ".self_attn.k_proj"), w, last + ".self_attn.out_proj")
+    z = h + v
+    z = z + mlp(layer_norm(z, w, last + ".layer_norm2", preset.eps), w, last + ".mlp", preset.act)
+    z = layer_norm(z, w, "vision_model.post_layernorm", preset.eps)[1:]
+    f = z @ w["visual_projection.weight"].T
+    f = f / f.norm(dim=-1, keepdim=True)
+    return dict(pos=pos, pre_last=pre_last, hidden=z, key=key[1:], features=f, grid=(gh, gw))
+
+
+def prompt_denoise(logits, t):
+    """Classes whose max softmax(100*logits) probability over positions is < t get logits -100."""
+    if t <= 0:
+        return logits
+    p = torch.softmax(100.0 * logits, dim=1)
+    absent = p.max(dim=0).values < t
+    out = logits.clone()
+    out[:, absent] = -100.0
+    return out
+
+
+def key_smooth(logits, key, t):
+    """Section 6: rows with max prob < t replaced by (W P)[i], W = k̂ k̂ᵀ, k̂ normalised per channel over HW."""
+    p = torch.softmax(100.0 * logits, dim=1)                                # [HW, K]
+    k = F.normalize(key, dim=0)                                             # each channel / its L2 norm over HW
+    smoothed = (k @ k.T) @ p
+    rows = p.max(dim=1).values < t
+    out = p.clone()
+    out[rows] = smoothed[rows]
+    return out
+
+
+def upsample_labels(scores, grid, resized, original):
+    """scores [HW, K] -> [K, gh, gw] -> bilinear to (nh, nw) -> bilinear to (h, w); argmax (lowest index on ties).
+
+    Returns labels [h, w] (int64) and the top-1 minus top-2 score margin [h, w]."""
+    gh, gw = grid
+    s = scores.T.reshape(1, -1, gh, gw)
+    s = F.interpolate(s, size=resized, mode="bilinear", align_corners=False)
+    s = F.interpolate(s, size=original, mode="bilinear", align_corners=False)[0]   # [K, h, w]
+    labels = torch.argmax(s, dim=0)  # first maximal index
+    if s.shape[0] > 1:
+        top2 = torch.topk(s, 2, dim=0).values
+        margin = top2[0] - top2[1]
+    else:
+        margin = torch.full(labels.shape, float("inf"), dtype=s.dtype)
+    return labels, margin
+
+
+def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0.0, settings=None):
+    """Run section 4 on one decoded image. `settings`: optional list of (pd, ks) pairs to evaluate on the same
+    dense features; the result dict then holds labels/margins per pair as well as the intermediates."""
+    pr = vision_preset(preset, w) if isinstance(preset, str) else preset
+    x, resized = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype)
+    out = dense_features(w, x, pr)
+    out.update(input=x, resized=resized, original=rgb.shape[:2], logits=out["features"] @ T.T)
+    out["runs"] = {}
+    for t_pd, t_ks in settings or [(pd, ks)]:
+        logits = prompt_denoise(out["logits"], t_pd)
+        scores = key_smooth(logits, out["key"], t_ks) if t_ks > 0 else logits
+        labels, margin = upsample_labels(scores, out["grid"], resized, rgb.shape[:2])
+        out["runs"][(t_pd, t_ks)] = dict(logits=logits, scores=scores, labels=labels, margin=margin)
+    return out
+
+
+def save_label_png(labels, path):
+    arr = labels.cpu().numpy()
+    assert arr.max(initial=0) < 256, "more than 256 classes do not fit an 8-bit palette PNG"
+    im = Image.fromarray(arr.astype(np.uint8), mode="P")
+    im.putpalette(voc_palette())
+    im.save(path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="MaskCLIP reference labels (docs/maskclip.md)")
+    ap.add_argument("images", nargs="+")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--classes", required=True, help="comma-separated class names")
+    ap.add_argument("--templates", default="maskclip85", help="maskclip85 | single | a file, one template a line")
+    ap.add_argument("--short-side", type=int, default=512)
+    ap.add_argument("--long-side", type=int, default=2048)
+    ap.add_argument("--prompt-denoise", type=float, default=0.5, help="threshold; 0 disables")
+    ap.add_argument("--key-smoothing", type=float, default=0.0, help="threshold; 0 disables (reference: 1.0)")
+    ap.add_argument("--preset", choices=["clip", "reference"], default="clip")
+    ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    ap.add_argument("--check-hf", type=int, default=85, help="prompts to recompute with transformers (0: skip)")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+
+    torch.set_grad_enabled(False)
+    w = CLIPWeights(args.model, getattr(torch, args.dtype))
+    tok = Tokenizer(args.model)
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    T, ids, feats = class_matrix(w, tok, classes, load_templates(args.templates), return_details=True)
+    if args.check_hf:
+        err = check_text_against_hf(w, ids, feats, args.check_hf)
+        print(f"text encoder vs transformers ({min(args.check_hf, len(ids))} prompts): max rel err {err:.2e}",
+              file=sys.stderr)
+    os.makedirs(args.out, exist_ok=True)
+    for path in args.images:
+        rgb = load_rgb(path)
+        r = label_image(w, T, rgb, args.short_side, args.long_side, args.preset, args.prompt_denoise,
+                        args.key_smoothing)
+        labels = r["runs"][(args.prompt_denoise, args.key_smoothing)]["labels"]
+        stem = os.path.splitext(os.path.basename(path))[0]
+        save_label_png(labels, os.path.join(args.out, stem + ".png"))
+        print(f"{path}: {rgb.shape[1]}x{rgb.shape[0]} -> {r['resized'][1]}x{r['resized'][0]}, "
+              f"grid {r['grid'][1]}x{r['grid'][0]}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
