@@ -148,7 +148,7 @@ def main():
           + " ".join(f"{t:.0f}" for t in img) + f" ms; median {med:.1f} ms")
     print(f"text {len(VOC21)} classes x {len(templates)} templates, padded to 77: "
           + " ".join(f"{t:.0f}" for t in txt) + f" ms; median {statistics.median(txt):.1f} ms")
-    print(f"text, padded to the longest prompt per class: "
+    print("text, padded to the longest prompt per class: "
           + " ".join(f"{t:.0f}" for t in txt_trim) + f" ms; median {statistics.median(txt_trim):.1f} ms")
     print(json.dumps({"encoder_ms": round(med, 2), "size": args.size, "threads": args.threads,
                       "torch": torch.__version__, "text_ms": round(statistics.median(txt), 2),

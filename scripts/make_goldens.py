@@ -11,12 +11,13 @@ and one <case>.safetensors per case; Fixtures/golden/README.md documents every t
 import argparse
 import json
 import os
+import struct
 import sys
 
 import numpy as np
 import torch
 from PIL import Image
-from safetensors.torch import save_file
+from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference as ref  # noqa: E402
@@ -73,8 +74,21 @@ def draw_images(folder):
 
 
 def save(tensors, path, meta):
-    save_file(tensors, path, metadata=meta)
+    """Write F32 tensors as safetensors with a sorted, byte-reproducible header (safetensors' own writer
+    orders __metadata__ keys at random)."""
+    header, blobs, offset = {"__metadata__": dict(sorted(meta.items()))}, [], 0
+    for name in sorted(tensors):
+        data = tensors[name].numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
     os.chmod(path, 0o644)
+    assert all(torch.equal(v, tensors[k]) for k, v in load_file(path).items())
 
 
 def f32(t):
@@ -120,10 +134,13 @@ def robustness(r):
     class_max = p.max(dim=0).values
     notes = {"pd_class_max_prob": [round(v, 4) for v in class_max.tolist()],
              "pd_min_distance_to_0.5": float((class_max - 0.5).abs().min())}
+    assert notes["pd_min_distance_to_0.5"] > 1e-3, "a class sits on the prompt-denoising threshold"
     for pd in (0.0, 0.5):
         pk = torch.softmax(100.0 * ref.prompt_denoise(r["logits"], pd), dim=1).max(dim=1).values
         notes[f"ks_rows_max_prob_ge_1-1e-6.pd{tag(pd)}"] = int((pk >= 1 - 1e-6).sum())
         notes[f"ks_rows_max_prob_eq_1.pd{tag(pd)}"] = int((pk == 1).sum())
+        fragile = int(((pk >= 1 - 1e-6) & (pk < 1)).sum())
+        assert fragile == 0, "a row sits on the key-smoothing threshold 1.0 (float32 could round it to 1)"
     for (pd, ks), run in r["runs"].items():
         m = run["margin"]
         notes[f"label_margin.{setting_name(pd, ks)}"] = {

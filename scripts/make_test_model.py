@@ -22,7 +22,8 @@ import torch
 from safetensors import safe_open
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_BPE = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "clip", "bpe_simple_vocab_16e6.txt.gz"))
+DEFAULT_BPE = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "clip",
+                                            "bpe_simple_vocab_16e6.txt.gz"))
 
 TEXT_B = dict(hidden_size=512, num_hidden_layers=12, num_attention_heads=8, intermediate_size=2048)
 PRESETS = {
@@ -72,7 +73,8 @@ def expected_shapes(cfg):
         "visual_projection.weight": (e, d),
         "text_model.embeddings.token_embedding.weight": (t.vocab_size, t.hidden_size),
         "text_model.embeddings.position_embedding.weight": (t.max_position_embeddings, t.hidden_size),
-        "text_model.final_layer_norm.weight": (t.hidden_size,), "text_model.final_layer_norm.bias": (t.hidden_size,),
+        "text_model.final_layer_norm.weight": (t.hidden_size,),
+        "text_model.final_layer_norm.bias": (t.hidden_size,),
         "text_projection.weight": (e, t.hidden_size),
         "logit_scale": (),
     }

@@ -19,6 +19,8 @@ static inline float bits_to_float(int32_t i) {
 // e^x to about 2 ulp on [-87.3, 88.3]: x = n·ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r, and 2^n
 // built in the exponent bits. Below the range the result is 0.
 static inline float fast_exp(float x) {
+    // The range reduction relies on evaluation order: keep the compiler from reassociating it.
+#pragma clang fp reassociate(off)
     float c = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
     float n = rintf(c * 1.44269504f);
     float r = c - n * 0.693145752f;
@@ -37,6 +39,7 @@ static inline float fast_exp(float x) {
 // erf through erfc(|x|) = t·exp(-x² + P(t)), t = 1/(1 + |x|/2): Chebyshev-fitted coefficients with relative
 // error below 1.2e-7 (Numerical Recipes).
 static inline float fast_erf(float x) {
+#pragma clang fp reassociate(off)
     float z = fabsf(x);
     float t = 1.0f / (1.0f + 0.5f * z);
     float p = 0.17087277f;

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import Testing
+@testable import Inference
+
+/// `labelmill label` end to end through its library entry point: real files in, real PNGs out.
+@Suite struct LabelRunTests {
+    @Test func badImagesFailAloneAndGoodOnesAreWritten() throws {
+        let dir = try TestFixtures.temporaryDirectory()
+        let good = TestFixtures.root.appendingPathComponent("golden/images/img_b.jpg").path
+        let gray = try ImageFixture.path("gray16.png")
+        let truncated = try ImageFixture.path("truncated.jpg")
+        let text = try ImageFixture.path("text.jpg")
+        let bomb = try ImageFixture.path("bomb.png")
+        let out = dir.appendingPathComponent("out")
+        let configuration = LabelConfiguration(
+            modelDirectory: TestFixtures.tinyModelDirectory, classNames: TestFixtures.classNames, templates: "single",
+            options: MaskCLIPOptions(shortSide: 48), outputDirectory: out,
+            images: [good, truncated, text, "/nonexistent/x.png", bomb, gray])
+        let report = try LabelRun.run(configuration, logger: Logger(label: "test"))
+        #expect(report.labeled == [good, gray])
+        #expect(report.failed.map(\.image) == [truncated, text, "/nonexistent/x.png", bomb])
+        #expect(report.failed[0].reason.contains("Premature end"))
+        #expect(report.failed[3].reason.contains("60000"))
+
+        let png = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_b.png"))))
+        let source = try ImageCodec.read(contentsOf: good)
+        #expect(png.width == source.width && png.height == source.height)
+        #expect(png.indices.allSatisfy { $0 < TestFixtures.classNames.count })
+        let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(files == ["classes.json", "gray16.png", "img_b.png"])
+
+        let classes = try JSONDecoder().decode(ClassList.self, from: Data(contentsOf: out.appendingPathComponent("classes.json")))
+        #expect(classes.classes.map(\.name) == TestFixtures.classNames)
+        #expect(classes.classes.map(\.index) == [0, 1, 2, 3, 4])
+        #expect(classes.void.index == 255)
+    }
+
+    @Test func labelsMatchTheLibraryCallAndEmbeddingsFileIsEquivalent() throws {
+        let dir = try TestFixtures.temporaryDirectory()
+        let model = try TestFixtures.tinyModel.get()
+        let sha = try model.weightsSHA256()
+        let embeddings = try ClassEmbeddings.compute(model: model, classNames: TestFixtures.classNames, templates: .named("single"), modelSHA256: sha)
+        let file = dir.appendingPathComponent("classes.safetensors").path
+        try embeddings.write(to: file)
+        let reloaded = try ClassEmbeddings(contentsOf: file)
+        #expect(reloaded == embeddings)
+
+        let image = TestFixtures.root.appendingPathComponent("golden/images/img_c.png").path
+        let out = dir.appendingPathComponent("out")
+        _ = try LabelRun.run(LabelConfiguration(modelDirectory: TestFixtures.tinyModelDirectory, classNames: [], embeddingsFile: file,
+                                                options: MaskCLIPOptions(shortSide: 48), outputDirectory: out, images: [image]),
+                             logger: Logger(label: "test"))
+        let written = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_c.png"))))
+        let direct = try MaskCLIP(model: model, classes: embeddings, options: MaskCLIPOptions(shortSide: 48)).label(ImageCodec.read(contentsOf: image))
+        #expect(written == direct)
+    }
+
+    @Test func embeddingsOfAnotherModelAreRefused() throws {
+        let model = try TestFixtures.tinyModel.get()
+        let embeddings = try ClassEmbeddings.compute(model: model, classNames: ["a", "b"], templates: .named("single"), modelSHA256: "0123")
+        let error = #expect(throws: InferenceError.self) { try embeddings.check(modelSHA256: try model.weightsSHA256()) }
+        #expect(error?.message.contains("0123") == true)
+    }
+
+    @Test(arguments: [[], ["a", "a"], ["a", " "], (0..<256).map { "c\($0)" }])
+    func badClassListsAreRefused(_ names: [String]) {
+        #expect(throws: InferenceError.self) { try ClassEmbeddings.validate(classNames: names) }
+    }
+
+    @Test func templateFilesAndBadTemplates() throws {
+        let dir = try TestFixtures.temporaryDirectory()
+        let file = dir.appendingPathComponent("t.txt")
+        try "# mine\na {} here.\n\nthe {}.\n".write(to: file, atomically: true, encoding: .utf8)
+        let templates = try PromptTemplates.named(file.path)
+        #expect(templates.templates == ["a {} here.", "the {}."])
+        #expect(try PromptTemplates.named("maskclip85").templates.count == 85)
+        #expect(throws: InferenceError.self) { try PromptTemplates(name: "x", templates: ["no placeholder"]) }
+        #expect(throws: InferenceError.self) { try PromptTemplates.named("/nonexistent/templates") }
+    }
+}

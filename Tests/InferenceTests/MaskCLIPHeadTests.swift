@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import Inference
+
+/// Prompt denoising, key smoothing and the two-step upsampling on small hand-checked inputs.
+@Suite struct MaskCLIPHeadTests {
+    @Test func promptDenoisingRemovesClassesAbsentEverywhere() {
+        // Class 2 never wins anywhere (its softmax probability stays far below 0.5), classes 0 and 1 win somewhere.
+        var logits = Matrix(rows: 3, cols: 3, data: [0.30, 0.10, 0.20,
+                                                     0.10, 0.30, 0.25,
+                                                     0.30, 0.29, 0.00])
+        MaskCLIPHead.promptDenoise(&logits, threshold: 0.5)
+        #expect((0..<3).map { logits[$0, 2] } == [-100, -100, -100])
+        #expect(logits[0, 0] == 0.30 && logits[1, 1] == 0.30)
+        var untouched = Matrix(rows: 1, cols: 2, data: [0.1, 0.2])
+        MaskCLIPHead.promptDenoise(&untouched, threshold: 0)
+        #expect(untouched.data == [0.1, 0.2])
+    }
+
+    @Test func keySmoothingMatchesTheDenseFormula() {
+        var rng = ImageTestRNG(state: 3)
+        let (n, c, k) = (6, 4, 3)
+        let logits = Matrix(rows: n, cols: k, data: (0..<n * k).map { _ in Float.random(in: -0.05...0.05, using: &rng) })
+        let keys = Matrix(rows: n, cols: c, data: (0..<n * c).map { _ in Float.random(in: -1...1, using: &rng) })
+        let threshold: Float = 0.6
+        let smoothed = MaskCLIPHead.keySmooth(logits, keys: keys, threshold: threshold)
+        // Naive: P, k̂ with unit columns, W = k̂ k̂ᵀ [n, n], rows below the threshold replaced by (W P)[i].
+        var p = logits
+        softmaxRows(&p, scale: 100)
+        let norms = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + Double(keys[$1, ch] * keys[$1, ch]) }.squareRoot() }
+        for i in 0..<n {
+            let confident = (0..<k).map { p[i, $0] }.max()! >= threshold
+            for j in 0..<k {
+                var expected = Double(p[i, j])
+                if !confident {
+                    expected = 0
+                    for m in 0..<n {
+                        let w = (0..<c).reduce(0.0) { $0 + Double(keys[i, $1]) * Double(keys[m, $1]) / (norms[$1] * norms[$1]) }
+                        expected += w * Double(p[m, j])
+                    }
+                }
+                #expect(abs(Double(smoothed[i, j]) - expected) < 1e-5)
+            }
+        }
+    }
+
+    /// Naive two-step bilinear (align_corners = false) on [K, h, w] planes, then argmax.
+    static func naiveUpsampleArgmax(_ scores: Matrix, gh: Int, gw: Int, nh: Int, nw: Int, h: Int, w: Int) -> [UInt8] {
+        func resize(_ plane: [Float], _ ih: Int, _ iw: Int, _ oh: Int, _ ow: Int) -> [Float] {
+            let ys = Resample.linearTaps(from: ih, to: oh), xs = Resample.linearTaps(from: iw, to: ow)
+            var out = [Float](repeating: 0, count: oh * ow)
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let (ty, tx) = (ys[y], xs[x])
+                    out[y * ow + x] = ty.w0 * (tx.w0 * plane[ty.i0 * iw + tx.i0] + tx.w1 * plane[ty.i0 * iw + tx.i1])
+                        + ty.w1 * (tx.w0 * plane[ty.i1 * iw + tx.i0] + tx.w1 * plane[ty.i1 * iw + tx.i1])
+                }
+            }
+            return out
+        }
+        let planes = (0..<scores.cols).map { k in
+            resize(resize((0..<gh * gw).map { scores[$0, k] }, gh, gw, nh, nw), nh, nw, h, w)
+        }
+        return (0..<h * w).map { i in
+            var best = 0
+            for k in 1..<planes.count where planes[k][i] > planes[best][i] { best = k }
+            return UInt8(best)
+        }
+    }
+
+    @Test(arguments: [(3, 5, 48, 65, 45, 61), (2, 2, 32, 32, 7, 300), (4, 3, 61, 47, 1, 1)])
+    func upsamplingMatchesNaive(gh: Int, gw: Int, nh: Int, nw: Int, h: Int, w: Int) {
+        var rng = ImageTestRNG(state: UInt64(h * w))
+        let scores = Matrix(rows: gh * gw, cols: 4, data: (0..<gh * gw * 4).map { _ in Float.random(in: 0...1, using: &rng) })
+        let fast = upsampleArgmax(scores, gridHeight: gh, gridWidth: gw, resizedHeight: nh, resizedWidth: nw, height: h, width: w)
+        #expect(fast == Self.naiveUpsampleArgmax(scores, gh: gh, gw: gw, nh: nh, nw: nw, h: h, w: w))
+    }
+
+    @Test func tiesGoToTheLowestIndex() {
+        let scores = Matrix(rows: 1, cols: 3, data: [-100, 0.5, 0.5])
+        #expect(upsampleArgmax(scores, gridHeight: 1, gridWidth: 1, resizedHeight: 2, resizedWidth: 2, height: 3, width: 3)
+            == [UInt8](repeating: 1, count: 9))
+    }
+
+    @Test func resizeFollowsTheSpecFormula() {
+        #expect(PreparedImage.resizedSize(height: 375, width: 500, shortSide: 448, longSide: 2048) == (448, 597))
+        #expect(PreparedImage.resizedSize(height: 100, width: 5000, shortSide: 512, longSide: 2048) == (41, 2048))
+        #expect(PreparedImage.resizedSize(height: 1, width: 1, shortSide: 512, longSide: 2048) == (512, 512))
+    }
+}
