@@ -36,20 +36,21 @@ enum MaskCLIPHead {
             let inverse = 1 / max(sum.squareRoot(), 1e-12)
             for r in 0..<n { normalized[r, channel] *= inverse }
         }
+        // Plain loops instead of GEMMs, with the class index innermost: every class gets the same sequence of
+        // operations, so classes whose probabilities are equal (all removed by prompt denoising, say) stay exactly
+        // tied and the lowest index wins, as the spec says, whatever BLAS kernel runs. It is a small product.
         var projected = Matrix(rows: c, cols: k)   // k̂ᵀ P  [C, K]
-        var smoothed = Matrix(rows: n, cols: k)    // k̂ (k̂ᵀ P)  [HW, K]
-        normalized.data.withUnsafeBufferPointer { kh in
-            probabilities.data.withUnsafeBufferPointer { p in
-                projected.data.withUnsafeMutableBufferPointer { t in
-                    BLAS.sgemm(transA: true, m: c, n: k, k: n, a: kh.baseAddress!, lda: c,
-                               b: p.baseAddress!, ldb: k, c: t.baseAddress!, ldc: k)
-                }
+        for r in 0..<n {
+            for channel in 0..<c {
+                let weight = normalized[r, channel]
+                for j in 0..<k { projected[channel, j] += weight * probabilities[r, j] }
             }
-            projected.data.withUnsafeBufferPointer { t in
-                smoothed.data.withUnsafeMutableBufferPointer { s in
-                    BLAS.sgemm(m: n, n: k, k: c, a: kh.baseAddress!, lda: c, b: t.baseAddress!, ldb: k,
-                               c: s.baseAddress!, ldc: k)
-                }
+        }
+        var smoothed = Matrix(rows: n, cols: k)    // k̂ (k̂ᵀ P)  [HW, K]
+        for r in 0..<n {
+            for channel in 0..<c {
+                let weight = normalized[r, channel]
+                for j in 0..<k { smoothed[r, j] += weight * projected[channel, j] }
             }
         }
         for r in 0..<n {
