@@ -12,10 +12,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C shims: OpenBLAS is loaded at run time (so the kernel can be chosen before it initialises);
-        // libpng needs setjmp-based error handling, which only C can do; libjpeg-turbo through TurboJPEG.
+        // libpng needs setjmp-based error handling, which only C can do; libjpeg-turbo through TurboJPEG;
+        // libcurl's variadic setopt calls.
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // Element-wise kernels, built for AVX-512 / AVX2 / baseline and chosen when loaded.
         .target(
@@ -25,6 +29,7 @@ let package = Package(
         ),
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("turbojpeg")]),
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(
             name: "Inference",
             dependencies: [
@@ -34,18 +39,66 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // Wire types and route paths shared by the coordinator and its clients.
+        .target(name: "LabelAPI"),
+        .target(
+            name: "Coordinator",
+            dependencies: [
+                "Inference", "LabelAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "Worker",
+            dependencies: [
+                "Inference", "LabelAPI", "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // `labelmill run`: an embedded coordinator plus local workers.
+        .target(
+            name: "Runner",
+            dependencies: [
+                "Coordinator", "Worker", "LabelAPI", "Inference",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "labelmill",
             dependencies: [
-                "Inference",
+                "Inference", "Coordinator", "Worker", "LabelAPI", "Runner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "CoordinatorTests",
+            dependencies: [
+                "Coordinator", "LabelAPI", "Worker", "Inference",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: [
+                "Worker", "LabelAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
     ]
 )

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import Inference
+import Runner
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Print speed figures.", subcommands: [Encoder.self, Text.self, Blas.self])
+        commandName: "bench", abstract: "Print speed figures.", subcommands: [Encoder.self, Text.self, Blas.self, CoordinatorLoad.self])
 
     struct Encoder: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -67,6 +68,25 @@ struct BenchCommand: ParsableCommand {
                 let report = Report(kernel: info.kernel, replaced: info.replaced, threads: info.threads, sgemm_gflops: gflops)
                 print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
             }
+        }
+    }
+
+    struct CoordinatorLoad: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "coordinator",
+            abstract: "A coordinator on loopback driven by N concurrent HTTP clients doing claim + complete: tasks/s and claim latency.")
+
+        @Option(help: "Concurrent clients.") var clients = 64
+        @Option(help: "Tasks to claim and complete.") var tasks = 30_000
+        @Flag(help: "End with one JSON line.") var json = false
+
+        func run() async throws {
+            let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            let r = try await CoordinatorBenchmark.run(clients: clients, tasks: tasks, executable: executable)
+            print(String(format: "%d tasks by %d clients in %.2f s: %.0f tasks/s; claim p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.1f ms; complete p99 %.2f ms",
+                         r.tasks, r.clients, r.seconds, r.tasksPerSecond, r.claimP50Ms, r.claimP90Ms, r.claimP99Ms, r.claimMaxMs, r.completeP99Ms))
+            print(String(format: "coordinator RSS %.0f MiB (peak %.0f MiB)", r.coordinatorRSSMiB, r.coordinatorPeakRSSMiB))
+            if json { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
         }
     }
 }

@@ -3,11 +3,14 @@ import Foundation
 import Logging
 
 @main
-struct LabelMill: ParsableCommand {
+struct LabelMill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "labelmill",
         abstract: "Open-vocabulary semantic label maps with MaskCLIP, on one machine or a fleet.",
-        subcommands: [LabelCommand.self, EmbedCommand.self, BenchCommand.self])
+        subcommands: [
+            RunCommand.self, LabelCommand.self, EmbedCommand.self, ServeCommand.self, WorkerCommand.self, SubmitCommand.self,
+            StatusCommand.self, ExportCommand.self, ModelCommand.self, BenchCommand.self,
+        ])
 }
 
 /// Options every command that logs shares.

@@ -15,19 +15,27 @@ public struct PromptTemplates: Sendable, Equatable {
         self.templates = templates
     }
 
-    /// `maskclip85`, `single`, or a path to a file with one template per line (blank lines and lines starting
-    /// with # are skipped).
+    /// Marks templates carried in the spec itself, one per line (how a job sends a user's template file).
+    public static let inlinePrefix = "inline:"
+
+    /// `maskclip85`, `single`, `inline:<one template per line>`, or a path to a file with one template per
+    /// line (blank lines and lines starting with # are skipped).
     public static func named(_ spec: String) throws -> PromptTemplates {
         switch spec {
         case "maskclip85": return try PromptTemplates(name: spec, templates: imageNet80 + scene5)
         case "single": return try PromptTemplates(name: spec, templates: ["a photo of a {}."])
+        case _ where spec.hasPrefix(inlinePrefix):
+            return try PromptTemplates(name: "inline", templates: lines(String(spec.dropFirst(inlinePrefix.count))))
         default:
             guard let text = try? String(contentsOfFile: spec, encoding: .utf8) else {
                 throw InferenceError(.badArgument, "--templates \(spec): not maskclip85, single or a readable file")
             }
-            let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            return try PromptTemplates(name: "file:\(spec)", templates: lines.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+            return try PromptTemplates(name: "file:\(spec)", templates: lines(text))
         }
+    }
+
+    private static func lines(_ text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
     public func prompts(for className: String) -> [String] {

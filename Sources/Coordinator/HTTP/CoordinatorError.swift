@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Inference
+import LabelAPI
+
+/// The coordinator's error: a code that picks the HTTP status (in one place, here) and a message for the client.
+public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case badRequest = "bad_request"
+        case unauthorized
+        case forbidden
+        case notFound = "not_found"
+        /// A stale lease token, or a result that would overwrite a different valid one.
+        case conflict
+        case invalidUpload = "invalid_upload"
+        case tooLarge = "too_large"
+        case unavailable
+        case internalError = "internal"
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    public var status: HTTPResponse.Status {
+        switch code {
+        case .badRequest: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .invalidUpload: .unprocessableContent
+        case .tooLarge: .contentTooLarge
+        case .unavailable: .serviceUnavailable
+        case .internalError: .internalServerError
+        }
+    }
+
+    /// Maps the store's and the inference module's errors; anything else is an internal error.
+    static func from(_ error: any Error) -> CoordinatorError {
+        switch error {
+        case let error as CoordinatorError: return error
+        case let error as StoreError:
+            switch error.code {
+            case .notFound: return CoordinatorError(.notFound, error.message)
+            case .staleLease, .conflict: return CoordinatorError(.conflict, error.message)
+            case .invalid: return CoordinatorError(.badRequest, error.message)
+            case .io: return CoordinatorError(.internalError, error.message)
+            }
+        case let error as InferenceError:
+            switch error.code {
+            case .badImage, .imageTooLarge: return CoordinatorError(.invalidUpload, error.message)
+            case .badArgument, .tokenizer: return CoordinatorError(.badRequest, error.message)
+            case .badModel, .io: return CoordinatorError(.internalError, error.message)
+            }
+        case let error as HTTPError:
+            return CoordinatorError(error.status == .contentTooLarge ? .tooLarge : .badRequest, error.body ?? "\(error.status)")
+        case is DecodingError:
+            return CoordinatorError(.badRequest, "malformed JSON body: \(error)")
+        default:
+            return CoordinatorError(.internalError, "\(error)")
+        }
+    }
+}
+
+extension CoordinatorError: HTTPResponseError {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = try JSONEncoder().encode(ErrorBody(code: code.rawValue, message: message))
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Turns every thrown error into a `CoordinatorError`, so clients always get the JSON error body.
+struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let mapped = CoordinatorError.from(error)
+            if mapped.code == .internalError {
+                context.logger.error("request.failed", metadata: ["http.path": "\(request.uri.path)", "error": "\(error)"])
+            }
+            throw mapped
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Inference
+import LabelAPI
+
+extension CoordinatorServices {
+    /// Claims the next task for `worker` and describes it with everything the worker needs.
+    func claim(worker: String, name: String?) throws -> TaskAssignment? {
+        guard let claimed = try store.claim(worker: worker) else { return nil }
+        guard let job = try store.job(claimed.jobId), let embeddings = job.embeddingsSHA256 else {
+            throw CoordinatorError(.internalError, "claimed a task of job \(claimed.jobId), which has no embeddings")
+        }
+        return TaskAssignment(
+            taskId: claimed.taskId, jobId: claimed.jobId, leaseToken: claimed.token,
+            leaseSeconds: claimed.expiresAt.timeIntervalSinceNow, attempt: claimed.attempt, modelId: job.modelId,
+            embeddingsSHA256: embeddings, settings: job.options, classCount: job.classes.count,
+            images: claimed.images.map { TaskAssignment.Image(id: $0.id, uri: fetchLocation(of: $0.uri)) })
+    }
+
+    /// Where a worker fetches an image: URLs and paths outside the image root as they are; relative paths and
+    /// paths under `--image-root` through this coordinator's file route.
+    func fetchLocation(of uri: String) -> String {
+        guard let root = configuration.imageRoot, !uri.contains("://") || uri.hasPrefix("file://") else { return uri }
+        var path = uri.hasPrefix("file://") ? String(uri.dropFirst("file://".count)) : uri
+        if path.hasPrefix("/") {
+            let rootPath = root.standardizedFileURL.path
+            guard path.hasPrefix(rootPath + "/") else { return uri }
+            path = String(path.dropFirst(rootPath.count + 1))
+        }
+        let escaped = path.split(separator: "/").map {
+            $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? String($0)
+        }
+        return Routes.file(escaped.joined(separator: "/"))
+    }
+
+    /// Checks and stores an uploaded label map (see `TaskRoutes.upload`).
+    func storeLabel(_ bytes: [UInt8], taskId: Int64, imageId: String, token: String, width: Int, height: Int) throws -> LabelOutcome {
+        guard let jobId = try store.jobId(ofTask: taskId), let job = try store.job(jobId) else {
+            throw CoordinatorError(.notFound, "no task \(taskId)")
+        }
+        let map = try ImageCodec.decodeLabelPNG(bytes, maxPixels: ImageCodec.defaultMaxPixels)
+        guard map.width == width, map.height == height else {
+            throw CoordinatorError(.invalidUpload, "label map is \(map.width)x\(map.height), the source image is \(width)x\(height)")
+        }
+        let classes = job.classes.count
+        if let bad = map.indices.first(where: { Int($0) >= classes && $0 != LabelMap.void }) {
+            throw CoordinatorError(.invalidUpload, "label value \(bad) is not a class index (< \(classes)) or 255")
+        }
+        let sha = FileDigest.sha256(bytes)
+        let relative = "labels/\(jobId)/\(imageId).\(sha.prefix(16)).png"
+        let path = dataPath(relative)
+        let existed = FileManager.default.fileExists(atPath: path)
+        if !existed { try AtomicFile.write(bytes, to: path) }
+        do {
+            return try store.recordLabel(taskId: taskId, token: token, imageId: imageId,
+                                         label: LabelFile(sha256: sha, bytes: Int64(bytes.count), width: width, height: height, relativePath: relative))
+        } catch {
+            // Only a file this request created and nothing references may go.
+            if !existed, (try? store.label(jobId: jobId, imageId: imageId))??.relativePath != relative { unlink(path) }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Inference
+import Logging
+
+/// Computes each job's class embeddings once, on the coordinator, and makes its tasks claimable: workers then
+/// download one small file instead of each running the text tower. Runs on its own serial queue (model loading
+/// and the text tower are long CPU work), and picks up jobs left without embeddings by a restart.
+final class EmbeddingService: Sendable {
+    let store: Store
+    let dataDirectory: URL
+    let logger: Logger
+    private let queue = DispatchQueue(label: "labelmill.coordinator.embeddings", qos: .utility)
+
+    init(store: Store, dataDirectory: URL, logger: Logger) {
+        self.store = store
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+    }
+
+    static func relativePath(sha256: String) -> String { "embeddings/\(sha256).safetensors" }
+
+    func schedule(jobId: String) {
+        queue.async { self.compute(jobId: jobId) }
+    }
+
+    /// Jobs still waiting for embeddings (after a restart).
+    func resumePending() throws {
+        for job in try store.jobs(limit: 100_000) where job.embeddingsSHA256 == nil && (job.state == .queued || job.state == .running) {
+            schedule(jobId: job.id)
+        }
+    }
+
+    private func compute(jobId: String) {
+        do {
+            guard let job = try store.job(jobId), job.embeddingsSHA256 == nil, job.state != .cancelled else { return }
+            let started = Date()
+            let model = try ModelDirectory.materialize(modelId: job.modelId, store: store, dataDirectory: dataDirectory)
+            let clip = try CLIPModel(directory: model)
+            let embeddings = try ClassEmbeddings.compute(
+                model: clip, classNames: job.classes, templates: .named(job.options.templates),
+                modelSHA256: try clip.weightsSHA256())
+            let temporary = dataDirectory.appendingPathComponent("embeddings/.\(jobId).tmp").path
+            try FileManager.default.createDirectory(at: dataDirectory.appendingPathComponent("embeddings"), withIntermediateDirectories: true)
+            try embeddings.write(to: temporary)
+            let sha = try FileDigest.sha256(path: temporary)
+            let final = dataDirectory.appendingPathComponent(Self.relativePath(sha256: sha)).path
+            if FileManager.default.fileExists(atPath: final) { try FileManager.default.removeItem(atPath: final) }
+            try FileManager.default.moveItem(atPath: temporary, toPath: final)
+            try store.setEmbeddings(jobId: jobId, sha256: sha)
+            logger.info("embeddings.ready", metadata: ["job.id": "\(jobId)", "classes.count": "\(job.classes.count)",
+                                                       "seconds": "\(Date().timeIntervalSince(started))"])
+        } catch {
+            logger.error("embeddings.failed", metadata: ["job.id": "\(jobId)", "error": "\(error)"])
+            try? store.cancelJob(jobId, reason: "class embeddings could not be computed: \(error)")
+        }
+    }
+}

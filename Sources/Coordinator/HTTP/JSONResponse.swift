@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+
+/// Encodes a wire value as a JSON response (the wire types live in LabelAPI, which knows nothing of HTTP).
+func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let data = try encoder.encode(value)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+extension Request {
+    /// Decodes a JSON body of at most `limit` bytes.
+    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
+        let buffer = try await body.collect(upTo: limit)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw CoordinatorError(.badRequest, "malformed \(T.self) body: \(error)")
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import Inference
+import LabelAPI
+
+/// Submit, list, inspect, cancel and retry jobs; export their results.
+struct JobRoutes {
+    let services: CoordinatorServices
+
+    func register(on router: Router<CoordinatorContext>) {
+        router.post(RouterPath(Routes.jobs)) { request, context in try await create(request, context) }
+        router.get(RouterPath(Routes.jobs)) { _, context in
+            try context.requireAdmin()
+            let statuses = try await Offload.run { try services.store.jobs().map { try services.status(of: $0) } }
+            return try json(statuses)
+        }
+        router.get("/v1/jobs/:job") { _, context in
+            try context.requireAdmin()
+            let id = try context.parameters.require("job")
+            return try json(try await Offload.run { try services.status(jobId: id) })
+        }
+        router.post("/v1/jobs/:job/cancel") { _, context in
+            try context.requireAdmin()
+            let id = try context.parameters.require("job")
+            return try json(try await Offload.run {
+                try services.store.cancelJob(id, reason: "cancelled by request")
+                return try services.status(jobId: id)
+            })
+        }
+        router.post("/v1/jobs/:job/retry-failed") { _, context in
+            try context.requireAdmin()
+            let id = try context.parameters.require("job")
+            return try json(try await Offload.run {
+                _ = try services.store.retryFailed(id)
+                return try services.status(jobId: id)
+            })
+        }
+        router.get("/v1/jobs/:job/results") { _, context in
+            try context.requireAdmin()
+            let id = try context.parameters.require("job")
+            let lines = try await Offload.run { try services.resultLines(jobId: id) }
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(bytes: lines)))
+        }
+        router.get("/v1/jobs/:job/events") { request, context in
+            try context.requireAdmin()
+            let id = try context.parameters.require("job")
+            let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
+            let limit = min(request.uri.queryParameters.get("limit", as: Int.self) ?? 1000, 10000)
+            return try json(try await Offload.run {
+                try services.store.events(jobId: id, after: after, limit: limit).map(\.wire)
+            })
+        }
+        router.get("/v1/jobs/:job/embeddings") { _, context in
+            let id = try context.parameters.require("job")
+            let path = try await Offload.run { try services.embeddingsPath(jobId: id) }
+            return try await services.fileResponse(path: path, contentType: "application/octet-stream", context: context)
+        }
+        router.get("/v1/jobs/:job/labels/:image") { _, context in
+            try context.requireAdmin()
+            let (job, image) = (try context.parameters.require("job"), try context.parameters.require("image"))
+            let path = try await Offload.run {
+                guard let label = try services.store.label(jobId: job, imageId: image) else {
+                    throw CoordinatorError(.notFound, "image \(image) of job \(job) has no label map")
+                }
+                return services.dataPath(label.relativePath)
+            }
+            return try await services.fileResponse(path: path, contentType: "image/png", context: context)
+        }
+    }
+
+    private func create(_ request: Request, _ context: CoordinatorContext) async throws -> Response {
+        try context.requireAdmin()
+        let body = try await request.decodeJSON(CreateJobRequest.self, limit: services.configuration.maxJSONBytes)
+        let (job, created) = try await Offload.run { try services.createJob(body) }
+        if created { services.embeddings.schedule(jobId: job.id) }
+        return try json(CreateJobResponse(id: job.id, created: created, images: job.imageCount, tasks: job.taskCount),
+                        status: created ? .created : .ok)
+    }
+}

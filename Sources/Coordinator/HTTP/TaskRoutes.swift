@@ -1,0 +1,85 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Inference
+import LabelAPI
+
+/// The worker side: claim a task, keep its lease alive, upload label maps or fail images, complete or release.
+struct TaskRoutes {
+    let services: CoordinatorServices
+
+    static let imageWidthHeader = HTTPField.Name("X-Image-Width")!
+    static let imageHeightHeader = HTTPField.Name("X-Image-Height")!
+    static let leaseTokenHeader = HTTPField.Name(Routes.leaseTokenHeader)!
+
+    func register(on router: Router<CoordinatorContext>) {
+        router.post(RouterPath(Routes.claim)) { request, context in
+            let claim = try await request.decodeJSON(ClaimRequest.self, limit: 1 << 16)
+            let deadline = ContinuousClock.now + .milliseconds(Int(min(max(claim.waitSeconds, 0), 60) * 1000))
+            while true {
+                if let assignment = try await Offload.run({ try services.claim(worker: claim.worker, name: claim.name) }) {
+                    return try json(assignment)
+                }
+                if ContinuousClock.now >= deadline { return Response(status: .noContent) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        router.post("/v1/tasks/:task/heartbeat") { request, context in
+            let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
+            let seconds = try await Offload.run { () -> Double in
+                let expiry = try services.store.heartbeat(taskId: task, token: lease.leaseToken)
+                return expiry.timeIntervalSinceNow
+            }
+            return try json(HeartbeatResponse(leaseSeconds: seconds))
+        }
+        router.post("/v1/tasks/:task/complete") { request, context in
+            let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
+            try await Offload.run { try services.store.complete(taskId: task, token: lease.leaseToken) }
+            return Response(status: .noContent)
+        }
+        router.post("/v1/tasks/:task/release") { request, context in
+            let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
+            try await Offload.run { try services.store.release(taskId: task, token: lease.leaseToken, reason: lease.reason ?? "released by the worker") }
+            return Response(status: .noContent)
+        }
+        router.post("/v1/tasks/:task/images/:image/fail") { request, context in
+            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.require("image"))
+            let failure = try await request.decodeJSON(ImageFailure.self, limit: 1 << 16)
+            try await Offload.run {
+                try services.store.failImage(taskId: task, token: failure.leaseToken, imageId: image, reason: String(failure.reason.prefix(2000)))
+            }
+            return Response(status: .noContent)
+        }
+        router.put("/v1/tasks/:task/images/:image/label") { request, context in
+            try await upload(request, context)
+        }
+    }
+
+    private func lease(_ request: Request) async throws -> LeaseRequest {
+        try await request.decodeJSON(LeaseRequest.self, limit: 1 << 16)
+    }
+
+    /// Validates the PNG (decodes, the source's size, values < K or 255), stores it content-addressed and
+    /// atomically, then records it under the lease; a stale lease gets 409 and its file is removed.
+    private func upload(_ request: Request, _ context: CoordinatorContext) async throws -> Response {
+        let task = try context.parameters.require("task", as: Int64.self)
+        let image = try context.parameters.require("image")
+        guard let token = request.headers[Self.leaseTokenHeader] else {
+            throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
+        }
+        guard let width = request.headers[Self.imageWidthHeader].flatMap(Int.init),
+              let height = request.headers[Self.imageHeightHeader].flatMap(Int.init) else {
+            throw CoordinatorError(.badRequest, "missing X-Image-Width / X-Image-Height (the source image's size)")
+        }
+        let limit = services.configuration.maxLabelBytes
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: limit) } catch {
+            throw CoordinatorError(.tooLarge, "label maps are limited to \(limit) bytes")
+        }
+        let bytes = [UInt8](body.readableBytesView)
+        let outcome = try await Offload.run {
+            try services.storeLabel(bytes, taskId: task, imageId: image, token: token, width: width, height: height)
+        }
+        return Response(status: outcome == .unchanged ? .ok : .created)
+    }
+}

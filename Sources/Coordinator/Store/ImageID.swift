@@ -1,0 +1,46 @@
+/// The rules for image ids (and model file names): each becomes a file name in the label store, so it must be
+/// unable to escape its directory or confuse a shell or a file system.
+///
+/// Allowed: 1–200 bytes of UTF-8 made of ASCII letters and digits, `.`, `_`, `-`, and non-ASCII letters (with
+/// their combining marks and digits, e.g. "猫", "café", "٣"). Refused: `/`, `\`, NUL, control characters, spaces,
+/// other ASCII punctuation, emoji, "." and "..", and any leading ".".
+enum ImageID {
+    static let maxBytes = 200
+
+    /// Why `id` is not a safe file name, or nil when it is.
+    static func problem(_ id: String) -> String? {
+        let bytes = id.utf8.count
+        if bytes == 0 { return "is empty" }
+        if bytes > maxBytes { return "is \(bytes) bytes long (at most \(maxBytes))" }
+        if id.hasPrefix(".") { return "is not a safe file name (leading '.')" }
+        for scalar in id.unicodeScalars where !isAllowed(scalar) {
+            return "is not a safe file name (character \(describe(scalar)))"
+        }
+        return nil
+    }
+
+    static func isSafe(_ id: String) -> Bool { problem(id) == nil }
+
+    private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", ".", "_", "-": return true
+            default: return false
+            }
+        }
+        let properties = scalar.properties
+        if properties.isAlphabetic { return true }
+        switch properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .decimalNumber: return true
+        default: return false
+        }
+    }
+
+    private static func describe(_ scalar: Unicode.Scalar) -> String {
+        var hex = String(scalar.value, radix: 16, uppercase: true)
+        while hex.count < 4 { hex = "0" + hex }
+        hex = "U+" + hex
+        if scalar.isASCII && scalar.value >= 0x21 && scalar.value < 0x7F { return "'\(Character(scalar))' \(hex)" }
+        return hex
+    }
+}

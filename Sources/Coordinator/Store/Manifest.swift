@@ -1,0 +1,92 @@
+import Foundation
+
+/// Parses a submitted image manifest. Pure: no I/O besides the text it is given.
+///
+/// Each non-blank line that does not start with `#` is one image, either
+/// - a JSON object `{"id": "cat", "uri": "https://host/cat.jpg"}` (`id` optional: derived from the uri), or
+/// - a plain path or URL, whose file stem becomes the id: `dir/cat.01.jpg` → `cat.01`.
+///
+/// Ids must be unique and safe as file names (see `ImageID`); every problem is reported with its line number:
+/// `manifest line 7: id "../x" is not a safe file name (leading '.')`.
+public enum Manifest {
+    /// Parses UTF-8 manifest bytes.
+    public static func parse(_ data: Data) throws(StoreError) -> [ManifestItem] {
+        guard let text = String(data: data, encoding: .utf8) else { throw .invalid("manifest is not valid UTF-8") }
+        return try parse(text)
+    }
+
+    /// Parses manifest text; items keep the manifest's order.
+    public static func parse(_ text: String) throws(StoreError) -> [ManifestItem] {
+        var items: [ManifestItem] = []
+        var lineOfID: [String: Int] = [:]
+        var number = 0
+        // "\r\n" is one Character in Swift, so it is named as a separator of its own.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        for rawLine in lines {
+            number += 1
+            var line = Substring(rawLine)
+            if number == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let item = trimmed.hasPrefix("{") ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
+            if let problem = ImageID.problem(item.id) {
+                throw .invalid("manifest line \(number): id \(item.id.debugDescription) \(problem)")
+            }
+            if let first = lineOfID[item.id] {
+                throw .invalid("manifest line \(number): id \(item.id.debugDescription) duplicates line \(first)")
+            }
+            lineOfID[item.id] = number
+            items.append(item)
+        }
+        if items.isEmpty { throw .invalid("manifest is empty: no image lines") }
+        return items
+    }
+
+    /// The id a uri gets when none is given: its last path component without query, fragment and last extension.
+    /// `s3://bucket/a/cat.01.jpg?v=2` → `cat.01`; `dir\img.png` → `img`; `README` → `README`.
+    public static func stem(of uri: String) -> String {
+        var path = Substring(uri)
+        if path.contains("://"), let cut = path.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            path = path[..<cut]
+        }
+        while let last = path.last, last == "/" || last == "\\" { path = path.dropLast() }
+        if let slash = path.lastIndex(where: { $0 == "/" || $0 == "\\" }) {
+            path = path[path.index(after: slash)...]
+        }
+        if let dot = path.lastIndex(of: "."), dot != path.startIndex {
+            path = path[..<dot]
+        }
+        return String(path)
+    }
+
+    private static func plainItem(_ line: String, line number: Int) throws(StoreError) -> ManifestItem {
+        ManifestItem(id: stem(of: line), uri: line, line: number)
+    }
+
+    private static func jsonItem(_ line: String, line number: Int) throws(StoreError) -> ManifestItem {
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(line.utf8))
+        } catch {
+            throw .invalid("manifest line \(number): not valid JSON")
+        }
+        guard let object = parsed as? [String: Any] else {
+            throw .invalid("manifest line \(number): not a JSON object")
+        }
+        guard let uriValue = object["uri"], !(uriValue is NSNull) else {
+            throw .invalid("manifest line \(number): \"uri\" is missing")
+        }
+        guard let uri = uriValue as? String else { throw .invalid("manifest line \(number): \"uri\" must be a string") }
+        if uri.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw .invalid("manifest line \(number): \"uri\" is empty")
+        }
+        switch object["id"] {
+        case nil, is NSNull:
+            return ManifestItem(id: stem(of: uri), uri: uri, line: number)
+        case let id as String:
+            return ManifestItem(id: id, uri: uri, line: number)
+        default:
+            throw .invalid("manifest line \(number): \"id\" must be a string")
+        }
+    }
+}

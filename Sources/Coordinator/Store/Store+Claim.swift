@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+
+/// Leasing work to workers.
+extension Store {
+    /// The claim itself: one UPDATE whose subquery walks `tasks_claimable` (queued tasks with embeddings, in id
+    /// order) and stops at the first one whose job is active. The plan is pinned (`INDEXED BY`, and `CROSS JOIN`
+    /// keeps tasks as the outer loop) because the store keeps no planner statistics.
+    static let claimSQL = """
+        UPDATE tasks
+        SET state = 'leased', lease_token = :token, worker_id = :worker, updated_at = :now,
+            lease_expires_at = :now + COALESCE(:lease, (SELECT lease_seconds FROM jobs WHERE jobs.id = tasks.job_id)),
+            attempts = attempts + 1, lease_count = lease_count + 1
+        WHERE id = (
+                SELECT t.id FROM tasks AS t INDEXED BY tasks_claimable CROSS JOIN jobs AS j ON j.id = t.job_id
+                WHERE t.state = 'queued' AND t.available_at <= :now
+                  AND j.state IN ('queued', 'running') AND j.embeddings_sha256 IS NOT NULL
+                ORDER BY t.id LIMIT 1)
+          AND \(TaskState.sqlWhere(.queued, to: .leased))
+        RETURNING id, job_id, lease_expires_at, lease_count
+        """
+
+    /// Leases the oldest claimable task to `worker` for `leaseSeconds` (default: the job's `leaseSeconds`), or
+    /// returns nil when there is none. In the same transaction: the task's pending images become running, an
+    /// attempts row and `task.leased` / `image.running` events are written, a queued job starts running, and the
+    /// worker is marked seen.
+    public func claim(worker: String, leaseSeconds: Double? = nil) throws(StoreError) -> ClaimedTask? {
+        try Self.validateWorker(worker)
+        if let leaseSeconds, !(leaseSeconds > 0 && leaseSeconds.isFinite) {
+            throw .invalid("leaseSeconds must be a positive number")
+        }
+        let token = Self.randomHex(bits: 128)
+        let at = timestamp()
+        return try write("claiming a task for \(worker)") { db in
+            let arguments: StatementArguments = ["token": token, "worker": worker, "now": at, "lease": leaseSeconds]
+            guard let leased = try db.one(Self.claimSQL, arguments) else {
+                try db.run("""
+                    INSERT INTO workers (id, first_seen_at, last_seen_at) VALUES (?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at
+                    """, [worker, at, at])
+                return nil
+            }
+            let taskId: Int64 = leased["id"]
+            let jobId: String = leased["job_id"]
+            let number: Int = leased["lease_count"]
+            // tasks.worker_id and attempts.worker_id are deferred foreign keys: the worker row may come last.
+            try db.run("""
+                INSERT INTO workers (id, first_seen_at, last_seen_at, last_job_id, lease_count) VALUES (?, ?, ?, ?, 1)
+                ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_job_id = excluded.last_job_id,
+                                               lease_count = lease_count + 1
+                """, [worker, at, at, jobId])
+            try appendTaskEvents(db, at: at, kind: .taskLeased, job: jobId, task: taskId, worker: worker,
+                                 reason: "lease \(number)", images: .pending, imageKind: .imageRunning, imageReason: nil)
+            let images = try db.all("""
+                UPDATE images SET state = 'running', attempts = attempts + 1, updated_at = ?
+                WHERE task_id = ? AND \(ImageState.sqlWhere(.pending, to: .running))
+                RETURNING seq, id, uri
+                """, [at, taskId])
+                .map { (seq: $0["seq"] as Int, image: ClaimedTask.Image(id: $0["id"], uri: $0["uri"])) }
+                .sorted { $0.seq < $1.seq }
+                .map(\.image)
+            try db.run("""
+                INSERT INTO attempts (task_id, number, job_id, worker_id, token, started_at, seen_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, [taskId, number, jobId, worker, token, at, at])
+            // (Not subqueries in RETURNING: SQLite plans those as scans of jobs.)
+            guard let job = try db.one("SELECT state, model_id, embeddings_sha256 FROM jobs WHERE id = ?", [jobId]) else {
+                throw StoreError(.io, "task \(taskId) belongs to a missing job \(jobId)")
+            }
+            if job["state"] as String == JobState.queued.rawValue {
+                try db.run("""
+                    UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND \(JobState.sqlWhere(.queued, to: .running))
+                    """, [at, jobId])
+                try appendEvent(db, at: at, kind: .jobRunning, job: jobId, worker: worker)
+            }
+            return ClaimedTask(
+                taskId: taskId, jobId: jobId, token: token, expiresAt: Date(timeIntervalSince1970: leased["lease_expires_at"]),
+                attempt: number, modelId: job["model_id"], embeddingsSHA256: job["embeddings_sha256"], images: images)
+        }
+    }
+
+    static func validateWorker(_ worker: String) throws(StoreError) {
+        if worker.isEmpty || worker.utf8.count > 200 { throw .invalid("worker id must be 1 to 200 bytes") }
+        if worker.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw .invalid("worker id \(worker.debugDescription) contains control characters")
+        }
+    }
+}

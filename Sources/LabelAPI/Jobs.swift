@@ -1,0 +1,130 @@
+/// `POST /v1/jobs`. The manifest is JSON Lines `{"id": ..., "uri": ...}` or plain lines of paths/URLs.
+public struct CreateJobRequest: Codable, Sendable {
+    public var name: String?
+    /// A model name or id registered with `labelmill model add`.
+    public var model: String
+    public var classes: [String]
+    public var settings: JobSettings
+    /// A retried submit with the same key returns the job the first one created.
+    public var idempotencyKey: String?
+    public var manifest: String
+
+    public init(name: String?, model: String, classes: [String], settings: JobSettings, idempotencyKey: String?, manifest: String) {
+        self.name = name
+        self.model = model
+        self.classes = classes
+        self.settings = settings
+        self.idempotencyKey = idempotencyKey
+        self.manifest = manifest
+    }
+}
+
+public struct CreateJobResponse: Codable, Sendable {
+    public var id: String
+    /// False when an idempotency key matched an earlier submit.
+    public var created: Bool
+    public var images: Int
+    public var tasks: Int
+
+    public init(id: String, created: Bool, images: Int, tasks: Int) {
+        self.id = id
+        self.created = created
+        self.images = images
+        self.tasks = tasks
+    }
+}
+
+/// `GET /v1/jobs/{id}`: what `labelmill status --json` prints.
+public struct JobStatus: Codable, Sendable {
+    public struct Images: Codable, Sendable, Equatable {
+        public var total, pending, running, done, failed: Int
+        public init(total: Int, pending: Int, running: Int, done: Int, failed: Int) {
+            (self.total, self.pending, self.running, self.done, self.failed) = (total, pending, running, done, failed)
+        }
+    }
+
+    public struct ImageError: Codable, Sendable {
+        public var id: String
+        public var uri: String
+        public var error: String
+        public var at: Double
+        public init(id: String, uri: String, error: String, at: Double) {
+            (self.id, self.uri, self.error, self.at) = (id, uri, error, at)
+        }
+    }
+
+    public var id: String
+    public var name: String?
+    /// "queued", "running", "done" or "cancelled"; done = every image labeled or permanently failed.
+    public var state: String
+    public var images: Images
+    public var tasks: [String: Int]
+    public var model: String
+    public var classes: [String]
+    public var settings: JobSettings
+    public var createdAt: Double
+    public var startedAt: Double?
+    public var finishedAt: Double?
+    /// Images finished per second over the last minute.
+    public var imagesPerSecond: Double
+    public var etaSeconds: Double?
+    public var activeWorkers: Int
+    public var leaseExpiries: Int
+    public var retries: Int
+    public var recentErrors: [ImageError]
+    /// Whether the class embeddings are ready (tasks are claimable only then).
+    public var embeddingsReady: Bool
+
+    public init(id: String, name: String?, state: String, images: Images, tasks: [String: Int], model: String,
+                classes: [String], settings: JobSettings, createdAt: Double, startedAt: Double?, finishedAt: Double?,
+                imagesPerSecond: Double, etaSeconds: Double?, activeWorkers: Int, leaseExpiries: Int, retries: Int,
+                recentErrors: [ImageError], embeddingsReady: Bool) {
+        self.id = id
+        self.name = name
+        self.state = state
+        self.images = images
+        self.tasks = tasks
+        self.model = model
+        self.classes = classes
+        self.settings = settings
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.imagesPerSecond = imagesPerSecond
+        self.etaSeconds = etaSeconds
+        self.activeWorkers = activeWorkers
+        self.leaseExpiries = leaseExpiries
+        self.retries = retries
+        self.recentErrors = recentErrors
+        self.embeddingsReady = embeddingsReady
+    }
+}
+
+/// One line of `results.jsonl` (and of `GET /v1/jobs/{id}/results`).
+public struct ImageResultLine: Codable, Sendable, Equatable {
+    public var id: String
+    public var uri: String
+    public var status: String
+    public var attempts: Int
+    public var error: String?
+    public var sha256: String?
+
+    public init(id: String, uri: String, status: String, attempts: Int, error: String?, sha256: String?) {
+        (self.id, self.uri, self.status, self.attempts, self.error, self.sha256) = (id, uri, status, attempts, error, sha256)
+    }
+}
+
+/// One ledger entry.
+public struct LedgerEntry: Codable, Sendable {
+    public var seq: Int64
+    public var at: Double
+    public var kind: String
+    public var taskId: Int64?
+    public var imageId: String?
+    public var workerId: String?
+    public var reason: String?
+
+    public init(seq: Int64, at: Double, kind: String, taskId: Int64?, imageId: String?, workerId: String?, reason: String?) {
+        (self.seq, self.at, self.kind, self.taskId, self.imageId, self.workerId, self.reason) = (seq, at, kind, taskId, imageId, workerId, reason)
+    }
+}

@@ -1,0 +1,79 @@
+/// `POST /v1/tasks/claim`.
+public struct ClaimRequest: Codable, Sendable {
+    public var worker: String
+    public var name: String?
+    /// Long poll: wait up to this long for work before answering 204.
+    public var waitSeconds: Double
+
+    public init(worker: String, name: String? = nil, waitSeconds: Double = 0) {
+        self.worker = worker
+        self.name = name
+        self.waitSeconds = waitSeconds
+    }
+}
+
+/// What a worker needs to label one task: its images and the job's model, classes and settings.
+public struct TaskAssignment: Codable, Sendable {
+    public struct Image: Codable, Sendable, Equatable {
+        public var id: String
+        /// Where the worker fetches the image: http(s) URL, file:// URL or absolute path, or a coordinator
+        /// `/v1/files/...` path (relative to the coordinator URL).
+        public var uri: String
+        public init(id: String, uri: String) { (self.id, self.uri) = (id, uri) }
+    }
+
+    public var taskId: Int64
+    public var jobId: String
+    public var leaseToken: String
+    public var leaseSeconds: Double
+    public var attempt: Int
+    public var modelId: String
+    public var embeddingsSHA256: String
+    public var settings: JobSettings
+    public var classCount: Int
+    public var images: [Image]
+
+    public init(taskId: Int64, jobId: String, leaseToken: String, leaseSeconds: Double, attempt: Int, modelId: String,
+                embeddingsSHA256: String, settings: JobSettings, classCount: Int, images: [Image]) {
+        self.taskId = taskId
+        self.jobId = jobId
+        self.leaseToken = leaseToken
+        self.leaseSeconds = leaseSeconds
+        self.attempt = attempt
+        self.modelId = modelId
+        self.embeddingsSHA256 = embeddingsSHA256
+        self.settings = settings
+        self.classCount = classCount
+        self.images = images
+    }
+}
+
+/// Body of heartbeat, complete and release.
+public struct LeaseRequest: Codable, Sendable {
+    public var leaseToken: String
+    public var reason: String?
+    public init(leaseToken: String, reason: String? = nil) { (self.leaseToken, self.reason) = (leaseToken, reason) }
+}
+
+public struct HeartbeatResponse: Codable, Sendable {
+    public var leaseSeconds: Double
+    public init(leaseSeconds: Double) { self.leaseSeconds = leaseSeconds }
+}
+
+/// `POST /v1/tasks/{task}/images/{image}/fail`: the image is bad (corrupt, missing, unreachable, too large).
+public struct ImageFailure: Codable, Sendable {
+    public var leaseToken: String
+    public var reason: String
+    public init(leaseToken: String, reason: String) { (self.leaseToken, self.reason) = (leaseToken, reason) }
+}
+
+/// Error bodies: `{"error": {"code": ..., "message": ...}}`.
+public struct ErrorBody: Codable, Sendable {
+    public struct Detail: Codable, Sendable {
+        public var code: String
+        public var message: String
+    }
+
+    public var error: Detail
+    public init(code: String, message: String) { error = Detail(code: code, message: message) }
+}

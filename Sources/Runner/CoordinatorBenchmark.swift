@@ -1,0 +1,143 @@
+import Coordinator
+import Foundation
+import LabelAPI
+import Worker
+
+/// `labelmill bench coordinator`: a real coordinator process on loopback, driven over HTTP by N concurrent
+/// clients each doing claim + complete on its own keep-alive connection, until M tasks are done.
+public enum CoordinatorBenchmark {
+    public struct Result: Codable, Sendable {
+        public var clients: Int
+        public var tasks: Int
+        public var seconds: Double
+        public var tasksPerSecond: Double
+        public var claimP50Ms: Double
+        public var claimP90Ms: Double
+        public var claimP99Ms: Double
+        public var claimMaxMs: Double
+        public var completeP99Ms: Double
+        public var coordinatorRSSMiB: Double
+        public var coordinatorPeakRSSMiB: Double
+
+        enum CodingKeys: String, CodingKey {
+            case clients, tasks, seconds
+            case tasksPerSecond = "tasks_per_second", claimP50Ms = "claim_p50_ms", claimP90Ms = "claim_p90_ms"
+            case claimP99Ms = "claim_p99_ms", claimMaxMs = "claim_max_ms", completeP99Ms = "complete_p99_ms"
+            case coordinatorRSSMiB = "coordinator_rss_mib", coordinatorPeakRSSMiB = "coordinator_peak_rss_mib"
+        }
+    }
+
+    /// `executable` is the labelmill binary that runs `serve`.
+    public static func run(clients: Int, tasks: Int, executable: String) async throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("labelmill-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try prepare(store: Store(path: CoordinatorConfiguration(dataDirectory: data, tokens: TokenSet(admin: "")).databasePath), tasks: tasks)
+        let token = "bench-token"
+        let tokenFile = directory.appendingPathComponent("token")
+        try token.write(to: tokenFile, atomically: true, encoding: .utf8)
+
+        let port = try freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: executable)
+        server.arguments = ["serve", "--data", data.path, "--port", "\(port)", "--token-file", tokenFile.path, "--log-level", "error"]
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let url = "http://127.0.0.1:\(port)"
+        let probe = CoordinatorClient(baseURL: url, token: token)
+        for _ in 0..<200 where !(await probe.health()) { try await Task.sleep(for: .milliseconds(50)) }
+
+        let started = DispatchTime.now().uptimeNanoseconds
+        let latencies = try await withThrowingTaskGroup(of: ([Double], [Double]).self) { group in
+            for _ in 0..<clients {
+                group.addTask { try await ClientThread.run(url: url, token: token) }
+            }
+            var claims: [Double] = [], completes: [Double] = []
+            for try await (c, d) in group {
+                claims += c
+                completes += d
+            }
+            return (claims, completes)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let (rss, peak) = residentMemory(pid: server.processIdentifier)
+        let claims = latencies.0.sorted(), completes = latencies.1.sorted()
+        return Result(clients: clients, tasks: completes.count, seconds: seconds, tasksPerSecond: Double(completes.count) / seconds,
+                      claimP50Ms: percentile(claims, 0.50), claimP90Ms: percentile(claims, 0.90), claimP99Ms: percentile(claims, 0.99),
+                      claimMaxMs: claims.last ?? 0, completeP99Ms: percentile(completes, 0.99),
+                      coordinatorRSSMiB: rss, coordinatorPeakRSSMiB: peak)
+    }
+
+    /// One job of `tasks` one-image tasks, made claimable (its class embeddings marked ready).
+    static func prepare(store: Store, tasks: Int) throws {
+        let sha = String(repeating: "0", count: 64)
+        try store.recordBlob(sha256: sha, size: 0, relativePath: "blobs/none")
+        let model = try store.registerModel(name: "bench", files: [ModelFileEntry(name: "model.safetensors", sha256: sha, size: 0)])
+        let items = (0..<tasks).map { ManifestItem(id: "img\($0)", uri: "/bench/img\($0).png", line: $0 + 1) }
+        let (job, _) = try store.createJob(NewJob(name: "bench", modelId: model.id, classes: ["a", "b"],
+                                                  options: JobSettings(shardSize: 1, leaseSeconds: 600), idempotencyKey: nil, items: items))
+        try store.setEmbeddings(jobId: job.id, sha256: sha)
+    }
+
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
+    /// VmRSS and VmHWM of a process, in MiB.
+    static func residentMemory(pid: Int32) -> (Double, Double) {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
+        func field(_ name: String) -> Double {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
+            return (Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty }.map(String.init) ?? "") ?? 0) / 1024
+        }
+        return (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { throw CurlError(.io, "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// One benchmark client: its own thread and keep-alive connection, claim + complete until no task is left.
+enum ClientThread {
+    static func run(url: String, token: String) async throws -> ([Double], [Double]) {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try loop(url: url, token: token) })
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    private static func loop(url: String, token: String) throws -> ([Double], [Double]) {
+        let session = CurlSession(configuration: .init(bearerToken: token))
+        let claimBody = [UInt8](try JSONEncoder().encode(ClaimRequest(worker: "bench-\(UUID().uuidString.prefix(8))")))
+        var claims: [Double] = [], completes: [Double] = []
+        while true {
+            var start = DispatchTime.now().uptimeNanoseconds
+            let response = try session.perform(.post(url + Routes.claim, body: claimBody, contentType: "application/json")).requireOK()
+            claims.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            if response.status == 204 { return (claims, completes) }
+            let task = try JSONDecoder().decode(TaskAssignment.self, from: Data(response.body))
+            let body = [UInt8](try JSONEncoder().encode(LeaseRequest(leaseToken: task.leaseToken)))
+            start = DispatchTime.now().uptimeNanoseconds
+            _ = try session.perform(.post(url + Routes.complete(task.taskId), body: body, contentType: "application/json")).requireOK()
+            completes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import Inference
+import LabelAPI
+
+extension CoordinatorClient {
+    public func model(_ nameOrId: String) async throws -> ModelManifest {
+        try decode(ModelManifest.self, from: try await send(request(.get, Routes.model(Self.escape(nameOrId)))))
+    }
+
+    /// Uploads a model directory's files as blobs (skipping those the coordinator has) and registers `name`.
+    public func addModel(name: String, directory: URL, files: [String] = ["config.json", "model.safetensors", "vocab.json", "merges.txt"])
+        async throws -> ModelManifest
+    {
+        var entries: [ModelFile] = []
+        for file in files {
+            let path = directory.appendingPathComponent(file).path
+            guard FileManager.default.fileExists(atPath: path) else { throw CurlError(.io, "\(path) does not exist") }
+            let sha = try Inference.FileDigest.sha256(path: path)
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+            let exists = (try? await http.send(request(.head, Routes.blob(sha)), retry: retry))?.isSuccess ?? false
+            if !exists {
+                _ = try await send(request(.put, Routes.blob(sha), body: .file(path: path),
+                                           headers: ["Content-Type": "application/octet-stream"], timeout: .seconds(3600)))
+            }
+            entries.append(ModelFile(name: file, sha256: sha, size: size))
+        }
+        return try decode(ModelManifest.self, from: try await send(try jsonRequest(.post, Routes.models, RegisterModelRequest(name: name, files: entries))))
+    }
+}

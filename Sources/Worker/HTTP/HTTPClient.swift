@@ -1,0 +1,67 @@
+import Logging
+
+/// The async face of libcurl for the worker and the CLI. Every transfer runs on one of the
+/// client's dedicated threads (see `CurlThreadPool`), each with its own keep-alive connections;
+/// the calling task just awaits a continuation. Cancelling the task aborts the transfer.
+/// A value: copies share the same threads, which end when the last copy is gone.
+public struct HTTPClient: Sendable {
+    public struct Configuration: Sendable {
+        public var session: CurlSession.Configuration
+        /// How many transfers may run at once (one thread and one connection cache each).
+        public var threads: Int
+
+        public init(session: CurlSession.Configuration = .init(), threads: Int = 2) {
+            self.session = session
+            self.threads = threads
+        }
+    }
+
+    public let configuration: Configuration
+    public var logger: Logger
+    /// Sleep and randomness for retries; tests replace it to check the schedule without waiting.
+    public var retryClock: RetryClock
+    private let pool: CurlThreadPool
+
+    public init(
+        configuration: Configuration = .init(),
+        logger: Logger = Logger(label: "labelmill.http"),
+        retryClock: RetryClock = .live
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.retryClock = retryClock
+        self.pool = CurlThreadPool(threads: configuration.threads, configuration: configuration.session)
+    }
+
+    /// One attempt; returns the response whatever its status (see `HTTPResponse.requireOK()`).
+    public func send(_ request: HTTPRequest) async throws(CurlError) -> HTTPResponse {
+        try await onTransferThread { session, cancellation throws(CurlError) in
+            try session.perform(request, cancellation: cancellation)
+        }
+    }
+
+    /// One download attempt; see `CurlSession.download`.
+    public func download(_ request: DownloadRequest, progress: DownloadProgress? = nil) async throws(CurlError) -> DownloadResult {
+        try await onTransferThread { session, cancellation throws(CurlError) in
+            try session.download(request, cancellation: cancellation, progress: progress)
+        }
+    }
+
+    /// Runs `body` on a transfer thread and suspends until it is done.
+    private func onTransferThread<T: Sendable>(
+        _ body: @escaping @Sendable (CurlSession, CancellationFlag) throws(CurlError) -> T
+    ) async throws(CurlError) -> T {
+        let cancellation = CancellationFlag()
+        let pool = self.pool
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, CurlError>, Never>) in
+                pool.submit { session in
+                    continuation.resume(returning: Result { () throws(CurlError) in try body(session, cancellation) })
+                }
+            }
+        } onCancel: {
+            cancellation.cancel()
+        }
+        return try result.get()
+    }
+}

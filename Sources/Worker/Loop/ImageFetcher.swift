@@ -1,0 +1,54 @@
+import Foundation
+import LabelAPI
+
+/// Gets an image's bytes from where its manifest entry points: the coordinator's file route (with the token),
+/// an http(s) URL (without it: tokens never go to third parties), or a local path / file:// URL.
+struct ImageFetcher: Sendable {
+    let client: CoordinatorClient
+    let maxBytes: Int
+
+    /// A failure to fetch: `permanent` ones (404, missing file) are not worth another try.
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        let permanent: Bool
+    }
+
+    func fetch(_ uri: String) async throws -> [UInt8] {
+        if uri.hasPrefix(Routes.filesPrefix) {
+            return try await download(HTTPRequest(url: client.baseURL + uri, headers: ["Authorization": "Bearer \(client.token)"]), uri)
+        }
+        if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
+            return try await download(HTTPRequest(url: uri, timeout: .seconds(120)), uri)
+        }
+        let path = uri.hasPrefix("file://") ? String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri : uri
+        guard path.hasPrefix("/") else {
+            throw Failure(description: "\(uri) is a relative path and the coordinator serves no --image-root", permanent: true)
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let attributes, (attributes[.type] as? FileAttributeType) == .typeRegular else {
+            throw Failure(description: "\(path): no such file", permanent: true)
+        }
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= maxBytes else { throw Failure(description: "\(path) is \(size) bytes, over the \(maxBytes)-byte limit", permanent: true) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(description: "\(path): cannot read", permanent: true)
+        }
+        return [UInt8](data)
+    }
+
+    private func download(_ request: HTTPRequest, _ uri: String) async throws -> [UInt8] {
+        let response: HTTPResponse
+        do {
+            response = try await client.http.send(request, retry: client.retry)
+        } catch {
+            throw Failure(description: "\(uri) is unreachable: \(error.message)", permanent: !error.isRetryable)
+        }
+        guard response.isSuccess else {
+            throw Failure(description: "\(uri): HTTP \(response.status)", permanent: !response.isRetryableStatus)
+        }
+        guard response.body.count <= maxBytes else {
+            throw Failure(description: "\(uri) is \(response.body.count) bytes, over the \(maxBytes)-byte limit", permanent: true)
+        }
+        return response.body
+    }
+}

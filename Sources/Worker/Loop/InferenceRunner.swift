@@ -1,0 +1,31 @@
+import Dispatch
+import Foundation
+import Inference
+
+/// Labels images for the worker on one dedicated thread: MaskCLIP is long CPU work (BLAS uses every core
+/// inside it), so it never runs on Swift's cooperative pool, and one image runs at a time per process.
+final class InferenceRunner: Sendable {
+    private let queue = DispatchQueue(label: "labelmill.worker.inference", qos: .userInitiated)
+
+    struct Labeled: Sendable {
+        let png: [UInt8]
+        let width: Int
+        let height: Int
+    }
+
+    /// Decodes `bytes`, labels the image and encodes the label map. Image errors throw `InferenceError`.
+    func label(_ bytes: [UInt8], with maskCLIP: MaskCLIP, maxPixels: Int) async throws -> Labeled {
+        try await run {
+            let image = try ImageCodec.decode(bytes, maxPixels: maxPixels)
+            let png = try ImageCodec.encodeLabelPNG(maskCLIP.label(image))
+            return Labeled(png: png, width: image.width, height: image.height)
+        }
+    }
+
+    /// Any other blocking work that belongs on the inference thread (loading a model, say).
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}

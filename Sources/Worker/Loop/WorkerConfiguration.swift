@@ -1,0 +1,45 @@
+import Foundation
+import Inference
+
+/// Everything `labelmill worker` is configured with; tests and `labelmill run` build the same struct.
+public struct WorkerConfiguration: Sendable {
+    public var coordinatorURL: String
+    public var token: String
+    /// Shown in the ledger and in `status`; also the worker id's prefix.
+    public var name: String
+    /// Models and class embeddings are downloaded once into here.
+    public var cacheDirectory: URL
+    public var maxPixels: Int
+    /// Long-poll wait of each claim.
+    public var pollSeconds: Double
+    /// Stop after this long without work (nil: never; `labelmill run` stops its workers itself).
+    public var idleExit: Duration?
+    /// Largest image downloaded from a URL.
+    public var maxImageBytes: Int
+
+    public init(coordinatorURL: String, token: String, name: String = ProcessInfo.processInfo.hostName,
+                cacheDirectory: URL = URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/labelmill"),
+                maxPixels: Int = ImageCodec.defaultMaxPixels, pollSeconds: Double = 20, idleExit: Duration? = nil,
+                maxImageBytes: Int = 256 << 20) {
+        self.coordinatorURL = coordinatorURL
+        self.token = token
+        self.name = name
+        self.cacheDirectory = cacheDirectory
+        self.maxPixels = maxPixels
+        self.pollSeconds = pollSeconds
+        self.idleExit = idleExit
+        self.maxImageBytes = maxImageBytes
+    }
+}
+
+/// A flag set once from any thread: SIGTERM asking the worker to stop (it finishes the image it is on,
+/// releases the rest of its task and exits), or the coordinator saying a lease is lost.
+public final class AtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+
+    public init() {}
+
+    public var isSet: Bool { lock.withLock { stopped } }
+    public func set() { lock.withLock { stopped = true } }
+}

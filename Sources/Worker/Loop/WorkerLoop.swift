@@ -1,0 +1,53 @@
+import Foundation
+import Inference
+import LabelAPI
+import Logging
+
+/// `labelmill worker`: claim a task, label its images, upload them, complete; heartbeats keep the lease while
+/// it works. Survives coordinator restarts (transport errors back off and retry), loses nothing on SIGTERM
+/// (finishes the current image, releases the rest).
+public struct WorkerLoop: Sendable {
+    public let configuration: WorkerConfiguration
+    public let workerId: String
+    let client: CoordinatorClient
+    let runner = InferenceRunner()
+    let models: ModelCache
+    let fetcher: ImageFetcher
+    let logger: Logger
+
+    public init(_ configuration: WorkerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        workerId = "\(configuration.name)-\(UUID().uuidString.prefix(8).lowercased())"
+        client = CoordinatorClient(baseURL: configuration.coordinatorURL, token: configuration.token)
+        models = ModelCache(client: client, directory: configuration.cacheDirectory, runner: runner)
+        fetcher = ImageFetcher(client: client, maxBytes: configuration.maxImageBytes)
+        var logger = logger
+        logger[metadataKey: "worker.id"] = "\(workerId)"
+        self.logger = logger
+    }
+
+    /// Runs until `stop` is set (or, with `idleExit`, until no work came for that long).
+    public func run(stop: AtomicFlag) async {
+        var failures = 0
+        var idleSince = ContinuousClock.now
+        logger.info("worker.started", metadata: ["coordinator": "\(configuration.coordinatorURL)"])
+        while !stop.isSet {
+            do {
+                let wait = min(configuration.pollSeconds, configuration.idleExit.map { Double($0.components.seconds) + 1 } ?? .infinity)
+                guard let task = try await client.claim(ClaimRequest(worker: workerId, name: configuration.name, waitSeconds: wait)) else {
+                    if let idle = configuration.idleExit, ContinuousClock.now - idleSince >= idle { break }
+                    continue
+                }
+                failures = 0
+                await process(task, stop: stop)
+                idleSince = ContinuousClock.now
+            } catch {
+                failures += 1
+                let delay = client.retry.delay(afterAttempt: min(failures, 8), random: Double.random(in: 0..<1))
+                logger.warning("worker.claim.failed", metadata: ["error": "\(error)", "retry.seconds": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        logger.info("worker.stopped")
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import LabelAPI
+import Worker
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "A job's progress (or every job's): counts, images/s, ETA, workers, errors.")
+
+    @OptionGroup var client: ClientOptions
+    @Argument(help: "Job id (default: all jobs).") var job: String?
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Redraw a progress bar every second until the job is done or cancelled.") var watch = false
+
+    func run() async throws {
+        let client = try client.client()
+        guard let job else {
+            let jobs = try await client.jobs()
+            if json { try printJSON(jobs) } else { jobs.forEach { print(Self.summary($0)) } }
+            return
+        }
+        if !watch {
+            let status = try await client.job(job)
+            if json { try printJSON(status) } else { print(Self.report(status)) }
+            return
+        }
+        while true {
+            let status = try await client.job(job)
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(Self.bar(status))".utf8))
+            if status.state == "done" || status.state == "cancelled" {
+                FileHandle.standardError.write(Data("\n".utf8))
+                if json { try printJSON(status) } else { print(Self.report(status)) }
+                return
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    static func summary(_ s: JobStatus) -> String {
+        "\(s.id)  \(s.state.padding(toLength: 9, withPad: " ", startingAt: 0))  \(s.images.done + s.images.failed)/\(s.images.total) images  \(s.name ?? "")"
+    }
+
+    static func bar(_ s: JobStatus, width: Int = 30) -> String {
+        let finished = s.images.done + s.images.failed
+        let fraction = s.images.total == 0 ? 1 : Double(finished) / Double(s.images.total)
+        let filled = Int(fraction * Double(width))
+        let eta = s.etaSeconds.map { String(format: "ETA %.0fs", $0) } ?? ""
+        return String(format: "%@ [%@%@] %3.0f%%  %d/%d  %.1f img/s  %d workers  %@", s.state,
+                      String(repeating: "#", count: filled), String(repeating: ".", count: width - filled),
+                      100 * fraction, finished, s.images.total, s.imagesPerSecond, s.activeWorkers, eta)
+    }
+
+    static func report(_ s: JobStatus) -> String {
+        var lines = [
+            "job \(s.id)\(s.name.map { " (\($0))" } ?? ""): \(s.state)",
+            "images: \(s.images.total) total, \(s.images.pending) pending, \(s.images.running) running, \(s.images.done) done, \(s.images.failed) failed",
+            String(format: "rate: %.2f images/s%@, %d active workers, %d lease expiries, %d retries", s.imagesPerSecond,
+                   s.etaSeconds.map { String(format: ", ETA %.0f s", $0) } ?? "", s.activeWorkers, s.leaseExpiries, s.retries),
+        ]
+        if !s.embeddingsReady { lines.append("class embeddings: being computed") }
+        if !s.recentErrors.isEmpty {
+            lines.append("recent errors:")
+            lines += s.recentErrors.map { "  \($0.id): \($0.error)" }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Worker
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Pull tasks from a coordinator, label their images, upload the label maps.")
+
+    @Option(help: "Coordinator URL, e.g. http://10.0.0.5:8080.")
+    var coordinator: String
+
+    @Option(help: "Bearer token file (default: the LABELMILL_TOKEN environment variable).")
+    var tokenFile: String?
+
+    @Option(help: "Worker name shown in the ledger and status (default: host name).")
+    var name: String = ProcessInfo.processInfo.hostName
+
+    @Option(help: "Cache directory for models and class embeddings.")
+    var cache: String = URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/labelmill").path
+
+    @Option(help: "Exit after this many seconds without work (default: run until stopped).")
+    var idleExit: Double?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.bootstrap()
+        let configuration = WorkerConfiguration(
+            coordinatorURL: coordinator, token: try CoordinatorClient.token(file: tokenFile), name: name,
+            cacheDirectory: URL(fileURLWithPath: cache), idleExit: idleExit.map { .milliseconds(Int($0 * 1000)) })
+        let stop = AtomicFlag()
+        let signals = StopSignals(stop)
+        defer { signals.cancel() }
+        await WorkerLoop(configuration, logger: logger).run(stop: stop)
+    }
+}
+
+/// SIGTERM and SIGINT set the stop flag instead of killing the process, so the worker can release its lease.
+final class StopSignals {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ flag: AtomicFlag) {
+        sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { flag.set() }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}

@@ -1,0 +1,115 @@
+import Coordinator
+import Foundation
+import Inference
+import LabelAPI
+import Testing
+import Worker
+
+/// The HTTP API through the real libcurl client against a live coordinator on loopback.
+@Suite struct APITests {
+    static let images = LiveCoordinator.fixtures.appendingPathComponent("golden/images")
+    static var manifest: String {
+        ["img_a.png", "img_b.jpg", "img_c.png"].map { images.appendingPathComponent($0).path }.joined(separator: "\n")
+    }
+
+    @Test func tokensAreRequiredAndRolesEnforced() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        let http = HTTPClient()
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.health)).status == 200)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs)).status == 401)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs, headers: ["Authorization": "Bearer nope"])).status == 401)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs, headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"])).status == 200)
+        let forbidden = try await http.send(HTTPRequest(url: live.url + Routes.jobs, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
+        #expect(forbidden.status == 403)
+        #expect(forbidden.bodyText.contains("\"code\":\"forbidden\""))
+    }
+
+    @Test func leaseUploadAndFencing() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        let job = try await live.submit(Self.manifest)
+        let worker = live.worker
+        let task = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
+        #expect(task.images.count == 2)
+        #expect(task.classCount == 5)
+        _ = try await worker.heartbeat(task: task.taskId, token: task.leaseToken)
+
+        let image = try ImageCodec.read(contentsOf: task.images[0].uri)
+        var map = LabelMap(width: image.width, height: image.height, indices: [UInt8](repeating: 3, count: image.width * image.height))
+        let png = try ImageCodec.encodeLabelPNG(map)
+        try await worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: png, width: image.width, height: image.height)
+        // The same result again is harmless.
+        try await worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: png, width: image.width, height: image.height)
+        // A different result for a done image never overwrites it.
+        map.indices[0] = 1
+        await expectStatus(409) {
+            try await worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken,
+                                         png: try ImageCodec.encodeLabelPNG(map), width: image.width, height: image.height)
+        }
+        // Wrong size and out-of-range values are refused.
+        let second = try ImageCodec.read(contentsOf: task.images[1].uri)
+        await expectStatus(422) {
+            try await worker.uploadLabel(task: task.taskId, image: task.images[1].id, token: task.leaseToken, png: png,
+                                         width: second.width, height: second.height)
+        }
+        let tooHigh = LabelMap(width: second.width, height: second.height, indices: [UInt8](repeating: 5, count: second.width * second.height))
+        await expectStatus(422) {
+            try await worker.uploadLabel(task: task.taskId, image: task.images[1].id, token: task.leaseToken,
+                                         png: try ImageCodec.encodeLabelPNG(tooHigh), width: second.width, height: second.height)
+        }
+        // A stale token is refused everywhere.
+        await expectStatus(409) { _ = try await worker.heartbeat(task: task.taskId, token: "stale") }
+        await expectStatus(409) { try await worker.complete(task: task.taskId, token: "stale") }
+
+        try await worker.failImage(task: task.taskId, image: task.images[1].id, token: task.leaseToken, reason: "corrupt on purpose")
+        try await worker.complete(task: task.taskId, token: task.leaseToken)
+        let status = try await live.admin.job(job)
+        #expect(status.images == JobStatus.Images(total: 3, pending: 1, running: 0, done: 1, failed: 1))
+        #expect(status.state == "running")
+        #expect(status.recentErrors.map(\.error) == ["corrupt on purpose"])
+        let results = try await live.admin.results(job)
+        #expect(results.map(\.status) == ["done", "failed", "pending"])
+        #expect(results[0].sha256 == FileDigest.sha256(png))
+        #expect(try await live.admin.labelPNG(job: job, image: task.images[0].id) == png)
+    }
+
+    @Test func badSubmissionsAreRefusedWithReasons() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
+        func submit(_ manifest: String, model: String = "tiny", classes: [String] = ["a", "b"]) async throws {
+            _ = try await live.admin.createJob(CreateJobRequest(name: nil, model: model, classes: classes, settings: JobSettings(),
+                                                                idempotencyKey: nil, manifest: manifest))
+        }
+        await expectStatus(400, containing: "line 2") { try await submit("{\"id\": \"a\", \"uri\": \"/x.png\"}\n{\"id\": \"../b\", \"uri\": \"/y.png\"}") }
+        await expectStatus(400, containing: "line") { try await submit("/a/x.png\n/b/x.png") }
+        await expectStatus(400) { try await submit("") }
+        await expectStatus(404) { try await submit("/x.png", model: "nope") }
+        await expectStatus(400) { try await submit("/x.png", classes: ["a", "a"]) }
+    }
+
+    @Test func idempotentSubmitReturnsTheSameJob() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
+        let request = CreateJobRequest(name: nil, model: "tiny", classes: ["a", "b"], settings: JobSettings(), idempotencyKey: "k1",
+                                       manifest: Self.manifest)
+        let first = try await live.admin.createJob(request)
+        let second = try await live.admin.createJob(request)
+        #expect(first.id == second.id && first.created && !second.created)
+    }
+}
+
+/// Runs `body` and expects a CurlError carrying this HTTP status (and text).
+func expectStatus(_ status: Int, containing text: String? = nil, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected HTTP \(status), the call succeeded")
+    } catch let error as CurlError {
+        #expect(error.code == .httpStatus(status), "\(error.message)")
+        if let text { #expect(error.message.contains(text), "\(error.message)") }
+    } catch {
+        Issue.record("expected HTTP \(status), got \(error)")
+    }
+}

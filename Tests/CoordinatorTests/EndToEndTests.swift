@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import Inference
+import LabelAPI
+import Testing
+import Worker
+
+/// The whole system as users run it: `labelmill serve`, `model add`, `submit`, three `labelmill worker`
+/// processes, one SIGKILLed while it holds a lease, another started; the job must finish with every image
+/// labeled exactly once and the ledger must show the expired lease and the retry.
+@Suite struct EndToEndTests {
+    /// Serves the golden images slowly, so a worker is reliably mid-task when it is killed.
+    static func slowImageServer(delay: Duration) async throws -> (url: String, task: Task<Void, any Error>) {
+        let router = Router()
+        router.get("/slow/:name") { _, context -> Response in
+            try await Task.sleep(for: delay)
+            let name = try context.parameters.require("name")
+            let data = try Data(contentsOf: APITests.images.appendingPathComponent(name))
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        let listening = AsyncStream.makeStream(of: Int.self)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { listening.continuation.yield($0.localAddress?.port ?? 0) })
+        let task = Task { try await app.run() }
+        var ports = listening.stream.makeAsyncIterator()
+        return ("http://127.0.0.1:\(try #require(await ports.next()))", task)
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func killedWorkerLosesNothing() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
+        let root = dir.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let sources = ["img_a.png", "img_b.jpg", "img_c.png"]
+        var lines: [String] = []
+        let slow = try await Self.slowImageServer(delay: .milliseconds(1500))
+        defer { slow.task.cancel() }
+        for i in 0..<4 { lines.append("{\"id\": \"slow\(i)\", \"uri\": \"\(slow.url)/slow/\(sources[i % 3])\"}") }
+        for i in 0..<20 {
+            let name = "local\(i).\(sources[i % 3].split(separator: ".")[1])"
+            try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(sources[i % 3]), to: root.appendingPathComponent(name))
+            lines.append(name)
+        }
+        let manifest = dir.appendingPathComponent("manifest.txt")
+        try lines.joined(separator: "\n").write(to: manifest, atomically: true, encoding: .utf8)
+        let tokenFile = dir.appendingPathComponent("token")
+        try "e2e-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+
+        let port = try LabelmillProcess.freePort()
+        let url = "http://127.0.0.1:\(port)"
+        let server = try LabelmillProcess.start(["serve", "--data", dir.appendingPathComponent("data").path, "--port", "\(port)",
+                                                 "--token-file", tokenFile.path, "--image-root", root.path],
+                                                log: dir.appendingPathComponent("serve.log"))
+        var workers: [LabelmillProcess] = []
+        defer {
+            workers.forEach { $0.kill() }
+            server.terminate()
+        }
+        let client = CoordinatorClient(baseURL: url, token: "e2e-token", retry: .immediate(maxAttempts: 3))
+        for _ in 0..<100 where !(await client.health()) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await HTTPClient().send(Worker.HTTPRequest(url: url + Routes.jobs)).status == 401)
+
+        let auth = ["--coordinator", url, "--token-file", tokenFile.path]
+        _ = try LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
+        let submitted = try LabelmillProcess.run(["submit"] + auth + ["--model", "tiny", "--manifest", manifest.path,
+                                                  "--classes", "cat,dog,tree,sky,person", "--short-side", "48", "--shard-size", "4",
+                                                  "--lease-seconds", "2", "--json"])
+        let job = try JSONDecoder().decode([String: String].self, from: Data(submitted.utf8))["id"]!
+
+        func startWorker(_ name: String) throws -> LabelmillProcess {
+            try LabelmillProcess.start(["worker"] + auth + ["--name", name, "--cache", dir.appendingPathComponent("cache-\(name)").path],
+                                       log: dir.appendingPathComponent("\(name).log"))
+        }
+        // The doomed worker takes the first task (the slow images) alone, then dies holding its lease.
+        let doomed = try startWorker("doomed")
+        workers.append(doomed)
+        var leasedTask: Int64?
+        for _ in 0..<300 where leasedTask == nil {
+            leasedTask = try await client.events(job).first { $0.kind == "task.leased" && ($0.workerId ?? "").hasPrefix("doomed") }?.taskId
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let killedTask = try #require(leasedTask)
+        try await Task.sleep(for: .milliseconds(300))
+        doomed.kill()
+        for name in ["w1", "w2", "w3"] { workers.append(try startWorker(name)) }
+
+        var status = try await client.job(job)
+        for _ in 0..<600 where status.state != "done" {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await client.job(job)
+        }
+        #expect(status.state == "done")
+        #expect(status.images == JobStatus.Images(total: 24, pending: 0, running: 0, done: 24, failed: 0))
+
+        let events = try await client.events(job, limit: 10_000)
+        #expect(events.contains { $0.kind == "lease.expired" && $0.taskId == killedTask && ($0.workerId ?? "").hasPrefix("doomed") })
+        #expect(events.filter { $0.kind == "task.leased" && $0.taskId == killedTask }.count >= 2)
+        let labeledPerImage = Dictionary(grouping: events.filter { $0.kind == "image.done" }, by: { $0.imageId ?? "" }).mapValues(\.count)
+        #expect(labeledPerImage.count == 24 && labeledPerImage.values.allSatisfy { $0 == 1 })
+
+        let out = dir.appendingPathComponent("export")
+        _ = try LabelmillProcess.run(["export"] + auth + [job, "--out", out.path])
+        let exported = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path)
+        #expect(exported.count == 24)
+        let localDir = dir.appendingPathComponent("local")
+        _ = try LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat,dog,tree,sky,person",
+                                      "--short-side", "48", "--out", localDir.path, "--log-level", "error"]
+                                     + sources.map { APITests.images.appendingPathComponent($0).path })
+        for i in 0..<20 {
+            let source = sources[i % 3]
+            let remote = try Data(contentsOf: out.appendingPathComponent("labels/local\(i).png"))
+            let local = try Data(contentsOf: localDir.appendingPathComponent("\(source.split(separator: ".")[0]).png"))
+            #expect(try ImageCodec.decodeLabelPNG([UInt8](remote)) == ImageCodec.decodeLabelPNG([UInt8](local)), "local\(i)")
+        }
+    }
+}

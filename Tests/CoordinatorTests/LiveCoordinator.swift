@@ -1,0 +1,62 @@
+import Coordinator
+import Foundation
+import Hummingbird
+import LabelAPI
+import Logging
+import Testing
+import Worker
+
+/// A real coordinator on 127.0.0.1 (port 0) in this process, with its own data directory, and libcurl clients
+/// for it. `stop()` shuts it down.
+final class LiveCoordinator: Sendable {
+    static let adminToken = "admin-token-for-tests"
+    static let workerToken = "worker-token-for-tests"
+    /// The tiny random CLIP committed with the inference tests.
+    static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("InferenceTests/Fixtures/tiny-clip")
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("InferenceTests/Fixtures")
+
+    let dataDirectory: URL
+    let url: String
+    private let server: Task<Void, any Error>
+
+    static func start(imageRoot: URL? = nil, sweepInterval: Duration = .milliseconds(200)) async throws -> LiveCoordinator {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("coordinator-\(UUID().uuidString)")
+        var logger = Logger(label: "test.coordinator")
+        logger.logLevel = .warning
+        let listening = AsyncStream.makeStream(of: Int.self)
+        let app = try buildCoordinator(
+            CoordinatorConfiguration(dataDirectory: data, port: 0, tokens: TokenSet(admin: adminToken, worker: workerToken),
+                                     imageRoot: imageRoot, sweepInterval: sweepInterval),
+            logger: logger, onListening: { listening.continuation.yield($0) })
+        let server = Task { try await app.run() }
+        var ports = listening.stream.makeAsyncIterator()
+        let port = try #require(await ports.next())
+        return LiveCoordinator(dataDirectory: data, url: "http://127.0.0.1:\(port)", server: server)
+    }
+
+    private init(dataDirectory: URL, url: String, server: Task<Void, any Error>) {
+        self.dataDirectory = dataDirectory
+        self.url = url
+        self.server = server
+    }
+
+    func stop() { server.cancel() }
+
+    var admin: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.adminToken, retry: .immediate(maxAttempts: 2)) }
+    var worker: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.workerToken, retry: .immediate(maxAttempts: 2)) }
+
+    /// Registers the tiny model and submits a job; waits until its class embeddings are ready.
+    func submit(_ manifest: String, classes: [String] = ["cat", "dog", "tree", "sky", "person"],
+                settings: JobSettings = JobSettings(shortSide: 48, shardSize: 2, leaseSeconds: 5)) async throws -> String {
+        _ = try await admin.addModel(name: "tiny", directory: Self.tinyModel)
+        let job = try await admin.createJob(CreateJobRequest(name: "test", model: "tiny", classes: classes, settings: settings,
+                                                             idempotencyKey: nil, manifest: manifest))
+        for _ in 0..<200 {
+            if try await admin.job(job.id).embeddingsReady { return job.id }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw CurlError(.timedOut, "embeddings of \(job.id) were not ready in 10 s")
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+
+@testable import Coordinator
+
+@Suite struct StoreManifestTests {
+    func message(_ text: String) -> String? {
+        do {
+            _ = try Manifest.parse(text)
+            return nil
+        } catch {
+            #expect(error.code == .invalid)
+            return error.message
+        }
+    }
+
+    @Test func jsonLines() throws {
+        let items = try Manifest.parse("""
+            {"id": "cat", "uri": "https://example.com/a/cat.jpg"}
+            {"uri": "s3://bucket/dir/dog.01.png", "label": "ignored"}
+            {"id": null, "uri": "/abs/bird.jpeg"}
+            """)
+        #expect(items == [
+            ManifestItem(id: "cat", uri: "https://example.com/a/cat.jpg", line: 1),
+            ManifestItem(id: "dog.01", uri: "s3://bucket/dir/dog.01.png", line: 2),
+            ManifestItem(id: "bird", uri: "/abs/bird.jpeg", line: 3),
+        ])
+    }
+
+    @Test func plainLinesSkipBlanksAndComments() throws {
+        let items = try Manifest.parse("""
+            # images for the test
+            dir/cat.01.jpg
+
+              /abs/path/dog.png  \r
+            https://host/x/y/bird.jpg?sig=abc#frag
+            relative-no-extension
+            """)
+        #expect(items.map(\.id) == ["cat.01", "dog", "bird", "relative-no-extension"])
+        #expect(items.map(\.line) == [2, 4, 5, 6])
+        #expect(items[1].uri == "/abs/path/dog.png")
+        #expect(items[2].uri == "https://host/x/y/bird.jpg?sig=abc#frag")
+    }
+
+    @Test func mixedLinesAndByteOrderMark() throws {
+        let items = try Manifest.parse("\u{FEFF}a/one.jpg\n{\"uri\": \"b/two.jpg\"}\n")
+        #expect(items.map(\.id) == ["one", "two"])
+    }
+
+    @Test func unicodeIdsAreAllowed() throws {
+        let items = try Manifest.parse("""
+            {"id": "猫-01", "uri": "x"}
+            {"id": "café_au_lait", "uri": "y"}
+            {"id": "cafe\\u0301", "uri": "z"}
+            data/Ünïcödé.jpg
+            """)
+        #expect(items.map(\.id) == ["猫-01", "café_au_lait", "cafe\u{301}", "Ünïcödé"])
+    }
+
+    @Test(arguments: [
+        (#"{"id": "../x", "uri": "u"}"#, #"manifest line 1: id "../x" is not a safe file name"#),
+        (#"{"id": "a/b", "uri": "u"}"#, #"manifest line 1: id "a/b" is not a safe file name"#),
+        (#"{"id": "/etc/passwd", "uri": "u"}"#, #"manifest line 1: id "/etc/passwd" is not a safe file name"#),
+        (#"{"id": "a\\b", "uri": "u"}"#, #"manifest line 1: id "a\\b" is not a safe file name"#),
+        (#"{"id": "nul\u0000x", "uri": "u"}"#, #"manifest line 1: id "nul\0x" is not a safe file name"#),
+        (#"{"id": "tab\tx", "uri": "u"}"#, #"manifest line 1: id "tab\tx" is not a safe file name"#),
+        (#"{"id": ".", "uri": "u"}"#, #"manifest line 1: id "." is not a safe file name"#),
+        (#"{"id": "..", "uri": "u"}"#, #"manifest line 1: id ".." is not a safe file name"#),
+        (#"{"id": ".hidden", "uri": "u"}"#, #"manifest line 1: id ".hidden" is not a safe file name"#),
+        (#"{"id": "has space", "uri": "u"}"#, #"manifest line 1: id "has space" is not a safe file name"#),
+        (#"{"id": "emoji😀", "uri": "u"}"#, #"manifest line 1: id "emoji😀" is not a safe file name"#),
+        (#"{"id": "", "uri": "u"}"#, #"manifest line 1: id "" is empty"#),
+    ])
+    func unsafeIdsAreRefusedWithTheLineNumber(line: String, expected: String) {
+        let message = message("# header\n\n" + line)
+        #expect(message?.hasPrefix(expected.replacingOccurrences(of: "line 1", with: "line 3")) == true, "\(message ?? "no error")")
+    }
+
+    @Test func longIdsAreRefused() {
+        #expect(message(#"{"id": "\#(String(repeating: "a", count: 200))", "uri": "u"}"#) == nil)
+        #expect(message(#"{"id": "\#(String(repeating: "a", count: 201))", "uri": "u"}"#)?.contains("201 bytes") == true)
+        #expect(message(#"{"id": "\#(String(repeating: "é", count: 101))", "uri": "u"}"#)?.contains("202 bytes") == true)
+    }
+
+    @Test func plainPathsWhoseStemIsUnsafeAreRefused() {
+        #expect(message("ok.jpg\ndir/.hidden.jpg")?.hasPrefix(#"manifest line 2: id ".hidden""#) == true)
+        #expect(message("dir/with space.jpg")?.hasPrefix(#"manifest line 1: id "with space""#) == true)
+    }
+
+    @Test func duplicatesNameBothLines() {
+        #expect(message("a/cat.jpg\nb/dog.jpg\n\nc/cat.png") == #"manifest line 4: id "cat" duplicates line 1"#)
+        #expect(message(#"{"id": "x", "uri": "1"}"# + "\n" + #"{"id": "x", "uri": "2"}"#) == #"manifest line 2: id "x" duplicates line 1"#)
+    }
+
+    @Test func emptyManifestsAreRefused() {
+        #expect(message("")?.contains("empty") == true)
+        #expect(message("\n  \n# only comments\n")?.contains("empty") == true)
+    }
+
+    @Test func badJSONLines() {
+        #expect(message("a.jpg\n{not json") == "manifest line 2: not valid JSON")
+        #expect(message(#"{"id": "x"}"#) == #"manifest line 1: "uri" is missing"#)
+        #expect(message(#"{"id": "x", "uri": ""}"#) == #"manifest line 1: "uri" is empty"#)
+        #expect(message(#"{"id": "x", "uri": "  "}"#) == #"manifest line 1: "uri" is empty"#)
+        #expect(message(#"{"id": 7, "uri": "u"}"#) == #"manifest line 1: "id" must be a string"#)
+        #expect(message(#"{"id": "x", "uri": 3}"#) == #"manifest line 1: "uri" must be a string"#)
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        #expect(throws: StoreError.self) { try Manifest.parse(Data([0x61, 0xFF, 0x0A])) }
+    }
+
+    @Test func stems() {
+        #expect(Manifest.stem(of: "dir/cat.01.jpg") == "cat.01")
+        #expect(Manifest.stem(of: "https://h/a/b.png?x=1.2") == "b")
+        #expect(Manifest.stem(of: "C:\\images\\dog.jpg") == "dog")
+        #expect(Manifest.stem(of: "noext") == "noext")
+        #expect(Manifest.stem(of: "dir/") == "dir")
+        #expect(Manifest.stem(of: ".bashrc") == ".bashrc")
+    }
+}

@@ -1,0 +1,65 @@
+import Coordinator
+import Foundation
+import Inference
+import LabelAPI
+import Logging
+import Testing
+import Worker
+
+/// A worker (in this process) against a live coordinator: bad images fail alone, good ones match `label`.
+@Suite struct WorkerLoopTests {
+    @Test func workerLabelsAJobLikeLocalLabeling() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("images-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        for name in ["img_a.png", "img_b.jpg", "img_c.png"] {
+            try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(name), to: root.appendingPathComponent(name))
+        }
+        try Data("not an image".utf8).write(to: root.appendingPathComponent("text.jpg"))
+        let live = try await LiveCoordinator.start(imageRoot: root)
+        defer { live.stop() }
+        // Relative paths go through the coordinator's file route; an absolute one is read directly.
+        let manifest = """
+            {"id": "a", "uri": "img_a.png"}
+            {"id": "b", "uri": "img_b.jpg"}
+            {"id": "text", "uri": "text.jpg"}
+            {"id": "missing", "uri": "nope.png"}
+            {"id": "c", "uri": "\(root.appendingPathComponent("img_c.png").path)"}
+            """
+        let job = try await live.submit(manifest)
+        var logger = Logger(label: "test.worker")
+        logger.logLevel = .warning
+        let stop = AtomicFlag()
+        let worker = WorkerLoop(WorkerConfiguration(coordinatorURL: live.url, token: LiveCoordinator.workerToken, name: "inproc",
+                                                    cacheDirectory: live.dataDirectory.appendingPathComponent("worker-cache"),
+                                                    pollSeconds: 0.5), logger: logger)
+        let running = Task { await worker.run(stop: stop) }
+        var status = try await live.admin.job(job)
+        for _ in 0..<300 where status.state != "done" {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await live.admin.job(job)
+        }
+        stop.set()
+        await running.value
+        #expect(status.state == "done")
+        #expect(status.images == JobStatus.Images(total: 5, pending: 0, running: 0, done: 3, failed: 2))
+
+        let out = live.dataDirectory.appendingPathComponent("export")
+        let summary = try await JobExport.run(client: live.admin, job: job, to: out)
+        #expect(summary.labels == 3 && summary.results == 5)
+        let results = try String(contentsOf: out.appendingPathComponent("results.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try JSONDecoder().decode(ImageResultLine.self, from: Data($0.utf8)) }
+        #expect(results.map(\.status) == ["done", "done", "failed", "failed", "done"])
+        #expect(results[2].error?.contains("not a JPEG or PNG") == true)
+        #expect(results[3].error?.contains("HTTP 404") == true)
+
+        // Identical to labeling the same images locally with the same settings.
+        let model = try CLIPModel(directory: LiveCoordinator.tinyModel)
+        let classes = try ClassEmbeddings.compute(model: model, classNames: ["cat", "dog", "tree", "sky", "person"],
+                                                  templates: .named("maskclip85"), modelSHA256: "")
+        let local = try MaskCLIP(model: model, classes: classes, options: MaskCLIPOptions(shortSide: 48))
+        for (id, file) in [("a", "img_a.png"), ("b", "img_b.jpg"), ("c", "img_c.png")] {
+            let exported = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("labels/\(id).png"))))
+            #expect(exported == local.label(try ImageCodec.read(contentsOf: root.appendingPathComponent(file).path)), "\(id)")
+        }
+    }
+}

@@ -1,0 +1,153 @@
+-- labelmill coordinator store (SQLite). This is what the migrations in
+-- Sources/Coordinator/Store/Migrations.swift add up to; a test keeps the two identical.
+--
+-- Times are REAL seconds since 1970-01-01 UTC. State columns are CHECKed here and moved only by guarded UPDATEs
+-- whose WHERE clauses come from JobState, TaskState and ImageState.
+
+-- Content-addressed files (model weights, embeddings, ...); the HTTP layer writes the files.
+CREATE TABLE blobs (
+    sha256        TEXT PRIMARY KEY NOT NULL CHECK (length(sha256) = 64),
+    size          INTEGER NOT NULL CHECK (size >= 0),
+    relative_path TEXT NOT NULL,
+    created_at    REAL NOT NULL
+) WITHOUT ROWID;
+
+-- A model is its set of files; its id is the sha256 of the canonical JSON of the sorted file list.
+CREATE TABLE models (
+    id         TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64),
+    name       TEXT NOT NULL,  -- the name it was last registered under
+    created_at REAL NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE model_files (
+    model_id TEXT NOT NULL REFERENCES models (id),
+    name     TEXT NOT NULL,
+    sha256   TEXT NOT NULL REFERENCES blobs (sha256),
+    size     INTEGER NOT NULL CHECK (size >= 0),
+    PRIMARY KEY (model_id, name)
+) WITHOUT ROWID;
+
+-- Names move to newer content; old ids stay addressable through models.
+CREATE TABLE model_names (
+    name       TEXT PRIMARY KEY NOT NULL,
+    model_id   TEXT NOT NULL REFERENCES models (id),
+    updated_at REAL NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE workers (
+    id            TEXT PRIMARY KEY NOT NULL,
+    first_seen_at REAL NOT NULL,
+    last_seen_at  REAL NOT NULL,
+    last_job_id   TEXT,  -- the job it last claimed or reported on (progress: active workers)
+    lease_count   INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE jobs (
+    id                TEXT PRIMARY KEY NOT NULL,
+    name              TEXT,
+    model_id          TEXT NOT NULL REFERENCES models (id),
+    classes           TEXT NOT NULL,  -- JSON array of class names
+    options           TEXT NOT NULL,  -- JSON JobSettings (LabelAPI)
+    max_attempts      INTEGER NOT NULL CHECK (max_attempts >= 1),  -- copied from options for SQL
+    lease_seconds     REAL NOT NULL CHECK (lease_seconds > 0),     -- copied from options for SQL
+    state             TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'cancelled')),
+    idempotency_key   TEXT UNIQUE,
+    request_sha256    TEXT NOT NULL,  -- digest of the request, to tell a replay from a reused key
+    embeddings_sha256 TEXT,           -- tasks are claimable only once this is set
+    image_count       INTEGER NOT NULL,
+    task_count        INTEGER NOT NULL,
+    cancel_reason     TEXT,
+    created_at        REAL NOT NULL,
+    started_at        REAL,
+    finished_at       REAL
+);
+
+-- A shard of consecutive images of one job, leased to one worker at a time.
+CREATE TABLE tasks (
+    id               INTEGER PRIMARY KEY,  -- claim order: oldest first
+    job_id           TEXT NOT NULL REFERENCES jobs (id),
+    state            TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'leased', 'done', 'failed', 'cancelled')),
+    available_at     REAL,                 -- NULL while its job waits for embeddings
+    attempts         INTEGER NOT NULL DEFAULT 0,  -- leases counted against jobs.max_attempts
+    lease_count      INTEGER NOT NULL DEFAULT 0,  -- every lease, released ones too; numbers the attempts rows
+    expiries         INTEGER NOT NULL DEFAULT 0,
+    lease_token      TEXT,
+    lease_expires_at REAL,
+    worker_id        TEXT REFERENCES workers (id) DEFERRABLE INITIALLY DEFERRED,  -- current or last holder
+    image_count      INTEGER NOT NULL,
+    error            TEXT,
+    created_at       REAL NOT NULL,
+    updated_at       REAL NOT NULL,
+    CHECK (state <> 'leased' OR (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL AND worker_id IS NOT NULL))
+);
+-- claim: one range scan over exactly the claimable rows, in claim order
+CREATE INDEX tasks_claimable ON tasks (id) WHERE state = 'queued' AND available_at IS NOT NULL;
+-- sweepExpired: only the leases that have run out
+CREATE INDEX tasks_leased_by_expiry ON tasks (lease_expires_at) WHERE state = 'leased';
+CREATE INDEX tasks_by_job ON tasks (job_id);
+
+CREATE TABLE images (
+    job_id     TEXT NOT NULL REFERENCES jobs (id),
+    seq        INTEGER NOT NULL,  -- 0-based manifest order
+    id         TEXT NOT NULL,     -- safe file name, unique in the job
+    uri        TEXT NOT NULL,
+    line       INTEGER NOT NULL,  -- manifest line
+    task_id    INTEGER NOT NULL REFERENCES tasks (id),
+    state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done', 'failed')),
+    attempts   INTEGER NOT NULL DEFAULT 0,  -- leases that included it
+    finished   INTEGER NOT NULL DEFAULT 0,  -- state is done or failed; lets claims leave images_unfinished alone
+    error      TEXT,
+    updated_at REAL NOT NULL,     -- when state last changed
+    PRIMARY KEY (job_id, seq),
+    UNIQUE (job_id, id),
+    CHECK (finished = (state IN ('done', 'failed')))
+) WITHOUT ROWID;
+CREATE INDEX images_by_task ON images (task_id);
+-- "is the job done?" in one seek; claiming (pending -> running) does not touch it
+CREATE INDEX images_unfinished ON images (job_id) WHERE finished = 0;
+-- progress: done and failed counts, images done in the last minute, recent errors
+CREATE INDEX images_done ON images (job_id, updated_at) WHERE state = 'done';
+CREATE INDEX images_failed ON images (job_id, updated_at) WHERE state = 'failed';
+
+CREATE TABLE labels (
+    job_id        TEXT NOT NULL,
+    image_id      TEXT NOT NULL,
+    sha256        TEXT NOT NULL CHECK (length(sha256) = 64),
+    bytes         INTEGER NOT NULL CHECK (bytes >= 0),
+    width         INTEGER NOT NULL CHECK (width > 0),
+    height        INTEGER NOT NULL CHECK (height > 0),
+    relative_path TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    PRIMARY KEY (job_id, image_id),
+    FOREIGN KEY (job_id, image_id) REFERENCES images (job_id, id)
+) WITHOUT ROWID;
+
+-- One row per lease.
+CREATE TABLE attempts (
+    task_id    INTEGER NOT NULL REFERENCES tasks (id),
+    number     INTEGER NOT NULL,  -- tasks.lease_count at the claim: 1, 2, ...
+    job_id     TEXT NOT NULL REFERENCES jobs (id),
+    worker_id  TEXT NOT NULL REFERENCES workers (id) DEFERRABLE INITIALLY DEFERRED,
+    token      TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    seen_at    REAL NOT NULL,     -- last claim, heartbeat or end
+    ended_at   REAL,
+    outcome    TEXT CHECK (outcome IN ('done', 'released', 'expired', 'cancelled')),
+    PRIMARY KEY (task_id, number),
+    CHECK ((ended_at IS NULL) = (outcome IS NULL))
+) WITHOUT ROWID;
+
+-- The ledger: one row per state change of a job, task or image. Append-only.
+CREATE TABLE events (
+    seq       INTEGER PRIMARY KEY,
+    at        REAL NOT NULL,
+    job_id    TEXT NOT NULL REFERENCES jobs (id),
+    task_id   INTEGER REFERENCES tasks (id),
+    image_id  TEXT,
+    worker_id TEXT,
+    kind      TEXT NOT NULL,
+    reason    TEXT
+);
+CREATE INDEX events_by_job ON events (job_id, seq);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
