@@ -44,13 +44,27 @@ public enum LocalRun {
             CoordinatorConfiguration(dataDirectory: data.appendingPathComponent("coordinator"), host: "127.0.0.1", port: 0,
                                      tokens: TokenSet(admin: token)),
             logger: logger, onListening: { listening.continuation.yield($0) })
-        let server = Task { try await app.run() }
-        defer { server.cancel() }
-        var ports = listening.stream.makeAsyncIterator()
-        guard let port = await ports.next() else { throw CurlError(.couldNotConnect, "the embedded coordinator did not start") }
-        let url = "http://127.0.0.1:\(port)"
-        let client = CoordinatorClient(baseURL: url, token: token)
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let server = Task { try await services.run() }
+        do {
+            var ports = listening.stream.makeAsyncIterator()
+            guard let port = await ports.next() else { throw CurlError(.couldNotConnect, "the embedded coordinator did not start") }
+            let summary = try await label(configuration, url: "http://127.0.0.1:\(port)", token: token, data: data, logger: logger,
+                                          progress: progress)
+            await services.triggerGracefulShutdown()
+            try? await server.value
+            return summary
+        } catch {
+            await services.triggerGracefulShutdown()
+            try? await server.value
+            throw error
+        }
+    }
 
+    /// Registers the model, submits (or finds again) the job, runs the workers until it is done, exports.
+    static func label(_ configuration: LocalRunConfiguration, url: String, token: String, data: URL, logger: Logger,
+                      progress: @escaping @Sendable (JobStatus) -> Void) async throws -> Summary {
+        let client = CoordinatorClient(baseURL: url, token: token)
         let model = try await client.addModel(name: "local", directory: configuration.modelDirectory)
         let manifest = try absoluteManifest(configuration.manifest)
         let key = idempotencyKey(manifest: manifest, model: model.id, classes: configuration.classNames, settings: configuration.settings)

@@ -6,13 +6,13 @@ extension CoordinatorServices {
     /// Claims the next task for `worker` and describes it with everything the worker needs.
     func claim(worker: String, name: String?) throws -> TaskAssignment? {
         guard let claimed = try store.claim(worker: worker) else { return nil }
-        guard let job = try store.job(claimed.jobId), let embeddings = job.embeddingsSHA256 else {
-            throw CoordinatorError(.internalError, "claimed a task of job \(claimed.jobId), which has no embeddings")
+        guard let job = try jobCache.settled(claimed.jobId, store: store) else {
+            throw CoordinatorError(.internalError, "claimed a task of job \(claimed.jobId), which does not exist")
         }
         return TaskAssignment(
             taskId: claimed.taskId, jobId: claimed.jobId, leaseToken: claimed.token,
-            leaseSeconds: claimed.expiresAt.timeIntervalSinceNow, attempt: claimed.attempt, modelId: job.modelId,
-            embeddingsSHA256: embeddings, settings: job.options, classCount: job.classes.count,
+            leaseSeconds: job.options.leaseSeconds, attempt: claimed.attempt, modelId: claimed.modelId,
+            embeddingsSHA256: claimed.embeddingsSHA256, settings: job.options, classCount: job.classes.count,
             images: claimed.images.map { TaskAssignment.Image(id: $0.id, uri: fetchLocation(of: $0.uri)) })
     }
 
@@ -34,7 +34,7 @@ extension CoordinatorServices {
 
     /// Checks and stores an uploaded label map (see `TaskRoutes.upload`).
     func storeLabel(_ bytes: [UInt8], taskId: Int64, imageId: String, token: String, width: Int, height: Int) throws -> LabelOutcome {
-        guard let jobId = try store.jobId(ofTask: taskId), let job = try store.job(jobId) else {
+        guard let jobId = try store.jobId(ofTask: taskId), let job = try jobCache.settled(jobId, store: store) else {
             throw CoordinatorError(.notFound, "no task \(taskId)")
         }
         let map = try ImageCodec.decodeLabelPNG(bytes, maxPixels: ImageCodec.defaultMaxPixels)

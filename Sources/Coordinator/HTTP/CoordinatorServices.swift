@@ -9,6 +9,7 @@ final class CoordinatorServices: Sendable {
     let configuration: CoordinatorConfiguration
     let store: Store
     let embeddings: EmbeddingService
+    let jobCache = JobCache()
     let logger: Logger
 
     init(configuration: CoordinatorConfiguration, store: Store, logger: Logger) {
