@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Coordinator", "LabelAPI", "Worker", "Inference",
+                "Coordinator", "LabelAPI", "Worker", "Inference", "Runner",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]

@@ -38,7 +38,7 @@ public enum CoordinatorBenchmark {
         let tokenFile = directory.appendingPathComponent("token")
         try token.write(to: tokenFile, atomically: true, encoding: .utf8)
 
-        let port = try freePort()
+        let port = try LocalPort.free()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: executable)
         server.arguments = ["serve", "--data", data.path, "--port", "\(port)", "--token-file", tokenFile.path, "--log-level", "error"]
@@ -96,8 +96,12 @@ public enum CoordinatorBenchmark {
         }
         return (field("VmRSS:"), field("VmHWM:"))
     }
+}
 
-    static func freePort() throws -> Int {
+/// Loopback ports for the processes labelmill starts itself.
+public enum LocalPort {
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func free() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -3,6 +3,7 @@ import Hummingbird
 import Inference
 import LabelAPI
 import Testing
+import Runner
 import Worker
 
 /// The whole system as users run it: `labelmill serve`, `model add`, `submit`, three `labelmill worker`
@@ -46,7 +47,7 @@ import Worker
         let tokenFile = dir.appendingPathComponent("token")
         try "e2e-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
 
-        let port = try LabelmillProcess.freePort()
+        let port = try LocalPort.free()
         let url = "http://127.0.0.1:\(port)"
         let server = try LabelmillProcess.start(["serve", "--data", dir.appendingPathComponent("data").path, "--port", "\(port)",
                                                  "--token-file", tokenFile.path, "--image-root", root.path],
