@@ -19,7 +19,7 @@ struct ParsingTests {
         ])
     func normalise(etag: String, valid: Bool) {
         let expected = valid ? "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" : nil
-        #expect(FileDigest.normalizedSHA256(etag) == expected)
+        #expect(DownloadDigest.normalizedSHA256(etag) == expected)
     }
 
     @Test("Content-Range forms")

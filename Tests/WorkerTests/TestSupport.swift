@@ -54,7 +54,7 @@ func closedPort() throws -> Int {
 
 /// Lower-case hex SHA-256, through the module's own digest (no Crypto import in the tests).
 func sha256Hex(_ bytes: [UInt8]) -> String {
-    var digest = FileDigest()
+    var digest = DownloadDigest()
     bytes.withUnsafeBytes { digest.update($0) }
     return digest.finalize()
 }

@@ -15,7 +15,7 @@ extension CoordinatorClient {
         for file in files {
             let path = directory.appendingPathComponent(file).path
             guard FileManager.default.fileExists(atPath: path) else { throw CurlError(.io, "\(path) does not exist") }
-            let sha = try Inference.FileDigest.sha256(path: path)
+            let sha = try FileDigest.sha256(path: path)
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
             let exists = (try? await http.send(request(.head, Routes.blob(sha)), retry: retry))?.isSuccess ?? false
             if !exists {

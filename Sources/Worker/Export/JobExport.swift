@@ -25,12 +25,12 @@ public enum JobExport {
             lines.append(0x0A)
             guard result.status == "done", let sha = result.sha256 else { continue }
             let path = labels.appendingPathComponent("\(result.id).png")
-            if let existing = FileManager.default.contents(atPath: path.path), Inference.FileDigest.sha256([UInt8](existing)) == sha {
+            if let existing = FileManager.default.contents(atPath: path.path), FileDigest.sha256([UInt8](existing)) == sha {
                 written += 1
                 continue
             }
             let png = try await client.labelPNG(job: job, image: result.id)
-            guard Inference.FileDigest.sha256(png) == sha else {
+            guard FileDigest.sha256(png) == sha else {
                 throw CurlError(.checksumMismatch, "label map of \(result.id) does not match its recorded sha256")
             }
             try Data(png).write(to: path, options: .atomic)

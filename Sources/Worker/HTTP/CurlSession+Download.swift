@@ -18,7 +18,7 @@ extension CurlSession {
     func download(
         _ request: DownloadRequest, cancellation: CancellationFlag?, progress: DownloadProgress?
     ) throws(CurlError) -> DownloadResult {
-        let expectedSHA256 = FileDigest.normalizedSHA256(request.expectedSHA256)
+        let expectedSHA256 = DownloadDigest.normalizedSHA256(request.expectedSHA256)
         if request.expectedSHA256 != nil && expectedSHA256 == nil {
             throw CurlError(.other, "\(request.destination): expected SHA-256 is not 64 hex digits")
         }
@@ -33,7 +33,7 @@ extension CurlSession {
             try fetch(request, into: sink, cancellation: cancellation)
             if sink.state == .rangeNotSatisfiable {  // the part is not a prefix of this file
                 try file.truncate()
-                sink = DownloadSink(file: file, startOffset: 0, digest: FileDigest(), progress: progress)
+                sink = DownloadSink(file: file, startOffset: 0, digest: DownloadDigest(), progress: progress)
                 try fetch(request, into: sink, cancellation: cancellation)
             }
         }
@@ -52,7 +52,7 @@ extension CurlSession {
             try file.truncate()
             offset = 0
         }
-        var digest = FileDigest()
+        var digest = DownloadDigest()
         try digest.update(from: file, length: offset)
         return DownloadSink(file: file, startOffset: offset, digest: digest, progress: progress)
     }

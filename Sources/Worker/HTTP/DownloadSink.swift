@@ -20,11 +20,11 @@ final class DownloadSink: ResponseSink {
     private(set) var written: Int64 = 0
     /// Full size as announced by the server (Content-Length or Content-Range).
     private(set) var total: Int64?
-    private(set) var digest: FileDigest
+    private(set) var digest: DownloadDigest
     private(set) var errorBody: [UInt8] = []
     private var lastReported: Int64 = 0
 
-    init(file: LocalFile, startOffset: Int64, digest: FileDigest, progress: DownloadProgress?) {
+    init(file: LocalFile, startOffset: Int64, digest: DownloadDigest, progress: DownloadProgress?) {
         self.file = file
         self.startOffset = startOffset
         self.digest = digest

@@ -52,7 +52,7 @@ public enum ModelFetcher {
     /// The file at `destination` when it already has the hub's size and (when published) digest.
     static func existingFile(_ file: String, at destination: String, matching expected: HubFileMetadata) throws(CurlError) -> FetchedFile? {
         guard let size = FileSystem.size(of: destination), size == expected.size else { return nil }
-        let sha256 = try FileDigest.sha256(ofFile: destination)
+        let sha256 = try DownloadDigest.sha256(ofFile: destination)
         if let wanted = expected.sha256, wanted != sha256 { return nil }
         return FetchedFile(
             name: file, path: destination, size: size, sha256: sha256,

@@ -1,7 +1,7 @@
 import Crypto
 
 /// Incremental SHA-256 of a file being written, seeded from bytes already on disk when resuming.
-struct FileDigest {
+struct DownloadDigest {
     private var hasher = SHA256()
 
     mutating func reset() { hasher = SHA256() }
@@ -33,7 +33,7 @@ struct FileDigest {
     /// SHA-256 (lower-case hex) of a whole file.
     static func sha256(ofFile path: String) throws(CurlError) -> String {
         let file = try LocalFile.openForReading(path)
-        var digest = FileDigest()
+        var digest = DownloadDigest()
         try digest.update(from: file, length: try file.size())
         return digest.finalize()
     }
