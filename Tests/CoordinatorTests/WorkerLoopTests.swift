@@ -20,7 +20,7 @@ import Worker
         // Relative paths go through the coordinator's file route; an absolute one is read directly.
         let manifest = """
             {"id": "a", "uri": "img_a.png"}
-            {"id": "b", "uri": "img_b.jpg"}
+            {"id": "café", "uri": "img_b.jpg"}
             {"id": "text", "uri": "text.jpg"}
             {"id": "missing", "uri": "nope.png"}
             {"id": "c", "uri": "\(root.appendingPathComponent("img_c.png").path)"}
@@ -57,7 +57,7 @@ import Worker
         let classes = try ClassEmbeddings.compute(model: model, classNames: ["cat", "dog", "tree", "sky", "person"],
                                                   templates: .named("maskclip85"), modelSHA256: "")
         let local = try MaskCLIP(model: model, classes: classes, options: MaskCLIPOptions(shortSide: 48))
-        for (id, file) in [("a", "img_a.png"), ("b", "img_b.jpg"), ("c", "img_c.png")] {
+        for (id, file) in [("a", "img_a.png"), ("café", "img_b.jpg"), ("c", "img_c.png")] {
             let exported = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("labels/\(id).png"))))
             #expect(exported == local.label(try ImageCodec.read(contentsOf: root.appendingPathComponent(file).path)), "\(id)")
         }

@@ -20,3 +20,14 @@ extension Request {
         }
     }
 }
+
+extension Parameters {
+    /// A path parameter with its percent-encoding removed (image ids may be non-ASCII, and clients encode them).
+    func requireDecoded(_ name: String) throws -> String {
+        let raw = try require(name)
+        guard let decoded = raw.removingPercentEncoding else {
+            throw CoordinatorError(.badRequest, "malformed percent-encoding in \(name)")
+        }
+        return decoded
+    }
+}

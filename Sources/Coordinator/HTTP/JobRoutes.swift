@@ -57,7 +57,7 @@ struct JobRoutes {
         }
         router.get("/v1/jobs/:job/labels/:image") { _, context in
             try context.requireAdmin()
-            let (job, image) = (try context.parameters.require("job"), try context.parameters.require("image"))
+            let (job, image) = (try context.parameters.require("job"), try context.parameters.requireDecoded("image"))
             let path = try await Offload.run {
                 guard let label = try services.store.label(jobId: job, imageId: image) else {
                     throw CoordinatorError(.notFound, "image \(image) of job \(job) has no label map")

@@ -43,7 +43,7 @@ struct TaskRoutes {
             return Response(status: .noContent)
         }
         router.post("/v1/tasks/:task/images/:image/fail") { request, context in
-            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.require("image"))
+            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.requireDecoded("image"))
             let failure = try await request.decodeJSON(ImageFailure.self, limit: 1 << 16)
             try await Offload.lease {
                 try services.store.failImage(taskId: task, token: failure.leaseToken, imageId: image, reason: String(failure.reason.prefix(2000)))
@@ -63,7 +63,7 @@ struct TaskRoutes {
     /// atomically, then records it under the lease; a stale lease gets 409 and its file is removed.
     private func upload(_ request: Request, _ context: CoordinatorContext) async throws -> Response {
         let task = try context.parameters.require("task", as: Int64.self)
-        let image = try context.parameters.require("image")
+        let image = try context.parameters.requireDecoded("image")
         guard let token = request.headers[Self.leaseTokenHeader] else {
             throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
         }
