@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 
 /// Everything `labelmill serve` is configured with; tests build the same struct.
 public struct CoordinatorConfiguration: Sendable {
@@ -45,9 +46,7 @@ public struct TokenSet: Sendable {
 
     /// Reads a token file: the first non-empty line, trimmed. An empty or unreadable file is an error.
     public static func read(file: String) throws -> String {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-              let token = text.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty })
-        else { throw CoordinatorError(.badRequest, "cannot read a token from \(file)") }
+        guard let token = TokenFile.read(file) else { throw CoordinatorError(.badRequest, "cannot read a token from \(file)") }
         return token
     }
 }

@@ -21,10 +21,7 @@ public struct CoordinatorClient: Sendable {
     /// Reads the token from `--token-file` if given, else from `LABELMILL_TOKEN`.
     public static func token(file: String?) throws -> String {
         if let file {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                  let token = text.split(whereSeparator: \.isNewline).first.map({ $0.trimmingCharacters(in: .whitespaces) }),
-                  !token.isEmpty
-            else { throw CurlError(.io, "cannot read a token from \(file)") }
+            guard let token = TokenFile.read(file) else { throw CurlError(.io, "cannot read a token from \(file)") }
             return token
         }
         guard let token = ProcessInfo.processInfo.environment["LABELMILL_TOKEN"], !token.isEmpty else {
