@@ -18,12 +18,16 @@ public enum CoordinatorBenchmark {
         public var completeP99Ms: Double
         public var coordinatorRSSMiB: Double
         public var coordinatorPeakRSSMiB: Double
+        /// The coordinator's CPU time (user + system) per task: what the throughput costs, less sensitive to other
+        /// load on the machine than tasks/s.
+        public var coordinatorCPUMicrosecondsPerTask: Double
 
         enum CodingKeys: String, CodingKey {
             case clients, tasks, seconds
             case tasksPerSecond = "tasks_per_second", claimP50Ms = "claim_p50_ms", claimP90Ms = "claim_p90_ms"
             case claimP99Ms = "claim_p99_ms", claimMaxMs = "claim_max_ms", completeP99Ms = "complete_p99_ms"
             case coordinatorRSSMiB = "coordinator_rss_mib", coordinatorPeakRSSMiB = "coordinator_peak_rss_mib"
+            case coordinatorCPUMicrosecondsPerTask = "coordinator_cpu_us_per_task"
         }
     }
 
@@ -51,6 +55,7 @@ public enum CoordinatorBenchmark {
         let probe = CoordinatorClient(baseURL: url, token: token)
         for _ in 0..<200 where !(await probe.health()) { try await Task.sleep(for: .milliseconds(50)) }
 
+        let cpuBefore = cpuSeconds(pid: server.processIdentifier)
         let started = DispatchTime.now().uptimeNanoseconds
         let latencies = try await withThrowingTaskGroup(of: ([Double], [Double]).self) { group in
             for _ in 0..<clients {
@@ -65,11 +70,13 @@ public enum CoordinatorBenchmark {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let (rss, peak) = residentMemory(pid: server.processIdentifier)
+        let cpu = cpuSeconds(pid: server.processIdentifier) - cpuBefore
         let claims = latencies.0.sorted(), completes = latencies.1.sorted()
         return Result(clients: clients, tasks: completes.count, seconds: seconds, tasksPerSecond: Double(completes.count) / seconds,
                       claimP50Ms: percentile(claims, 0.50), claimP90Ms: percentile(claims, 0.90), claimP99Ms: percentile(claims, 0.99),
                       claimMaxMs: claims.last ?? 0, completeP99Ms: percentile(completes, 0.99),
-                      coordinatorRSSMiB: rss, coordinatorPeakRSSMiB: peak)
+                      coordinatorRSSMiB: rss, coordinatorPeakRSSMiB: peak,
+                      coordinatorCPUMicrosecondsPerTask: completes.isEmpty ? 0 : cpu / Double(completes.count) * 1e6)
     }
 
     /// One job of `tasks` one-image tasks, made claimable (its class embeddings marked ready).
@@ -85,6 +92,16 @@ public enum CoordinatorBenchmark {
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
+    /// User plus system CPU time of a process so far, in seconds.
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name: state is field 3, utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// VmRSS and VmHWM of a process, in MiB.

@@ -85,7 +85,7 @@ struct BenchCommand: ParsableCommand {
             let r = try await CoordinatorBenchmark.run(clients: clients, tasks: tasks, executable: executable)
             print(String(format: "%d tasks by %d clients in %.2f s: %.0f tasks/s; claim p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.1f ms; complete p99 %.2f ms",
                          r.tasks, r.clients, r.seconds, r.tasksPerSecond, r.claimP50Ms, r.claimP90Ms, r.claimP99Ms, r.claimMaxMs, r.completeP99Ms))
-            print(String(format: "coordinator RSS %.0f MiB (peak %.0f MiB)", r.coordinatorRSSMiB, r.coordinatorPeakRSSMiB))
+            print(String(format: "coordinator RSS %.0f MiB (peak %.0f MiB), CPU %.0f µs per task", r.coordinatorRSSMiB, r.coordinatorPeakRSSMiB, r.coordinatorCPUMicrosecondsPerTask))
             if json { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
         }
     }

@@ -9,6 +9,7 @@ public func buildCoordinator(
     _ configuration: CoordinatorConfiguration, logger: Logger,
     onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
+    AllocatorTuning.forServer()
     try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true,
                                             attributes: [.posixPermissions: 0o700])
     let store = try Store(path: configuration.databasePath)

@@ -32,8 +32,28 @@ extension CoordinatorServices {
         return Routes.file(escaped.joined(separator: "/"))
     }
 
-    /// Checks and stores an uploaded label map (see `TaskRoutes.upload`).
-    func storeLabel(_ bytes: [UInt8], taskId: Int64, imageId: String, token: String, width: Int, height: Int) throws -> LabelOutcome {
+    /// Checks and stores an uploaded label map (see `TaskRoutes.upload`): the PNG is checked and written on a
+    /// blocking thread, and recorded in a write batch.
+    func storeLabel(_ bytes: [UInt8], taskId: Int64, imageId: String, token: String, width: Int, height: Int) async throws -> LabelOutcome {
+        let (jobId, file, created) = try await Offload.run { [self] in
+            try writeLabelFile(bytes, taskId: taskId, width: width, height: height, imageId: imageId)
+        }
+        do {
+            return try await store.batched { [store] in
+                try store.recordLabel(taskId: taskId, token: token, imageId: imageId, label: file)
+            }
+        } catch {
+            // Only a file this request created and nothing references may go.
+            if created, (try? store.label(jobId: jobId, imageId: imageId))??.relativePath != file.relativePath {
+                unlink(dataPath(file.relativePath))
+            }
+            throw error
+        }
+    }
+
+    /// Validates the PNG (decodes, the source's size, values < K or 255) and writes it content-addressed and
+    /// atomically; says whether this call created the file.
+    private func writeLabelFile(_ bytes: [UInt8], taskId: Int64, width: Int, height: Int, imageId: String) throws -> (String, LabelFile, Bool) {
         guard let jobId = try store.jobId(ofTask: taskId), let job = try jobCache.settled(jobId, store: store) else {
             throw CoordinatorError(.notFound, "no task \(taskId)")
         }
@@ -50,13 +70,6 @@ extension CoordinatorServices {
         let path = dataPath(relative)
         let existed = FileManager.default.fileExists(atPath: path)
         if !existed { try AtomicFile.write(bytes, to: path) }
-        do {
-            return try store.recordLabel(taskId: taskId, token: token, imageId: imageId,
-                                         label: LabelFile(sha256: sha, bytes: Int64(bytes.count), width: width, height: height, relativePath: relative))
-        } catch {
-            // Only a file this request created and nothing references may go.
-            if !existed, (try? store.label(jobId: jobId, imageId: imageId))??.relativePath != relative { unlink(path) }
-            throw error
-        }
+        return (jobId, LabelFile(sha256: sha, bytes: Int64(bytes.count), width: width, height: height, relativePath: relative), !existed)
     }
 }

@@ -17,7 +17,7 @@ struct TaskRoutes {
             let claim = try await request.decodeJSON(ClaimRequest.self, limit: 1 << 16)
             let deadline = ContinuousClock.now + .milliseconds(Int(min(max(claim.waitSeconds, 0), 60) * 1000))
             while true {
-                if let assignment = try await Offload.lease({ try services.claim(worker: claim.worker, name: claim.name) }) {
+                if let assignment = try await services.store.batched({ try services.claim(worker: claim.worker, name: claim.name) }) {
                     return try json(assignment)
                 }
                 if ContinuousClock.now >= deadline { return Response(status: .noContent) }
@@ -26,7 +26,7 @@ struct TaskRoutes {
         }
         router.post("/v1/tasks/:task/heartbeat") { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
-            let seconds = try await Offload.lease { () -> Double in
+            let seconds = try await services.store.batched { () -> Double in
                 let expiry = try services.store.heartbeat(taskId: task, token: lease.leaseToken)
                 return expiry.timeIntervalSinceNow
             }
@@ -34,18 +34,18 @@ struct TaskRoutes {
         }
         router.post("/v1/tasks/:task/complete") { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
-            try await Offload.lease { try services.store.complete(taskId: task, token: lease.leaseToken) }
+            try await services.store.batched { try services.store.complete(taskId: task, token: lease.leaseToken) }
             return Response(status: .noContent)
         }
         router.post("/v1/tasks/:task/release") { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
-            try await Offload.lease { try services.store.release(taskId: task, token: lease.leaseToken, reason: lease.reason ?? "released by the worker") }
+            try await services.store.batched { try services.store.release(taskId: task, token: lease.leaseToken, reason: lease.reason ?? "released by the worker") }
             return Response(status: .noContent)
         }
         router.post("/v1/tasks/:task/images/:image/fail") { request, context in
             let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.requireDecoded("image"))
             let failure = try await request.decodeJSON(ImageFailure.self, limit: 1 << 16)
-            try await Offload.lease {
+            try await services.store.batched {
                 try services.store.failImage(taskId: task, token: failure.leaseToken, imageId: image, reason: String(failure.reason.prefix(2000)))
             }
             return Response(status: .noContent)
@@ -77,9 +77,7 @@ struct TaskRoutes {
             throw CoordinatorError(.tooLarge, "label maps are limited to \(limit) bytes")
         }
         let bytes = [UInt8](body.readableBytesView)
-        let outcome = try await Offload.lease {
-            try services.storeLabel(bytes, taskId: task, imageId: image, token: token, width: width, height: height)
-        }
+        let outcome = try await services.storeLabel(bytes, taskId: task, imageId: image, token: token, width: width, height: height)
         return Response(status: outcome == .unchanged ? .ok : .created)
     }
 }

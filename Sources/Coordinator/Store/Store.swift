@@ -13,6 +13,7 @@ import Logging
 /// Time comes from `now`, so lease expiry is tested by moving a clock, not by sleeping.
 public final class Store: Sendable {
     let pool: DatabasePool
+    let batcher: WriteBatcher
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -43,6 +44,7 @@ public final class Store: Sendable {
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Migrations.migrator.migrate(pool)
+            batcher = WriteBatcher(pool: pool)
         } catch {
             throw StoreError.wrap(error, "opening store at \(path)")
         }
@@ -53,22 +55,54 @@ public final class Store: Sendable {
     func timestamp() -> Double { now().timeIntervalSince1970 }
 
     /// Runs `body` in one write transaction that has committed when it returns; any error rolls it back and
-    /// comes out as a `StoreError`.
+    /// comes out as a `StoreError`. Inside `batched` it is a savepoint of the batch's transaction instead, and
+    /// has committed when the batch has.
     func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.write(body)
+            return try pool.unsafeReentrantWrite { db in
+                if db.isInsideTransaction {
+                    return try Self.savepoint(db, body)
+                }
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
         } catch {
             throw StoreError.wrap(error, what())
         }
     }
 
-    /// Runs `body` on a reader connection (a consistent snapshot that does not block the writer).
+    /// Runs `body` on a reader connection (a consistent snapshot that does not block the writer); inside
+    /// `batched`, on the batch's connection, so it sees the batch's writes so far.
     func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.read(body)
+            return try pool.unsafeReentrantRead { db in
+                if db.isInsideTransaction { return try body(db) }
+                var result: T?
+                try db.inTransaction(.deferred) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
         } catch {
             throw StoreError.wrap(error, what())
         }
+    }
+
+    private static func savepoint<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        // SQLite rolls the whole transaction back on some errors (a full disk, I/O): then nothing more may run
+        // in it, or it would commit on its own.
+        guard db.isInsideTransaction else { throw StoreError(.io, "the batch's transaction was rolled back") }
+        var result: T?
+        try db.inSavepoint {
+            result = try body(db)
+            return .commit
+        }
+        return result!
     }
 
     /// `bits` random bits as lowercase hex (lease tokens, id suffixes).
