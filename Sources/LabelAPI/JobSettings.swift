@@ -49,10 +49,10 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
 
     /// Why these options cannot run a job, or nil.
     public var problem: String? {
-        if shardSize < 1 { return "shardSize must be at least 1" }
-        if maxAttempts < 1 { return "maxAttempts must be at least 1" }
-        if !(leaseSeconds > 0) || !leaseSeconds.isFinite { return "leaseSeconds must be a positive number" }
-        if shortSide < 1 || longSide < shortSide { return "need 1 <= shortSide <= longSide" }
+        if !(1...10_000).contains(shardSize) { return "shardSize must be 1 to 10000" }
+        if !(1...100).contains(maxAttempts) { return "maxAttempts must be 1 to 100" }
+        if !(leaseSeconds >= 1 && leaseSeconds <= 86_400) { return "leaseSeconds must be 1 to 86400" }
+        if shortSide < 1 || longSide < shortSide || longSide > 16_384 { return "need 1 <= shortSide <= longSide <= 16384" }
         if !promptDenoise.isFinite || !keySmoothing.isFinite { return "promptDenoise and keySmoothing must be finite" }
         return nil
     }

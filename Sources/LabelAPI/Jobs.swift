@@ -17,6 +17,17 @@ public struct CreateJobRequest: Codable, Sendable {
         self.idempotencyKey = idempotencyKey
         self.manifest = manifest
     }
+
+    /// `settings` may be left out (all defaults), like each of its fields.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        model = try c.decode(String.self, forKey: .model)
+        classes = try c.decode([String].self, forKey: .classes)
+        settings = try c.decodeIfPresent(JobSettings.self, forKey: .settings) ?? JobSettings()
+        idempotencyKey = try c.decodeIfPresent(String.self, forKey: .idempotencyKey)
+        manifest = try c.decode(String.self, forKey: .manifest)
+    }
 }
 
 public struct CreateJobResponse: Codable, Sendable {

@@ -4,6 +4,10 @@ public enum Routes {
     /// Liveness and readiness; the only routes that need no token.
     public static let health = "/healthz"
     public static let ready = "/readyz"
+    /// Prometheus metrics (any token).
+    public static let metrics = "/metrics"
+    /// The OpenAPI document of this API (no token needed either).
+    public static let openAPI = "/openapi.json"
 
     public static let jobs = "/v1/jobs"
     public static func job(_ id: String) -> String { "/v1/jobs/\(id)" }

@@ -10,6 +10,13 @@ public struct ClaimRequest: Codable, Sendable {
         self.name = name
         self.waitSeconds = waitSeconds
     }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        worker = try c.decode(String.self, forKey: .worker)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        waitSeconds = try c.decodeIfPresent(Double.self, forKey: .waitSeconds) ?? 0
+    }
 }
 
 /// What a worker needs to label one task: its images and the job's model, classes and settings.

@@ -17,6 +17,8 @@ import Worker
         defer { live.stop() }
         let http = HTTPClient()
         #expect(try await http.send(HTTPRequest(url: live.url + Routes.health)).status == 200)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.ready)).status == 200)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.metrics)).status == 401)
         #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs)).status == 401)
         #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs, headers: ["Authorization": "Bearer nope"])).status == 401)
         #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs, headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"])).status == 200)
@@ -72,6 +74,72 @@ import Worker
         #expect(results.map(\.status) == ["done", "failed", "pending"])
         #expect(results[0].sha256 == FileDigest.sha256(png))
         #expect(try await live.admin.labelPNG(job: job, image: task.images[0].id) == png)
+
+        // The same state in Prometheus form, readable with the worker token too.
+        let metrics = try await HTTPClient().send(HTTPRequest(url: live.url + Routes.metrics, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
+        #expect(metrics.status == 200)
+        let lines = Set(metrics.bodyText.split(separator: "\n").map(String.init))
+        for line in ["labelmill_images{state=\"done\"} 1.0", "labelmill_images{state=\"failed\"} 1.0", "labelmill_images{state=\"pending\"} 1.0",
+                     "labelmill_tasks{state=\"done\"} 1.0", "labelmill_tasks{state=\"queued\"} 1.0", "labelmill_jobs{state=\"running\"} 1.0",
+                     "labelmill_worker_images_total{worker=\"w1\"} 1", "labelmill_upload_bytes_total \(png.count)"] {
+            #expect(lines.contains(line), "\(line)")
+        }
+        #expect(lines.contains { $0.hasPrefix("labelmill_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/tasks/claim\",status=\"200\"}") })
+    }
+
+    /// An upload names its target by task and image id; one that is not an image of a current lease writes
+    /// nothing anywhere, whatever the id spells.
+    @Test func foreignUploadsWriteNothing() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.submit(Self.manifest)
+        let worker = live.worker
+        let task = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
+        let png = try ImageCodec.encodeLabelPNG(LabelMap(width: 2, height: 2, indices: [0, 1, 0, 1]))
+        let escape = FileManager.default.temporaryDirectory.appendingPathComponent("escape-\(UUID().uuidString)")
+        let traversal = String(repeating: "../", count: 12) + escape.path.dropFirst() + "/x"
+        for image in [traversal, String(repeating: "x", count: 240), "not-in-this-task"] {
+            await expectStatus(404) {
+                try await worker.uploadLabel(task: task.taskId, image: image, token: task.leaseToken, png: png, width: 2, height: 2)
+            }
+        }
+        await expectStatus(409) {
+            try await worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: "stale", png: png, width: 2, height: 2)
+        }
+        #expect(!FileManager.default.fileExists(atPath: escape.path))
+        let labels = live.dataDirectory.appendingPathComponent("labels").path
+        #expect((try? FileManager.default.subpathsOfDirectory(atPath: labels))?.filter { $0.hasSuffix(".png") } ?? [] == [])
+    }
+
+    /// The served OpenAPI document needs no token, and every operation it lists is a route of this server: each
+    /// answers something other than the router's "no such route" (unknown paths are 404, known paths with
+    /// another method 405 or 404, both with the router's own message).
+    @Test func openAPIDocumentListsOnlyLiveRoutes() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        let http = HTTPClient()
+        let served = try await http.send(HTTPRequest(url: live.url + Routes.openAPI))
+        #expect(served.status == 200)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(served.body)) as? [String: Any])
+        #expect((document["openapi"] as? String)?.hasPrefix("3.") == true)
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        #expect(paths.count >= 20)
+
+        let routerMiss = try await http.send(HTTPRequest(url: live.url + "/v1/no-such-route", headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"]))
+        #expect(routerMiss.status == 404)
+        var checked = 0
+        for (template, operations) in paths {
+            let path = template.replacingOccurrences(of: #"\{[^}]+\}"#, with: "1", options: .regularExpression)
+            for method in operations.keys where ["get", "post", "put", "head", "delete"].contains(method) {
+                let response = try await http.send(HTTPRequest(
+                    method: .init(rawValue: method.uppercased()), url: live.url + path,
+                    headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"], followRedirects: false))
+                #expect(response.status != 405, "\(method) \(template)")
+                #expect(response.status != 404 || response.bodyText != routerMiss.bodyText, "\(method) \(template) is not a route")
+                checked += 1
+            }
+        }
+        #expect(checked >= 25)
     }
 
     @Test func badSubmissionsAreRefusedWithReasons() async throws {

@@ -17,10 +17,29 @@ public func buildCoordinator(
     try services.embeddings.resumePending()
 
     let router = Router(context: CoordinatorContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMappingMiddleware())
-    router.add(middleware: AuthMiddleware(tokens: configuration.tokens, open: ["/", Routes.health, Routes.ready]))
-    for path in ["/", Routes.health, Routes.ready] {
+    router.add(middleware: AuthMiddleware(tokens: configuration.tokens, open: ["/", Routes.health, Routes.ready, Routes.openAPI]))
+    // Liveness: the process answers. Readiness: it can also read its database.
+    for path in ["/", Routes.health] {
         router.get(RouterPath(stringLiteral: path)) { _, _ in try json(["status": "ok"]) }
+    }
+    router.get(RouterPath(Routes.ready)) { _, _ in
+        do {
+            try await Offload.run { try store.ping() }
+        } catch {
+            throw CoordinatorError(.unavailable, "the database cannot be read: \(error)")
+        }
+        return try json(["status": "ok"])
+    }
+    router.get(RouterPath(Routes.metrics)) { _, _ in
+        let counts = try await Offload.run { try store.fleetCounts() }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.scrape(counts))))
+    }
+    router.get(RouterPath(Routes.openAPI)) { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_json)))
     }
     JobRoutes(services: services).register(on: router)
     TaskRoutes(services: services).register(on: router)

@@ -11,6 +11,7 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
         case unauthorized
         case forbidden
         case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
         /// A stale lease token, or a result that would overwrite a different valid one.
         case conflict
         case invalidUpload = "invalid_upload"
@@ -35,6 +36,7 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
         case .unauthorized: .unauthorized
         case .forbidden: .forbidden
         case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
         case .conflict: .conflict
         case .invalidUpload: .unprocessableContent
         case .tooLarge: .contentTooLarge
@@ -61,7 +63,14 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
             case .badModel, .io: return CoordinatorError(.internalError, error.message)
             }
         case let error as HTTPError:
-            return CoordinatorError(error.status == .contentTooLarge ? .tooLarge : .badRequest, error.body ?? "\(error.status)")
+            let code: Code = switch error.status {
+            case .contentTooLarge: .tooLarge
+            case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+            case .methodNotAllowed: .methodNotAllowed
+            default: .badRequest
+            }
+            return CoordinatorError(code, error.body ?? "\(error.status)")
         case is DecodingError:
             return CoordinatorError(.badRequest, "malformed JSON body: \(error)")
         default:

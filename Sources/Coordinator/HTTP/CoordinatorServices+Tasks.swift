@@ -35,26 +35,40 @@ extension CoordinatorServices {
     /// Checks and stores an uploaded label map (see `TaskRoutes.upload`): the PNG is checked and written on a
     /// blocking thread, and recorded in a write batch.
     func storeLabel(_ bytes: [UInt8], taskId: Int64, imageId: String, token: String, width: Int, height: Int) async throws -> LabelOutcome {
-        let (jobId, file, created) = try await Offload.run { [self] in
-            try writeLabelFile(bytes, taskId: taskId, width: width, height: height, imageId: imageId)
+        let upload = try await Offload.run { [self] in
+            try writeLabelFile(bytes, taskId: taskId, token: token, width: width, height: height, imageId: imageId)
         }
         do {
-            return try await store.batched { [store] in
-                try store.recordLabel(taskId: taskId, token: token, imageId: imageId, label: file)
+            let outcome = try await store.batched { [store] in
+                try store.recordLabel(taskId: taskId, token: token, imageId: imageId, label: upload.file)
             }
+            if outcome == .recorded { metrics.uploaded(bytes: bytes.count, worker: upload.worker) }
+            return outcome
         } catch {
             // Only a file this request created and nothing references may go.
-            if created, (try? store.label(jobId: jobId, imageId: imageId))??.relativePath != file.relativePath {
-                unlink(dataPath(file.relativePath))
+            if upload.created, (try? store.label(jobId: upload.jobId, imageId: imageId))??.relativePath != upload.file.relativePath {
+                unlink(dataPath(upload.file.relativePath))
             }
             throw error
         }
     }
 
-    /// Validates the PNG (decodes, the source's size, values < K or 255) and writes it content-addressed and
-    /// atomically; says whether this call created the file.
-    private func writeLabelFile(_ bytes: [UInt8], taskId: Int64, width: Int, height: Int, imageId: String) throws -> (String, LabelFile, Bool) {
-        guard let jobId = try store.jobId(ofTask: taskId), let job = try jobCache.settled(jobId, store: store) else {
+    /// A label file written for an upload, before it is recorded.
+    private struct WrittenLabel: Sendable {
+        var jobId: String
+        var worker: String
+        var file: LabelFile
+        /// False when an identical file was there already.
+        var created: Bool
+    }
+
+    /// Checks the lease and the image, validates the PNG (decodes, the source's size, values < K or 255) and
+    /// writes it content-addressed and atomically. Nothing is written for an id that is not an image of this
+    /// lease, so an upload cannot name a path of its choosing.
+    private func writeLabelFile(_ bytes: [UInt8], taskId: Int64, token: String, width: Int, height: Int, imageId: String) throws -> WrittenLabel {
+        guard ImageID.isSafe(imageId) else { throw CoordinatorError(.notFound, "no image \(imageId.debugDescription) in task \(taskId)") }
+        let (jobId, worker) = try store.uploadTarget(taskId: taskId, token: token, imageId: imageId)
+        guard let job = try jobCache.settled(jobId, store: store) else {
             throw CoordinatorError(.notFound, "no task \(taskId)")
         }
         let map = try ImageCodec.decodeLabelPNG(bytes, maxPixels: ImageCodec.defaultMaxPixels)
@@ -70,6 +84,8 @@ extension CoordinatorServices {
         let path = dataPath(relative)
         let existed = FileManager.default.fileExists(atPath: path)
         if !existed { try AtomicFile.write(bytes, to: path) }
-        return (jobId, LabelFile(sha256: sha, bytes: Int64(bytes.count), width: width, height: height, relativePath: relative), !existed)
+        return WrittenLabel(jobId: jobId, worker: worker,
+                            file: LabelFile(sha256: sha, bytes: Int64(bytes.count), width: width, height: height, relativePath: relative),
+                            created: !existed)
     }
 }

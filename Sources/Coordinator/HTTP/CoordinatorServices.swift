@@ -10,6 +10,7 @@ final class CoordinatorServices: Sendable {
     let store: Store
     let embeddings: EmbeddingService
     let jobCache = JobCache()
+    let metrics = CoordinatorMetrics()
     let logger: Logger
 
     init(configuration: CoordinatorConfiguration, store: Store, logger: Logger) {
@@ -34,10 +35,7 @@ final class CoordinatorServices: Sendable {
         guard Preset(rawValue: request.settings.preset) != nil else {
             throw CoordinatorError(.badRequest, "unknown preset \(request.settings.preset)")
         }
-        let s = request.settings
-        guard s.shardSize >= 1, s.shardSize <= 10_000, s.maxAttempts >= 1, s.leaseSeconds >= 1, s.shortSide >= 1, s.longSide >= 1 else {
-            throw CoordinatorError(.badRequest, "shard size, max attempts, lease seconds and sides must be positive")
-        }
+        if let problem = request.settings.problem { throw CoordinatorError(.badRequest, "settings: \(problem)") }
         guard let model = try store.model(request.model) else {
             throw CoordinatorError(.notFound, "no model named \(request.model): register it with `labelmill model add`")
         }
@@ -93,7 +91,10 @@ final class CoordinatorServices: Sendable {
 
     /// A whole file as the response body, streamed from disk.
     func fileResponse(path: String, contentType: String, context: CoordinatorContext) async throws -> Response {
-        guard FileManager.default.fileExists(atPath: path) else { throw CoordinatorError(.notFound, "no such file") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw CoordinatorError(.notFound, "no such file")
+        }
         let body = try await FileIO().loadFile(path: path, context: context)
         return Response(status: .ok, headers: [.contentType: contentType], body: body)
     }

@@ -44,14 +44,32 @@ final class EmbeddingService: Sendable {
             try embeddings.write(to: temporary)
             let sha = try FileDigest.sha256(path: temporary)
             let final = dataDirectory.appendingPathComponent(Self.relativePath(sha256: sha)).path
-            if FileManager.default.fileExists(atPath: final) { try FileManager.default.removeItem(atPath: final) }
-            try FileManager.default.moveItem(atPath: temporary, toPath: final)
-            try store.setEmbeddings(jobId: jobId, sha256: sha)
+            // rename(2) replaces an identical file another job already uses without a moment where it is missing.
+            guard rename(temporary, final) == 0 else {
+                throw CoordinatorError(.internalError, "cannot move embeddings into place: \(String(cString: strerror(errno)))")
+            }
+            guard try record(jobId: jobId, sha256: sha) else {
+                // Cancelled meanwhile. The file is content-addressed and may serve another job with the same
+                // classes, so it stays.
+                logger.info("embeddings.unused", metadata: ["job.id": "\(jobId)"])
+                return
+            }
             logger.info("embeddings.ready", metadata: ["job.id": "\(jobId)", "classes.count": "\(job.classes.count)",
                                                        "seconds": "\(Date().timeIntervalSince(started))"])
         } catch {
             logger.error("embeddings.failed", metadata: ["job.id": "\(jobId)", "error": "\(error)"])
             try? store.cancelJob(jobId, reason: "class embeddings could not be computed: \(error)")
+        }
+    }
+
+    /// Sets the job's embeddings; false when the job can no longer take them (cancelled meanwhile).
+    private func record(jobId: String, sha256: String) throws -> Bool {
+        do {
+            try store.setEmbeddings(jobId: jobId, sha256: sha256)
+            return true
+        } catch {
+            if error.code == .conflict { return false }
+            throw error
         }
     }
 }

@@ -44,8 +44,9 @@ struct JobRoutes {
         router.get("/v1/jobs/:job/events") { request, context in
             try context.requireAdmin()
             let id = try context.parameters.require("job")
-            let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
-            let limit = min(request.uri.queryParameters.get("limit", as: Int.self) ?? 1000, 10000)
+            let query = request.uri.queryParameters
+            let after = try query["after"].map { try parse(Int64($0), "after", $0, in: 0...) } ?? 0
+            let limit = try query["limit"].map { try parse(Int($0), "limit", $0, in: 1...10_000) } ?? 1000
             return try json(try await Offload.run {
                 try services.store.events(jobId: id, after: after, limit: limit).map(\.wire)
             })
@@ -75,5 +76,13 @@ struct JobRoutes {
         if created { services.embeddings.schedule(jobId: job.id) }
         return try json(CreateJobResponse(id: job.id, created: created, images: job.imageCount, tasks: job.taskCount),
                         status: created ? .created : .ok)
+    }
+
+    /// A query parameter's value, or a 400 that says which one and why.
+    private func parse<T: Comparable>(_ value: T?, _ name: String, _ text: Substring, in range: some RangeExpression<T>) throws -> T {
+        guard let value, range.contains(value) else {
+            throw CoordinatorError(.badRequest, "query parameter \(name)=\(text) is not a number in the allowed range")
+        }
+        return value
     }
 }

@@ -15,12 +15,3 @@ extension ModelRecord {
         ModelManifest(id: id, name: name, files: files.map { ModelFile(name: $0.name, sha256: $0.sha256, size: $0.size) })
     }
 }
-
-extension Store {
-    /// The job a task belongs to (for validating uploads against the job's classes).
-    func jobId(ofTask taskId: Int64) throws -> String? {
-        try read("looking up task \(taskId)") { db in
-            try String.fetchOne(db, sql: "SELECT job_id FROM tasks WHERE id = ?", arguments: [taskId])
-        }
-    }
-}

@@ -41,6 +41,21 @@ extension Store {
         }
     }
 
+    /// The job and worker of an upload's target, checked before its file is written: the lease is current and the image is
+    /// one of its task's, running or done (a repeated upload). Throws what `recordLabel` would otherwise throw
+    /// after the write, so a stale or foreign upload never touches the disk.
+    public func uploadTarget(taskId: Int64, token: String, imageId: String) throws(StoreError) -> (jobId: String, worker: String) {
+        let at = timestamp()
+        return try read("checking an upload to \(imageId) in task \(taskId)") { db in
+            let lease = try fenced(db, taskId: taskId, token: token, at: at)
+            switch try imageState(db, lease, imageId) {
+            case .running, .done: return (lease.jobId, lease.worker)
+            case .failed: throw StoreError.conflict("image \(imageId) has failed in this lease; it takes no label")
+            case .pending: throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
+            }
+        }
+    }
+
     /// Fails one image of the leased task with `reason` (a bad image fails alone: the task and the other images go
     /// on). Failing a failed image again is a no-op; failing a done image is a `conflict`. Fenced.
     public func failImage(taskId: Int64, token: String, imageId: String, reason: String) throws(StoreError) {
