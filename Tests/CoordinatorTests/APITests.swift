@@ -150,11 +150,27 @@ import Worker
             _ = try await live.admin.createJob(CreateJobRequest(name: nil, model: model, classes: classes, settings: JobSettings(),
                                                                 idempotencyKey: nil, manifest: manifest))
         }
-        await expectStatus(400, containing: "line 2") { try await submit("{\"id\": \"a\", \"uri\": \"/x.png\"}\n{\"id\": \"../b\", \"uri\": \"/y.png\"}") }
-        await expectStatus(400, containing: "line") { try await submit("/a/x.png\n/b/x.png") }
+        await expectStatus(400, containing: "line 1") { try await submit("{\"id\": \"../b\", \"uri\": \"/y.png\"}\n{broken") }
         await expectStatus(400) { try await submit("") }
         await expectStatus(404) { try await submit("/x.png", model: "nope") }
         await expectStatus(400) { try await submit("/x.png", classes: ["a", "a"]) }
+    }
+
+    /// Bad lines among good ones fail alone, each with its line number in the results.
+    @Test func badManifestLinesFailAloneWithTheirLineNumbers() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
+        let created = try await live.admin.createJob(CreateJobRequest(
+            name: nil, model: "tiny", classes: ["a", "b"], settings: JobSettings(), idempotencyKey: nil,
+            manifest: "/a/x.png\n{\"id\": \"../b\", \"uri\": \"/y.png\"}\n/b/x.png\n{oops"))
+        #expect(created.images == 4 && created.tasks == 1)
+        let results = try await live.admin.results(created.id)
+        #expect(results.map(\.id) == ["x", "../b", "#3", "#4"])
+        #expect(results.map(\.status) == ["pending", "failed", "failed", "failed"])
+        #expect(results[1].error?.hasPrefix("manifest line 2: id \"../b\" is not a safe file name") == true)
+        #expect(results[2].error == "manifest line 3: id \"x\" duplicates line 1")
+        #expect(results[3].error == "manifest line 4: not valid JSON")
     }
 
     @Test func idempotentSubmitReturnsTheSameJob() async throws {

@@ -86,6 +86,34 @@ import Testing
         #expect(message?.hasPrefix(#"manifest line 7: id "../x" is not a safe file name"#) == true)
     }
 
+    @Test func rejectedLinesAreFailedFromTheStartAndNeverRetried() throws {
+        let fixture = try StoreFixture()
+        let model = try fixture.model()
+        let items = try Manifest.parse("a.jpg\n{broken\nb.jpg\nc.jpg\n{\"id\": \"../x\", \"uri\": \"/x.png\"}")
+        let job = try fixture.store.createJob(NewJob(modelId: model.id, classes: ["a"], options: JobSettings(shardSize: 2), items: items)).job
+        #expect(job.imageCount == 5 && job.taskCount == 2)
+        var progress = try fixture.store.progress(job.id)
+        #expect(progress.images.failed == 2 && progress.images.pending == 3 && progress.tasks.queued == 2)
+        let results = try fixture.store.results(jobId: job.id)
+        #expect(results.map(\.id) == ["a", "#2", "b", "c", "../x"])
+        #expect(results.map(\.state.rawValue) == ["pending", "failed", "pending", "pending", "failed"])
+        #expect(results[1].error == "manifest line 2: not valid JSON")
+        #expect(try fixture.kinds(job.id).filter { $0 == "image.failed" }.count == 2)
+
+        try fixture.store.setEmbeddings(jobId: job.id, sha256: StoreFixture.embeddingsSHA)
+        let first = try #require(try fixture.store.claim(worker: "w1"))
+        #expect(first.images.map(\.id) == ["a", "b"])
+        try fixture.store.complete(taskId: first.taskId, token: first.token)
+        let second = try #require(try fixture.store.claim(worker: "w1"))
+        #expect(second.images.map(\.id) == ["c"])
+        try fixture.store.complete(taskId: second.taskId, token: second.token)
+        #expect(try fixture.store.job(job.id)?.state == .done)
+        // a, b and c failed for want of a label and are retried; the rejected lines are not.
+        #expect(try fixture.store.retryFailed(job.id) == 3)
+        progress = try fixture.store.progress(job.id)
+        #expect(progress.images.pending == 3 && progress.images.failed == 2)
+    }
+
     @Test func jobsMayNameTheirModel() throws {
         let fixture = try StoreFixture()
         let model = try fixture.model()

@@ -4,10 +4,11 @@ import Testing
 @testable import Coordinator
 
 @Suite struct StoreManifestTests {
+    /// Why the manifest or its first bad line is refused (with one good line after it, so a lone bad line is
+    /// rejected alone rather than refusing the manifest), or nil.
     func message(_ text: String) -> String? {
         do {
-            _ = try Manifest.parse(text)
-            return nil
+            return try Manifest.parse(text + "\ngood-line-after.jpg").compactMap(\.rejection).first
         } catch {
             #expect(error.code == .invalid)
             return error.message
@@ -93,8 +94,30 @@ import Testing
     }
 
     @Test func emptyManifestsAreRefused() {
-        #expect(message("")?.contains("empty") == true)
-        #expect(message("\n  \n# only comments\n")?.contains("empty") == true)
+        for text in ["", "\n  \n# only comments\n"] {
+            #expect(throws: StoreError.self) { try Manifest.parse(text) }
+        }
+    }
+
+    @Test func badLinesAreRejectedAloneWithTheirLineNumbers() throws {
+        let items = try Manifest.parse("""
+            good/a.jpg
+            {not json
+            {"id": "../../etc/x", "uri": "/x.png"}
+            other/a.png
+            {"id": "../../etc/x", "uri": "/y.png"}
+            good/b.jpg
+            """)
+        #expect(items.map(\.id) == ["a", "#2", "../../etc/x", "#4", "#5", "b"])
+        #expect(items.map(\.line) == [1, 2, 3, 4, 5, 6])
+        #expect(items.map { $0.rejection == nil } == [true, false, false, false, false, true])
+        #expect(items[1].rejection == "manifest line 2: not valid JSON" && items[1].uri == "{not json")
+        #expect(items[3].rejection == #"manifest line 4: id "a" duplicates line 1"#)
+        #expect(items[4].rejection?.hasPrefix(#"manifest line 5: id "../../etc/x" is not a safe file name"#) == true)
+    }
+
+    @Test func aManifestOfOnlyBadLinesIsRefused() {
+        #expect(throws: StoreError.self) { try Manifest.parse("{bad\n{\"id\": \"../x\", \"uri\": \"u\"}") }
     }
 
     @Test func badJSONLines() {

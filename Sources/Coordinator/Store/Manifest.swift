@@ -6,8 +6,9 @@ import Foundation
 /// - a JSON object `{"id": "cat", "uri": "https://host/cat.jpg"}` (`id` optional: derived from the uri), or
 /// - a plain path or URL, whose file stem becomes the id: `dir/cat.01.jpg` → `cat.01`.
 ///
-/// Ids must be unique and safe as file names (see `ImageID`); every problem is reported with its line number:
-/// `manifest line 7: id "../x" is not a safe file name (leading '.')`.
+/// Ids must be unique and safe as file names (see `ImageID`). A line that breaks a rule is rejected alone, with
+/// its line number (`manifest line 7: id "../x" is not a safe file name (leading '.')`), and the other lines go
+/// on (see `ManifestItem.rejection`); a manifest with no good line at all is refused.
 public enum Manifest {
     /// Parses UTF-8 manifest bytes.
     public static func parse(_ data: Data) throws(StoreError) -> [ManifestItem] {
@@ -28,17 +29,29 @@ public enum Manifest {
             if number == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            let item = trimmed.hasPrefix("{") ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
-            if let problem = ImageID.problem(item.id) {
-                throw .invalid("manifest line \(number): id \(item.id.debugDescription) \(problem)")
+            var item: ManifestItem
+            do {
+                item = trimmed.hasPrefix("{") ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
+                if let problem = ImageID.problem(item.id) {
+                    item.rejection = "manifest line \(number): id \(item.id.debugDescription) \(problem)"
+                } else if let first = lineOfID[item.id] {
+                    item.rejection = "manifest line \(number): id \(item.id.debugDescription) duplicates line \(first)"
+                }
+            } catch {
+                item = ManifestItem(id: "", uri: String(trimmed.prefix(2000)), line: number, rejection: error.message)
             }
-            if let first = lineOfID[item.id] {
-                throw .invalid("manifest line \(number): id \(item.id.debugDescription) duplicates line \(first)")
+            if item.rejection != nil, item.id.isEmpty || item.id.utf8.count > 1000 || lineOfID[item.id] != nil {
+                item.id = "#\(number)"
+                while lineOfID[item.id] != nil { item.id += "#" }
             }
             lineOfID[item.id] = number
             items.append(item)
         }
         if items.isEmpty { throw .invalid("manifest is empty: no image lines") }
+        let rejected = items.compactMap(\.rejection)
+        if rejected.count == items.count {
+            throw .invalid("manifest has no usable line: " + rejected.prefix(5).joined(separator: "; ") + (rejected.count > 5 ? "; ..." : ""))
+        }
         return items
     }
 

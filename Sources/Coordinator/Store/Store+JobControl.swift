@@ -35,7 +35,8 @@ extension Store {
     }
 
     /// Puts the job's failed images back to pending, in new tasks (consecutive shards of `shardSize` in manifest
-    /// order, claimable at once); a done job runs again. Returns how many images were retried.
+    /// order, claimable at once); a done job runs again. Images rejected at submit (never attempted) stay failed:
+    /// their manifest line is what is wrong. Returns how many images were retried.
     public func retryFailed(_ jobId: String) throws(StoreError) -> Int {
         let at = timestamp()
         return try write("retrying failed images of job \(jobId)") { db in
@@ -43,7 +44,7 @@ extension Store {
             guard let job else { throw StoreError.notFound("job \(jobId) does not exist") }
             if job.state == .cancelled { throw StoreError.conflict("job \(jobId) is cancelled") }
             let failed = try String.fetchAll(db.cachedStatement(sql: """
-                SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' ORDER BY seq
+                SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' AND attempts > 0 ORDER BY seq
                 """), arguments: [jobId])
             if failed.isEmpty { return 0 }
             let availableAt: Double? = job.embeddingsSHA256 == nil ? nil : at

@@ -18,11 +18,12 @@ extension Store {
             throw .invalid("idempotency key must be 1 to 200 bytes")
         }
         var lineOfID: [String: Int] = [:]
+        if new.items.allSatisfy({ $0.rejection != nil }) { throw .invalid("the job has no usable images") }
         for item in new.items {
-            if let problem = ImageID.problem(item.id) {
+            if item.rejection == nil, let problem = ImageID.problem(item.id) {
                 throw .invalid("manifest line \(item.line): id \(item.id.debugDescription) \(problem)")
             }
-            if item.uri.isEmpty { throw .invalid("manifest line \(item.line): uri is empty") }
+            if item.rejection == nil, item.uri.isEmpty { throw .invalid("manifest line \(item.line): uri is empty") }
             if let first = lineOfID.updateValue(item.line, forKey: item.id) {
                 throw .invalid("manifest line \(item.line): id \(item.id.debugDescription) duplicates line \(first)")
             }

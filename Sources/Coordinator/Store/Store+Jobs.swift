@@ -25,25 +25,37 @@ extension Store {
             let modelId = try Self.resolveModel(db, new.modelId)
             let jobId = Self.newJobId(date)
             let shard = new.options.shardSize
-            let taskCount = (new.items.count + shard - 1) / shard
+            let accepted = new.items.count { $0.rejection == nil }
+            let taskCount = (accepted + shard - 1) / shard
             try db.run("""
                 INSERT INTO jobs (id, name, model_id, classes, options, max_attempts, lease_seconds, idempotency_key,
                                   request_sha256, image_count, task_count, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [jobId, new.name, modelId, Self.json(new.classes), Self.json(new.options), new.options.maxAttempts,
                       new.options.leaseSeconds, new.idempotencyKey, digest, new.items.count, taskCount, at])
-            for start in stride(from: 0, to: new.items.count, by: shard) {
-                let end = min(start + shard, new.items.count)
-                let taskId = try insertTask(db, job: jobId, imageCount: end - start, availableAt: nil, at: at)
-                for seq in start..<end {
-                    let item = new.items[seq]
+            // Tasks hold the accepted images, `shard` at a time; a rejected image is failed from the start and
+            // hangs on the first task (images need one), which never touches it.
+            var taskIds: [Int64] = []
+            for start in stride(from: 0, to: accepted, by: shard) {
+                taskIds.append(try insertTask(db, job: jobId, imageCount: min(shard, accepted - start), availableAt: nil, at: at))
+            }
+            var acceptedSoFar = 0
+            for (seq, item) in new.items.enumerated() {
+                if let rejection = item.rejection {
+                    try db.run("""
+                        INSERT INTO images (job_id, seq, id, uri, line, task_id, state, finished, error, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, 'failed', 1, ?, ?)
+                        """, [jobId, seq, item.id, item.uri, item.line, taskIds[0], rejection, at])
+                    try appendEvent(db, at: at, kind: .imageFailed, job: jobId, image: item.id, reason: rejection)
+                } else {
                     try db.run("""
                         INSERT INTO images (job_id, seq, id, uri, line, task_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """, [jobId, seq, item.id, item.uri, item.line, taskId, at])
+                        """, [jobId, seq, item.id, item.uri, item.line, taskIds[acceptedSoFar / shard], at])
+                    acceptedSoFar += 1
                 }
             }
             try appendEvent(db, at: at, kind: .jobCreated, job: jobId,
-                            reason: "\(new.items.count) images in \(taskCount) tasks")
+                            reason: "\(new.items.count) images in \(taskCount) tasks" + (accepted < new.items.count ? ", \(new.items.count - accepted) rejected" : ""))
             guard let row = try db.one("SELECT * FROM jobs WHERE id = ?", [jobId]) else {
                 throw StoreError(.io, "job \(jobId) vanished while being created")
             }

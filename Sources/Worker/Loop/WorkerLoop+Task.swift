@@ -40,6 +40,7 @@ extension WorkerLoop {
             }
         }
         do {
+            FaultPoints.reached(.complete)
             try await client.complete(task: task.taskId, token: task.leaseToken)
             logger.info("task.completed", metadata: ["images.count": "\(task.images.count)"])
         } catch {
@@ -51,7 +52,9 @@ extension WorkerLoop {
     private func label(_ image: TaskAssignment.Image, of task: TaskAssignment, with maskCLIP: MaskCLIP, logger: Logger) async throws {
         let labeled: InferenceRunner.Labeled
         do {
+            FaultPoints.reached(.download)
             let bytes = try await fetcher.fetch(image.uri)
+            FaultPoints.reached(.inference)
             labeled = try await runner.label(bytes, with: maskCLIP, maxPixels: configuration.maxPixels)
         } catch let error as ImageFetcher.Failure {
             try await client.failImage(task: task.taskId, image: image.id, token: task.leaseToken, reason: error.description)
@@ -62,6 +65,7 @@ extension WorkerLoop {
             logger.warning("image.failed", metadata: ["image.id": "\(image.id)", "error": "\(error.message)"])
             return
         }
+        FaultPoints.reached(.upload)
         try await client.uploadLabel(task: task.taskId, image: image.id, token: task.leaseToken, png: labeled.png,
                                      width: labeled.width, height: labeled.height)
         logger.debug("image.labeled", metadata: ["image.id": "\(image.id)"])
@@ -73,6 +77,7 @@ extension WorkerLoop {
         while !Task.isCancelled {
             do { try await Task.sleep(for: .seconds(interval)) } catch { return }
             do {
+                FaultPoints.reached(.heartbeat)
                 let answer = try await client.heartbeat(task: task.taskId, token: task.leaseToken)
                 interval = max(answer.leaseSeconds / 3, 0.2)
             } catch let error as CurlError where error.code == .httpStatus(409) {
