@@ -112,6 +112,23 @@ import Worker
             let remote = try Data(contentsOf: out.appendingPathComponent("labels/local\(i).png"))
             let local = try Data(contentsOf: localDir.appendingPathComponent("\(source.split(separator: ".")[0]).png"))
             #expect(try ImageCodec.decodeLabelPNG([UInt8](remote)) == ImageCodec.decodeLabelPNG([UInt8](local)), "local\(i)")
+            try Self.expectMatchesReference(try ImageCodec.decodeLabelPNG([UInt8](remote)), image: source)
         }
+    }
+
+    /// Compares a label map with the independent float64 PyTorch reference (`scripts/reference.py`, stored in
+    /// the golden fixtures for these settings: short side 48, PD 0.5, KS 0, preset clip, maskclip85): identical
+    /// wherever the reference's top-two margin is not a near tie, and at least 99.5% identical overall.
+    static func expectMatchesReference(_ map: LabelMap, image: String) throws {
+        let stem = image.split(separator: ".")[0]
+        let golden = try SafeTensorsFile(path: LiveCoordinator.fixtures.appendingPathComponent("golden/\(stem).clip.safetensors").path)
+        let expected = Array(try golden.floats("labels.pd0.5.ks0").buffer), margin = Array(try golden.floats("margin.pd0.5.ks0").buffer)
+        #expect(expected.count == map.indices.count)
+        var same = 0, clearMismatches = 0
+        for i in 0..<min(expected.count, map.indices.count) {
+            if Float(map.indices[i]) == expected[i] { same += 1 } else if margin[i] > 1e-3 { clearMismatches += 1 }
+        }
+        #expect(clearMismatches == 0, "\(image)")
+        #expect(Double(same) >= 0.995 * Double(expected.count), "\(image): \(same) of \(expected.count)")
     }
 }
