@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Inference
 import Worker
 
 struct WorkerCommand: AsyncParsableCommand {
@@ -22,13 +23,23 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Exit after this many seconds without work (default: run until stopped).")
     var idleExit: Double?
 
+    @Option(help: "Seconds one image download from a URL may take (each attempt).")
+    var imageTimeout: Double = 120
+
+    @Option(help: "Largest image accepted, in MiB (downloaded or read from disk).")
+    var maxImageMiB = 256
+
+    @Option(help: "Largest image accepted, in pixels (decompression bombs).")
+    var maxPixels = ImageCodec.defaultMaxPixels
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = logging.bootstrap()
         let configuration = WorkerConfiguration(
             coordinatorURL: coordinator, token: try CoordinatorClient.token(file: tokenFile), name: name,
-            cacheDirectory: URL(fileURLWithPath: cache), idleExit: idleExit.map { .milliseconds(Int($0 * 1000)) })
+            cacheDirectory: URL(fileURLWithPath: cache), maxPixels: maxPixels, idleExit: idleExit.map { .milliseconds(Int($0 * 1000)) },
+            maxImageBytes: maxImageMiB << 20, imageTimeout: .milliseconds(Int(imageTimeout * 1000)))
         let stop = AtomicFlag()
         let signals = StopSignals(stop)
         defer { signals.cancel() }

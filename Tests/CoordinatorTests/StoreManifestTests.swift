@@ -107,10 +107,11 @@ import Testing
             other/a.png
             {"id": "../../etc/x", "uri": "/y.png"}
             good/b.jpg
+            {"id": "nul\\u0000x", "uri": "/z.png"}
             """)
-        #expect(items.map(\.id) == ["a", "#2", "../../etc/x", "#4", "#5", "b"])
-        #expect(items.map(\.line) == [1, 2, 3, 4, 5, 6])
-        #expect(items.map { $0.rejection == nil } == [true, false, false, false, false, true])
+        #expect(items.map(\.id) == ["a", "#2", "../../etc/x", "#4", "#5", "b", "#7"])
+        #expect(items.map(\.line) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(items.map { $0.rejection == nil } == [true, false, false, false, false, true, false])
         #expect(items[1].rejection == "manifest line 2: not valid JSON" && items[1].uri == "{not json")
         #expect(items[3].rejection == #"manifest line 4: id "a" duplicates line 1"#)
         #expect(items[4].rejection?.hasPrefix(#"manifest line 5: id "../../etc/x" is not a safe file name"#) == true)

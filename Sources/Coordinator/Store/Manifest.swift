@@ -40,7 +40,8 @@ public enum Manifest {
             } catch {
                 item = ManifestItem(id: "", uri: String(trimmed.prefix(2000)), line: number, rejection: error.message)
             }
-            if item.rejection != nil, item.id.isEmpty || item.id.utf8.count > 1000 || lineOfID[item.id] != nil {
+            if item.rejection != nil, item.id.isEmpty || item.id.utf8.count > 1000 || lineOfID[item.id] != nil
+                || item.id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 item.id = "#\(number)"
                 while lineOfID[item.id] != nil { item.id += "#" }
             }

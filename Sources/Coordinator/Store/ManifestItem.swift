@@ -3,7 +3,8 @@
 ///
 /// A line that cannot be an image (malformed, an unsafe or duplicate id) is still an item, with `rejection`
 /// saying why: the job takes it as failed from the start and labels the rest. Its id is then the line's own id
-/// when that is unique, or `#<line>`; either way it never names a file, since a rejected image gets no label.
+/// when that is unique and free of control characters (NUL would not survive SQLite), or `#<line>`; either way
+/// it never names a file, since a rejected image gets no label.
 public struct ManifestItem: Codable, Sendable, Equatable, Hashable {
     public var id: String
     public var uri: String

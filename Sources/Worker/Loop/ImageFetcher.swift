@@ -6,6 +6,7 @@ import LabelAPI
 struct ImageFetcher: Sendable {
     let client: CoordinatorClient
     let maxBytes: Int
+    let timeout: Duration
 
     /// A failure to fetch: `permanent` ones (404, missing file) are not worth another try.
     struct Failure: Error, CustomStringConvertible {
@@ -18,7 +19,7 @@ struct ImageFetcher: Sendable {
             return try await download(HTTPRequest(url: client.baseURL + uri, headers: ["Authorization": "Bearer \(client.token)"]), uri)
         }
         if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
-            return try await download(HTTPRequest(url: uri, timeout: .seconds(120)), uri)
+            return try await download(HTTPRequest(url: uri, timeout: timeout), uri)
         }
         let path = uri.hasPrefix("file://") ? String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri : uri
         guard path.hasPrefix("/") else {

@@ -16,11 +16,13 @@ public struct WorkerConfiguration: Sendable {
     public var idleExit: Duration?
     /// Largest image downloaded from a URL.
     public var maxImageBytes: Int
+    /// Limit for one image download from a URL (each attempt).
+    public var imageTimeout: Duration
 
     public init(coordinatorURL: String, token: String, name: String = ProcessInfo.processInfo.hostName,
                 cacheDirectory: URL = URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/labelmill"),
                 maxPixels: Int = ImageCodec.defaultMaxPixels, pollSeconds: Double = 20, idleExit: Duration? = nil,
-                maxImageBytes: Int = 256 << 20) {
+                maxImageBytes: Int = 256 << 20, imageTimeout: Duration = .seconds(120)) {
         self.coordinatorURL = coordinatorURL
         self.token = token
         self.name = name
@@ -29,6 +31,7 @@ public struct WorkerConfiguration: Sendable {
         self.pollSeconds = pollSeconds
         self.idleExit = idleExit
         self.maxImageBytes = maxImageBytes
+        self.imageTimeout = imageTimeout
     }
 }
 

@@ -20,7 +20,7 @@ public struct WorkerLoop: Sendable {
         workerId = "\(configuration.name)-\(UUID().uuidString.prefix(8).lowercased())"
         client = CoordinatorClient(baseURL: configuration.coordinatorURL, token: configuration.token)
         models = ModelCache(client: client, directory: configuration.cacheDirectory, runner: runner)
-        fetcher = ImageFetcher(client: client, maxBytes: configuration.maxImageBytes)
+        fetcher = ImageFetcher(client: client, maxBytes: configuration.maxImageBytes, timeout: configuration.imageTimeout)
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(workerId)"
         self.logger = logger
