@@ -9,7 +9,7 @@ struct LabelMill: AsyncParsableCommand {
         abstract: "Open-vocabulary semantic label maps with MaskCLIP, on one machine or a fleet.",
         subcommands: [
             RunCommand.self, LabelCommand.self, EmbedCommand.self, ServeCommand.self, WorkerCommand.self, SubmitCommand.self,
-            StatusCommand.self, ExportCommand.self, ModelCommand.self, BenchCommand.self,
+            StatusCommand.self, ExportCommand.self, ModelCommand.self, BackupCommand.self, BenchCommand.self,
         ])
 }
 
