@@ -4,7 +4,9 @@ import LabelAPI
 import Worker
 
 /// `labelmill bench coordinator`: a real coordinator process on loopback, driven over HTTP by N concurrent
-/// clients each doing claim + complete on its own keep-alive connection, until M tasks are done.
+/// clients each doing claim + complete on its own keep-alive connection, until M tasks are done. With `idle`,
+/// that many more workers long-poll meanwhile (taking and completing a task when a poll gets one), and stay
+/// on after the work is gone, while the coordinator's CPU use is measured with only them left.
 public enum CoordinatorBenchmark {
     public struct Result: Codable, Sendable {
         public var clients: Int
@@ -21,6 +23,19 @@ public enum CoordinatorBenchmark {
         /// The coordinator's CPU time (user + system) per task: what the throughput costs, less sensitive to other
         /// load on the machine than tasks/s.
         public var coordinatorCPUMicrosecondsPerTask: Double
+        public var images: Int
+        /// Creating the job (the store's half of a submit: parsing aside, every row written), in seconds.
+        public var createSeconds: Double
+        /// `GET /v1/jobs/:id/results` (what `labelmill export` writes as results.jsonl), in seconds.
+        public var resultsSeconds: Double
+        /// The database and its WAL at the end.
+        public var databaseMiB: Double
+        /// Long-polling workers alongside the clients.
+        public var idleWorkers: Int
+        /// Tasks the long-polling workers took.
+        public var idleWorkerTasks: Int
+        /// The coordinator's CPU use (percent of one core) over 10 s with only the long-polling workers left.
+        public var idleCPUPercent: Double
 
         enum CodingKeys: String, CodingKey {
             case clients, tasks, seconds
@@ -28,16 +43,21 @@ public enum CoordinatorBenchmark {
             case claimP99Ms = "claim_p99_ms", claimMaxMs = "claim_max_ms", completeP99Ms = "complete_p99_ms"
             case coordinatorRSSMiB = "coordinator_rss_mib", coordinatorPeakRSSMiB = "coordinator_peak_rss_mib"
             case coordinatorCPUMicrosecondsPerTask = "coordinator_cpu_us_per_task"
+            case images, createSeconds = "create_seconds", resultsSeconds = "results_seconds", databaseMiB = "database_mib"
+            case idleWorkers = "idle_workers", idleWorkerTasks = "idle_worker_tasks", idleCPUPercent = "idle_cpu_percent"
         }
     }
 
     /// `executable` is the labelmill binary that runs `serve`.
-    public static func run(clients: Int, tasks: Int, executable: String) async throws -> Result {
+    public static func run(clients: Int, tasks: Int, imagesPerTask: Int = 1, idle: Int = 0, executable: String) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("labelmill-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = directory.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        try prepare(store: Store(path: CoordinatorConfiguration(dataDirectory: data, tokens: TokenSet(admin: "")).databasePath), tasks: tasks)
+        let databasePath = CoordinatorConfiguration(dataDirectory: data, tokens: TokenSet(admin: "")).databasePath
+        let creating = DispatchTime.now().uptimeNanoseconds
+        let jobId = try prepare(store: Store(path: databasePath), tasks: tasks, imagesPerTask: imagesPerTask)
+        let createSeconds = Double(DispatchTime.now().uptimeNanoseconds - creating) / 1e9
         let token = "bench-token"
         let tokenFile = directory.appendingPathComponent("token")
         try token.write(to: tokenFile, atomically: true, encoding: .utf8)
@@ -55,6 +75,16 @@ public enum CoordinatorBenchmark {
         let probe = CoordinatorClient(baseURL: url, token: token)
         for _ in 0..<200 where !(await probe.health()) { try await Task.sleep(for: .milliseconds(50)) }
 
+        let stopIdle = AtomicFlag()
+        let idleTasks = Counter()
+        for _ in 0..<idle {
+            let thread = Thread { IdlePoller.run(url: url, token: token, stop: stopIdle, tasks: idleTasks) }
+            thread.stackSize = 256 << 10
+            thread.start()
+        }
+        defer { stopIdle.set() }
+        if idle > 0 { try await Task.sleep(for: .seconds(2)) }  // every poller connected and waiting
+
         let cpuBefore = cpuSeconds(pid: server.processIdentifier)
         let started = DispatchTime.now().uptimeNanoseconds
         let latencies = try await withThrowingTaskGroup(of: ([Double], [Double]).self) { group in
@@ -71,23 +101,44 @@ public enum CoordinatorBenchmark {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let (rss, peak) = residentMemory(pid: server.processIdentifier)
         let cpu = cpuSeconds(pid: server.processIdentifier) - cpuBefore
+        var idleCPU = 0.0
+        if idle > 0 {
+            let before = cpuSeconds(pid: server.processIdentifier)
+            try await Task.sleep(for: .seconds(10))
+            idleCPU = (cpuSeconds(pid: server.processIdentifier) - before) / 10 * 100
+        }
+        let peakAfterIdle = residentMemory(pid: server.processIdentifier).1
+        let fetching = DispatchTime.now().uptimeNanoseconds
+        let results = try CurlSession(configuration: .init(bearerToken: token)).perform(HTTPRequest(url: url + Routes.results(jobId))).requireOK()
+        let resultsSeconds = Double(DispatchTime.now().uptimeNanoseconds - fetching) / 1e9
+        guard results.body.count(where: { $0 == UInt8(ascii: "\n") }) == tasks * imagesPerTask else {
+            throw CurlError(.io, "results.jsonl has the wrong number of lines")
+        }
+        let databaseBytes = [databasePath, databasePath + "-wal"].compactMap {
+            (try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? Int
+        }.reduce(0, +)
         let claims = latencies.0.sorted(), completes = latencies.1.sorted()
-        return Result(clients: clients, tasks: completes.count, seconds: seconds, tasksPerSecond: Double(completes.count) / seconds,
+        let done = completes.count + idleTasks.value
+        return Result(clients: clients, tasks: done, seconds: seconds, tasksPerSecond: Double(done) / seconds,
                       claimP50Ms: percentile(claims, 0.50), claimP90Ms: percentile(claims, 0.90), claimP99Ms: percentile(claims, 0.99),
                       claimMaxMs: claims.last ?? 0, completeP99Ms: percentile(completes, 0.99),
-                      coordinatorRSSMiB: rss, coordinatorPeakRSSMiB: peak,
-                      coordinatorCPUMicrosecondsPerTask: completes.isEmpty ? 0 : cpu / Double(completes.count) * 1e6)
+                      coordinatorRSSMiB: rss, coordinatorPeakRSSMiB: max(peak, peakAfterIdle),
+                      coordinatorCPUMicrosecondsPerTask: done == 0 ? 0 : cpu / Double(done) * 1e6,
+                      images: tasks * imagesPerTask, createSeconds: createSeconds, resultsSeconds: resultsSeconds,
+                      databaseMiB: Double(databaseBytes) / 1_048_576,
+                      idleWorkers: idle, idleWorkerTasks: idleTasks.value, idleCPUPercent: idleCPU)
     }
 
-    /// One job of `tasks` one-image tasks, made claimable (its class embeddings marked ready).
-    static func prepare(store: Store, tasks: Int) throws {
+    /// One job of `tasks` tasks of `imagesPerTask` images, made claimable (its class embeddings marked ready).
+    static func prepare(store: Store, tasks: Int, imagesPerTask: Int) throws -> String {
         let sha = String(repeating: "0", count: 64)
         try store.recordBlob(sha256: sha, size: 0, relativePath: "blobs/none")
         let model = try store.registerModel(name: "bench", files: [ModelFileEntry(name: "model.safetensors", sha256: sha, size: 0)])
-        let items = (0..<tasks).map { ManifestItem(id: "img\($0)", uri: "/bench/img\($0).png", line: $0 + 1) }
+        let items = (0..<tasks * imagesPerTask).map { ManifestItem(id: "img\($0)", uri: "/bench/img\($0).png", line: $0 + 1) }
         let (job, _) = try store.createJob(NewJob(name: "bench", modelId: model.id, classes: ["a", "b"],
-                                                  options: JobSettings(shardSize: 1, leaseSeconds: 600), idempotencyKey: nil, items: items))
+                                                  options: JobSettings(shardSize: imagesPerTask, leaseSeconds: 600), idempotencyKey: nil, items: items))
         try store.setEmbeddings(jobId: job.id, sha256: sha)
+        return job.id
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
@@ -161,4 +212,33 @@ enum ClientThread {
             completes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
     }
+}
+
+/// A worker with nothing to do most of the time: long-polls for 20 s at a time on its own connection, and
+/// completes whatever task a poll brings, until stopped.
+enum IdlePoller {
+    static func run(url: String, token: String, stop: AtomicFlag, tasks: Counter) {
+        let session = CurlSession(configuration: .init(bearerToken: token))
+        guard let body = try? JSONEncoder().encode(ClaimRequest(worker: "idle-\(UUID().uuidString.prefix(8))", waitSeconds: 20)) else { return }
+        while !stop.isSet {
+            guard let response = try? session.perform(.post(url + Routes.claim, body: [UInt8](body), contentType: "application/json")) else {
+                Thread.sleep(forTimeInterval: 0.5)
+                continue
+            }
+            guard response.status == 200, let task = try? JSONDecoder().decode(TaskAssignment.self, from: Data(response.body)),
+                  let lease = try? JSONEncoder().encode(LeaseRequest(leaseToken: task.leaseToken)) else { continue }
+            if (try? session.perform(.post(url + Routes.complete(task.taskId), body: [UInt8](lease), contentType: "application/json")))?.status == 204 {
+                tasks.increment()
+            }
+        }
+    }
+}
+
+/// A count shared by threads.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }

@@ -78,14 +78,22 @@ struct BenchCommand: ParsableCommand {
 
         @Option(help: "Concurrent clients.") var clients = 64
         @Option(help: "Tasks to claim and complete.") var tasks = 30_000
+        @Option(help: "Images per task (the job has tasks × this many images).") var imagesPerTask = 1
+        @Option(help: "Long-polling workers alongside the clients (and alone for 10 s afterwards).") var idle = 0
         @Flag(help: "End with one JSON line.") var json = false
 
         func run() async throws {
             let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let r = try await CoordinatorBenchmark.run(clients: clients, tasks: tasks, executable: executable)
+            let r = try await CoordinatorBenchmark.run(clients: clients, tasks: tasks, imagesPerTask: imagesPerTask, idle: idle, executable: executable)
             print(String(format: "%d tasks by %d clients in %.2f s: %.0f tasks/s; claim p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.1f ms; complete p99 %.2f ms",
                          r.tasks, r.clients, r.seconds, r.tasksPerSecond, r.claimP50Ms, r.claimP90Ms, r.claimP99Ms, r.claimMaxMs, r.completeP99Ms))
             print(String(format: "coordinator RSS %.0f MiB (peak %.0f MiB), CPU %.0f µs per task", r.coordinatorRSSMiB, r.coordinatorPeakRSSMiB, r.coordinatorCPUMicrosecondsPerTask))
+            print(String(format: "job of %d images created in %.2f s; results.jsonl served in %.2f s; database %.1f MiB",
+                         r.images, r.createSeconds, r.resultsSeconds, r.databaseMiB))
+            if idle > 0 {
+                print(String(format: "%d long-polling workers took %d tasks; alone, they cost the coordinator %.1f%% of a core",
+                             r.idleWorkers, r.idleWorkerTasks, r.idleCPUPercent))
+            }
             if json { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
         }
     }

@@ -49,7 +49,8 @@ public func buildCoordinator(
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "labelmill"),
-        services: [LeaseSweeper(store: store, interval: configuration.sweepInterval, logger: logger)],
+        services: [LeaseSweeper(store: store, interval: configuration.sweepInterval, logger: logger,
+                                onReturned: { services.workSignal.notify() })],
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

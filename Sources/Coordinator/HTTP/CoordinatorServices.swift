@@ -11,13 +11,16 @@ final class CoordinatorServices: Sendable {
     let embeddings: EmbeddingService
     let jobCache = JobCache()
     let metrics = CoordinatorMetrics()
+    /// Wakes long-polling claims when work may have appeared.
+    let workSignal = WorkSignal()
     let logger: Logger
 
     init(configuration: CoordinatorConfiguration, store: Store, logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
-        embeddings = EmbeddingService(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
+        embeddings = EmbeddingService(store: store, dataDirectory: configuration.dataDirectory, logger: logger,
+                                      onReady: { [workSignal] in workSignal.notify() })
     }
 
     /// `DATA/<relative>`: every file the coordinator writes lives under its data directory.

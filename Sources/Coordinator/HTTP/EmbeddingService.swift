@@ -9,12 +9,15 @@ final class EmbeddingService: Sendable {
     let store: Store
     let dataDirectory: URL
     let logger: Logger
+    /// Called when a job's tasks have become claimable.
+    let onReady: @Sendable () -> Void
     private let queue = DispatchQueue(label: "labelmill.coordinator.embeddings", qos: .utility)
 
-    init(store: Store, dataDirectory: URL, logger: Logger) {
+    init(store: Store, dataDirectory: URL, logger: Logger, onReady: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.dataDirectory = dataDirectory
         self.logger = logger
+        self.onReady = onReady
     }
 
     static func relativePath(sha256: String) -> String { "embeddings/\(sha256).safetensors" }
@@ -54,6 +57,7 @@ final class EmbeddingService: Sendable {
                 logger.info("embeddings.unused", metadata: ["job.id": "\(jobId)"])
                 return
             }
+            onReady()
             logger.info("embeddings.ready", metadata: ["job.id": "\(jobId)", "classes.count": "\(job.classes.count)",
                                                        "seconds": "\(Date().timeIntervalSince(started))"])
         } catch {

@@ -30,10 +30,12 @@ struct JobRoutes {
         router.post("/v1/jobs/:job/retry-failed") { _, context in
             try context.requireAdmin()
             let id = try context.parameters.require("job")
-            return try json(try await Offload.run {
+            let status = try await Offload.run {
                 _ = try services.store.retryFailed(id)
                 return try services.status(jobId: id)
-            })
+            }
+            services.workSignal.notify()
+            return try json(status)
         }
         router.get("/v1/jobs/:job/results") { _, context in
             try context.requireAdmin()

@@ -6,6 +6,8 @@ struct LeaseSweeper: Service {
     let store: Store
     let interval: Duration
     let logger: Logger
+    /// Called when expired leases put tasks back in the queue.
+    let onReturned: @Sendable () -> Void
 
     func run() async throws {
         do {
@@ -14,7 +16,10 @@ struct LeaseSweeper: Service {
                     try await Task.sleep(for: interval)
                     do {
                         let moved = try await Offload.run { try store.sweepExpired() }
-                        if moved > 0 { logger.info("leases.expired", metadata: ["tasks.count": "\(moved)"]) }
+                        if moved > 0 {
+                            onReturned()
+                            logger.info("leases.expired", metadata: ["tasks.count": "\(moved)"])
+                        }
                     } catch {
                         logger.error("leases.sweep.failed", metadata: ["error": "\(error)"])
                     }

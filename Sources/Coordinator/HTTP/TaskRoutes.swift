@@ -16,12 +16,17 @@ struct TaskRoutes {
         router.post(RouterPath(Routes.claim)) { request, context in
             let claim = try await request.decodeJSON(ClaimRequest.self, limit: 1 << 16)
             let deadline = ContinuousClock.now + .milliseconds(Int(min(max(claim.waitSeconds, 0), 60) * 1000))
+            // The first try also records that the worker was seen; a long poll then sleeps until work may be
+            // there (WorkSignal, or a 2 s timeout) and checks with a read before it tries again.
+            var tryClaim = true
             while true {
-                if let assignment = try await services.store.batched({ try services.claim(worker: claim.worker, name: claim.name) }) {
+                if tryClaim, let assignment = try await services.store.batched({ try services.claim(worker: claim.worker, name: claim.name) }) {
                     return try json(assignment)
                 }
-                if ContinuousClock.now >= deadline { return Response(status: .noContent) }
-                try await Task.sleep(for: .milliseconds(100))
+                let now = ContinuousClock.now
+                if now >= deadline { return Response(status: .noContent) }
+                await services.workSignal.wait(timeout: min(deadline - now, .seconds(2)))
+                tryClaim = try await Offload.run { try services.store.hasClaimableTask() }
             }
         }
         router.post("/v1/tasks/:task/heartbeat") { request, context in
@@ -40,6 +45,7 @@ struct TaskRoutes {
         router.post("/v1/tasks/:task/release") { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
             try await services.store.batched { try services.store.release(taskId: task, token: lease.leaseToken, reason: lease.reason ?? "released by the worker") }
+            services.workSignal.notify()
             return Response(status: .noContent)
         }
         router.post("/v1/tasks/:task/images/:image/fail") { request, context in

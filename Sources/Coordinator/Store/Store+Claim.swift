@@ -79,6 +79,20 @@ extension Store {
         }
     }
 
+    /// Whether a claim would find a task now: the claim's own search, read-only (long polls check this before
+    /// they write).
+    public func hasClaimableTask() throws(StoreError) -> Bool {
+        let at = timestamp()
+        return try read("looking for claimable tasks") { db in
+            try db.value(Bool.self, """
+                SELECT EXISTS (
+                    SELECT 1 FROM tasks AS t INDEXED BY tasks_claimable CROSS JOIN jobs AS j ON j.id = t.job_id
+                    WHERE t.state = 'queued' AND t.available_at <= ?
+                      AND j.state IN ('queued', 'running') AND j.embeddings_sha256 IS NOT NULL)
+                """, [at]) ?? false
+        }
+    }
+
     static func validateWorker(_ worker: String) throws(StoreError) {
         if worker.isEmpty || worker.utf8.count > 200 { throw .invalid("worker id must be 1 to 200 bytes") }
         if worker.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
