@@ -7,15 +7,20 @@ public struct CreateJobRequest: Codable, Sendable {
     public var settings: JobSettings
     /// A retried submit with the same key returns the job the first one created.
     public var idempotencyKey: String?
-    public var manifest: String
+    /// The manifest itself, for small jobs; or else
+    public var manifest: String?
+    /// the id `PUT /v1/manifests` gave a streamed upload of it (any size; the coordinator never holds it in memory).
+    public var manifestUpload: String?
 
-    public init(name: String?, model: String, classes: [String], settings: JobSettings, idempotencyKey: String?, manifest: String) {
+    public init(name: String?, model: String, classes: [String], settings: JobSettings, idempotencyKey: String?,
+                manifest: String? = nil, manifestUpload: String? = nil) {
         self.name = name
         self.model = model
         self.classes = classes
         self.settings = settings
         self.idempotencyKey = idempotencyKey
         self.manifest = manifest
+        self.manifestUpload = manifestUpload
     }
 
     /// `settings` may be left out (all defaults), like each of its fields.
@@ -26,8 +31,17 @@ public struct CreateJobRequest: Codable, Sendable {
         classes = try c.decode([String].self, forKey: .classes)
         settings = try c.decodeIfPresent(JobSettings.self, forKey: .settings) ?? JobSettings()
         idempotencyKey = try c.decodeIfPresent(String.self, forKey: .idempotencyKey)
-        manifest = try c.decode(String.self, forKey: .manifest)
+        manifest = try c.decodeIfPresent(String.self, forKey: .manifest)
+        manifestUpload = try c.decodeIfPresent(String.self, forKey: .manifestUpload)
     }
+}
+
+/// `PUT /v1/manifests`: a manifest stored for one `POST /v1/jobs`.
+public struct ManifestUploadResponse: Codable, Sendable {
+    public var upload: String
+    public var bytes: Int64
+
+    public init(upload: String, bytes: Int64) { (self.upload, self.bytes) = (upload, bytes) }
 }
 
 public struct CreateJobResponse: Codable, Sendable {

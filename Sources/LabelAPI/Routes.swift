@@ -10,6 +10,7 @@ public enum Routes {
     public static let openAPI = "/openapi.json"
 
     public static let jobs = "/v1/jobs"
+    public static let manifests = "/v1/manifests"
     public static func job(_ id: String) -> String { "/v1/jobs/\(id)" }
     public static func cancel(_ id: String) -> String { "/v1/jobs/\(id)/cancel" }
     public static func retryFailed(_ id: String) -> String { "/v1/jobs/\(id)/retry-failed" }

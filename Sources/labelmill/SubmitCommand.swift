@@ -33,15 +33,16 @@ struct SubmitCommand: AsyncParsableCommand {
     @Flag(help: "Print {\"id\": ...} as JSON.") var json = false
 
     func run() async throws {
-        guard let text = try? String(contentsOfFile: manifest, encoding: .utf8) else {
-            throw ValidationError("cannot read manifest \(manifest)")
-        }
+        guard FileManager.default.isReadableFile(atPath: manifest) else { throw ValidationError("cannot read manifest \(manifest)") }
         let settings = JobSettings(templates: try Self.templateSpec(templates), promptDenoise: promptDenoise, keySmoothing: keySmoothing,
                                    shortSide: shortSide, longSide: longSide, preset: preset.rawValue, shardSize: shardSize,
                                    maxAttempts: maxAttempts, leaseSeconds: leaseSeconds)
-        let response = try await client.client().createJob(CreateJobRequest(
+        // The manifest streams up first (any size), then the job refers to it.
+        let coordinator = try client.client()
+        let upload = try await coordinator.uploadManifest(file: manifest)
+        let response = try await coordinator.createJob(CreateJobRequest(
             name: name, model: model, classes: try classOptions.names(), settings: settings,
-            idempotencyKey: idempotencyKey, manifest: text))
+            idempotencyKey: idempotencyKey, manifestUpload: upload))
         if json { try printJSON(["id": response.id]) } else { print(response.id) }
     }
 

@@ -173,6 +173,30 @@ import Worker
         #expect(results[3].error == "manifest line 4: not valid JSON")
     }
 
+    /// A manifest uploaded as a stream makes the same job as one sent inline; an upload id is used once.
+    @Test func streamedManifestUpload() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
+        let file = live.dataDirectory.deletingLastPathComponent().appendingPathComponent("manifest-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try (Self.manifest + "\n{broken").write(to: file, atomically: true, encoding: .utf8)
+        let upload = try await live.admin.uploadManifest(file: file.path)
+        let created = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["a", "b"], settings: JobSettings(),
+                                                                      idempotencyKey: nil, manifestUpload: upload))
+        #expect(created.images == 4 && created.tasks == 1)
+        #expect(try await live.admin.results(created.id).map(\.status) == ["pending", "pending", "pending", "failed"])
+        await expectStatus(404) {
+            _ = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["a"], settings: JobSettings(),
+                                                                idempotencyKey: nil, manifestUpload: upload))
+        }
+        await expectStatus(400) {
+            _ = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["a"], settings: JobSettings(),
+                                                                idempotencyKey: nil, manifestUpload: "../../etc/passwd"))
+        }
+        await expectStatus(403) { _ = try await live.worker.uploadManifest(file: file.path) }
+    }
+
     @Test func idempotentSubmitReturnsTheSameJob() async throws {
         let live = try await LiveCoordinator.start()
         defer { live.stop() }

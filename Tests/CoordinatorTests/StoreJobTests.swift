@@ -78,7 +78,8 @@ import Testing
         #expect(code { $0.options.leaseSeconds = 0 } == .invalid)
         #expect(code { $0.modelId = "no-such-model" } == .invalid)
         #expect(code { $0.items = [ManifestItem(id: "../x", uri: "u", line: 7)] } == .invalid)
-        #expect(code { $0.items = [ManifestItem(id: "a", uri: "u", line: 1), ManifestItem(id: "a", uri: "v", line: 2)] } == .invalid)
+        // A repeated id is the store's to catch when images stream in: that image fails alone.
+        #expect(code { $0.items = [ManifestItem(id: "a", uri: "u", line: 1), ManifestItem(id: "a", uri: "v", line: 2)] } == nil)
         let message = storeError {
             _ = try fixture.store.createJob(NewJob(modelId: model.id, classes: ["a"],
                                                    items: [ManifestItem(id: "../x", uri: "u", line: 7)]))
@@ -112,6 +113,35 @@ import Testing
         #expect(try fixture.store.retryFailed(job.id) == 3)
         progress = try fixture.store.progress(job.id)
         #expect(progress.images.pending == 3 && progress.images.failed == 2)
+    }
+
+    /// A manifest file streams in: same jobs as the parsed text, duplicates and bad lines failed alone.
+    @Test func jobsFromAManifestFileMatchTheParsedText() throws {
+        let fixture = try StoreFixture()
+        let model = try fixture.model()
+        let text = "\u{FEFF}a.jpg\r\n{broken\r\nb.jpg\n\n# comment\nsub/a.png\r{\"id\": \"../x\", \"uri\": \"/x.png\"}\nc.jpg"
+        let file = fixture.directory.appendingPathComponent("manifest.txt")
+        try Data(text.utf8).write(to: file)
+        let fromText = try fixture.store.createJob(NewJob(modelId: model.id, classes: ["a"], options: JobSettings(shardSize: 2),
+                                                          items: try Manifest.parse(text))).job
+        let fromFile = try fixture.store.createJob(NewJob(modelId: model.id, classes: ["a"], options: JobSettings(shardSize: 2), items: []),
+                                                   manifestFile: file.path).job
+        #expect(fromFile.imageCount == 6 && fromFile.taskCount == 2)
+        let expected = try fixture.store.results(jobId: fromText.id)
+        let actual = try fixture.store.results(jobId: fromFile.id)
+        #expect(actual.map(\.id) == ["a", "#2", "b", "#6", "../x", "c"])
+        #expect(actual.map(\.id) == expected.map(\.id))
+        #expect(actual.map(\.state) == expected.map(\.state))
+        #expect(actual.map(\.error) == expected.map(\.error))
+        #expect(actual[3].error == #"manifest line 6: id "a" duplicates line 1"#)
+
+        // The same request twice under one key is one job, whichever way it came.
+        let keyed = NewJob(modelId: model.id, classes: ["a"], idempotencyKey: "k", items: [])
+        let first = try fixture.store.createJob(keyed, manifestFile: file.path)
+        let again = try fixture.store.createJob(keyed, manifestFile: file.path)
+        #expect(first.created && !again.created && first.job.id == again.job.id)
+        try Data("only-this.jpg".utf8).write(to: file)
+        #expect(storeErrorCode { _ = try fixture.store.createJob(keyed, manifestFile: file.path) } == .conflict)
     }
 
     @Test func jobsMayNameTheirModel() throws {

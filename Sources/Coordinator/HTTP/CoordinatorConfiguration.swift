@@ -14,6 +14,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var sweepInterval: Duration
     /// Largest label PNG accepted.
     public var maxLabelBytes: Int
+    /// Largest manifest upload (streamed to disk, so this bounds disk, not memory).
+    public var maxManifestBytes: Int64 = 8 << 30
     /// Largest JSON body (job creation carries the manifest).
     public var maxJSONBytes: Int
 

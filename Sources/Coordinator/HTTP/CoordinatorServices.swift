@@ -42,9 +42,61 @@ final class CoordinatorServices: Sendable {
         guard let model = try store.model(request.model) else {
             throw CoordinatorError(.notFound, "no model named \(request.model): register it with `labelmill model add`")
         }
-        let items = try Manifest.parse(request.manifest)
-        return try store.createJob(NewJob(name: request.name, modelId: model.id, classes: request.classes,
-                                          options: request.settings, idempotencyKey: request.idempotencyKey, items: items))
+        var job = NewJob(name: request.name, modelId: model.id, classes: request.classes, options: request.settings,
+                         idempotencyKey: request.idempotencyKey, items: [])
+        switch (request.manifest, request.manifestUpload) {
+        case (let text?, nil):
+            job.items = try Manifest.parse(text)
+            return try store.createJob(job)
+        case (nil, let upload?):
+            let path = try manifestUploadPath(upload)
+            guard FileManager.default.fileExists(atPath: path) else { throw CoordinatorError(.notFound, "no manifest upload \(upload)") }
+            defer { unlink(path) }
+            return try store.createJob(job, manifestFile: path)
+        default:
+            throw CoordinatorError(.badRequest, "give either manifest (the text) or manifestUpload (from PUT \(Routes.manifests))")
+        }
+    }
+
+    /// Streams a manifest upload to `DATA/uploads/<id>.manifest`; returns the id and the size.
+    func receiveManifest(_ body: RequestBody) async throws -> (String, Int64) {
+        let id = UUID().uuidString.lowercased()
+        let path = try manifestUploadPath(id)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let temporary = path + ".part"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw CoordinatorError(.internalError, "cannot create \(temporary)")
+        }
+        var size: Int64 = 0
+        do {
+            for try await buffer in body {
+                size += Int64(buffer.readableBytes)
+                guard size <= configuration.maxManifestBytes else {
+                    throw CoordinatorError(.tooLarge, "manifests are limited to \(configuration.maxManifestBytes) bytes")
+                }
+                try handle.write(contentsOf: Data(buffer.readableBytesView))
+            }
+            try handle.close()
+        } catch {
+            try? handle.close()
+            unlink(temporary)
+            throw error as? CoordinatorError ?? CoordinatorError(.badRequest, "manifest upload failed: \(error)")
+        }
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw CoordinatorError(.internalError, "cannot store the manifest upload")
+        }
+        return (id, size)
+    }
+
+    /// Where an upload lives; its id must be one this coordinator made (a UUID), never a path.
+    private func manifestUploadPath(_ id: String) throws -> String {
+        guard let uuid = UUID(uuidString: id), uuid.uuidString.lowercased() == id else {
+            throw CoordinatorError(.badRequest, "manifestUpload \(id.debugDescription) is not an upload id")
+        }
+        return dataPath("uploads/\(id).manifest")
     }
 
     func status(jobId: String) throws -> JobStatus {
@@ -71,13 +123,12 @@ final class CoordinatorServices: Sendable {
             embeddingsReady: job.embeddingsSHA256 != nil)
     }
 
-    /// results.jsonl: one line per image in manifest order.
-    func resultLines(jobId: String) throws -> [UInt8] {
-        guard try store.job(jobId) != nil else { throw CoordinatorError(.notFound, "no job \(jobId)") }
+    /// results.jsonl's lines for the images at manifest positions from..<from + count, in order.
+    func resultLines(jobId: String, from: Int, count: Int) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out: [UInt8] = []
-        for result in try store.results(jobId: jobId) {
+        for result in try store.results(jobId: jobId, from: from, count: count) {
             let line = ImageResultLine(id: result.id, uri: result.uri, status: result.state.rawValue, attempts: result.attempts,
                                        error: result.error, sha256: result.labelSHA256)
             out += try encoder.encode(line)

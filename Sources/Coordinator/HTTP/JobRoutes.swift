@@ -9,6 +9,11 @@ struct JobRoutes {
 
     func register(on router: Router<CoordinatorContext>) {
         router.post(RouterPath(Routes.jobs)) { request, context in try await create(request, context) }
+        router.put(RouterPath(Routes.manifests)) { request, context in
+            try context.requireAdmin()
+            let (upload, bytes) = try await services.receiveManifest(request.body)
+            return try json(ManifestUploadResponse(upload: upload, bytes: bytes), status: .created)
+        }
         router.get(RouterPath(Routes.jobs)) { _, context in
             try context.requireAdmin()
             let statuses = try await Offload.run { try services.store.jobs().map { try services.status(of: $0) } }
@@ -40,8 +45,19 @@ struct JobRoutes {
         router.get("/v1/jobs/:job/results") { _, context in
             try context.requireAdmin()
             let id = try context.parameters.require("job")
-            let lines = try await Offload.run { try services.resultLines(jobId: id) }
-            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(bytes: lines)))
+            // A page of 10,000 images at a time, so a million-image job never sits in memory.
+            let first = try await Offload.run { try services.resultLines(jobId: id, from: 0, count: 10_000) }
+            let body = ResponseBody { writer in
+                var page = first, from = 0
+                while !page.isEmpty {
+                    try await writer.write(ByteBuffer(bytes: page))
+                    from += 10_000
+                    let next = from
+                    page = try await Offload.run { try services.resultLines(jobId: id, from: next, count: 10_000) }
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
         }
         router.get("/v1/jobs/:job/events") { request, context in
             try context.requireAdmin()

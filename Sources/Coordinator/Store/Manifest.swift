@@ -23,28 +23,11 @@ public enum Manifest {
         var number = 0
         // "\r\n" is one Character in Swift, so it is named as a separator of its own.
         let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
-        for rawLine in lines {
+        for line in lines {
             number += 1
-            var line = Substring(rawLine)
-            if number == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            var item: ManifestItem
-            do {
-                item = trimmed.hasPrefix("{") ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
-                if let problem = ImageID.problem(item.id) {
-                    item.rejection = "manifest line \(number): id \(item.id.debugDescription) \(problem)"
-                } else if let first = lineOfID[item.id] {
-                    item.rejection = "manifest line \(number): id \(item.id.debugDescription) duplicates line \(first)"
-                }
-            } catch {
-                item = ManifestItem(id: "", uri: String(trimmed.prefix(2000)), line: number, rejection: error.message)
-            }
-            if item.rejection != nil, item.id.isEmpty || item.id.utf8.count > 1000 || lineOfID[item.id] != nil
-                || item.id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                item.id = "#\(number)"
-                while lineOfID[item.id] != nil { item.id += "#" }
-            }
+            guard var item = item(line, number: number) else { continue }
+            if let first = lineOfID[item.id] { item.reject(duplicateOf: first) }
+            while lineOfID[item.id] != nil { item.id += "#" }
             lineOfID[item.id] = number
             items.append(item)
         }
@@ -54,6 +37,29 @@ public enum Manifest {
             throw .invalid("manifest has no usable line: " + rejected.prefix(5).joined(separator: "; ") + (rejected.count > 5 ? "; ..." : ""))
         }
         return items
+    }
+
+    /// One manifest line as an item, or nil for a blank or `#` comment line. A line that cannot be an image is
+    /// an item with its `rejection`; whether its id repeats an earlier one is for the caller to say.
+    public static func item(_ rawLine: Substring, number: Int) -> ManifestItem? {
+        var line = rawLine
+        if number == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty || trimmed.hasPrefix("#") { return nil }
+        var item: ManifestItem
+        do {
+            item = trimmed.hasPrefix("{") ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
+            if let problem = ImageID.problem(item.id) {
+                item.rejection = "manifest line \(number): id \(item.id.debugDescription) \(problem)"
+            }
+        } catch {
+            item = ManifestItem(id: "", uri: String(trimmed.prefix(2000)), line: number, rejection: error.message)
+        }
+        if item.rejection != nil, item.id.isEmpty || item.id.utf8.count > 1000
+            || item.id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            item.id = "#\(number)"
+        }
+        return item
     }
 
     /// The id a uri gets when none is given: its last path component without query, fragment and last extension.

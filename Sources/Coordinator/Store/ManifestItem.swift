@@ -17,4 +17,10 @@ public struct ManifestItem: Codable, Sendable, Equatable, Hashable {
         self.line = line
         self.rejection = rejection
     }
+
+    /// Marks the item as repeating the id of line `first`; it keeps its place but takes the id `#<line>`.
+    mutating func reject(duplicateOf first: Int) {
+        if rejection == nil { rejection = "manifest line \(line): id \(id.debugDescription) duplicates line \(first)" }
+        id = "#\(line)"
+    }
 }

@@ -1,11 +1,12 @@
+import Crypto
 import Foundation
 import GRDB
 import LabelAPI
 
 /// Checking and fingerprinting a submitted job.
 extension Store {
-    static func validate(_ new: NewJob) throws(StoreError) {
-        if new.items.isEmpty { throw .invalid("the job has no images") }
+    /// Checks what a job says besides its images (those are checked as they are inserted).
+    static func validateHeader(_ new: NewJob) throws(StoreError) {
         if let problem = new.options.problem { throw .invalid("options: \(problem)") }
         if new.modelId.isEmpty { throw .invalid("modelId is empty") }
         if new.classes.isEmpty { throw .invalid("the job has no classes") }
@@ -17,31 +18,21 @@ extension Store {
         if let key = new.idempotencyKey, key.isEmpty || key.utf8.count > 200 {
             throw .invalid("idempotency key must be 1 to 200 bytes")
         }
-        var lineOfID: [String: Int] = [:]
-        if new.items.allSatisfy({ $0.rejection != nil }) { throw .invalid("the job has no usable images") }
-        for item in new.items {
-            if item.rejection == nil, let problem = ImageID.problem(item.id) {
-                throw .invalid("manifest line \(item.line): id \(item.id.debugDescription) \(problem)")
-            }
-            if item.rejection == nil, item.uri.isEmpty { throw .invalid("manifest line \(item.line): uri is empty") }
-            if let first = lineOfID.updateValue(item.line, forKey: item.id) {
-                throw .invalid("manifest line \(item.line): id \(item.id.debugDescription) duplicates line \(first)")
-            }
-        }
     }
 
-    /// What an idempotency key stands for: the request's content, not its line numbers.
-    static func requestDigest(_ new: NewJob) -> String {
-        struct Canonical: Encodable {
-            var name: String?
-            var modelId: String
-            var classes: [String]
-            var options: JobSettings
-            var items: [[String]]
+    /// What an idempotency key stands for: the request's content (its images' ids and uris in order), not its
+    /// line numbers. Streamed: one item at a time.
+    static func requestDigest(_ new: NewJob, items: some Sequence<ManifestItem>) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Data(json(DigestHeader(name: new.name, modelId: new.modelId, classes: new.classes, options: new.options)).utf8))
+        for item in items {
+            // Length-prefixed, so no choice of ids and uris can make two requests hash alike.
+            for field in [item.id, item.uri] {
+                hasher.update(data: Data("\n\(field.utf8.count):".utf8))
+                hasher.update(data: Data(field.utf8))
+            }
         }
-        let canonical = Canonical(name: new.name, modelId: new.modelId, classes: new.classes, options: new.options,
-                                  items: new.items.map { [$0.id, $0.uri] })
-        return SHA256Hex.digest(Data(json(canonical).utf8))
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// Sorted-keys JSON, as stored in TEXT columns and hashed for ids.
@@ -69,4 +60,12 @@ extension Store {
         if let id = try db.value(String.self, "SELECT model_id FROM model_names WHERE name = ?", [nameOrId]) { return id }
         throw StoreError.invalid("model \(nameOrId.debugDescription) is not registered")
     }
+}
+
+/// The part of a job request its digest covers besides the images.
+private struct DigestHeader: Encodable {
+    var name: String?
+    var modelId: String
+    var classes: [String]
+    var options: JobSettings
 }

@@ -10,8 +10,19 @@ extension Store {
     /// `created == false`; a different request under that key is a `conflict`.
     /// The tasks become claimable once `setEmbeddings` is called.
     public func createJob(_ new: NewJob) throws(StoreError) -> (job: JobRecord, created: Bool) {
-        try Self.validate(new)
-        let digest = Self.requestDigest(new)
+        try createJob(new, items: new.items)
+    }
+
+    /// The same, with the images read from a manifest file as they are inserted (`new.items` is ignored), so
+    /// memory does not grow with the manifest. The file is read twice: for the request's digest, then to insert.
+    public func createJob(_ new: NewJob, manifestFile path: String) throws(StoreError) -> (job: JobRecord, created: Bool) {
+        guard FileManager.default.isReadableFile(atPath: path) else { throw .notFound("no manifest at \(path)") }
+        return try createJob(new, items: ManifestFile(path: path))
+    }
+
+    private func createJob(_ new: NewJob, items: some Sequence<ManifestItem>) throws(StoreError) -> (job: JobRecord, created: Bool) {
+        try Self.validateHeader(new)
+        let digest = Self.requestDigest(new, items: items)
         let date = now()
         let at = date.timeIntervalSince1970
         return try write("creating job") { db in
@@ -24,42 +35,98 @@ extension Store {
             }
             let modelId = try Self.resolveModel(db, new.modelId)
             let jobId = Self.newJobId(date)
-            let shard = new.options.shardSize
-            let accepted = new.items.count { $0.rejection == nil }
-            let taskCount = (accepted + shard - 1) / shard
             try db.run("""
                 INSERT INTO jobs (id, name, model_id, classes, options, max_attempts, lease_seconds, idempotency_key,
                                   request_sha256, image_count, task_count, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)
                 """, [jobId, new.name, modelId, Self.json(new.classes), Self.json(new.options), new.options.maxAttempts,
-                      new.options.leaseSeconds, new.idempotencyKey, digest, new.items.count, taskCount, at])
-            // Tasks hold the accepted images, `shard` at a time; a rejected image is failed from the start and
-            // hangs on the first task (images need one), which never touches it.
-            var taskIds: [Int64] = []
-            for start in stride(from: 0, to: accepted, by: shard) {
-                taskIds.append(try insertTask(db, job: jobId, imageCount: min(shard, accepted - start), availableAt: nil, at: at))
-            }
-            var acceptedSoFar = 0
-            for (seq, item) in new.items.enumerated() {
-                if let rejection = item.rejection {
-                    try db.run("""
-                        INSERT INTO images (job_id, seq, id, uri, line, task_id, state, finished, error, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, 'failed', 1, ?, ?)
-                        """, [jobId, seq, item.id, item.uri, item.line, taskIds[0], rejection, at])
-                    try appendEvent(db, at: at, kind: .imageFailed, job: jobId, image: item.id, reason: rejection)
-                } else {
-                    try db.run("""
-                        INSERT INTO images (job_id, seq, id, uri, line, task_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """, [jobId, seq, item.id, item.uri, item.line, taskIds[acceptedSoFar / shard], at])
-                    acceptedSoFar += 1
-                }
-            }
+                      new.options.leaseSeconds, new.idempotencyKey, digest, at])
+            var inserter = ImageInserter(db: db, store: self, jobId: jobId, shard: new.options.shardSize, at: at)
+            for item in items { try inserter.insert(item) }
+            try inserter.finish()
             try appendEvent(db, at: at, kind: .jobCreated, job: jobId,
-                            reason: "\(new.items.count) images in \(taskCount) tasks" + (accepted < new.items.count ? ", \(new.items.count - accepted) rejected" : ""))
+                            reason: "\(inserter.count) images in \(inserter.tasks) tasks"
+                                + (inserter.rejected > 0 ? ", \(inserter.rejected) rejected" : ""))
             guard let row = try db.one("SELECT * FROM jobs WHERE id = ?", [jobId]) else {
                 throw StoreError(.io, "job \(jobId) vanished while being created")
             }
             return (try JobRecord(row: row), true)
+        }
+    }
+
+    /// Inserts a new job's images in manifest order, one at a time. Accepted images fill tasks of `shard`; a
+    /// rejected one is failed from the start and hangs on the first task (images need one), which never touches
+    /// it. A repeated id is caught by the unique index and rejected as a duplicate.
+    private struct ImageInserter {
+        let db: Database
+        let store: Store
+        let jobId: String
+        let shard: Int
+        let at: Double
+        var count = 0, accepted = 0, rejected = 0, tasks = 0
+        private var firstTask: Int64?
+        private var currentTask: Int64?
+        private var inCurrentTask = 0
+
+        init(db: Database, store: Store, jobId: String, shard: Int, at: Double) {
+            (self.db, self.store, self.jobId, self.shard, self.at) = (db, store, jobId, shard, at)
+        }
+
+        mutating func insert(_ original: ManifestItem) throws {
+            var item = original
+            if item.rejection == nil {
+                if let problem = ImageID.problem(item.id) {
+                    throw StoreError.invalid("manifest line \(item.line): id \(item.id.debugDescription) \(problem)")
+                }
+                if item.uri.isEmpty { throw StoreError.invalid("manifest line \(item.line): uri is empty") }
+                if currentTask == nil || inCurrentTask == shard { try openTask() }
+                if try add(item, task: currentTask!, state: "pending", finished: 0, error: nil) {
+                    accepted += 1
+                    inCurrentTask += 1
+                    return
+                }
+                guard let first = try db.value(Int.self, "SELECT line FROM images WHERE job_id = ? AND id = ?", [jobId, item.id]) else {
+                    throw StoreError(.io, "image \(item.id) of line \(item.line) was refused and is not there")
+                }
+                item.reject(duplicateOf: first)
+            }
+            if firstTask == nil { try openTask() }
+            while try !add(item, task: firstTask!, state: "failed", finished: 1, error: item.rejection) {
+                item.id += "#"  // a rejected line's own id that another rejected line already has
+            }
+            rejected += 1
+            try store.appendEvent(db, at: at, kind: .imageFailed, job: jobId, image: item.id, reason: item.rejection)
+        }
+
+        /// Inserts one image row; false when its id is taken.
+        private mutating func add(_ item: ManifestItem, task: Int64, state: String, finished: Int, error: String?) throws -> Bool {
+            try db.run("""
+                INSERT INTO images (job_id, seq, id, uri, line, task_id, state, finished, error, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, id) DO NOTHING
+                """, [jobId, count, item.id, item.uri, item.line, task, state, finished, error, at])
+            guard db.changesCount == 1 else { return false }
+            count += 1
+            return true
+        }
+
+        private mutating func openTask() throws {
+            try closeTask()
+            currentTask = try store.insertTask(db, job: jobId, imageCount: 0, availableAt: nil, at: at)
+            firstTask = firstTask ?? currentTask
+            inCurrentTask = 0
+            tasks += 1
+        }
+
+        private func closeTask() throws {
+            if let currentTask { try db.run("UPDATE tasks SET image_count = ? WHERE id = ?", [inCurrentTask, currentTask]) }
+        }
+
+        /// Refuses a job without one usable image; records the counts.
+        mutating func finish() throws {
+            if count == 0 { throw StoreError.invalid("the job has no images") }
+            if accepted == 0 { throw StoreError.invalid("the job has no usable images") }
+            try closeTask()
+            try db.run("UPDATE jobs SET image_count = ?, task_count = ? WHERE id = ?", [count, tasks, jobId])
         }
     }
 

@@ -4,7 +4,8 @@ import GRDB
 /// Read-only views for exports and the HTTP layer.
 extension Store {
     /// Every image of the job in manifest order, with its label when done.
-    public func results(jobId: String) throws(StoreError) -> [ImageResult] {
+    /// With `from` and `count`: the images at manifest positions from..<from + count (a page of a large job).
+    public func results(jobId: String, from: Int = 0, count: Int = Int.max) throws(StoreError) -> [ImageResult] {
         try read("reading results of job \(jobId)") { db in
             if try db.value(String.self, "SELECT id FROM jobs WHERE id = ?", [jobId]) == nil {
                 throw StoreError.notFound("job \(jobId) does not exist")
@@ -12,8 +13,8 @@ extension Store {
             return try db.all("""
                 SELECT i.id, i.uri, i.state, i.attempts, i.error, l.sha256, l.relative_path, l.width, l.height
                 FROM images AS i LEFT JOIN labels AS l ON l.job_id = i.job_id AND l.image_id = i.id
-                WHERE i.job_id = ? ORDER BY i.seq
-                """, [jobId]).map { row in
+                WHERE i.job_id = ? AND i.seq >= ? AND i.seq < ? ORDER BY i.seq
+                """, [jobId, from, from.addingReportingOverflow(count).overflow ? Int.max : from + count]).map { row in
                 ImageResult(id: row["id"], uri: row["uri"], state: ImageState(rawValue: row["state"]) ?? .pending,
                             attempts: row["attempts"], error: row["error"], labelSHA256: row["sha256"],
                             labelPath: row["relative_path"], width: row["width"], height: row["height"])

@@ -6,6 +6,14 @@ extension CoordinatorClient {
         try decode(CreateJobResponse.self, from: try await send(try jsonRequest(.post, Routes.jobs, job, timeout: .seconds(600))))
     }
 
+    /// Streams a manifest file to the coordinator (never whole in memory on either side); returns the upload id
+    /// to give `CreateJobRequest.manifestUpload`.
+    public func uploadManifest(file path: String) async throws -> String {
+        let response = try await send(request(.put, Routes.manifests, body: .file(path: path),
+                                              headers: ["Content-Type": "text/plain"], timeout: .seconds(3600)))
+        return try decode(ManifestUploadResponse.self, from: response).upload
+    }
+
     public func job(_ id: String) async throws -> JobStatus {
         try decode(JobStatus.self, from: try await send(request(.get, Routes.job(id))))
     }

@@ -12,18 +12,24 @@ public enum JobExport {
 
     public static func run(client: CoordinatorClient, job: String, to directory: URL) async throws -> Summary {
         let status = try await client.job(job)
-        let results = try await client.results(job)
         let labels = directory.appendingPathComponent("labels")
         try FileManager.default.createDirectory(at: labels, withIntermediateDirectories: true)
         try ClassList(status.classes).json().write(to: directory.appendingPathComponent("classes.json"), options: .atomic)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var lines = Data()
-        var written = 0
-        for result in results {
-            lines.append(try encoder.encode(result))
-            lines.append(0x0A)
+        // results.jsonl comes straight to disk (a million-image job is a few hundred MB), then is read a line
+        // at a time for the label maps to fetch.
+        let resultsPath = directory.appendingPathComponent("results.jsonl").path
+        _ = try await client.http.download(
+            DownloadRequest(url: client.baseURL + Routes.results(job), destination: resultsPath, resume: false,
+                            headers: ["Authorization": "Bearer \(client.token)"]),
+            retry: client.retry)
+        var count = 0, written = 0
+        for try await line in ResultLines(path: resultsPath) {
+            count += 1
+            let result = try JSONDecoder().decode(ImageResultLine.self, from: Data(line))
             guard result.status == "done", let sha = result.sha256 else { continue }
+            guard !result.id.isEmpty, !result.id.hasPrefix("."), !result.id.contains("/"), !result.id.contains("\0") else {
+                throw CurlError(.io, "image id \(result.id.debugDescription) is not a safe file name")
+            }
             let path = labels.appendingPathComponent("\(result.id).png")
             if let existing = FileManager.default.contents(atPath: path.path), FileDigest.sha256([UInt8](existing)) == sha {
                 written += 1
@@ -36,7 +42,38 @@ public enum JobExport {
             try Data(png).write(to: path, options: .atomic)
             written += 1
         }
-        try lines.write(to: directory.appendingPathComponent("results.jsonl"), options: .atomic)
-        return Summary(labels: written, results: results.count)
+        return Summary(labels: written, results: count)
+    }
+}
+
+/// The lines of a file, read 1 MiB at a time.
+private struct ResultLines: AsyncSequence {
+    typealias Element = [UInt8]
+    let path: String
+
+    func makeAsyncIterator() -> Iterator { Iterator(handle: FileHandle(forReadingAtPath: path)) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let handle: FileHandle?
+        var buffer: [UInt8] = []
+        var position = 0
+        var atEnd = false
+
+        mutating func next() async throws -> [UInt8]? {
+            while true {
+                if let newline = buffer[position...].firstIndex(of: UInt8(ascii: "\n")) {
+                    defer { position = newline + 1 }
+                    return Array(buffer[position..<newline])
+                }
+                if atEnd {
+                    defer { position = buffer.count }
+                    return position < buffer.count ? Array(buffer[position...]) : nil
+                }
+                buffer = Array(buffer[position...])
+                position = 0
+                let chunk = try handle?.read(upToCount: 1 << 20) ?? Data()
+                if chunk.isEmpty { atEnd = true } else { buffer += chunk }
+            }
+        }
     }
 }

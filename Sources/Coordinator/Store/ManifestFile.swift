@@ -1,0 +1,62 @@
+import Foundation
+
+/// The items of a manifest file, read a chunk at a time: a million-line manifest never sits in memory. Each
+/// pass reopens the file (`Store.createJob` makes two: one for the request's digest, one to insert). Lines are
+/// split on "\n", "\r\n" or "\r"; a line that is not UTF-8 is rejected alone. Duplicate ids are not caught
+/// here (that needs every id seen so far): the store catches them with its unique index.
+public struct ManifestFile: Sequence, Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    public func makeIterator() -> Iterator { Iterator(path: path) }
+
+    public struct Iterator: IteratorProtocol {
+        private let handle: FileHandle?
+        private var buffer: [UInt8] = []
+        private var position = 0
+        private var atEnd = false
+        private var number = 0
+        /// The last line ended with "\r": a "\n" right after it belongs to the same line break.
+        private var afterCarriageReturn = false
+
+        init(path: String) { handle = FileHandle(forReadingAtPath: path) }
+
+        public mutating func next() -> ManifestItem? {
+            while let line = nextLine() {
+                number += 1
+                guard let text = String(validating: line, as: UTF8.self) else {
+                    return ManifestItem(id: "#\(number)", uri: "", line: number, rejection: "manifest line \(number): not valid UTF-8")
+                }
+                if let item = Manifest.item(Substring(text), number: number) { return item }
+            }
+            try? handle?.close()
+            return nil
+        }
+
+        /// The next line's bytes without its line break, or nil at the end of the file.
+        private mutating func nextLine() -> [UInt8]? {
+            var line: [UInt8] = []
+            while true {
+                if position == buffer.count {
+                    if atEnd { return line.isEmpty ? nil : line }
+                    buffer = [UInt8]((try? handle?.read(upToCount: 1 << 20)) ?? nil ?? Data())
+                    position = 0
+                    if buffer.isEmpty {
+                        atEnd = true
+                        continue
+                    }
+                }
+                let byte = buffer[position]
+                position += 1
+                if byte == UInt8(ascii: "\n") && afterCarriageReturn {
+                    afterCarriageReturn = false
+                    continue
+                }
+                afterCarriageReturn = byte == UInt8(ascii: "\r")
+                if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { return line }
+                line.append(byte)
+            }
+        }
+    }
+}
