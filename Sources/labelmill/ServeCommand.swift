@@ -28,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        // Everything the coordinator creates (database, label maps, blobs, uploads) is its owner's alone.
+        umask(0o077)
         let logger = logging.bootstrap()
         let tokens = TokenSet(admin: try TokenSet.read(file: tokenFile), worker: try workerTokenFile.map(TokenSet.read(file:)))
         let configuration = CoordinatorConfiguration(

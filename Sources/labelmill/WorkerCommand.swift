@@ -35,6 +35,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        // The model cache and temporary files are the worker's owner's alone.
+        umask(0o077)
         let logger = logging.bootstrap()
         let configuration = WorkerConfiguration(
             coordinatorURL: coordinator, token: try CoordinatorClient.token(file: tokenFile), name: name,

@@ -181,6 +181,11 @@ import Worker
         #expect(!FileManager.default.fileExists(atPath: "/tmp/\(escape)"))
         let everything = try FileManager.default.subpathsOfDirectory(atPath: dir.path)
         #expect(everything.filter { $0.contains("escape") }.isEmpty)
+        // What the coordinator wrote is readable by its owner only.
+        for path in try FileManager.default.subpathsOfDirectory(atPath: data.path) {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent(path).path)[.posixPermissions] as? Int)
+            #expect(mode & 0o077 == 0, "\(path) has mode \(String(mode, radix: 8))")
+        }
         let top = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
         #expect(top == ["images", "data", "export", "token", "manifest.jsonl", "serve-1.log", "serve-2.log", "w1.log", "w2.log",
                         "cache-w1", "cache-w2"])

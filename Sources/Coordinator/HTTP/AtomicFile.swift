@@ -7,7 +7,7 @@ enum AtomicFile {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = "\(directory)/.\(UUID().uuidString).tmp"
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CoordinatorError(.internalError, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var failure: String?
         bytes.withUnsafeBytes { raw in
