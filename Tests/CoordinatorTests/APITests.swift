@@ -197,6 +197,29 @@ import Worker
         await expectStatus(403) { _ = try await live.worker.uploadManifest(file: file.path) }
     }
 
+    /// Bodies over the limits are refused with 413 and change nothing.
+    @Test func oversizedBodiesAreRefused() async throws {
+        let live = try await LiveCoordinator.start(limits: 4096)
+        defer { live.stop() }
+        let job = try await live.submit(Self.manifest)
+        let big = String(repeating: "x", count: 8192)
+        await expectStatus(413) {
+            _ = try await live.admin.createJob(CreateJobRequest(name: big, model: "tiny", classes: ["a"], settings: JobSettings(),
+                                                                idempotencyKey: nil, manifest: "/x.png"))
+        }
+        let file = live.dataDirectory.deletingLastPathComponent().appendingPathComponent("big-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try (0..<400).map { "/images/\($0).png" }.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        await expectStatus(413) { _ = try await live.admin.uploadManifest(file: file.path) }
+        let task = try #require(try await live.worker.claim(ClaimRequest(worker: "w1")))
+        await expectStatus(413) {
+            try await live.worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken,
+                                              png: [UInt8](repeating: 0, count: 8192), width: 1, height: 1)
+        }
+        #expect(try await live.admin.jobs().map(\.id) == [job])
+        #expect(try await live.admin.job(job).images.done == 0)
+    }
+
     @Test func idempotentSubmitReturnsTheSameJob() async throws {
         let live = try await LiveCoordinator.start()
         defer { live.stop() }

@@ -21,14 +21,17 @@ final class LiveCoordinator: Sendable {
     let url: String
     private let server: Task<Void, any Error>
 
-    static func start(imageRoot: URL? = nil, sweepInterval: Duration = .milliseconds(200)) async throws -> LiveCoordinator {
+    static func start(imageRoot: URL? = nil, sweepInterval: Duration = .milliseconds(200), limits: Int? = nil) async throws -> LiveCoordinator {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("coordinator-\(UUID().uuidString)")
         var logger = Logger(label: "test.coordinator")
         logger.logLevel = .warning
         let listening = AsyncStream.makeStream(of: Int.self)
-        let app = try buildCoordinator(
-            CoordinatorConfiguration(dataDirectory: data, port: 0, tokens: TokenSet(admin: adminToken, worker: workerToken),
-                                     imageRoot: imageRoot, sweepInterval: sweepInterval),
+        var configuration = CoordinatorConfiguration(dataDirectory: data, port: 0, tokens: TokenSet(admin: adminToken, worker: workerToken),
+                                                     imageRoot: imageRoot, sweepInterval: sweepInterval)
+        if let limits {
+            (configuration.maxJSONBytes, configuration.maxLabelBytes, configuration.maxManifestBytes) = (limits, limits, Int64(limits))
+        }
+        let app = try buildCoordinator(configuration,
             logger: logger, onListening: { listening.continuation.yield($0) })
         let server = Task { try await app.run() }
         var ports = listening.stream.makeAsyncIterator()

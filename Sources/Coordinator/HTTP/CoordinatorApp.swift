@@ -48,6 +48,9 @@ public func buildCoordinator(
 
     return Application(
         router: router,
+        // A connection silent for 75 s is closed (longer than the longest long poll, 60 s): clients that went away
+        // or stall mid-request do not hold sockets for ever.
+        server: .http1(configuration: .init(idleTimeout: .seconds(75))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "labelmill"),
         services: [LeaseSweeper(store: store, interval: configuration.sweepInterval, logger: logger,
                                 onReturned: { services.workSignal.notify() })],

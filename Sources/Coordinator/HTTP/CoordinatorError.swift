@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import Inference
 import LabelAPI
 
@@ -71,6 +72,8 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
             default: .badRequest
             }
             return CoordinatorError(code, error.body ?? "\(error.status)")
+        case let error as NIOTooManyBytesError:
+            return CoordinatorError(.tooLarge, "request body over \(error.maxBytes.map { "the \($0)-byte limit" } ?? "the limit")")
         case is DecodingError:
             return CoordinatorError(.badRequest, "malformed JSON body: \(error)")
         default:
