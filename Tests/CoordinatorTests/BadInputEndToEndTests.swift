@@ -17,7 +17,7 @@ import Worker
                             "palette_trns.png", "gray_alpha.png", "rgba.png", "interlaced.png", "one_by_one.png"]
 
     /// An image server that misbehaves on purpose.
-    static func webServer() async throws -> (url: String, task: Task<Void, any Error>) {
+    static func webServer() async throws -> LoopbackServer {
         let router = Router()
         router.get("/image/:name") { _, context -> Response in
             let data = try Data(contentsOf: fixtures.appendingPathComponent(try context.parameters.require("name")))
@@ -35,12 +35,7 @@ import Worker
             try await Task.sleep(for: .seconds(60))
             return Response(status: .ok)
         }
-        let listening = AsyncStream.makeStream(of: Int.self)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { listening.continuation.yield($0.localAddress?.port ?? 0) })
-        let task = Task { try await app.run() }
-        var ports = listening.stream.makeAsyncIterator()
-        return ("http://127.0.0.1:\(try #require(await ports.next()))", task)
+        return try await LoopbackServer.start(router)
     }
 
     @Test(.timeLimit(.minutes(4)))
@@ -50,7 +45,7 @@ import Worker
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let web = try await Self.webServer()
-        defer { web.task.cancel() }
+        defer { web.stop() }
         let escape = "escape-\(UUID().uuidString)"
 
         // Good: odd formats from disk, relative paths served by the coordinator, a URL, a slow URL, extreme shapes.

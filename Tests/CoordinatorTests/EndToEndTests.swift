@@ -11,7 +11,7 @@ import Worker
 /// labeled exactly once and the ledger must show the expired lease and the retry.
 @Suite struct EndToEndTests {
     /// Serves the golden images slowly, so a worker is reliably mid-task when it is killed.
-    static func slowImageServer(delay: Duration) async throws -> (url: String, task: Task<Void, any Error>) {
+    static func slowImageServer(delay: Duration) async throws -> LoopbackServer {
         let router = Router()
         router.get("/slow/:name") { _, context -> Response in
             try await Task.sleep(for: delay)
@@ -19,12 +19,7 @@ import Worker
             let data = try Data(contentsOf: APITests.images.appendingPathComponent(name))
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        let listening = AsyncStream.makeStream(of: Int.self)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { listening.continuation.yield($0.localAddress?.port ?? 0) })
-        let task = Task { try await app.run() }
-        var ports = listening.stream.makeAsyncIterator()
-        return ("http://127.0.0.1:\(try #require(await ports.next()))", task)
+        return try await LoopbackServer.start(router)
     }
 
     @Test(.timeLimit(.minutes(3)))
@@ -35,7 +30,7 @@ import Worker
         let sources = ["img_a.png", "img_b.jpg", "img_c.png"]
         var lines: [String] = []
         let slow = try await Self.slowImageServer(delay: .milliseconds(1500))
-        defer { slow.task.cancel() }
+        defer { slow.stop() }
         for i in 0..<4 { lines.append("{\"id\": \"slow\(i)\", \"uri\": \"\(slow.url)/slow/\(sources[i % 3])\"}") }
         for i in 0..<20 {
             let name = "local\(i).\(sources[i % 3].split(separator: ".")[1])"
