@@ -55,7 +55,7 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
             case .notFound: return CoordinatorError(.notFound, error.message)
             case .staleLease, .conflict: return CoordinatorError(.conflict, error.message)
             case .invalid: return CoordinatorError(.badRequest, error.message)
-            case .io: return CoordinatorError(.internalError, error.message)
+            case .io: return CoordinatorError(error.isTransient ? .unavailable : .internalError, error.message)
             }
         case let error as InferenceError:
             switch error.code {

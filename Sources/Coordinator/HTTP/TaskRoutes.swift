@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Inference
 import LabelAPI
+import ServiceLifecycle
 
 /// The worker side: claim a task, keep its lease alive, upload label maps or fail images, complete or release.
 struct TaskRoutes {
@@ -25,7 +26,13 @@ struct TaskRoutes {
                 }
                 let now = ContinuousClock.now
                 if now >= deadline { return Response(status: .noContent) }
-                await services.workSignal.wait(timeout: min(deadline - now, .seconds(2)))
+                // A stopping coordinator answers waiting workers at once instead of holding its shutdown for them.
+                await withGracefulShutdownHandler {
+                    await services.workSignal.wait(timeout: min(deadline - now, .seconds(2)))
+                } onGracefulShutdown: {
+                    services.workSignal.notify()
+                }
+                if Task.isShuttingDownGracefully { return Response(status: .noContent) }
                 tryClaim = try await Offload.run { try services.store.hasClaimableTask() }
             }
         }

@@ -44,6 +44,14 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     /// Wraps any error thrown below the Store: `StoreError` passes through, SQLite constraint violations become
     /// `conflict` (the Store validates first, so they mean a race or a bug), everything else `io`.
+    /// A failure that may pass if the request is tried again (a full disk, a busy or failing database file), as
+    /// opposed to one in the request itself.
+    public var isTransient: Bool {
+        guard code == .io else { return false }
+        guard let cause = cause as? DatabaseError else { return true }
+        return [.SQLITE_FULL, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_CANTOPEN].contains(cause.resultCode.primaryResultCode)
+    }
+
     static func wrap(_ error: any Error, _ context: @autoclosure () -> String) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? DatabaseError {

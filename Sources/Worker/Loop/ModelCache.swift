@@ -25,7 +25,7 @@ actor ModelCache {
             try FileManager.default.createDirectory(at: directory.appendingPathComponent("embeddings"), withIntermediateDirectories: true)
             _ = try await client.http.download(DownloadRequest(
                 url: client.baseURL + Routes.embeddings(task.jobId), destination: embeddingsPath,
-                expectedSHA256: task.embeddingsSHA256, headers: ["Authorization": "Bearer \(client.token)"]))
+                expectedSHA256: task.embeddingsSHA256, headers: ["Authorization": "Bearer \(client.token)"]), retry: client.retry)
         }
         let settings = task.settings
         let options = MaskCLIPOptions(shortSide: settings.shortSide, longSide: settings.longSide, promptDenoise: settings.promptDenoise,
@@ -49,7 +49,7 @@ actor ModelCache {
             if FileManager.default.fileExists(atPath: path) { continue }
             _ = try await client.http.download(DownloadRequest(
                 url: client.baseURL + Routes.blob(file.sha256), destination: path, expectedSize: file.size,
-                expectedSHA256: file.sha256, headers: ["Authorization": "Bearer \(client.token)"]))
+                expectedSHA256: file.sha256, headers: ["Authorization": "Bearer \(client.token)"]), retry: client.retry)
         }
         let model = try await runner.run { try CLIPModel(directory: modelDirectory) }
         loaded = (id, model)

@@ -56,6 +56,10 @@ extension WorkerLoop {
             let bytes = try await fetcher.fetch(image.uri)
             FaultPoints.reached(.inference)
             labeled = try await runner.label(bytes, with: maskCLIP, maxPixels: configuration.maxPixels)
+        } catch let error as ImageFetcher.Failure where !error.permanent && image.uri.hasPrefix(Routes.filesPrefix) {
+            // The coordinator itself did not answer: not the image's fault. Drop the task; its lease expires and
+            // the image is tried again.
+            throw error
         } catch let error as ImageFetcher.Failure {
             try await client.failImage(task: task.taskId, image: image.id, token: task.leaseToken, reason: error.description)
             logger.warning("image.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
