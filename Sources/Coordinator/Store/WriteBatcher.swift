@@ -48,34 +48,37 @@ final class WriteBatcher: @unchecked Sendable {
             defer { draining = true }
             return !draining
         }
-        // One drain at a time, on the writer connection's own queue: it takes whatever is pending, commits it,
-        // and goes again until nothing is left.
-        if start {
-            pool.asyncWriteWithoutTransaction { [self] db in drain(db) }
-        }
+        if start { scheduleBatch() }
     }
 
-    private func drain(_ db: Database) {
-        while true {
-            let jobs = lock.withLock {
-                defer { pending.removeAll(keepingCapacity: true) }
-                if pending.isEmpty { draining = false }
-                return pending
-            }
-            if jobs.isEmpty { return }
-            lock.withLock { batches += 1 }
+    /// One batch per turn of the writer connection's queue: other writers (job creation, the lease sweeper)
+    /// queue there too and get their turn between batches, however busy the hot path is.
+    private func scheduleBatch() {
+        pool.asyncWriteWithoutTransaction { [self] db in commitBatch(db) }
+    }
 
-            var failure: Error?
-            do {
-                try db.inTransaction(.immediate) {
-                    for job in jobs { job.run() }
-                    return .commit
-                }
-            } catch {
-                failure = StoreError.wrap(error, "committing a batch of \(jobs.count) writes")
-            }
-            for job in jobs { job.finish(failure) }
+    /// Commits whatever is pending, then schedules the next batch if more arrived meanwhile.
+    private func commitBatch(_ db: Database) {
+        let jobs = lock.withLock {
+            defer { pending.removeAll(keepingCapacity: true) }
+            batches += 1
+            return pending
         }
+        var failure: Error?
+        do {
+            try db.inTransaction(.immediate) {
+                for job in jobs { job.run() }
+                return .commit
+            }
+        } catch {
+            failure = StoreError.wrap(error, "committing a batch of \(jobs.count) writes")
+        }
+        for job in jobs { job.finish(failure) }
+        let more = lock.withLock {
+            if pending.isEmpty { draining = false }
+            return draining
+        }
+        if more { scheduleBatch() }
     }
 }
 
