@@ -5,8 +5,9 @@ import Worker
 
 /// Faults injected into real `labelmill` processes on loopback (docs/FAULTS.md): a worker SIGKILLed at each
 /// phase, the coordinator SIGKILLed and restarted on its data directory and port, a TCP proxy that drops,
-/// delays, truncates and resets requests, a worker stopped past its lease, and a full disk under the
-/// coordinator. Every scenario labels the same ten images (shards of 2, 3 s leases) and ends with
+/// delays, truncates and resets requests, the coordinator unreachable during an image fetch from its image root,
+/// a worker stopped past its lease, and a full disk under the coordinator. Every scenario labels the same ten
+/// images (shards of 2, 3 s leases unless it says otherwise) and ends with
 /// `FaultCluster.verify`: the job done, no image lost or labeled twice, every label map byte-identical to the
 /// fault-free run's, the database sound.
 /// Serialized: the scenarios time leases and outages, which running them side by side on two cores would blur.
@@ -120,6 +121,47 @@ struct FaultInjectionTests {
         }
         var figures = FaultCluster.Figures(scenario: "proxy", faults: ["proxy.requests": requests, "proxy.connections": connections])
         for (kind, count) in injected { figures.faults["proxy.\(kind.rawValue)"] = count }
+        try await cluster.finish(&figures, reference: reference)
+    }
+
+    /// The coordinator is unreachable while a worker fetches an image from its `--image-root` (`/v1/files/…`).
+    /// The one worker talks to it through `TCPFaultProxy`, which resets every request from the worker's first
+    /// `GET /v1/files/img4.jpg` until the worker's next step once that fetch has spent its attempts (its first
+    /// request that is neither the fetch nor a heartbeat). Leases here are 8 s (heartbeat every 2.7 s), longer
+    /// than the fetch's retries (backoff at most 3.75 s), so when the worker decides what to do with img4 the
+    /// coordinator is back and the lease still held: it must drop the task (the lease expires and img4 is
+    /// labeled on the next lease), not report img4 failed, which would fail it for good.
+    @Test(.timeLimit(.minutes(2)))
+    func coordinatorUnreachableDuringFileFetch() async throws {
+        let reference = try await FaultReference.labels()
+        let cluster = try FaultCluster("files-outage")
+        defer { cluster.shutdown() }
+        try await cluster.startCoordinator()
+        try await cluster.submit(leaseSeconds: 8)
+        let fetch = "GET \(Routes.file("img4.jpg"))"
+        let outage = TCPFaultProxy.Outage(begins: { $0 == fetch }, ends: { $0 != fetch && !$0.hasSuffix("/heartbeat") })
+        let proxy = try TCPFaultProxy(upstreamPort: cluster.port, outage: outage)
+        cluster.onShutdown { proxy.stop() }
+        try cluster.startWorker("w1", coordinator: proxy.url)
+        try await cluster.waitUntil("the worker's fetch of img4 gave up and the proxy is back", timeout: .seconds(30)) {
+            proxy.outage?.endedBy != nil
+        }
+        try await cluster.waitForJobEnd()
+
+        let record = try #require(proxy.outage)
+        let downtime = try #require(record.duration)
+        print("proxy outage: \(downtime), ended by \(record.endedBy ?? "-"), reset \(record.resets)")
+        #expect(record.resets[fetch, default: 0] >= RetryPolicy.standard.maxAttempts, "the fetch of img4 spent its attempts: \(record.resets)")
+        #expect(record.endedBy == "POST \(Routes.claim)", "the worker dropped the task and asked for another")
+        let events = try await cluster.events()
+        let task = events.last { $0.imageId == "img4" }?.taskId
+        #expect(events.contains { $0.kind == "lease.expired" && $0.taskId == task }, "the dropped task's lease ran out")
+        #expect(events.filter { $0.kind == "task.leased" && $0.taskId == task }.count == 2, "img4's task leased again once")
+
+        let (connections, requests, _) = proxy.counts
+        var figures = FaultCluster.Figures(scenario: "files-outage", faults: ["proxy.requests": requests, "proxy.connections": connections])
+        figures.faults["proxy.outage.resets"] = record.resets.values.reduce(0, +)
+        figures.faults["downtime.ms"] = Int(downtime.components.seconds * 1000 + downtime.components.attoseconds / 1_000_000_000_000_000)
         try await cluster.finish(&figures, reference: reference)
     }
 

@@ -9,6 +9,7 @@ import Foundation
 /// - reset: the request is not forwarded and the connection is closed with a TCP RST.
 /// No request (method and path) fails more than `maxInARow` times in a row: a fault due on it moves to the
 /// next request, so every request gets through within the worker's retry budget (5 attempts).
+/// An `Outage`, if given, resets every request while it lasts, before the schedule is consulted.
 /// One thread accepts; each connection has its own forwarding thread (`ProxiedConnection`).
 final class TCPFaultProxy: @unchecked Sendable {
     enum Fault: String, CaseIterable, Sendable {
@@ -22,6 +23,9 @@ final class TCPFaultProxy: @unchecked Sendable {
         var maxInARow = 2
 
         var delaySeconds: Double { Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18 }
+
+        /// No scheduled faults (for a proxy that only has an outage).
+        static let quiet = Schedule(every: .max)
     }
 
     let port: Int
@@ -38,12 +42,14 @@ final class TCPFaultProxy: @unchecked Sendable {
     private var injected: [Fault: Int] = [:]
     private var failuresInARow: [String: Int] = [:]
     private var journal: [String] = []
+    private var scheduledOutage: Outage?
 
-    init(upstreamPort: Int, schedule: Schedule) throws {
+    init(upstreamPort: Int, schedule: Schedule = .quiet, outage: Outage? = nil) throws {
         precondition(schedule.every >= 1 && !schedule.kinds.isEmpty)
         (listener, port) = try LoopbackSocket.makeListener()
         self.upstreamPort = upstreamPort
         self.schedule = schedule
+        scheduledOutage = outage
         threads.enter()
         Thread { [self] in
             acceptLoop()
@@ -57,8 +63,10 @@ final class TCPFaultProxy: @unchecked Sendable {
     var counts: (connections: Int, requests: Int, faults: [Fault: Int]) {
         lock.withLock { (connectionCount, requestCount, injected) }
     }
-    /// Every fault injected: "#<request number> <fault> <method> <path>".
+    /// Every fault the schedule injected: "#<request number> <fault> <method> <path>".
     var faults: [String] { lock.withLock { journal } }
+    /// The outage as it stands: when it began and ended, and what it reset.
+    var outage: Outage? { lock.withLock { scheduledOutage } }
 
     /// Stops accepting, ends every connection and waits (up to 5 s) for the threads.
     func stop() {
@@ -76,6 +84,7 @@ final class TCPFaultProxy: @unchecked Sendable {
     func fault(forRequest key: String) -> Fault? {
         lock.withLock {
             requestCount += 1
+            if scheduledOutage?.isDown(for: key) == true { return .reset }
             if requestCount % schedule.every == 0 { owed += 1 }
             guard owed > 0, failuresInARow[key, default: 0] < schedule.maxInARow else {
                 failuresInARow[key] = 0
