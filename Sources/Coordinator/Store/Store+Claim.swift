@@ -3,19 +3,22 @@ import GRDB
 
 /// Leasing work to workers.
 extension Store {
-    /// The claim itself: one UPDATE whose subquery walks `tasks_claimable` (queued tasks with embeddings, in id
-    /// order) and stops at the first one whose job is active. The plan is pinned (`INDEXED BY`, and `CROSS JOIN`
-    /// keeps tasks as the outer loop) because the store keeps no planner statistics.
+    /// The claimable tasks as of `:now`: `tasks_claimable` (queued tasks with embeddings, in id order) walked to
+    /// the first whose job is active. The plan is pinned (`INDEXED BY`, and `CROSS JOIN` keeps tasks as the
+    /// outer loop) because the store keeps no planner statistics.
+    static let claimableSQL = """
+        SELECT t.id FROM tasks AS t INDEXED BY tasks_claimable CROSS JOIN jobs AS j ON j.id = t.job_id
+        WHERE t.state = 'queued' AND t.available_at <= :now
+          AND j.state IN ('queued', 'running') AND j.embeddings_sha256 IS NOT NULL
+        """
+
+    /// The claim itself: one UPDATE of the first claimable task.
     static let claimSQL = """
         UPDATE tasks
         SET state = 'leased', lease_token = :token, worker_id = :worker, updated_at = :now,
             lease_expires_at = :now + COALESCE(:lease, (SELECT lease_seconds FROM jobs WHERE jobs.id = tasks.job_id)),
             attempts = attempts + 1, lease_count = lease_count + 1
-        WHERE id = (
-                SELECT t.id FROM tasks AS t INDEXED BY tasks_claimable CROSS JOIN jobs AS j ON j.id = t.job_id
-                WHERE t.state = 'queued' AND t.available_at <= :now
-                  AND j.state IN ('queued', 'running') AND j.embeddings_sha256 IS NOT NULL
-                ORDER BY t.id LIMIT 1)
+        WHERE id = (\(claimableSQL) ORDER BY t.id LIMIT 1)
           AND \(TaskState.sqlWhere(.queued, to: .leased))
         RETURNING id, job_id, lease_expires_at, lease_count
         """
@@ -84,12 +87,7 @@ extension Store {
     public func hasClaimableTask() throws(StoreError) -> Bool {
         let at = timestamp()
         return try read("looking for claimable tasks") { db in
-            try db.value(Bool.self, """
-                SELECT EXISTS (
-                    SELECT 1 FROM tasks AS t INDEXED BY tasks_claimable CROSS JOIN jobs AS j ON j.id = t.job_id
-                    WHERE t.state = 'queued' AND t.available_at <= ?
-                      AND j.state IN ('queued', 'running') AND j.embeddings_sha256 IS NOT NULL)
-                """, [at]) ?? false
+            try db.value(Bool.self, "SELECT EXISTS (\(Self.claimableSQL))", ["now": at]) ?? false
         }
     }
 
