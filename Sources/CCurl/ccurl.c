@@ -1,11 +1,21 @@
 #include "CCurl.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdint.h>
 
 static pthread_once_t ccurl_once = PTHREAD_ONCE_INIT;
 static CURLcode ccurl_init_result = CURLE_FAILED_INIT;
 
 static void ccurl_do_global_init(void) {
+    // OpenSSL frees its global state in an atexit handler, on whichever thread calls exit(), while
+    // transfer threads may still be tearing down their handles: the CLI crashed in libcrypto about
+    // once in a thousand exits. Asking OpenSSL not to register that handler (before anything starts
+    // it) leaves its state to the process's end. Looked up at run time: no OpenSSL headers needed, and
+    // a libcurl built on another TLS library simply has no such symbol.
+    typedef int (*init_crypto_fn)(uint64_t options, const void *settings);
+    init_crypto_fn init_crypto = (init_crypto_fn)dlsym(RTLD_DEFAULT, "OPENSSL_init_crypto");
+    if (init_crypto != NULL) init_crypto(0x00080000ULL /* OPENSSL_INIT_NO_ATEXIT */, NULL);
     ccurl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
