@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "labelmill",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "labelmill", targets: ["labelmill"]),
         .library(name: "Inference", targets: ["Inference"]),
@@ -31,10 +30,12 @@ let package = Package(
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("turbojpeg")]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // What every module shares: SHA-256 in hex, atomic and durable file writes, cross-process file locks.
+        .target(name: "Support", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Inference",
             dependencies: [
-                "COpenBLAS", "CKernels", "CPNG", "CJPEG",
+                "COpenBLAS", "CKernels", "CPNG", "CJPEG", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -45,7 +46,7 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "Inference", "LabelAPI",
+                "Inference", "LabelAPI", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,7 +60,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "Inference", "LabelAPI", "CCurl",
+                "Inference", "LabelAPI", "CCurl", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -68,7 +69,7 @@ let package = Package(
         .target(
             name: "Runner",
             dependencies: [
-                "Coordinator", "Worker", "LabelAPI", "Inference",
+                "Coordinator", "Worker", "LabelAPI", "Inference", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -86,13 +87,13 @@ let package = Package(
         ),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference"],
+            dependencies: ["Inference", "Support"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Coordinator", "LabelAPI", "Worker", "Inference", "Runner",
+                "Coordinator", "LabelAPI", "Worker", "Inference", "Runner", "Support",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
@@ -100,7 +101,7 @@ let package = Package(
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "LabelAPI",
+                "Worker", "LabelAPI", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

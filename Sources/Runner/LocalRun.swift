@@ -6,6 +6,7 @@ import LabelAPI
 import Logging
 import ServiceLifecycle
 import Worker
+import Support
 
 /// `labelmill run`: the whole system on one machine. An embedded coordinator on a SQLite file in the output
 /// directory, local workers, then an export next to it. Rerunning with the same inputs resumes: the job is
@@ -96,7 +97,7 @@ public enum LocalRun {
     static func localToken(in directory: URL) throws -> String {
         let file = directory.appendingPathComponent("token")
         if let token = try? String(contentsOf: file, encoding: .utf8), !token.isEmpty { return token }
-        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let token = SHA256Hex.of((0..<32).map { _ in UInt8.random(in: 0...255) })
         guard FileManager.default.createFile(atPath: file.path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw CurlError(.io, "cannot write \(file.path)")
         }
@@ -134,6 +135,6 @@ public enum LocalRun {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         hasher.update(data: (try? encoder.encode(settings)) ?? Data())
-        return "run-" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return "run-" + SHA256Hex.hex(hasher.finalize())
     }
 }

@@ -4,6 +4,7 @@ import Inference
 import LabelAPI
 import Testing
 import Worker
+import Support
 
 /// The HTTP API through the real libcurl client against a live coordinator on loopback.
 @Suite struct APITests {
@@ -72,7 +73,7 @@ import Worker
         #expect(status.recentErrors.map(\.error) == ["corrupt on purpose"])
         let results = try await live.admin.results(job)
         #expect(results.map(\.status) == ["done", "failed", "pending"])
-        #expect(results[0].sha256 == FileDigest.sha256(png))
+        #expect(results[0].sha256 == SHA256Hex.of(png))
         #expect(try await live.admin.labelPNG(job: job, image: task.images[0].id) == png)
 
         // The same state in Prometheus form, readable with the worker token too.

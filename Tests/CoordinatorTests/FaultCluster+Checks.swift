@@ -4,6 +4,7 @@ import Inference
 import LabelAPI
 import Testing
 import Worker
+import Support
 
 /// The checks every fault scenario ends with, and the figures it reports.
 extension FaultCluster {
@@ -66,7 +67,7 @@ extension FaultCluster {
         var matching = 0
         for image in Self.images {
             #expect(labeled[image.id] == 1, "\(name): \(image.id) has \(labeled[image.id] ?? 0) image.done events")
-            let exported = try? FileDigest.sha256(path: out.appendingPathComponent("labels/\(image.id).png").path)
+            let exported = try? SHA256Hex.of(file: out.appendingPathComponent("labels/\(image.id).png").path)
             let recorded = results.first { $0.id == image.id }?.sha256
             #expect(exported == reference[image.id] && recorded == exported,
                     "\(name): label of \(image.id): exported \(exported ?? "none"), recorded \(recorded ?? "none"), fault-free \(reference[image.id] ?? "none")")
@@ -105,7 +106,7 @@ extension FaultCluster {
         }
         for row in labels {
             let path = dataDirectory.appendingPathComponent(row["relative_path"] as String).path
-            #expect((try? FileDigest.sha256(path: path)) == row["sha256"] as String, "\(name): label file \(path)")
+            #expect((try? SHA256Hex.of(file: path)) == row["sha256"] as String, "\(name): label file \(path)")
         }
         let folder = dataDirectory.appendingPathComponent("labels/\(job)")
         let files = Set((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])

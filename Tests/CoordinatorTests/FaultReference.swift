@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Support
 
 /// The fault-free run every fault scenario is compared with: the same manifest through `labelmill serve` and
 /// one `labelmill worker`, computed once per test process. Image id → sha256 of its exported label map.
@@ -26,7 +27,7 @@ enum FaultReference {
         _ = try LabelmillProcess.run(["export", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job, "--out", out.path])
         var labels: [String: String] = [:]
         for image in FaultCluster.images {
-            labels[image.id] = try FileDigest.sha256(path: out.appendingPathComponent("labels/\(image.id).png").path)
+            labels[image.id] = try SHA256Hex.of(file: out.appendingPathComponent("labels/\(image.id).png").path)
         }
         // Copies of one picture must get one label map; otherwise the run is not a reference.
         for image in FaultCluster.images where labels[image.id] != labels["img\(Int(image.id.dropFirst(3))! % 3)"] {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Coordinator
+import Support
 
 @Suite struct StoreModelTests {
     static let a = String(repeating: "a", count: 64)
@@ -35,7 +36,7 @@ import Testing
         #expect(model.files.map(\.name) == ["text.bin", "vision.bin"])
         #expect(model.id == Store.modelId(files: files.reversed()))
         let canonical = #"[{"name":"text.bin","sha256":"\#(Self.a)","size":10},{"name":"vision.bin","sha256":"\#(Self.b)","size":20}]"#
-        #expect(model.id == SHA256Hex.digest(Data(canonical.utf8)))
+        #expect(model.id == SHA256Hex.of(Array(canonical.utf8)))
         #expect(try fixture.store.model("maskclip-b16") == model)
         #expect(try fixture.store.model(model.id) == model)
         #expect(try fixture.store.model("nope") == nil)

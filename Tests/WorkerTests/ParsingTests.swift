@@ -1,5 +1,6 @@
 import Testing
 @testable import Worker
+import Support
 
 @Suite("Header, range and digest parsing")
 struct ParsingTests {
@@ -19,7 +20,7 @@ struct ParsingTests {
         ])
     func normalise(etag: String, valid: Bool) {
         let expected = valid ? "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" : nil
-        #expect(DownloadDigest.normalizedSHA256(etag) == expected)
+        #expect(SHA256Hex.normalized(etag) == expected)
     }
 
     @Test("Content-Range forms")

@@ -30,6 +30,16 @@ struct TestRoutes: Sendable {
         router.get("/files/:name") { request, context in
             try serve(try file(context), request)
         }
+        // The whole file, 32 KiB every 20 ms: slow enough for concurrent downloads to overlap.
+        router.get("/trickle/:name") { _, context in
+            let data = try file(context)
+            return Response(status: .ok, body: .init(contentLength: data.count) { writer in
+                for start in stride(from: 0, to: data.count, by: 32_768) {
+                    try await writer.write(ByteBuffer(bytes: data[start..<min(start + 32_768, data.count)]))
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            })
+        }
         router.get("/norange/:name") { _, context in
             Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: try file(context))))
         }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Worker
+import Support
 
 /// A fresh directory per test, removed afterwards.
 func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
@@ -52,9 +53,5 @@ func closedPort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// Lower-case hex SHA-256, through the module's own digest (no Crypto import in the tests).
-func sha256Hex(_ bytes: [UInt8]) -> String {
-    var digest = DownloadDigest()
-    bytes.withUnsafeBytes { digest.update($0) }
-    return digest.finalize()
-}
+/// Lower-case hex SHA-256, through the one helper every module uses.
+func sha256Hex(_ bytes: [UInt8]) -> String { SHA256Hex.of(bytes) }

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import LabelAPI
+import Support
 
 extension CoordinatorServices {
     /// Claims the next task for `worker` and describes it with everything the worker needs.
@@ -79,11 +80,11 @@ extension CoordinatorServices {
         if let bad = map.indices.first(where: { Int($0) >= classes && $0 != LabelMap.void }) {
             throw CoordinatorError(.invalidUpload, "label value \(bad) is not a class index (< \(classes)) or 255")
         }
-        let sha = FileDigest.sha256(bytes)
+        let sha = SHA256Hex.of(bytes)
         let relative = "labels/\(jobId)/\(imageId).\(sha.prefix(16)).png"
         let path = dataPath(relative)
         let existed = FileManager.default.fileExists(atPath: path)
-        if !existed { try AtomicFile.write(bytes, to: path) }
+        if !existed { try AtomicFile.write(bytes, to: path, mode: 0o600) }
         return WrittenLabel(jobId: jobId, worker: worker,
                             file: LabelFile(sha256: sha, bytes: Int64(bytes.count), width: width, height: height, relativePath: relative),
                             created: !existed)

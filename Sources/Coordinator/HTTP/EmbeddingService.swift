@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import Logging
+import Support
 
 /// Computes each job's class embeddings once, on the coordinator, and makes its tasks claimable: workers then
 /// download one small file instead of each running the text tower. Runs on its own serial queue (model loading
@@ -42,15 +43,15 @@ final class EmbeddingService: Sendable {
             let embeddings = try ClassEmbeddings.compute(
                 model: clip, classNames: job.classes, templates: .named(job.options.templates),
                 modelSHA256: try clip.weightsSHA256())
-            let temporary = dataDirectory.appendingPathComponent("embeddings/.\(jobId).tmp").path
-            try FileManager.default.createDirectory(at: dataDirectory.appendingPathComponent("embeddings"), withIntermediateDirectories: true)
+            // Written under a temporary name, then renamed onto its content address: rename(2) replaces an
+            // identical file another job already uses without a moment where it is missing.
+            let directory = dataDirectory.appendingPathComponent("embeddings").path
+            try AtomicFile.createDirectories(directory)
+            let temporary = AtomicFile.temporaryPath(for: directory + "/\(jobId)")
+            defer { unlink(temporary) }
             try embeddings.write(to: temporary)
-            let sha = try FileDigest.sha256(path: temporary)
-            let final = dataDirectory.appendingPathComponent(Self.relativePath(sha256: sha)).path
-            // rename(2) replaces an identical file another job already uses without a moment where it is missing.
-            guard rename(temporary, final) == 0 else {
-                throw CoordinatorError(.internalError, "cannot move embeddings into place: \(String(cString: strerror(errno)))")
-            }
+            let sha = try SHA256Hex.of(file: temporary)
+            try AtomicFile.commit(temporary, to: dataDirectory.appendingPathComponent(Self.relativePath(sha256: sha)).path)
             guard try record(jobId: jobId, sha256: sha) else {
                 // Cancelled meanwhile. The file is content-addressed and may serve another job with the same
                 // classes, so it stays.

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LabelAPI
+import Support
 
 /// Content-addressed model storage: blobs uploaded by sha256 (streamed to disk and verified), models as named
 /// lists of blobs, downloads with Range so interrupted worker downloads resume.
@@ -80,7 +81,7 @@ struct ModelRoutes {
             unlink(temporary)
             throw CoordinatorError(.badRequest, "upload of blob \(sha) failed: \(error)")
         }
-        let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let actual = SHA256Hex.hex(hasher.finalize())
         guard actual == sha else {
             unlink(temporary)
             throw CoordinatorError(.invalidUpload, "blob content has sha256 \(actual), not \(sha)")
@@ -89,7 +90,7 @@ struct ModelRoutes {
             unlink(temporary)
             throw CoordinatorError(.internalError, "cannot store blob \(sha)")
         }
-        AtomicFile.syncDirectory(directory)
+        try AtomicFile.syncDirectory(directory)
         let received = size
         try await Offload.run { try services.store.recordBlob(sha256: sha, size: received, relativePath: relative) }
     }

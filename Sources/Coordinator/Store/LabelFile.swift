@@ -1,3 +1,5 @@
+import Support
+
 /// A stored label map of one image; the HTTP layer writes the file, the store records where and what it is.
 public struct LabelFile: Codable, Sendable, Equatable, Hashable {
     /// Lowercase hex SHA-256 of the file's bytes.

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import LabelAPI
+import Support
 
 /// Checking and fingerprinting a submitted job.
 extension Store {
@@ -32,7 +33,7 @@ extension Store {
                 hasher.update(data: Data(field.utf8))
             }
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return SHA256Hex.hex(hasher.finalize())
     }
 
     /// Sorted-keys JSON, as stored in TEXT columns and hashed for ids.

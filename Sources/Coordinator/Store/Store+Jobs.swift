@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Support
 
 /// Creating and reading jobs.
 extension Store {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Support
 
 /// Content-addressed blobs and the models made of them. The HTTP layer writes the files; the store knows them.
 extension Store {
@@ -83,7 +84,7 @@ extension Store {
 
     /// SHA-256 (hex) of `[{"name":…,"sha256":…,"size":…},…]` with the files sorted by name and keys sorted.
     public static func modelId(files: [ModelFileEntry]) -> String {
-        SHA256Hex.digest(Data(json(files.sorted { $0.name < $1.name }).utf8))
+        SHA256Hex.of(Array(json(files.sorted { $0.name < $1.name }).utf8))
     }
 
     static func model(_ db: Database, id: String, name: String?) throws -> ModelRecord? {

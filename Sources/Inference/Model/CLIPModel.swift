@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A loaded Hugging Face CLIP directory: `config.json`, `model.safetensors` (memory-mapped), `vocab.json`,
 /// `merges.txt`. Every tensor of both towers is checked for presence and shape when it loads.
@@ -31,6 +32,6 @@ public final class CLIPModel: Sendable {
 
     /// sha256 of `model.safetensors`, which identifies the weights class embeddings were made with.
     public func weightsSHA256() throws -> String {
-        try FileDigest.sha256(path: weights.path)
+        do { return try SHA256Hex.of(file: weights.path) } catch { throw InferenceError(.io, error.description) }
     }
 }

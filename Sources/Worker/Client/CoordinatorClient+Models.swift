@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import LabelAPI
+import Support
 
 extension CoordinatorClient {
     public func model(_ nameOrId: String) async throws -> ModelManifest {
@@ -15,7 +16,7 @@ extension CoordinatorClient {
         for file in files {
             let path = directory.appendingPathComponent(file).path
             guard FileManager.default.fileExists(atPath: path) else { throw CurlError(.io, "\(path) does not exist") }
-            let sha = try FileDigest.sha256(path: path)
+            let sha = try CurlError.file { () throws(FileError) in try SHA256Hex.of(file: path) }
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
             let exists = (try? await http.send(request(.head, Routes.blob(sha)), retry: retry))?.isSuccess ?? false
             if !exists {

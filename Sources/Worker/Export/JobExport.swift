@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import LabelAPI
+import Support
 
 /// `labelmill export`: a job's label maps, class list and per-image results in a directory. Files are written
 /// atomically, so an interrupted export leaves no torn files and a rerun completes it.
@@ -31,15 +32,15 @@ public enum JobExport {
                 throw CurlError(.io, "image id \(result.id.debugDescription) is not a safe file name")
             }
             let path = labels.appendingPathComponent("\(result.id).png")
-            if let existing = FileManager.default.contents(atPath: path.path), FileDigest.sha256([UInt8](existing)) == sha {
+            if let existing = FileManager.default.contents(atPath: path.path), SHA256Hex.of(existing) == sha {
                 written += 1
                 continue
             }
             let png = try await client.labelPNG(job: job, image: result.id)
-            guard FileDigest.sha256(png) == sha else {
+            guard SHA256Hex.of(png) == sha else {
                 throw CurlError(.checksumMismatch, "label map of \(result.id) does not match its recorded sha256")
             }
-            try Data(png).write(to: path, options: .atomic)
+            try CurlError.file { () throws(FileError) in try AtomicFile.write(png, to: path.path) }
             written += 1
         }
         return Summary(labels: written, results: count)

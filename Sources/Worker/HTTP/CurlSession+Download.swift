@@ -1,7 +1,10 @@
+import Support
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension CurlSession {
-    /// Downloads into `path + ".part"`, resuming it when asked, verifies size and SHA-256, syncs and
-    /// renames it onto `path`. A transfer that breaks leaves the `.part` for the next attempt; a
-    /// file that fails verification is deleted.
+    /// Downloads `url` into `path`; see `download(_:progress:)`.
     public func download(
         from url: String, to path: String, expectedSize: Int64? = nil, expectedSHA256: String? = nil,
         resume: Bool = true, progress: DownloadProgress? = nil
@@ -11,6 +14,16 @@ extension CurlSession {
         return try download(request, cancellation: nil, progress: progress)
     }
 
+    /// Fetches a file so that processes sharing its directory (workers on one host, one cache) cooperate:
+    ///
+    /// 1. take the exclusive lock `destination.lock` (see `FileLock`): one process at a time touches this file;
+    /// 2. a destination already there (another process just fetched it, or a cache hit) is checked and kept when it
+    ///    has the expected digest (or, when none is known, the expected size); a file that fails the check is
+    ///    deleted, never used;
+    /// 3. otherwise download into `destination.part`, continuing it when asked (only the lock holder writes it);
+    /// 4. verify the size and SHA-256 of the file **on disk**, then fsync, rename and fsync the directory.
+    ///
+    /// A transfer that breaks leaves the `.part` for the next attempt; a file that fails verification is deleted.
     public func download(_ request: DownloadRequest, progress: DownloadProgress? = nil) throws(CurlError) -> DownloadResult {
         try download(request, cancellation: nil, progress: progress)
     }
@@ -18,12 +31,40 @@ extension CurlSession {
     func download(
         _ request: DownloadRequest, cancellation: CancellationFlag?, progress: DownloadProgress?
     ) throws(CurlError) -> DownloadResult {
-        let expectedSHA256 = DownloadDigest.normalizedSHA256(request.expectedSHA256)
+        let expectedSHA256 = SHA256Hex.normalized(request.expectedSHA256)
         if request.expectedSHA256 != nil && expectedSHA256 == nil {
             throw CurlError(.other, "\(request.destination): expected SHA-256 is not 64 hex digits")
         }
+        try CurlError.file { () throws(FileError) in try AtomicFile.createDirectories(AtomicFile.parentDirectory(of: request.destination)) }
+        let lockPath = request.destination + ".lock"
+        let acquired = try CurlError.file { () throws(FileError) in
+            try FileLock.acquire(lockPath, isCancelled: { cancellation?.isCancelled ?? false })
+        }
+        guard let lock = acquired else { throw .cancelled("GET \(request.url)") }
+        defer { lock.release() }
+
+        let cached = CachedFile(path: request.destination)
+        var discarded: String?
+        switch try cached.check(size: request.expectedSize, sha256: expectedSHA256, stamp: request.stamp) {
+        case .valid(let size, let sha256):
+            return DownloadResult(path: request.destination, size: size, sha256: sha256, resumedFrom: size, reused: true)
+        case .missing:
+            break
+        case .invalid(let reason):
+            cached.remove()
+            discarded = reason
+        }
+        var result = try fetchIntoPart(request, expectedSHA256: expectedSHA256, cancellation: cancellation, progress: progress)
+        if request.stamp, let expectedSHA256 { cached.stamp(sha256: expectedSHA256) }
+        result.discarded = discarded
+        return result
+    }
+
+    private func fetchIntoPart(
+        _ request: DownloadRequest, expectedSHA256: String?, cancellation: CancellationFlag?, progress: DownloadProgress?
+    ) throws(CurlError) -> DownloadResult {
         let part = request.partialPath
-        if !request.resume { FileSystem.remove(part) }
+        if !request.resume { unlink(part) }
         let file = try LocalFile.openForAppending(part)
         defer { file.close() }
         var sink = try makeSink(file, request, progress)
@@ -33,7 +74,7 @@ extension CurlSession {
             try fetch(request, into: sink, cancellation: cancellation)
             if sink.state == .rangeNotSatisfiable {  // the part is not a prefix of this file
                 try file.truncate()
-                sink = DownloadSink(file: file, startOffset: 0, digest: DownloadDigest(), progress: progress)
+                sink = DownloadSink(file: file, startOffset: 0, progress: progress)
                 try fetch(request, into: sink, cancellation: cancellation)
             }
         }
@@ -42,8 +83,11 @@ extension CurlSession {
             throw CurlError(.httpStatus(status), "GET \(request.url): HTTP \(status): \(text)")
         }
         sink.finish()
-        try file.sync()
-        return try verifyAndRename(request, sink: sink, expectedSHA256: expectedSHA256)
+        if let total = sink.total, sink.size < total {  // libcurl normally reports this itself
+            throw CurlError(.sendOrReceiveFailed, "GET \(request.url): got \(sink.size) of \(total) bytes")
+        }
+        file.close()
+        return try verifyAndPublish(request, expectedSHA256: expectedSHA256, resumedFrom: sink.startOffset)
     }
 
     private func makeSink(_ file: LocalFile, _ request: DownloadRequest, _ progress: DownloadProgress?) throws(CurlError) -> DownloadSink {
@@ -52,9 +96,7 @@ extension CurlSession {
             try file.truncate()
             offset = 0
         }
-        var digest = DownloadDigest()
-        try digest.update(from: file, length: offset)
-        return DownloadSink(file: file, startOffset: offset, digest: digest, progress: progress)
+        return DownloadSink(file: file, startOffset: offset, progress: progress)
     }
 
     private func fetch(_ request: DownloadRequest, into sink: DownloadSink, cancellation: CancellationFlag?) throws(CurlError) {
@@ -63,22 +105,20 @@ extension CurlSession {
         _ = try transfer(http, totalTimeout: request.timeout, sink: sink, cancellation: cancellation)
     }
 
-    private func verifyAndRename(_ request: DownloadRequest, sink: DownloadSink, expectedSHA256: String?) throws(CurlError) -> DownloadResult {
+    /// Checks the `.part` as it is on disk (not the bytes as they streamed by: what matters is what was written),
+    /// then makes it the destination durably.
+    private func verifyAndPublish(_ request: DownloadRequest, expectedSHA256: String?, resumedFrom: Int64) throws(CurlError) -> DownloadResult {
         let part = request.partialPath
-        let size = sink.size
-        if let total = sink.total, size < total {  // libcurl normally reports this itself
-            throw CurlError(.sendOrReceiveFailed, "GET \(request.url): got \(size) of \(total) bytes")
+        let onDisk = try CurlError.file { () throws(FileError) in try CachedFile(path: part).measure() }
+        if let expected = request.expectedSize, onDisk.size != expected {
+            unlink(part)
+            throw CurlError(.sizeMismatch, "\(request.destination): \(onDisk.size) bytes, expected \(expected) (from \(request.url))")
         }
-        if let expected = request.expectedSize, size != expected {
-            FileSystem.remove(part)
-            throw CurlError(.sizeMismatch, "\(request.destination): \(size) bytes, expected \(expected) (from \(request.url))")
+        if let expectedSHA256, onDisk.sha256 != expectedSHA256 {
+            unlink(part)
+            throw CurlError(.checksumMismatch, "\(request.destination): SHA-256 \(onDisk.sha256), expected \(expectedSHA256) (from \(request.url))")
         }
-        let sha256 = sink.digest.finalize()
-        if let expectedSHA256, sha256 != expectedSHA256 {
-            FileSystem.remove(part)
-            throw CurlError(.checksumMismatch, "\(request.destination): SHA-256 \(sha256), expected \(expectedSHA256) (from \(request.url))")
-        }
-        try FileSystem.rename(part, to: request.destination)
-        return DownloadResult(path: request.destination, size: size, sha256: sha256, resumedFrom: sink.startOffset)
+        try CurlError.file { () throws(FileError) in try AtomicFile.commit(part, to: request.destination) }
+        return DownloadResult(path: request.destination, size: onDisk.size, sha256: onDisk.sha256, resumedFrom: resumedFrom)
     }
 }

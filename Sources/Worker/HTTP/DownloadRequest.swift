@@ -12,6 +12,9 @@ public struct DownloadRequest: Sendable {
     public var headers: HTTPHeaders
     /// Limit for the whole transfer; nil (the default) means none, the stall timeout still applies.
     public var timeout: Duration?
+    /// Leave a stamp next to a file verified against `expectedSHA256`, so the next check of it (in this process or
+    /// another) needs no full hash while the file stays as it was (see `CachedFile`).
+    public var stamp: Bool
 
     public init(
         url: String,
@@ -20,7 +23,8 @@ public struct DownloadRequest: Sendable {
         expectedSHA256: String? = nil,
         resume: Bool = true,
         headers: HTTPHeaders = [:],
-        timeout: Duration? = nil
+        timeout: Duration? = nil,
+        stamp: Bool = false
     ) {
         self.url = url
         self.destination = destination
@@ -29,6 +33,7 @@ public struct DownloadRequest: Sendable {
         self.resume = resume
         self.headers = headers
         self.timeout = timeout
+        self.stamp = stamp
     }
 
     public var partialPath: String { destination + ".part" }
@@ -38,16 +43,22 @@ public struct DownloadRequest: Sendable {
 public struct DownloadResult: Sendable, Equatable {
     public var path: String
     public var size: Int64
-    /// Lower-case hex SHA-256 of the whole file, resumed part included.
+    /// Lower-case hex SHA-256 of the whole file as it is on disk.
     public var sha256: String
-    /// Bytes kept from an earlier interrupted download (0 when it started from scratch).
+    /// Bytes kept from an earlier interrupted download (0 when it started from scratch; the size when reused).
     public var resumedFrom: Int64
+    /// The destination was already there and verified: nothing was transferred.
+    public var reused: Bool
+    /// Why a destination that was there was deleted instead of used (corrupt, wrong size), if one was.
+    public var discarded: String?
 
-    public init(path: String, size: Int64, sha256: String, resumedFrom: Int64) {
+    public init(path: String, size: Int64, sha256: String, resumedFrom: Int64, reused: Bool = false, discarded: String? = nil) {
         self.path = path
         self.size = size
         self.sha256 = sha256
         self.resumedFrom = resumedFrom
+        self.reused = reused
+        self.discarded = discarded
     }
 }
 

@@ -1,4 +1,4 @@
-/// Writes a download's body into its `.part` file and hashes it on the way. Decides from the
+/// Writes a download's body into its `.part` file. Decides from the
 /// response status what the bytes mean: 206 continues the part, 200 replaces it (a server that
 /// ignores Range sends the whole file), anything else is an error whose body is kept for the message.
 final class DownloadSink: ResponseSink {
@@ -20,14 +20,12 @@ final class DownloadSink: ResponseSink {
     private(set) var written: Int64 = 0
     /// Full size as announced by the server (Content-Length or Content-Range).
     private(set) var total: Int64?
-    private(set) var digest: DownloadDigest
     private(set) var errorBody: [UInt8] = []
     private var lastReported: Int64 = 0
 
-    init(file: LocalFile, startOffset: Int64, digest: DownloadDigest, progress: DownloadProgress?) {
+    init(file: LocalFile, startOffset: Int64, progress: DownloadProgress?) {
         self.file = file
         self.startOffset = startOffset
-        self.digest = digest
         self.progress = progress
     }
 
@@ -45,7 +43,6 @@ final class DownloadSink: ResponseSink {
         case 200..<300:
             if startOffset > 0 {
                 try file.truncate()
-                digest.reset()
                 startOffset = 0
             }
             total = head.headers["Content-Length"].flatMap { Int64($0) }
@@ -67,7 +64,6 @@ final class DownloadSink: ResponseSink {
             return
         }
         try file.write(bytes)
-        digest.update(bytes)
         written += Int64(bytes.count)
         report(force: false)
     }

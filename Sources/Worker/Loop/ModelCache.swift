@@ -1,32 +1,34 @@
 import Foundation
 import Inference
 import LabelAPI
+import Logging
 
-/// Downloads each model once into the cache (blobs by sha256, resumable, checksummed), loads it once, and
-/// keeps one MaskCLIP per job. Several worker processes may share a cache: downloads land by atomic rename.
+/// The worker's cache of models and class embeddings (`--cache`, shared by every worker on the host in the
+/// deployments the docs describe): blobs by sha256, each fetched at most once per host and checked before its
+/// first use in a process (see `CurlSession.download` and `CachedFile`); a corrupt entry is deleted and fetched
+/// again, never used. Keeps one loaded model and one MaskCLIP per job in memory.
 actor ModelCache {
     let client: CoordinatorClient
     let directory: URL
     let runner: InferenceRunner
+    let logger: Logger
+    /// Files this process has checked (or fetched) since it started.
+    private var verified: Set<String> = []
     private var loaded: (id: String, model: CLIPModel)?
     private var jobs: [String: MaskCLIP] = [:]
 
-    init(client: CoordinatorClient, directory: URL, runner: InferenceRunner) {
+    init(client: CoordinatorClient, directory: URL, runner: InferenceRunner, logger: Logger) {
         self.client = client
         self.directory = directory
         self.runner = runner
+        self.logger = logger
     }
 
     func maskCLIP(for task: TaskAssignment) async throws -> MaskCLIP {
         if let cached = jobs[task.jobId] { return cached }
         let model = try await model(task.modelId)
         let embeddingsPath = directory.appendingPathComponent("embeddings/\(task.embeddingsSHA256).safetensors").path
-        if !FileManager.default.fileExists(atPath: embeddingsPath) {
-            try FileManager.default.createDirectory(at: directory.appendingPathComponent("embeddings"), withIntermediateDirectories: true)
-            _ = try await client.http.download(DownloadRequest(
-                url: client.baseURL + Routes.embeddings(task.jobId), destination: embeddingsPath,
-                expectedSHA256: task.embeddingsSHA256, headers: ["Authorization": "Bearer \(client.token)"]), retry: client.retry)
-        }
+        try await ensure(embeddingsPath, from: client.baseURL + Routes.embeddings(task.jobId), size: nil, sha256: task.embeddingsSHA256)
         let settings = task.settings
         let options = MaskCLIPOptions(shortSide: settings.shortSide, longSide: settings.longSide, promptDenoise: settings.promptDenoise,
                                       keySmoothing: settings.keySmoothing, preset: Preset(rawValue: settings.preset) ?? .clip)
@@ -43,17 +45,29 @@ actor ModelCache {
         if let loaded, loaded.id == id { return loaded.model }
         let manifest = try await client.model(id)
         let modelDirectory = directory.appendingPathComponent("models/\(manifest.id)")
-        try FileManager.default.createDirectory(at: modelDirectory, withIntermediateDirectories: true)
         for file in manifest.files {
-            let path = modelDirectory.appendingPathComponent(file.name).path
-            if FileManager.default.fileExists(atPath: path) { continue }
-            _ = try await client.http.download(DownloadRequest(
-                url: client.baseURL + Routes.blob(file.sha256), destination: path, expectedSize: file.size,
-                expectedSHA256: file.sha256, headers: ["Authorization": "Bearer \(client.token)"]), retry: client.retry)
+            try await ensure(modelDirectory.appendingPathComponent(file.name).path, from: client.baseURL + Routes.blob(file.sha256),
+                             size: file.size, sha256: file.sha256)
         }
         let model = try await runner.run { try CLIPModel(directory: modelDirectory) }
         loaded = (id, model)
         jobs.removeAll()
         return model
+    }
+
+    /// Makes sure `path` holds the blob `sha256`: checked once per process (its size, and its digest unless the
+    /// stamp of an earlier check still describes it), fetched under the per-file lock when missing or corrupt.
+    private func ensure(_ path: String, from url: String, size: Int64?, sha256: String) async throws {
+        if verified.contains(path) { return }
+        let request = DownloadRequest(url: url, destination: path, expectedSize: size, expectedSHA256: sha256,
+                                      headers: ["Authorization": "Bearer \(client.token)"], stamp: true)
+        let result = try await client.http.download(request, retry: client.retry)
+        if let discarded = result.discarded {
+            logger.warning("cache.corrupt", metadata: ["cache.file": "\(path)", "reason": "\(discarded)"])
+        }
+        if !result.reused {
+            logger.info("cache.fetched", metadata: ["cache.file": "\(path)", "bytes": "\(result.size)"])
+        }
+        verified.insert(path)
     }
 }

@@ -19,11 +19,11 @@ public struct WorkerLoop: Sendable {
         self.configuration = configuration
         workerId = "\(configuration.name)-\(UUID().uuidString.prefix(8).lowercased())"
         client = CoordinatorClient(baseURL: configuration.coordinatorURL, token: configuration.token)
-        models = ModelCache(client: client, directory: configuration.cacheDirectory, runner: runner)
         fetcher = ImageFetcher(client: client, maxBytes: configuration.maxImageBytes, timeout: configuration.imageTimeout)
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(workerId)"
         self.logger = logger
+        models = ModelCache(client: client, directory: configuration.cacheDirectory, runner: runner, logger: logger)
     }
 
     /// Runs until `stop` is set (or, with `idleExit`, until no work came for that long).

@@ -1,3 +1,5 @@
+import Support
+
 /// What the hub says about one file before it is downloaded: its size and, for LFS files,
 /// its SHA-256.
 struct HubFileMetadata: Equatable {
@@ -33,13 +35,13 @@ struct HubFileMetadata: Equatable {
     /// The hub's own LFS headers, valid on a redirect as well as on a final response.
     init(linkedFrom headers: HTTPHeaders) {
         size = headers["X-Linked-Size"].flatMap { Int64($0) }
-        sha256 = DownloadDigest.normalizedSHA256(headers["X-Linked-Etag"])
+        sha256 = SHA256Hex.normalized(headers["X-Linked-Etag"])
     }
 
     /// Fills what is still unknown from a final response's generic headers.
     mutating func fill(from headers: HTTPHeaders) {
         let linked = HubFileMetadata(linkedFrom: headers)
         size = size ?? linked.size ?? headers["Content-Length"].flatMap { Int64($0) }
-        sha256 = sha256 ?? linked.sha256 ?? DownloadDigest.normalizedSHA256(headers["ETag"])
+        sha256 = sha256 ?? linked.sha256 ?? SHA256Hex.normalized(headers["ETag"])
     }
 }

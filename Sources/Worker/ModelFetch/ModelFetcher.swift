@@ -12,7 +12,6 @@ public enum ModelFetcher {
     ) async throws(CurlError) -> [FetchedFile] {
         let session = CurlSession.Configuration(bearerToken: configuration.token, userAgent: "labelmill-model-fetch")
         let client = HTTPClient(configuration: .init(session: session, threads: 1), logger: logger)
-        try FileSystem.createDirectories(configuration.outputDirectory)
         var fetched: [FetchedFile] = []
         for file in configuration.files {
             fetched.append(try await fetch(file, configuration, client: client, logger: logger, progress: progress))
@@ -26,36 +25,25 @@ public enum ModelFetcher {
     ) async throws(CurlError) -> FetchedFile {
         let url = configuration.url(for: file)
         let destination = configuration.outputDirectory + "/" + file
-        try FileSystem.createDirectories(FileSystem.parentDirectory(of: destination))
         let expected = try await HubFileMetadata.probe(url, client: client, retry: configuration.retry)
         var metadata: Logger.Metadata = ["model.repo": "\(configuration.repo)", "model.file": "\(file)"]
         metadata["model.size"] = expected.size.map { "\($0)" }
-
-        if let existing = try existingFile(file, at: destination, matching: expected) {
-            logger.info("model.fetch.skip", metadata: metadata)
-            progress?(FetchProgress(file: file, bytes: existing.size, total: existing.size, skipped: true))
-            return existing
-        }
-        logger.info("model.fetch.download", metadata: metadata)
+        // The downloader keeps a file already there when it has the hub's size and (when published) digest.
         let request = DownloadRequest(
             url: url, destination: destination, expectedSize: expected.size, expectedSHA256: expected.sha256, resume: true)
         let result = try await client.download(request, retry: configuration.retry) { bytes, total in
             progress?(FetchProgress(file: file, bytes: bytes, total: total ?? expected.size))
         }
-        metadata["model.resumed_from"] = "\(result.resumedFrom)"
-        logger.info("model.fetch.done", metadata: metadata)
+        if result.reused {
+            logger.info("model.fetch.skip", metadata: metadata)
+            progress?(FetchProgress(file: file, bytes: result.size, total: result.size, skipped: true))
+        } else {
+            metadata["model.resumed_from"] = "\(result.resumedFrom)"
+            if let discarded = result.discarded { metadata["model.discarded"] = "\(discarded)" }
+            logger.info("model.fetch.done", metadata: metadata)
+        }
         return FetchedFile(
             name: file, path: destination, size: result.size, sha256: result.sha256,
-            skipped: false, verifiedSHA256: expected.sha256 != nil)
-    }
-
-    /// The file at `destination` when it already has the hub's size and (when published) digest.
-    static func existingFile(_ file: String, at destination: String, matching expected: HubFileMetadata) throws(CurlError) -> FetchedFile? {
-        guard let size = FileSystem.size(of: destination), size == expected.size else { return nil }
-        let sha256 = try DownloadDigest.sha256(ofFile: destination)
-        if let wanted = expected.sha256, wanted != sha256 { return nil }
-        return FetchedFile(
-            name: file, path: destination, size: size, sha256: sha256,
-            skipped: true, verifiedSHA256: expected.sha256 != nil)
+            skipped: result.reused, verifiedSHA256: expected.sha256 != nil)
     }
 }

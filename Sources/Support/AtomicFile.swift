@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Files published whole or not at all, with one durability policy: the bytes go to a temporary file next to the
+/// destination (a name no other process or call uses), the file is fsynced, renamed onto the destination, and the
+/// directory is fsynced so the new name survives a crash. Readers see the old file or the new one, never a torn one.
+public enum AtomicFile {
+    /// A fresh temporary path in `destination`'s directory: `.<name>.<pid>.<random>.tmp`, unique to this process
+    /// and call, so processes that share a directory never write into each other's files.
+    public static func temporaryPath(for destination: String) -> String {
+        let directory = parentDirectory(of: destination)
+        let name = destination.split(separator: "/").last.map(String.init) ?? "file"
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        return "\(directory)/.\(name).\(getpid()).\(random).tmp"
+    }
+
+    /// Writes `bytes` to `path` atomically and durably; `mode` is filtered by the umask as usual.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o666) throws(FileError) {
+        try createDirectories(parentDirectory(of: path))
+        let temporary = temporaryPath(for: path)
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .system("create", temporary) }
+        var failure: FileError?
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    failure = .system("write", temporary)
+                    return
+                }
+                offset += n
+            }
+        }
+        if failure == nil, fsync(fd) != 0 { failure = .system("fsync", temporary) }
+        close(fd)
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        do {
+            try publish(temporary, to: path)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Makes a complete temporary file the destination: fsync the file, rename it onto `destination`, fsync the
+    /// directory. The temporary file must be in the destination's directory (see `temporaryPath(for:)`).
+    public static func commit(_ temporary: String, to destination: String) throws(FileError) {
+        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("open", temporary) }
+        let synced = fsync(fd) == 0
+        let failure: FileError? = synced ? nil : .system("fsync", temporary)
+        close(fd)
+        if let failure { throw failure }
+        try publish(temporary, to: destination)
+    }
+
+    private static func publish(_ temporary: String, to destination: String) throws(FileError) {
+        guard rename(temporary, destination) == 0 else { throw .system("rename \(temporary) to", destination) }
+        try syncDirectory(parentDirectory(of: destination))
+    }
+
+    /// fsync of a directory, so the names created or renamed in it are durable.
+    public static func syncDirectory(_ directory: String) throws(FileError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("open", directory) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .system("fsync", directory) }
+    }
+
+    /// Creates `path` and its missing parents (mode 0777 filtered by the umask).
+    public static func createDirectories(_ path: String) throws(FileError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o777) != 0 && errno != EEXIST { throw .system("mkdir", current) }
+        }
+    }
+
+    public static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
