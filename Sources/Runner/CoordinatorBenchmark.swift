@@ -2,6 +2,7 @@ import Coordinator
 import Foundation
 import LabelAPI
 import Worker
+import Synchronization
 
 /// `labelmill bench coordinator`: a real coordinator process on loopback, driven over HTTP by N concurrent
 /// clients each doing claim + complete on its own keep-alive connection, until M tasks are done. With `idle`,
@@ -235,10 +236,9 @@ enum IdlePoller {
 }
 
 /// A count shared by threads.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
+final class Counter: Sendable {
+    private let count = Atomic(0)
 
-    func increment() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
+    func increment() { count.add(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Worker
+import Synchronization
 
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,12 +53,11 @@ struct ModelCommand: AsyncParsableCommand {
 }
 
 /// Draws one progress line per file on stderr, replacing it as bytes arrive.
-final class ProgressBars: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: String?
+final class ProgressBars: Sendable {
+    private let current = Mutex<String?>(nil)
 
     func draw(_ progress: FetchProgress, elapsed: Duration) {
-        lock.withLock {
+        current.withLock { current in
             if current != progress.file {
                 if current != nil { FileHandle.standardError.write(Data("\n".utf8)) }
                 current = progress.file

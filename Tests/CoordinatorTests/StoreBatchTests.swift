@@ -36,9 +36,9 @@ import Testing
             for i in 0..<5 {
                 group.addTask {
                     do {
-                        let id = try await store.batched { () -> Int64 in
-                            let task = try #require(try store.claim(worker: "w\(i)"))
-                            try store.complete(taskId: task.taskId, token: task.token)
+                        let id = try await store.batched("claim and complete") { db -> Int64 in
+                            let task = try #require(try store.claim(db, worker: "w\(i)"))
+                            try store.complete(db, taskId: task.taskId, token: task.token)
                             return task.taskId
                         }
                         outcomes.append(.success(id))
@@ -50,7 +50,7 @@ import Testing
             // A request that fails (a wrong lease token) in the middle of the batch.
             group.addTask {
                 do {
-                    try await store.batched { try store.complete(taskId: stale.taskId, token: otherToken(stale.token)) }
+                    try await store.batched("complete") { db in try store.complete(db, taskId: stale.taskId, token: otherToken(stale.token)) }
                     outcomes.append(.success(-1))
                 } catch {
                     outcomes.append(.failure(error))
@@ -73,9 +73,9 @@ import Testing
         let fixture = try StoreFixture()
         let job = try fixture.job(images: 2, shardSize: 1)
         let store = fixture.store
-        let running = try await store.batched { () -> Int in
-            _ = try store.claim(worker: "w1")
-            return try store.progress(job.id).images.running
+        let running = try await store.batched("claim") { db -> Int in
+            _ = try store.claim(db, worker: "w1")
+            return try store.progress(db, job.id).images.running
         }
         #expect(running == 1)
     }

@@ -12,24 +12,47 @@ import Testing
         await withTaskGroup(of: Void.self) { group in
             for i in 0..<50 {
                 group.addTask {
-                    await signal.wait(timeout: .seconds(3600))
-                    woken.append(i)
+                    if await signal.wait(timeout: .seconds(3600)) { woken.append(i) }
                 }
             }
             while woken.items.count < 50 {
-                signal.notify()
+                signal.notify(count: 50)
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
         #expect(Set(woken.items) == Set(0..<50))
     }
 
+    /// New work for one task wakes one waiter, the one that waited longest; the others sleep on.
+    @Test(.timeLimit(.minutes(1)))
+    func oneTaskWakesOneWaiter() async throws {
+        let signal = WorkSignal()
+        let woken = LockedList<Int>()
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<10 {
+                group.addTask {
+                    if await signal.wait(timeout: .seconds(3600)) { woken.append(i) }
+                }
+                while signal.waiting < i + 1 { try? await Task.sleep(for: .milliseconds(1)) }
+            }
+            signal.notify(count: 1)
+            try? await Task.sleep(for: .milliseconds(200))
+            #expect(woken.items == [0])
+            #expect(signal.waiting == 9)
+            signal.notify(count: 3)
+            try? await Task.sleep(for: .milliseconds(200))
+            #expect(woken.items.sorted() == [0, 1, 2, 3])
+            signal.notifyAll()
+        }
+        #expect(woken.items.count == 10)
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func waitsEndAtTheirTimeoutWithoutANotify() async {
         let signal = WorkSignal()
-        for _ in 0..<100 { await signal.wait(timeout: .milliseconds(1)) }
+        for _ in 0..<100 { #expect(await signal.wait(timeout: .milliseconds(1)) == false) }
         // A notify with nobody waiting is harmless, and a later wait still times out.
-        signal.notify()
-        await signal.wait(timeout: .milliseconds(1))
+        signal.notify(count: 5)
+        #expect(await signal.wait(timeout: .milliseconds(1)) == false)
     }
 }

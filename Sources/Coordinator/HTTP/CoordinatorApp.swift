@@ -26,14 +26,14 @@ public func buildCoordinator(
     }
     router.get(RouterPath(Routes.ready)) { _, _ in
         do {
-            try await Offload.run { try store.ping() }
+            try await store.read("reading the database") { db in try store.ping(db) }
         } catch {
             throw CoordinatorError(.unavailable, "the database cannot be read: \(error)")
         }
         return try json(["status": "ok"])
     }
     router.get(RouterPath(Routes.metrics)) { _, _ in
-        let counts = try await Offload.run { try store.fleetCounts() }
+        let counts = try await store.read("counting the fleet's work") { db in try store.fleetCounts(db) }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.scrape(counts))))
     }
@@ -53,7 +53,7 @@ public func buildCoordinator(
         server: .http1(configuration: .init(idleTimeout: .seconds(75))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "labelmill"),
         services: [LeaseSweeper(store: store, interval: configuration.sweepInterval, logger: logger,
-                                onReturned: { services.workSignal.notify() })],
+                                onReturned: { services.workSignal.notify(count: $0) })],
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

@@ -16,6 +16,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var maxLabelBytes: Int
     /// Largest manifest upload (streamed to disk, so this bounds disk, not memory).
     public var maxManifestBytes: Int64 = 8 << 30
+    /// Largest model file upload (streamed to disk as well).
+    public var maxBlobBytes: Int64 = 64 << 30
     /// Largest JSON body (job creation carries the manifest).
     public var maxJSONBytes: Int
 

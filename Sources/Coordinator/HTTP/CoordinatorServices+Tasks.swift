@@ -2,12 +2,13 @@ import Foundation
 import Inference
 import LabelAPI
 import Support
+import GRDB
 
 extension CoordinatorServices {
     /// Claims the next task for `worker` and describes it with everything the worker needs.
-    func claim(worker: String, name: String?) throws -> TaskAssignment? {
-        guard let claimed = try store.claim(worker: worker) else { return nil }
-        guard let job = try jobCache.settled(claimed.jobId, store: store) else {
+    func claim(_ db: Database, worker: String, name: String?) throws -> TaskAssignment? {
+        guard let claimed = try store.claim(db, worker: worker) else { return nil }
+        guard let job = try jobCache.settled(db, claimed.jobId, store: store) else {
             throw CoordinatorError(.internalError, "claimed a task of job \(claimed.jobId), which does not exist")
         }
         return TaskAssignment(
@@ -36,19 +37,22 @@ extension CoordinatorServices {
     /// Checks and stores an uploaded label map (see `TaskRoutes.upload`): the PNG is checked and written on a
     /// blocking thread, and recorded in a write batch.
     func storeLabel(_ bytes: [UInt8], taskId: Int64, imageId: String, token: String, width: Int, height: Int) async throws -> LabelOutcome {
-        let upload = try await Offload.run { [self] in
+        let upload = try await BlockingIO.run { [self] in
             try writeLabelFile(bytes, taskId: taskId, token: token, width: width, height: height, imageId: imageId)
         }
         do {
-            let outcome = try await store.batched { [store] in
-                try store.recordLabel(taskId: taskId, token: token, imageId: imageId, label: upload.file)
+            let outcome = try await store.batched("recording the label of \(imageId) in task \(taskId)") { [store] db in
+                try store.recordLabel(db, taskId: taskId, token: token, imageId: imageId, label: upload.file)
             }
             if outcome == .recorded { metrics.uploaded(bytes: bytes.count, worker: upload.worker) }
             return outcome
         } catch {
             // Only a file this request created and nothing references may go.
-            if upload.created, (try? store.label(jobId: upload.jobId, imageId: imageId))??.relativePath != upload.file.relativePath {
-                unlink(dataPath(upload.file.relativePath))
+            if upload.created {
+                let (store, path) = (store, dataPath(upload.file.relativePath))
+                try? await BlockingIO.run {
+                    if (try? store.label(jobId: upload.jobId, imageId: imageId))??.relativePath != upload.file.relativePath { unlink(path) }
+                }
             }
             throw error
         }
@@ -69,7 +73,7 @@ extension CoordinatorServices {
     private func writeLabelFile(_ bytes: [UInt8], taskId: Int64, token: String, width: Int, height: Int, imageId: String) throws -> WrittenLabel {
         guard ImageID.isSafe(imageId) else { throw CoordinatorError(.notFound, "no image \(imageId.debugDescription) in task \(taskId)") }
         let (jobId, worker) = try store.uploadTarget(taskId: taskId, token: token, imageId: imageId)
-        guard let job = try jobCache.settled(jobId, store: store) else {
+        guard let job = try store.read("reading job \(jobId)", { [store, jobCache] db in try jobCache.settled(db, jobId, store: store) }) else {
             throw CoordinatorError(.notFound, "no task \(taskId)")
         }
         let map = try ImageCodec.decodeLabelPNG(bytes, maxPixels: ImageCodec.defaultMaxPixels)

@@ -3,6 +3,7 @@ import Hummingbird
 import Inference
 import LabelAPI
 import Logging
+import GRDB
 
 /// What the routes share: the store, the data directory layout and the background services.
 final class CoordinatorServices: Sendable {
@@ -20,7 +21,7 @@ final class CoordinatorServices: Sendable {
         self.store = store
         self.logger = logger
         embeddings = EmbeddingService(store: store, dataDirectory: configuration.dataDirectory, logger: logger,
-                                      onReady: { [workSignal] in workSignal.notify() })
+                                      onReady: { [workSignal] tasks in workSignal.notify(count: tasks) })
     }
 
     /// `DATA/<relative>`: every file the coordinator writes lives under its data directory.
@@ -62,32 +63,8 @@ final class CoordinatorServices: Sendable {
     func receiveManifest(_ body: RequestBody) async throws -> (String, Int64) {
         let id = UUID().uuidString.lowercased()
         let path = try manifestUploadPath(id)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        let temporary = path + ".part"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw CoordinatorError(.internalError, "cannot create \(temporary)")
-        }
-        var size: Int64 = 0
-        do {
-            for try await buffer in body {
-                size += Int64(buffer.readableBytes)
-                guard size <= configuration.maxManifestBytes else {
-                    throw CoordinatorError(.tooLarge, "manifests are limited to \(configuration.maxManifestBytes) bytes")
-                }
-                try handle.write(contentsOf: Data(buffer.readableBytesView))
-            }
-            try handle.close()
-        } catch {
-            try? handle.close()
-            unlink(temporary)
-            throw error as? CoordinatorError ?? CoordinatorError(.badRequest, "manifest upload failed: \(error)")
-        }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw CoordinatorError(.internalError, "cannot store the manifest upload")
-        }
+        let limit = configuration.maxManifestBytes
+        let size = try await StreamedFile.receive(body, to: path, limit: limit, what: "manifest") { _ in }
         return (id, size)
     }
 
@@ -99,13 +76,13 @@ final class CoordinatorServices: Sendable {
         return dataPath("uploads/\(id).manifest")
     }
 
-    func status(jobId: String) throws -> JobStatus {
-        guard let job = try store.job(jobId) else { throw CoordinatorError(.notFound, "no job \(jobId)") }
-        return try status(of: job)
+    func status(_ db: Database, jobId: String) throws -> JobStatus {
+        guard let job = try store.job(db, jobId) else { throw CoordinatorError(.notFound, "no job \(jobId)") }
+        return try status(db, of: job)
     }
 
-    func status(of job: JobRecord) throws -> JobStatus {
-        let p = try store.progress(job.id)
+    func status(_ db: Database, of job: JobRecord) throws -> JobStatus {
+        let p = try store.progress(db, job.id)
         let images = JobStatus.Images(total: p.images.total, pending: p.images.pending, running: p.images.running,
                                       done: p.images.done, failed: p.images.failed)
         let rate = Double(p.imagesDoneLastMinute) / 60
@@ -124,11 +101,11 @@ final class CoordinatorServices: Sendable {
     }
 
     /// results.jsonl's lines for the images at manifest positions from..<from + count, in order.
-    func resultLines(jobId: String, from: Int, count: Int) throws -> [UInt8] {
+    func resultLines(_ db: Database, jobId: String, from: Int, count: Int) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out: [UInt8] = []
-        for result in try store.results(jobId: jobId, from: from, count: count) {
+        for result in try store.results(db, jobId: jobId, from: from, count: count) {
             let line = ImageResultLine(id: result.id, uri: result.uri, status: result.state.rawValue, attempts: result.attempts,
                                        error: result.error, sha256: result.labelSHA256)
             out += try encoder.encode(line)
@@ -137,18 +114,19 @@ final class CoordinatorServices: Sendable {
         return out
     }
 
-    func embeddingsPath(jobId: String) throws -> String {
-        guard let job = try store.job(jobId) else { throw CoordinatorError(.notFound, "no job \(jobId)") }
+    func embeddingsPath(_ db: Database, jobId: String) throws -> String {
+        guard let job = try store.job(db, jobId) else { throw CoordinatorError(.notFound, "no job \(jobId)") }
         guard let sha = job.embeddingsSHA256 else { throw CoordinatorError(.unavailable, "class embeddings of \(jobId) are not ready yet") }
         return dataPath(EmbeddingService.relativePath(sha256: sha))
     }
 
     /// A whole file as the response body, streamed from disk.
     func fileResponse(path: String, contentType: String, context: CoordinatorContext) async throws -> Response {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw CoordinatorError(.notFound, "no such file")
+        let isFile = try await BlockingIO.run {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
         }
+        guard isFile else { throw CoordinatorError(.notFound, "no such file") }
         let body = try await FileIO().loadFile(path: path, context: context)
         return Response(status: .ok, headers: [.contentType: contentType], body: body)
     }

@@ -10,11 +10,11 @@ final class EmbeddingService: Sendable {
     let store: Store
     let dataDirectory: URL
     let logger: Logger
-    /// Called when a job's tasks have become claimable.
-    let onReady: @Sendable () -> Void
+    /// Called with the number of tasks that have become claimable.
+    let onReady: @Sendable (Int) -> Void
     private let queue = DispatchQueue(label: "labelmill.coordinator.embeddings", qos: .utility)
 
-    init(store: Store, dataDirectory: URL, logger: Logger, onReady: @escaping @Sendable () -> Void = {}) {
+    init(store: Store, dataDirectory: URL, logger: Logger, onReady: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.store = store
         self.dataDirectory = dataDirectory
         self.logger = logger
@@ -58,7 +58,7 @@ final class EmbeddingService: Sendable {
                 logger.info("embeddings.unused", metadata: ["job.id": "\(jobId)"])
                 return
             }
-            onReady()
+            onReady(job.taskCount)
             logger.info("embeddings.ready", metadata: ["job.id": "\(jobId)", "classes.count": "\(job.classes.count)",
                                                        "seconds": "\(Date().timeIntervalSince(started))"])
         } catch {

@@ -16,44 +16,49 @@ struct JobRoutes {
         }
         router.get(RouterPath(Routes.jobs)) { _, context in
             try context.requireAdmin()
-            let statuses = try await Offload.run { try services.store.jobs().map { try services.status(of: $0) } }
+            let statuses = try await services.store.read("listing jobs") { db in
+                try services.store.jobs(db).map { try services.status(db, of: $0) }
+            }
             return try json(statuses)
         }
         router.get("/v1/jobs/:job") { _, context in
             try context.requireAdmin()
             let id = try context.parameters.require("job")
-            return try json(try await Offload.run { try services.status(jobId: id) })
+            return try json(try await services.store.read("reading job \(id)") { db in try services.status(db, jobId: id) })
         }
         router.post("/v1/jobs/:job/cancel") { _, context in
             try context.requireAdmin()
             let id = try context.parameters.require("job")
-            return try json(try await Offload.run {
-                try services.store.cancelJob(id, reason: "cancelled by request")
-                return try services.status(jobId: id)
+            return try json(try await services.store.write("cancelling job \(id)") { db in
+                try services.store.cancelJob(db, id, reason: "cancelled by request")
+                return try services.status(db, jobId: id)
             })
         }
         router.post("/v1/jobs/:job/retry-failed") { _, context in
             try context.requireAdmin()
             let id = try context.parameters.require("job")
-            let status = try await Offload.run {
-                _ = try services.store.retryFailed(id)
-                return try services.status(jobId: id)
+            let (retried, status) = try await services.store.write("retrying failed images of job \(id)") { db in
+                (try services.store.retryFailed(db, id), try services.status(db, jobId: id))
             }
-            services.workSignal.notify()
+            services.workSignal.notify(count: retried)
             return try json(status)
         }
         router.get("/v1/jobs/:job/results") { _, context in
             try context.requireAdmin()
             let id = try context.parameters.require("job")
             // A page of 10,000 images at a time, so a million-image job never sits in memory.
-            let first = try await Offload.run { try services.resultLines(jobId: id, from: 0, count: 10_000) }
+            let first = try await services.store.read("reading results of job \(id)") { db in
+                try services.resultLines(db, jobId: id, from: 0, count: 10_000)
+            }
             let body = ResponseBody { writer in
                 var page = first, from = 0
                 while !page.isEmpty {
                     try await writer.write(ByteBuffer(bytes: page))
                     from += 10_000
                     let next = from
-                    page = try await Offload.run { try services.resultLines(jobId: id, from: next, count: 10_000) }
+                    page = try await services.store.read("reading results of job \(id)") { db in
+                        try services.resultLines(db, jobId: id, from: next, count: 10_000)
+                    }
                 }
                 try await writer.finish(nil)
             }
@@ -65,20 +70,20 @@ struct JobRoutes {
             let query = request.uri.queryParameters
             let after = try query["after"].map { try parse(Int64($0), "after", $0, in: 0...) } ?? 0
             let limit = try query["limit"].map { try parse(Int($0), "limit", $0, in: 1...10_000) } ?? 1000
-            return try json(try await Offload.run {
-                try services.store.events(jobId: id, after: after, limit: limit).map(\.wire)
+            return try json(try await services.store.read("reading events of job \(id)") { db in
+                try services.store.events(db, jobId: id, after: after, limit: limit).map(\.wire)
             })
         }
         router.get("/v1/jobs/:job/embeddings") { _, context in
             let id = try context.parameters.require("job")
-            let path = try await Offload.run { try services.embeddingsPath(jobId: id) }
+            let path = try await services.store.read("reading job \(id)") { db in try services.embeddingsPath(db, jobId: id) }
             return try await services.fileResponse(path: path, contentType: "application/octet-stream", context: context)
         }
         router.get("/v1/jobs/:job/labels/:image") { _, context in
             try context.requireAdmin()
             let (job, image) = (try context.parameters.require("job"), try context.parameters.requireDecoded("image"))
-            let path = try await Offload.run {
-                guard let label = try services.store.label(jobId: job, imageId: image) else {
+            let path = try await services.store.read("reading the label of \(image) in job \(job)") { db in
+                guard let label = try services.store.label(db, jobId: job, imageId: image) else {
                     throw CoordinatorError(.notFound, "image \(image) of job \(job) has no label map")
                 }
                 return services.dataPath(label.relativePath)
@@ -90,7 +95,7 @@ struct JobRoutes {
     private func create(_ request: Request, _ context: CoordinatorContext) async throws -> Response {
         try context.requireAdmin()
         let body = try await request.decodeJSON(CreateJobRequest.self, limit: services.configuration.maxJSONBytes)
-        let (job, created) = try await Offload.run { try services.createJob(body) }
+        let (job, created) = try await BlockingIO.run { try services.createJob(body) }
         if created { services.embeddings.schedule(jobId: job.id) }
         return try json(CreateJobResponse(id: job.id, created: created, images: job.imageCount, tasks: job.taskCount),
                         status: created ? .created : .ok)

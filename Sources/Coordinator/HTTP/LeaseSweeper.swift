@@ -6,8 +6,8 @@ struct LeaseSweeper: Service {
     let store: Store
     let interval: Duration
     let logger: Logger
-    /// Called when expired leases put tasks back in the queue.
-    let onReturned: @Sendable () -> Void
+    /// Called with the number of tasks that expired leases put back in the queue (or ended).
+    let onReturned: @Sendable (Int) -> Void
 
     func run() async throws {
         do {
@@ -15,9 +15,9 @@ struct LeaseSweeper: Service {
                 while true {
                     try await Task.sleep(for: interval)
                     do {
-                        let moved = try await Offload.run { try store.sweepExpired() }
+                        let moved = try await store.write("sweeping expired leases") { db in try store.sweepExpired(db) }
                         if moved > 0 {
-                            onReturned()
+                            onReturned(moved)
                             logger.info("leases.expired", metadata: ["tasks.count": "\(moved)"])
                         }
                     } catch {

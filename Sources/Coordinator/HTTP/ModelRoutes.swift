@@ -19,14 +19,14 @@ struct ModelRoutes {
         }
         router.on("/v1/blobs/:sha", method: .head) { _, context in
             let sha = try Self.checkedSHA(try context.parameters.require("sha"))
-            guard let blob = try await Offload.run({ try services.store.blob(sha) }) else {
+            guard let blob = try await services.store.read("reading blob \(sha)", { db in try services.store.blob(db, sha) }) else {
                 throw CoordinatorError(.notFound, "no blob \(sha)")
             }
             return Response(status: .ok, headers: [.contentLength: String(blob.size)])
         }
         router.get("/v1/blobs/:sha") { request, context in
             let sha = try Self.checkedSHA(try context.parameters.require("sha"))
-            guard let blob = try await Offload.run({ try services.store.blob(sha) }) else {
+            guard let blob = try await services.store.read("reading blob \(sha)", { db in try services.store.blob(db, sha) }) else {
                 throw CoordinatorError(.notFound, "no blob \(sha)")
             }
             return try await rangeResponse(path: services.dataPath(blob.relativePath), size: blob.size, request: request, context: context)
@@ -34,14 +34,15 @@ struct ModelRoutes {
         router.post(RouterPath(Routes.models)) { request, context in
             try context.requireAdmin()
             let body = try await request.decodeJSON(RegisterModelRequest.self, limit: 1 << 20)
-            let model = try await Offload.run {
-                try services.store.registerModel(name: body.name, files: body.files.map { ModelFileEntry(name: $0.name, sha256: $0.sha256, size: $0.size) })
+            let files = body.files.map { ModelFileEntry(name: $0.name, sha256: $0.sha256, size: $0.size) }
+            let model = try await services.store.write("registering model \(body.name)") { db in
+                try services.store.registerModel(db, name: body.name, files: files)
             }
             return try json(model.wire, status: .created)
         }
         router.get("/v1/models/:model") { _, context in
             let name = try context.parameters.require("model")
-            guard let model = try await Offload.run({ try services.store.model(name) }) else {
+            guard let model = try await services.store.read("reading model \(name)", { db in try services.store.model(db, name) }) else {
                 throw CoordinatorError(.notFound, "no model \(name)")
             }
             return try json(model.wire)
@@ -55,44 +56,20 @@ struct ModelRoutes {
         return text
     }
 
-    /// Streams the body to a temporary file while hashing it; keeps it only if the hash matches the name.
+    /// Streams the body to disk while hashing it; keeps it only if the hash matches the name.
     private func receiveBlob(_ request: Request, sha: String) async throws {
         let relative = "blobs/\(sha.prefix(2))/\(sha)"
-        let final = services.dataPath(relative)
-        let directory = (final as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = "\(directory)/.\(UUID().uuidString).part"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw CoordinatorError(.internalError, "cannot create \(temporary)")
-        }
         var hasher = SHA256()
-        var size: Int64 = 0
-        do {
-            for try await buffer in request.body {
-                let data = Data(buffer.readableBytesView)
-                hasher.update(data: data)
-                try handle.write(contentsOf: data)
-                size += Int64(data.count)
-            }
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            try? handle.close()
-            unlink(temporary)
-            throw CoordinatorError(.badRequest, "upload of blob \(sha) failed: \(error)")
+        let size = try await StreamedFile.receive(
+            request.body, to: services.dataPath(relative), limit: services.configuration.maxBlobBytes, what: "blob",
+            inspect: { buffer in buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } },
+            verify: { _ in
+                let actual = SHA256Hex.hex(hasher.finalize())
+                guard actual == sha else { throw CoordinatorError(.invalidUpload, "blob content has sha256 \(actual), not \(sha)") }
+            })
+        try await services.store.write("recording blob \(sha)") { [store = services.store] db in
+            try store.recordBlob(db, sha256: sha, size: size, relativePath: relative)
         }
-        let actual = SHA256Hex.hex(hasher.finalize())
-        guard actual == sha else {
-            unlink(temporary)
-            throw CoordinatorError(.invalidUpload, "blob content has sha256 \(actual), not \(sha)")
-        }
-        guard rename(temporary, final) == 0 else {
-            unlink(temporary)
-            throw CoordinatorError(.internalError, "cannot store blob \(sha)")
-        }
-        try AtomicFile.syncDirectory(directory)
-        let received = size
-        try await Offload.run { try services.store.recordBlob(sha256: sha, size: received, relativePath: relative) }
     }
 
     /// The file, or the part a `Range: bytes=N-[M]` header asks for (206 with Content-Range).

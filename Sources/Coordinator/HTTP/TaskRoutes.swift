@@ -18,48 +18,55 @@ struct TaskRoutes {
             let claim = try await request.decodeJSON(ClaimRequest.self, limit: 1 << 16)
             let deadline = ContinuousClock.now + .milliseconds(Int(min(max(claim.waitSeconds, 0), 60) * 1000))
             // The first try also records that the worker was seen; a long poll then sleeps until work may be
-            // there (WorkSignal, or a 2 s timeout) and checks with a read before it tries again.
+            // there. Woken by a signal of new work, it claims at once; after its 2 s timeout it checks with a read
+            // first, so idle workers cost one cheap read every 2 s, not a write.
             var tryClaim = true
             while true {
-                if tryClaim, let assignment = try await services.store.batched({ try services.claim(worker: claim.worker, name: claim.name) }) {
+                if tryClaim, let assignment = try await services.store.batched("claiming a task for \(claim.worker)", { db in
+                    try services.claim(db, worker: claim.worker, name: claim.name)
+                }) {
                     return try json(assignment)
                 }
                 let now = ContinuousClock.now
                 if now >= deadline { return Response(status: .noContent) }
                 // A stopping coordinator answers waiting workers at once instead of holding its shutdown for them.
-                await withGracefulShutdownHandler {
+                let woken = await withGracefulShutdownHandler {
                     await services.workSignal.wait(timeout: min(deadline - now, .seconds(2)))
                 } onGracefulShutdown: {
-                    services.workSignal.notify()
+                    services.workSignal.notifyAll()
                 }
                 if Task.isShuttingDownGracefully { return Response(status: .noContent) }
-                tryClaim = try await Offload.run { try services.store.hasClaimableTask() }
+                tryClaim = woken
+                if !woken {
+                    tryClaim = try await services.store.read("looking for claimable tasks") { db in try services.store.hasClaimableTask(db) }
+                }
             }
         }
         router.post("/v1/tasks/:task/heartbeat") { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
-            let seconds = try await services.store.batched { () -> Double in
-                let expiry = try services.store.heartbeat(taskId: task, token: lease.leaseToken)
-                return expiry.timeIntervalSinceNow
+            let seconds = try await services.store.batched("heartbeat of task \(task)") { db in
+                try services.store.heartbeat(db, taskId: task, token: lease.leaseToken).timeIntervalSinceNow
             }
             return try json(HeartbeatResponse(leaseSeconds: seconds))
         }
         router.post("/v1/tasks/:task/complete") { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
-            try await services.store.batched { try services.store.complete(taskId: task, token: lease.leaseToken) }
+            try await services.store.batched("completing task \(task)") { db in try services.store.complete(db, taskId: task, token: lease.leaseToken) }
             return Response(status: .noContent)
         }
         router.post("/v1/tasks/:task/release") { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
-            try await services.store.batched { try services.store.release(taskId: task, token: lease.leaseToken, reason: lease.reason ?? "released by the worker") }
-            services.workSignal.notify()
+            try await services.store.batched("releasing task \(task)") { db in
+                try services.store.release(db, taskId: task, token: lease.leaseToken, reason: lease.reason ?? "released by the worker")
+            }
+            services.workSignal.notify(count: 1)
             return Response(status: .noContent)
         }
         router.post("/v1/tasks/:task/images/:image/fail") { request, context in
             let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.requireDecoded("image"))
             let failure = try await request.decodeJSON(ImageFailure.self, limit: 1 << 16)
-            try await services.store.batched {
-                try services.store.failImage(taskId: task, token: failure.leaseToken, imageId: image, reason: String(failure.reason.prefix(2000)))
+            try await services.store.batched("failing \(image) in task \(task)") { db in
+                try services.store.failImage(db, taskId: task, token: failure.leaseToken, imageId: image, reason: String(failure.reason.prefix(2000)))
             }
             return Response(status: .noContent)
         }

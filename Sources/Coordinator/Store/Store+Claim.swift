@@ -28,67 +28,66 @@ extension Store {
     /// attempts row and `task.leased` / `image.running` events are written, a queued job starts running, and the
     /// worker is marked seen.
     public func claim(worker: String, leaseSeconds: Double? = nil) throws(StoreError) -> ClaimedTask? {
+        try write("claiming a task for \(worker)") { db in try claim(db, worker: worker, leaseSeconds: leaseSeconds) }
+    }
+
+    public func claim(_ db: Database, worker: String, leaseSeconds: Double? = nil) throws -> ClaimedTask? {
         try Self.validateWorker(worker)
         if let leaseSeconds, !(leaseSeconds > 0 && leaseSeconds.isFinite) {
-            throw .invalid("leaseSeconds must be a positive number")
+            throw StoreError.invalid("leaseSeconds must be a positive number")
         }
         let token = Self.randomHex(bits: 128)
         let at = timestamp()
-        return try write("claiming a task for \(worker)") { db in
-            let arguments: StatementArguments = ["token": token, "worker": worker, "now": at, "lease": leaseSeconds]
-            guard let leased = try db.one(Self.claimSQL, arguments) else {
-                try db.run("""
-                    INSERT INTO workers (id, first_seen_at, last_seen_at) VALUES (?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at
-                    """, [worker, at, at])
-                return nil
-            }
-            let taskId: Int64 = leased["id"]
-            let jobId: String = leased["job_id"]
-            let number: Int = leased["lease_count"]
-            // tasks.worker_id and attempts.worker_id are deferred foreign keys: the worker row may come last.
+        let arguments: StatementArguments = ["token": token, "worker": worker, "now": at, "lease": leaseSeconds]
+        guard let leased = try db.one(Self.claimSQL, arguments) else {
             try db.run("""
-                INSERT INTO workers (id, first_seen_at, last_seen_at, last_job_id, lease_count) VALUES (?, ?, ?, ?, 1)
-                ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_job_id = excluded.last_job_id,
-                                               lease_count = lease_count + 1
-                """, [worker, at, at, jobId])
-            try appendTaskEvents(db, at: at, kind: .taskLeased, job: jobId, task: taskId, worker: worker,
-                                 reason: "lease \(number)", images: .pending, imageKind: .imageRunning, imageReason: nil)
-            let images = try db.all("""
-                UPDATE images SET state = 'running', attempts = attempts + 1, updated_at = ?
-                WHERE task_id = ? AND \(ImageState.sqlWhere(.pending, to: .running))
-                RETURNING seq, id, uri
-                """, [at, taskId])
-                .map { (seq: $0["seq"] as Int, image: ClaimedTask.Image(id: $0["id"], uri: $0["uri"])) }
-                .sorted { $0.seq < $1.seq }
-                .map(\.image)
-            try db.run("""
-                INSERT INTO attempts (task_id, number, job_id, worker_id, token, started_at, seen_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, [taskId, number, jobId, worker, token, at, at])
-            // (Not subqueries in RETURNING: SQLite plans those as scans of jobs.)
-            guard let job = try db.one("SELECT state, model_id, embeddings_sha256 FROM jobs WHERE id = ?", [jobId]) else {
-                throw StoreError(.io, "task \(taskId) belongs to a missing job \(jobId)")
-            }
-            if job["state"] as String == JobState.queued.rawValue {
-                try db.run("""
-                    UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND \(JobState.sqlWhere(.queued, to: .running))
-                    """, [at, jobId])
-                try appendEvent(db, at: at, kind: .jobRunning, job: jobId, worker: worker)
-            }
-            return ClaimedTask(
-                taskId: taskId, jobId: jobId, token: token, expiresAt: Date(timeIntervalSince1970: leased["lease_expires_at"]),
-                attempt: number, modelId: job["model_id"], embeddingsSHA256: job["embeddings_sha256"], images: images)
+                INSERT INTO workers (id, first_seen_at, last_seen_at) VALUES (?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at
+                """, [worker, at, at])
+            return nil
         }
+        let taskId: Int64 = leased["id"]
+        let jobId: String = leased["job_id"]
+        let number: Int = leased["lease_count"]
+        // tasks.worker_id and attempts.worker_id are deferred foreign keys: the worker row may come last.
+        try db.run("""
+            INSERT INTO workers (id, first_seen_at, last_seen_at, last_job_id, lease_count) VALUES (?, ?, ?, ?, 1)
+            ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_job_id = excluded.last_job_id,
+                                           lease_count = lease_count + 1
+            """, [worker, at, at, jobId])
+        try appendTaskEvents(db, at: at, kind: .taskLeased, job: jobId, task: taskId, worker: worker,
+                             reason: "lease \(number)", images: .pending, imageKind: .imageRunning, imageReason: nil)
+        let images = try db.all("""
+            UPDATE images SET state = 'running', attempts = attempts + 1, updated_at = ?
+            WHERE task_id = ? AND \(ImageState.sqlWhere(.pending, to: .running))
+            RETURNING seq, id, uri
+            """, [at, taskId])
+            .map { (seq: $0["seq"] as Int, image: ClaimedTask.Image(id: $0["id"], uri: $0["uri"])) }
+            .sorted { $0.seq < $1.seq }
+            .map(\.image)
+        try db.run("""
+            INSERT INTO attempts (task_id, number, job_id, worker_id, token, started_at, seen_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [taskId, number, jobId, worker, token, at, at])
+        // (Not subqueries in RETURNING: SQLite plans those as scans of jobs.)
+        guard let job = try db.one("SELECT state, model_id, embeddings_sha256 FROM jobs WHERE id = ?", [jobId]) else {
+            throw StoreError(.io, "task \(taskId) belongs to a missing job \(jobId)")
+        }
+        if job["state"] as String == JobState.queued.rawValue {
+            try db.run("""
+                UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND \(JobState.sqlWhere(.queued, to: .running))
+                """, [at, jobId])
+            try appendEvent(db, at: at, kind: .jobRunning, job: jobId, worker: worker)
+        }
+        return ClaimedTask(
+            taskId: taskId, jobId: jobId, token: token, expiresAt: Date(timeIntervalSince1970: leased["lease_expires_at"]),
+            attempt: number, modelId: job["model_id"], embeddingsSHA256: job["embeddings_sha256"], images: images)
     }
 
     /// Whether a claim would find a task now: the claim's own search, read-only (long polls check this before
     /// they write).
-    public func hasClaimableTask() throws(StoreError) -> Bool {
-        let at = timestamp()
-        return try read("looking for claimable tasks") { db in
-            try db.value(Bool.self, "SELECT EXISTS (\(Self.claimableSQL))", ["now": at]) ?? false
-        }
+    public func hasClaimableTask(_ db: Database) throws -> Bool {
+        try db.value(Bool.self, "SELECT EXISTS (\(Self.claimableSQL))", ["now": timestamp()]) ?? false
     }
 
     static func validateWorker(_ worker: String) throws(StoreError) {

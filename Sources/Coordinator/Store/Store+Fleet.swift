@@ -16,45 +16,47 @@ public struct FleetCounts: Sendable, Equatable {
 
 extension Store {
     /// Throws unless the database can be read (readiness).
-    public func ping() throws(StoreError) {
-        _ = try read("reading the database") { db in try db.value(Int.self, "SELECT COUNT(*) FROM (SELECT 1 FROM jobs LIMIT 1)", []) }
+    public func ping(_ db: Database) throws {
+        _ = try db.value(Int.self, "SELECT COUNT(*) FROM (SELECT 1 FROM jobs LIMIT 1)", [])
     }
 
     public func fleetCounts() throws(StoreError) -> FleetCounts {
+        try read("counting the fleet's work") { db in try fleetCounts(db) }
+    }
+
+    public func fleetCounts(_ db: Database) throws -> FleetCounts {
         let at = timestamp()
-        return try read("counting the fleet's work") { db in
-            var counts = FleetCounts()
-            let images = try db.one("""
-                SELECT (SELECT COUNT(*) FROM images INDEXED BY images_unfinished WHERE finished = 0) AS unfinished,
-                       (SELECT COUNT(*) FROM images WHERE state = 'running'
-                          AND task_id IN (SELECT id FROM tasks WHERE state IN ('leased', 'cancelled'))) AS running,
-                       (SELECT COUNT(*) FROM images INDEXED BY images_done WHERE state = 'done') AS done,
-                       (SELECT COUNT(*) FROM images INDEXED BY images_failed WHERE state = 'failed') AS failed
-                """, [])
-            if let images {
-                let unfinished: Int = images["unfinished"], running: Int = images["running"]
-                counts.images = ["pending": unfinished - running, "running": running, "done": images["done"], "failed": images["failed"]]
-            }
-            for state in TaskState.allCases { counts.tasks[state.rawValue] = 0 }
-            for row in try db.all("""
-                SELECT state, COUNT(*) AS n, SUM(lease_count) AS leases, SUM(lease_count > 0) AS leased, SUM(expiries) AS expiries
-                FROM tasks GROUP BY state
-                """, []) {
-                counts.tasks[row["state"]] = row["n"]
-                counts.leaseExpiries += row["expiries"] as Int
-                counts.retries += (row["leases"] as Int) - (row["leased"] as Int)
-            }
-            for state in JobState.allCases { counts.jobs[state.rawValue] = 0 }
-            for row in try db.all("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state", []) {
-                counts.jobs[row["state"]] = row["n"]
-            }
-            counts.activeWorkers = try db.value(Int.self, """
-                SELECT COUNT(*) FROM (
-                    SELECT id FROM workers WHERE last_seen_at >= ?
-                    UNION
-                    SELECT worker_id FROM tasks WHERE state = 'leased' AND lease_expires_at > ?)
-                """, [at - 120, at]) ?? 0
-            return counts
+        var counts = FleetCounts()
+        let images = try db.one("""
+            SELECT (SELECT COUNT(*) FROM images INDEXED BY images_unfinished WHERE finished = 0) AS unfinished,
+                   (SELECT COUNT(*) FROM images WHERE state = 'running'
+                      AND task_id IN (SELECT id FROM tasks WHERE state IN ('leased', 'cancelled'))) AS running,
+                   (SELECT COUNT(*) FROM images INDEXED BY images_done WHERE state = 'done') AS done,
+                   (SELECT COUNT(*) FROM images INDEXED BY images_failed WHERE state = 'failed') AS failed
+            """, [])
+        if let images {
+            let unfinished: Int = images["unfinished"], running: Int = images["running"]
+            counts.images = ["pending": unfinished - running, "running": running, "done": images["done"], "failed": images["failed"]]
         }
+        for state in TaskState.allCases { counts.tasks[state.rawValue] = 0 }
+        for row in try db.all("""
+            SELECT state, COUNT(*) AS n, SUM(lease_count) AS leases, SUM(lease_count > 0) AS leased, SUM(expiries) AS expiries
+            FROM tasks GROUP BY state
+            """, []) {
+            counts.tasks[row["state"]] = row["n"]
+            counts.leaseExpiries += row["expiries"] as Int
+            counts.retries += (row["leases"] as Int) - (row["leased"] as Int)
+        }
+        for state in JobState.allCases { counts.jobs[state.rawValue] = 0 }
+        for row in try db.all("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state", []) {
+            counts.jobs[row["state"]] = row["n"]
+        }
+        counts.activeWorkers = try db.value(Int.self, """
+            SELECT COUNT(*) FROM (
+                SELECT id FROM workers WHERE last_seen_at >= ?
+                UNION
+                SELECT worker_id FROM tasks WHERE state = 'leased' AND lease_expires_at > ?)
+            """, [at - 120, at]) ?? 0
+        return counts
     }
 }

@@ -7,71 +7,75 @@ extension Store {
     /// stale from now on); images keep their states. Cancelling a cancelled job again is a no-op; a done job is a
     /// `conflict`.
     public func cancelJob(_ id: String, reason: String) throws(StoreError) {
+        try write("cancelling job \(id)") { db in try cancelJob(db, id, reason: reason) }
+    }
+
+    public func cancelJob(_ db: Database, _ id: String, reason: String) throws {
         let at = timestamp()
-        try write("cancelling job \(id)") { db in
-            let state = try jobState(db, id)
-            if state == .cancelled { return }
-            guard state.canMove(to: .cancelled) else { throw StoreError.conflict("job \(id) is \(state.rawValue)") }
-            try db.run("""
-                UPDATE attempts SET ended_at = ?, seen_at = ?, outcome = 'cancelled'
-                WHERE ended_at IS NULL
-                  AND (task_id, number) IN (SELECT id, lease_count FROM tasks WHERE job_id = ? AND state = 'leased')
-                """, [at, at, id])
-            try db.run("""
-                INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
-                SELECT ?, job_id, id, NULL, CASE WHEN state = 'leased' THEN worker_id END, ?, ?
-                FROM tasks WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .cancelled))
-                """, [at, EventKind.taskCancelled.rawValue, reason, id])
-            try db.run("""
-                UPDATE tasks SET state = 'cancelled', lease_expires_at = NULL, updated_at = ?
-                WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .cancelled))
-                """, [at, id])
-            try db.run("""
-                UPDATE jobs SET state = 'cancelled', cancel_reason = ?, finished_at = ?
-                WHERE id = ? AND \(JobState.sqlWhere(.queued, .running, to: .cancelled))
-                """, [reason, at, id])
-            try appendEvent(db, at: at, kind: .jobCancelled, job: id, reason: reason)
-        }
+        let state = try jobState(db, id)
+        if state == .cancelled { return }
+        guard state.canMove(to: .cancelled) else { throw StoreError.conflict("job \(id) is \(state.rawValue)") }
+        try db.run("""
+            UPDATE attempts SET ended_at = ?, seen_at = ?, outcome = 'cancelled'
+            WHERE ended_at IS NULL
+              AND (task_id, number) IN (SELECT id, lease_count FROM tasks WHERE job_id = ? AND state = 'leased')
+            """, [at, at, id])
+        try db.run("""
+            INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
+            SELECT ?, job_id, id, NULL, CASE WHEN state = 'leased' THEN worker_id END, ?, ?
+            FROM tasks WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .cancelled))
+            """, [at, EventKind.taskCancelled.rawValue, reason, id])
+        try db.run("""
+            UPDATE tasks SET state = 'cancelled', lease_expires_at = NULL, updated_at = ?
+            WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .cancelled))
+            """, [at, id])
+        try db.run("""
+            UPDATE jobs SET state = 'cancelled', cancel_reason = ?, finished_at = ?
+            WHERE id = ? AND \(JobState.sqlWhere(.queued, .running, to: .cancelled))
+            """, [reason, at, id])
+        try appendEvent(db, at: at, kind: .jobCancelled, job: id, reason: reason)
     }
 
     /// Puts the job's failed images back to pending, in new tasks (consecutive shards of `shardSize` in manifest
     /// order, claimable at once); a done job runs again. Images rejected at submit (never attempted) stay failed:
     /// their manifest line is what is wrong. Returns how many images were retried.
     public func retryFailed(_ jobId: String) throws(StoreError) -> Int {
+        try write("retrying failed images of job \(jobId)") { db in try retryFailed(db, jobId) }
+    }
+
+    public func retryFailed(_ db: Database, _ jobId: String) throws -> Int {
         let at = timestamp()
-        return try write("retrying failed images of job \(jobId)") { db in
-            let job = try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [jobId])
-            guard let job else { throw StoreError.notFound("job \(jobId) does not exist") }
-            if job.state == .cancelled { throw StoreError.conflict("job \(jobId) is cancelled") }
-            let failed = try String.fetchAll(db.cachedStatement(sql: """
-                SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' AND attempts > 0 ORDER BY seq
-                """), arguments: [jobId])
-            if failed.isEmpty { return 0 }
-            let availableAt: Double? = job.embeddingsSHA256 == nil ? nil : at
-            let shard = job.options.shardSize
-            var newTasks = 0
-            for start in stride(from: 0, to: failed.count, by: shard) {
-                let batch = failed[start..<min(start + shard, failed.count)]
-                let taskId = try insertTask(db, job: jobId, imageCount: batch.count, availableAt: availableAt, at: at)
-                newTasks += 1
-                try appendEvent(db, at: at, kind: .taskCreated, job: jobId, task: taskId, reason: "retry of failed images")
-                for imageId in batch {
-                    try db.run("""
-                        UPDATE images SET state = 'pending', finished = 0, task_id = ?, error = NULL, updated_at = ?
-                        WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.failed, to: .pending))
-                        """, [taskId, at, jobId, imageId])
-                    try appendEvent(db, at: at, kind: .imagePending, job: jobId, task: taskId, image: imageId, reason: "retry")
-                }
-            }
-            try db.run("UPDATE jobs SET task_count = task_count + ? WHERE id = ?", [newTasks, jobId])
-            if job.state == .done {
+        let job = try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [jobId])
+        guard let job else { throw StoreError.notFound("job \(jobId) does not exist") }
+        if job.state == .cancelled { throw StoreError.conflict("job \(jobId) is cancelled") }
+        let failed = try String.fetchAll(db.cachedStatement(sql: """
+            SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' AND attempts > 0 ORDER BY seq
+            """), arguments: [jobId])
+        if failed.isEmpty { return 0 }
+        let availableAt: Double? = job.embeddingsSHA256 == nil ? nil : at
+        let shard = job.options.shardSize
+        var newTasks = 0
+        for start in stride(from: 0, to: failed.count, by: shard) {
+            let batch = failed[start..<min(start + shard, failed.count)]
+            let taskId = try insertTask(db, job: jobId, imageCount: batch.count, availableAt: availableAt, at: at)
+            newTasks += 1
+            try appendEvent(db, at: at, kind: .taskCreated, job: jobId, task: taskId, reason: "retry of failed images")
+            for imageId in batch {
                 try db.run("""
-                    UPDATE jobs SET state = 'running', finished_at = NULL WHERE id = ? AND \(JobState.sqlWhere(.done, to: .running))
-                    """, [jobId])
-                try appendEvent(db, at: at, kind: .jobRunning, job: jobId, reason: "retry of \(failed.count) failed images")
+                    UPDATE images SET state = 'pending', finished = 0, task_id = ?, error = NULL, updated_at = ?
+                    WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.failed, to: .pending))
+                    """, [taskId, at, jobId, imageId])
+                try appendEvent(db, at: at, kind: .imagePending, job: jobId, task: taskId, image: imageId, reason: "retry")
             }
-            return failed.count
         }
+        try db.run("UPDATE jobs SET task_count = task_count + ? WHERE id = ?", [newTasks, jobId])
+        if job.state == .done {
+            try db.run("""
+                UPDATE jobs SET state = 'running', finished_at = NULL WHERE id = ? AND \(JobState.sqlWhere(.done, to: .running))
+                """, [jobId])
+            try appendEvent(db, at: at, kind: .jobRunning, job: jobId, reason: "retry of \(failed.count) failed images")
+        }
+        return failed.count
     }
 
     static let hasUnfinishedSQL = """

@@ -134,41 +134,47 @@ extension Store {
     /// Records the job's class embeddings (computed by the coordinator) and makes its queued tasks claimable.
     /// Setting the same digest again is a no-op; a different one once set is a `conflict`.
     public func setEmbeddings(jobId: String, sha256: String) throws(StoreError) {
-        guard SHA256Hex.isValid(sha256) else { throw .invalid("embeddings sha256 must be 64 lowercase hex digits") }
+        try write("setting embeddings of job \(jobId)") { db in try setEmbeddings(db, jobId: jobId, sha256: sha256) }
+    }
+
+    public func setEmbeddings(_ db: Database, jobId: String, sha256: String) throws {
+        guard SHA256Hex.isValid(sha256) else { throw StoreError.invalid("embeddings sha256 must be 64 lowercase hex digits") }
         let at = timestamp()
-        try write("setting embeddings of job \(jobId)") { db in
-            guard let row = try db.one("SELECT state, embeddings_sha256 FROM jobs WHERE id = ?", [jobId]) else {
-                throw StoreError.notFound("job \(jobId) does not exist")
-            }
-            if let existing = row["embeddings_sha256"] as String? {
-                if existing == sha256 { return }
-                throw StoreError.conflict("job \(jobId) already has embeddings \(existing)")
-            }
-            guard JobState(rawValue: row["state"])?.isActive == true else {
-                throw StoreError.conflict("job \(jobId) is \(row["state"] as String)")
-            }
-            try db.run("UPDATE jobs SET embeddings_sha256 = ? WHERE id = ? AND embeddings_sha256 IS NULL", [sha256, jobId])
-            try db.run("""
-                UPDATE tasks SET available_at = ?, updated_at = ?
-                WHERE job_id = ? AND state = 'queued' AND available_at IS NULL
-                """, [at, at, jobId])
-            try appendEvent(db, at: at, kind: .jobEmbeddings, job: jobId, reason: sha256)
+        guard let row = try db.one("SELECT state, embeddings_sha256 FROM jobs WHERE id = ?", [jobId]) else {
+            throw StoreError.notFound("job \(jobId) does not exist")
         }
+        if let existing = row["embeddings_sha256"] as String? {
+            if existing == sha256 { return }
+            throw StoreError.conflict("job \(jobId) already has embeddings \(existing)")
+        }
+        guard JobState(rawValue: row["state"])?.isActive == true else {
+            throw StoreError.conflict("job \(jobId) is \(row["state"] as String)")
+        }
+        try db.run("UPDATE jobs SET embeddings_sha256 = ? WHERE id = ? AND embeddings_sha256 IS NULL", [sha256, jobId])
+        try db.run("""
+            UPDATE tasks SET available_at = ?, updated_at = ?
+            WHERE job_id = ? AND state = 'queued' AND available_at IS NULL
+            """, [at, at, jobId])
+        try appendEvent(db, at: at, kind: .jobEmbeddings, job: jobId, reason: sha256)
     }
 
     public func job(_ id: String) throws(StoreError) -> JobRecord? {
-        try read("reading job \(id)") { db in
-            try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [id])
-        }
+        try read("reading job \(id)") { db in try job(db, id) }
+    }
+
+    public func job(_ db: Database, _ id: String) throws -> JobRecord? {
+        try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [id])
     }
 
     /// The newest jobs first.
     public func jobs(limit: Int = 100) throws(StoreError) -> [JobRecord] {
-        try read("listing jobs") { db in
-            try JobRecord.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?
-                """), arguments: [max(0, limit)])
-        }
+        try read("listing jobs") { db in try jobs(db, limit: limit) }
+    }
+
+    public func jobs(_ db: Database, limit: Int = 100) throws -> [JobRecord] {
+        try JobRecord.fetchAll(db.cachedStatement(sql: """
+            SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?
+            """), arguments: [max(0, limit)])
     }
 
     /// Inserts a queued task and returns its id.

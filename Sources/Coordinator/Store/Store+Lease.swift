@@ -17,34 +17,38 @@ extension Store {
 
     /// Extends the lease by `leaseSeconds` (default: the job's) from now; returns the new expiry.
     public func heartbeat(taskId: Int64, token: String, leaseSeconds: Double? = nil) throws(StoreError) -> Date {
+        try write("heartbeat of task \(taskId)") { db in try heartbeat(db, taskId: taskId, token: token, leaseSeconds: leaseSeconds) }
+    }
+
+    public func heartbeat(_ db: Database, taskId: Int64, token: String, leaseSeconds: Double? = nil) throws -> Date {
         if let leaseSeconds, !(leaseSeconds > 0 && leaseSeconds.isFinite) {
-            throw .invalid("leaseSeconds must be a positive number")
+            throw StoreError.invalid("leaseSeconds must be a positive number")
         }
         let at = timestamp()
-        return try write("heartbeat of task \(taskId)") { db in
-            let row = try db.one("""
-                UPDATE tasks SET updated_at = ?,
-                    lease_expires_at = ? + COALESCE(?, (SELECT lease_seconds FROM jobs WHERE jobs.id = tasks.job_id))
-                WHERE \(Self.fence)
-                RETURNING job_id, worker_id, lease_count, lease_expires_at
-                """, [at, at, leaseSeconds, taskId, token, at])
-            guard let row else { throw try staleLease(db, taskId: taskId, token: token, at: at) }
-            try db.run("UPDATE attempts SET seen_at = ? WHERE task_id = ? AND number = ?", [at, taskId, row["lease_count"] as Int])
-            try markSeen(db, worker: row["worker_id"], job: row["job_id"], at: at)
-            return Date(timeIntervalSince1970: row["lease_expires_at"])
-        }
+        let row = try db.one("""
+            UPDATE tasks SET updated_at = ?,
+                lease_expires_at = ? + COALESCE(?, (SELECT lease_seconds FROM jobs WHERE jobs.id = tasks.job_id))
+            WHERE \(Self.fence)
+            RETURNING job_id, worker_id, lease_count, lease_expires_at
+            """, [at, at, leaseSeconds, taskId, token, at])
+        guard let row else { throw try staleLease(db, taskId: taskId, token: token, at: at) }
+        try db.run("UPDATE attempts SET seen_at = ? WHERE task_id = ? AND number = ?", [at, taskId, row["lease_count"] as Int])
+        try markSeen(db, worker: row["worker_id"], job: row["job_id"], at: at)
+        return Date(timeIntervalSince1970: row["lease_expires_at"])
     }
 
     /// Gives the task back (the worker was asked to stop): it is queued again at once and this lease does not
     /// count against `maxAttempts`; its running images become pending.
     public func release(taskId: Int64, token: String, reason: String) throws(StoreError) {
+        try write("releasing task \(taskId)") { db in try release(db, taskId: taskId, token: token, reason: reason) }
+    }
+
+    public func release(_ db: Database, taskId: Int64, token: String, reason: String) throws {
         let at = timestamp()
-        try write("releasing task \(taskId)") { db in
-            let lease = try fenced(db, taskId: taskId, token: token, at: at)
-            try closeAttempt(db, lease, outcome: "released", at: at)
-            try markSeen(db, worker: lease.worker, job: lease.jobId, at: at)
-            try requeue(db, lease, kind: .taskReleased, reason: reason, countAttempt: false, at: at)
-        }
+        let lease = try fenced(db, taskId: taskId, token: token, at: at)
+        try closeAttempt(db, lease, outcome: "released", at: at)
+        try markSeen(db, worker: lease.worker, job: lease.jobId, at: at)
+        try requeue(db, lease, kind: .taskReleased, reason: reason, countAttempt: false, at: at)
     }
 
     /// The lease behind a token, or the reason there is none.

@@ -5,15 +5,17 @@ import GRDB
 extension Store {
     /// A job's events after `after` (a `seq`), oldest first; `notFound` for an unknown job.
     public func events(jobId: String, after: Int64 = 0, limit: Int = 1000) throws(StoreError) -> [LedgerEvent] {
-        try read("reading events of job \(jobId)") { db in
-            let events = try LedgerEvent.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?
-                """), arguments: [jobId, after, max(0, limit)])
-            if events.isEmpty, try db.value(String.self, "SELECT id FROM jobs WHERE id = ?", [jobId]) == nil {
-                throw StoreError.notFound("job \(jobId) does not exist")
-            }
-            return events
+        try read("reading events of job \(jobId)") { db in try events(db, jobId: jobId, after: after, limit: limit) }
+    }
+
+    public func events(_ db: Database, jobId: String, after: Int64 = 0, limit: Int = 1000) throws -> [LedgerEvent] {
+        let events = try LedgerEvent.fetchAll(db.cachedStatement(sql: """
+            SELECT * FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?
+            """), arguments: [jobId, after, max(0, limit)])
+        if events.isEmpty, try db.value(String.self, "SELECT id FROM jobs WHERE id = ?", [jobId]) == nil {
+            throw StoreError.notFound("job \(jobId) does not exist")
         }
+        return events
     }
 
     static let appendEventSQL = """

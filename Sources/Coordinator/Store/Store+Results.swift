@@ -9,35 +9,37 @@ extension Store {
     /// harmless (`.unchanged`); a different label for an image that is already done is a `conflict` and changes
     /// nothing. Fenced: only the current, unexpired lease may record.
     public func recordLabel(taskId: Int64, token: String, imageId: String, label: LabelFile) throws(StoreError) -> LabelOutcome {
-        if let problem = label.problem { throw .invalid(problem) }
+        try write("recording the label of \(imageId) in task \(taskId)") { db in try recordLabel(db, taskId: taskId, token: token, imageId: imageId, label: label) }
+    }
+
+    public func recordLabel(_ db: Database, taskId: Int64, token: String, imageId: String, label: LabelFile) throws -> LabelOutcome {
+        if let problem = label.problem { throw StoreError.invalid(problem) }
         let at = timestamp()
-        return try write("recording the label of \(imageId) in task \(taskId)") { db in
-            let lease = try fenced(db, taskId: taskId, token: token, at: at)
-            switch try imageState(db, lease, imageId) {
-            case .done:
-                let existing = try db.value(String.self, "SELECT sha256 FROM labels WHERE job_id = ? AND image_id = ?",
-                                            [lease.jobId, imageId])
-                if existing == label.sha256 { return .unchanged }
-                throw StoreError.conflict("image \(imageId) already has label \(existing ?? "?"); refusing \(label.sha256)")
-            case .failed:
-                throw StoreError.conflict("image \(imageId) has failed in this lease; it takes no label")
-            case .pending:
-                throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
-            case .running:
-                try db.run("""
-                    INSERT INTO labels (job_id, image_id, sha256, bytes, width, height, relative_path, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (job_id, image_id) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
-                        width = excluded.width, height = excluded.height, relative_path = excluded.relative_path,
-                        created_at = excluded.created_at
-                    """, [lease.jobId, imageId, label.sha256, label.bytes, label.width, label.height, label.relativePath, at])
-                try db.run("""
-                    UPDATE images SET state = 'done', finished = 1, error = NULL, updated_at = ?
-                    WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.running, to: .done))
-                    """, [at, lease.jobId, imageId])
-                try appendEvent(db, at: at, kind: .imageDone, job: lease.jobId, task: taskId, image: imageId, worker: lease.worker)
-                return .recorded
-            }
+        let lease = try fenced(db, taskId: taskId, token: token, at: at)
+        switch try imageState(db, lease, imageId) {
+        case .done:
+            let existing = try db.value(String.self, "SELECT sha256 FROM labels WHERE job_id = ? AND image_id = ?",
+                                        [lease.jobId, imageId])
+            if existing == label.sha256 { return .unchanged }
+            throw StoreError.conflict("image \(imageId) already has label \(existing ?? "?"); refusing \(label.sha256)")
+        case .failed:
+            throw StoreError.conflict("image \(imageId) has failed in this lease; it takes no label")
+        case .pending:
+            throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
+        case .running:
+            try db.run("""
+                INSERT INTO labels (job_id, image_id, sha256, bytes, width, height, relative_path, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (job_id, image_id) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
+                    width = excluded.width, height = excluded.height, relative_path = excluded.relative_path,
+                    created_at = excluded.created_at
+                """, [lease.jobId, imageId, label.sha256, label.bytes, label.width, label.height, label.relativePath, at])
+            try db.run("""
+                UPDATE images SET state = 'done', finished = 1, error = NULL, updated_at = ?
+                WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.running, to: .done))
+                """, [at, lease.jobId, imageId])
+            try appendEvent(db, at: at, kind: .imageDone, job: lease.jobId, task: taskId, image: imageId, worker: lease.worker)
+            return .recorded
         }
     }
 
@@ -45,36 +47,40 @@ extension Store {
     /// one of its task's, running or done (a repeated upload). Throws what `recordLabel` would otherwise throw
     /// after the write, so a stale or foreign upload never touches the disk.
     public func uploadTarget(taskId: Int64, token: String, imageId: String) throws(StoreError) -> (jobId: String, worker: String) {
+        try read("checking an upload to \(imageId) in task \(taskId)") { db in try uploadTarget(db, taskId: taskId, token: token, imageId: imageId) }
+    }
+
+    public func uploadTarget(_ db: Database, taskId: Int64, token: String, imageId: String) throws -> (jobId: String, worker: String) {
         let at = timestamp()
-        return try read("checking an upload to \(imageId) in task \(taskId)") { db in
-            let lease = try fenced(db, taskId: taskId, token: token, at: at)
-            switch try imageState(db, lease, imageId) {
-            case .running, .done: return (lease.jobId, lease.worker)
-            case .failed: throw StoreError.conflict("image \(imageId) has failed in this lease; it takes no label")
-            case .pending: throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
-            }
+        let lease = try fenced(db, taskId: taskId, token: token, at: at)
+        switch try imageState(db, lease, imageId) {
+        case .running, .done: return (lease.jobId, lease.worker)
+        case .failed: throw StoreError.conflict("image \(imageId) has failed in this lease; it takes no label")
+        case .pending: throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
         }
     }
 
     /// Fails one image of the leased task with `reason` (a bad image fails alone: the task and the other images go
     /// on). Failing a failed image again is a no-op; failing a done image is a `conflict`. Fenced.
     public func failImage(taskId: Int64, token: String, imageId: String, reason: String) throws(StoreError) {
+        try write("failing \(imageId) in task \(taskId)") { db in try failImage(db, taskId: taskId, token: token, imageId: imageId, reason: reason) }
+    }
+
+    public func failImage(_ db: Database, taskId: Int64, token: String, imageId: String, reason: String) throws {
         let at = timestamp()
         let reason = reason.isEmpty ? "failed" : String(reason.prefix(2000))
-        try write("failing \(imageId) in task \(taskId)") { db in
-            let lease = try fenced(db, taskId: taskId, token: token, at: at)
-            switch try imageState(db, lease, imageId) {
-            case .failed: return
-            case .done: throw StoreError.conflict("image \(imageId) is already labeled")
-            case .pending: throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
-            case .running:
-                try db.run("""
-                    UPDATE images SET state = 'failed', finished = 1, error = ?, updated_at = ?
-                    WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.running, to: .failed))
-                    """, [reason, at, lease.jobId, imageId])
-                try appendEvent(db, at: at, kind: .imageFailed, job: lease.jobId, task: taskId, image: imageId,
-                                worker: lease.worker, reason: reason)
-            }
+        let lease = try fenced(db, taskId: taskId, token: token, at: at)
+        switch try imageState(db, lease, imageId) {
+        case .failed: return
+        case .done: throw StoreError.conflict("image \(imageId) is already labeled")
+        case .pending: throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
+        case .running:
+            try db.run("""
+                UPDATE images SET state = 'failed', finished = 1, error = ?, updated_at = ?
+                WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.running, to: .failed))
+                """, [reason, at, lease.jobId, imageId])
+            try appendEvent(db, at: at, kind: .imageFailed, job: lease.jobId, task: taskId, image: imageId,
+                            worker: lease.worker, reason: reason)
         }
     }
 
@@ -82,22 +88,24 @@ extension Store {
     /// closed, and the job is done once all its images are done or failed. Fenced; repeating a completion with
     /// the token that completed the task is a no-op (a retried request).
     public func complete(taskId: Int64, token: String) throws(StoreError) {
+        try write("completing task \(taskId)") { db in try complete(db, taskId: taskId, token: token) }
+    }
+
+    public func complete(_ db: Database, taskId: Int64, token: String) throws {
         let at = timestamp()
-        try write("completing task \(taskId)") { db in
-            let row = try db.one("""
-                UPDATE tasks SET state = 'done', lease_expires_at = NULL, updated_at = ?
-                WHERE id = ? AND \(TaskState.sqlWhere(.leased, to: .done)) AND lease_token = ? AND lease_expires_at > ?
-                RETURNING job_id, worker_id, lease_count
-                """, [at, taskId, token, at])
-            guard let row else {
-                let task = try db.one("SELECT state, lease_token FROM tasks WHERE id = ?", [taskId])
-                if task?["state"] as String? == TaskState.done.rawValue, task?["lease_token"] as String? == token { return }
-                throw try staleLease(db, taskId: taskId, token: token, at: at)
-            }
-            let lease = Lease(taskId: taskId, jobId: row["job_id"], worker: row["worker_id"], number: row["lease_count"])
-            try closeAttempt(db, lease, outcome: "done", at: at)
-            try endTask(db, lease, reason: nil, at: at)
+        let row = try db.one("""
+            UPDATE tasks SET state = 'done', lease_expires_at = NULL, updated_at = ?
+            WHERE id = ? AND \(TaskState.sqlWhere(.leased, to: .done)) AND lease_token = ? AND lease_expires_at > ?
+            RETURNING job_id, worker_id, lease_count
+            """, [at, taskId, token, at])
+        guard let row else {
+            let task = try db.one("SELECT state, lease_token FROM tasks WHERE id = ?", [taskId])
+            if task?["state"] as String? == TaskState.done.rawValue, task?["lease_token"] as String? == token { return }
+            throw try staleLease(db, taskId: taskId, token: token, at: at)
         }
+        let lease = Lease(taskId: taskId, jobId: row["job_id"], worker: row["worker_id"], number: row["lease_count"])
+        try closeAttempt(db, lease, outcome: "done", at: at)
+        try endTask(db, lease, reason: nil, at: at)
     }
 
     /// leased → done, for a lease that ends with nothing left to do (expired or released after its last result).

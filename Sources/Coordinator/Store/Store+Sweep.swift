@@ -18,29 +18,31 @@ extension Store {
     ///   "lease expired N times (last worker W)", then the job may be done.
     /// A task whose images are all done or failed is done instead. Returns how many tasks moved.
     public func sweepExpired() throws(StoreError) -> Int {
+        try write("sweeping expired leases") { db in try sweepExpired(db) }
+    }
+
+    public func sweepExpired(_ db: Database) throws -> Int {
         let at = timestamp()
-        return try write("sweeping expired leases") { db in
-            let expired = try db.all(Self.expiredSQL, [at])
-            for row in expired {
-                let lease = Lease(taskId: row["id"], jobId: row["job_id"], worker: row["worker_id"], number: row["lease_count"])
-                let attempts: Int = row["attempts"]
-                let maxAttempts: Int = row["max_attempts"]
-                try closeAttempt(db, lease, outcome: "expired", at: at)
-                try db.run("UPDATE tasks SET expiries = expiries + 1 WHERE id = ?", [lease.taskId])
-                let reason = "lease \(lease.number) of \(lease.worker) expired (attempt \(attempts) of \(maxAttempts))"
-                if attempts < maxAttempts {
-                    try requeue(db, lease, kind: .leaseExpired, reason: reason, countAttempt: true, at: at)
-                } else {
-                    try appendEvent(db, at: at, kind: .leaseExpired, job: lease.jobId, task: lease.taskId,
-                                    worker: lease.worker, reason: reason)
-                    try deadLetter(db, lease, reason: "lease expired \(attempts) times (last worker \(lease.worker))", at: at)
-                    logger.warning("task.dead_lettered", metadata: [
-                        "task.id": "\(lease.taskId)", "job.id": "\(lease.jobId)", "worker.id": "\(lease.worker)",
-                    ])
-                }
+        let expired = try db.all(Self.expiredSQL, [at])
+        for row in expired {
+            let lease = Lease(taskId: row["id"], jobId: row["job_id"], worker: row["worker_id"], number: row["lease_count"])
+            let attempts: Int = row["attempts"]
+            let maxAttempts: Int = row["max_attempts"]
+            try closeAttempt(db, lease, outcome: "expired", at: at)
+            try db.run("UPDATE tasks SET expiries = expiries + 1 WHERE id = ?", [lease.taskId])
+            let reason = "lease \(lease.number) of \(lease.worker) expired (attempt \(attempts) of \(maxAttempts))"
+            if attempts < maxAttempts {
+                try requeue(db, lease, kind: .leaseExpired, reason: reason, countAttempt: true, at: at)
+            } else {
+                try appendEvent(db, at: at, kind: .leaseExpired, job: lease.jobId, task: lease.taskId,
+                                worker: lease.worker, reason: reason)
+                try deadLetter(db, lease, reason: "lease expired \(attempts) times (last worker \(lease.worker))", at: at)
+                logger.warning("task.dead_lettered", metadata: [
+                    "task.id": "\(lease.taskId)", "job.id": "\(lease.jobId)", "worker.id": "\(lease.worker)",
+                ])
             }
-            return expired.count
         }
+        return expired.count
     }
 
     /// Ends a lease that did not finish the task: back to queued with its running images pending, or done when

@@ -5,10 +5,15 @@ import Logging
 /// The coordinator's durable state: jobs, their images and tasks, leases and their attempts, the event ledger,
 /// workers, models, blobs and labels, in one SQLite database (WAL, `synchronous = NORMAL`, foreign keys on).
 ///
-/// Every method is synchronous and atomic: one short write (a few indexed statements, all cached) that has
-/// committed when the method returns; call them off the cooperative thread pool. Readers never block the writer
-/// (WAL), and each state change is a guarded `UPDATE` (see
-/// `TaskState` and friends), so a stale worker or a racing request changes nothing and gets a `StoreError` instead.
+/// Every operation comes in two forms. The core form takes the `Database` of a transaction its caller opened
+/// (`claim(_ db:worker:)`), so operations compose explicitly: the write batcher runs several in one transaction,
+/// each in its own savepoint, and a route can read a job and its progress on one snapshot. The convenience form
+/// (`claim(worker:)`) opens its own transaction and blocks the calling thread until it has committed (the tests
+/// and the command line use it). The server reaches the store through the async `read`/`write`, which run on
+/// GRDB's own writer queue and bounded reader pool, never on Swift's cooperative threads.
+///
+/// Readers never block the writer (WAL), and each state change is a guarded `UPDATE` (see `TaskState` and
+/// friends), so a stale worker or a racing request changes nothing and gets a `StoreError` instead.
 ///
 /// Time comes from `now`, so lease expiry is tested by moving a clock, not by sleeping.
 public final class Store: Sendable {
@@ -54,15 +59,11 @@ public final class Store: Sendable {
     /// The current time as stored: seconds since 1970.
     func timestamp() -> Double { now().timeIntervalSince1970 }
 
-    /// Runs `body` in one write transaction that has committed when it returns; any error rolls it back and
-    /// comes out as a `StoreError`. Inside `batched` it is a savepoint of the batch's transaction instead, and
-    /// has committed when the batch has.
+    /// Runs `body` in one write transaction, blocking the calling thread until it has committed; any error rolls
+    /// it back and comes out as a `StoreError`. Not reentrant: compose operations through their core forms.
     func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.unsafeReentrantWrite { db in
-                if db.isInsideTransaction {
-                    return try Self.savepoint(db, body)
-                }
+            return try pool.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -75,34 +76,38 @@ public final class Store: Sendable {
         }
     }
 
-    /// Runs `body` on a reader connection (a consistent snapshot that does not block the writer); inside
-    /// `batched`, on the batch's connection, so it sees the batch's writes so far.
+    /// Runs `body` on a reader connection: one consistent snapshot that does not block the writer.
     func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.unsafeReentrantRead { db in
-                if db.isInsideTransaction { return try body(db) }
+            return try pool.read(body)
+        } catch {
+            throw StoreError.wrap(error, what())
+        }
+    }
+
+    /// `body` in its own write transaction on GRDB's writer queue; the caller's task waits without a thread.
+    public func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
                 var result: T?
-                try db.inTransaction(.deferred) {
+                try db.inTransaction(.immediate) {
                     result = try body(db)
                     return .commit
                 }
                 return result!
             }
         } catch {
-            throw StoreError.wrap(error, what())
+            throw StoreError.wrap(error, what)
         }
     }
 
-    private static func savepoint<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
-        // SQLite rolls the whole transaction back on some errors (a full disk, I/O): then nothing more may run
-        // in it, or it would commit on its own.
-        guard db.isInsideTransaction else { throw StoreError(.io, "the batch's transaction was rolled back") }
-        var result: T?
-        try db.inSavepoint {
-            result = try body(db)
-            return .commit
+    /// `body` on one of GRDB's reader connections (at most `maximumReaderCount` at once), on one snapshot.
+    public func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw StoreError.wrap(error, what)
         }
-        return result!
     }
 
     /// `bits` random bits as lowercase hex (lease tokens, id suffixes).

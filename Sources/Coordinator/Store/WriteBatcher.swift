@@ -1,52 +1,77 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// Group commit: the hot path's writes (claims, heartbeats, completions, uploads) that arrive while a commit
 /// is under way wait and then share the next transaction, each in its own savepoint. A commit writes every page
 /// it touched to the WAL, and consecutive claims and completions touch mostly the same pages (the tasks index,
 /// the tail of the ledger), so one commit for a batch writes far less than one per request.
 ///
-/// Nothing is answered before its batch has committed: a failed commit fails every request in the batch.
-final class WriteBatcher: @unchecked Sendable {
+/// Nothing is answered before its batch has committed: a failed commit fails every request in the batch, and a
+/// request that throws rolls back its own savepoint only.
+final class WriteBatcher: Sendable {
     /// One request: `run` executes it inside the batch's transaction and keeps its outcome; `finish` answers
     /// the caller once the transaction has ended (with the batch's error when the commit failed).
-    private struct Job {
-        let run: () -> Void
-        let finish: (Error?) -> Void
+    private struct Job: Sendable {
+        let run: @Sendable (Database) -> Void
+        let finish: @Sendable ((any Error)?) -> Void
+    }
+
+    private struct Queue {
+        var pending: [Job] = []
+        var draining = false
+        var batches = 0
     }
 
     private let pool: DatabasePool
-    private let lock = NSLock()
-    private var pending: [Job] = []
-    private var draining = false
-    private var batches = 0
+    private let queue = Mutex(Queue())
 
     /// Requests waiting for the next batch.
-    var pendingCount: Int { lock.withLock { pending.count } }
+    var pendingCount: Int { queue.withLock { $0.pending.count } }
 
     /// Transactions committed or attempted so far (the tests check that concurrent requests share them).
-    var batchCount: Int { lock.withLock { batches } }
+    var batchCount: Int { queue.withLock { $0.batches } }
 
     init(pool: DatabasePool) {
         self.pool = pool
     }
 
-    /// Runs `body` in the next batch. Its `Store` calls see the batch's connection: writes become savepoints,
-    /// reads see the batch's writes so far.
-    func submit<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let outcome = Outcome<T>()
+    /// Runs `body` in the next batch, in a savepoint of the batch's transaction: its reads see the batch's
+    /// writes so far. Returns once the batch has committed.
+    func submit<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
+            let outcome = Mutex<Result<T, StoreError>?>(nil)
             enqueue(Job(
-                run: { outcome.result = Result { try body() } },
-                finish: { batchError in continuation.resume(with: batchError.map { .failure($0) } ?? outcome.result!) }))
+                run: { db in outcome.withLock { $0 = Self.savepoint(db, what, body) } },
+                finish: { batchError in
+                    let result = batchError.map { .failure(StoreError.wrap($0, "committing \(what)")) } ?? outcome.withLock { $0! }
+                    continuation.resume(returning: result)
+                }))
+        }
+        return try result.get()
+    }
+
+    private static func savepoint<T>(_ db: Database, _ what: String, _ body: (Database) throws -> T) -> Result<T, StoreError> {
+        // SQLite rolls the whole transaction back on some errors (a full disk, I/O): then nothing more may run
+        // in it, or it would commit on its own.
+        guard db.isInsideTransaction else { return .failure(StoreError(.io, "\(what): the batch's transaction was rolled back")) }
+        var result: T?
+        do {
+            try db.inSavepoint {
+                result = try body(db)
+                return .commit
+            }
+            return .success(result!)
+        } catch {
+            return .failure(StoreError.wrap(error, what))
         }
     }
 
     private func enqueue(_ job: Job) {
-        let start = lock.withLock {
-            pending.append(job)
-            defer { draining = true }
-            return !draining
+        let start = queue.withLock { queue in
+            queue.pending.append(job)
+            defer { queue.draining = true }
+            return !queue.draining
         }
         if start { scheduleBatch() }
     }
@@ -59,38 +84,34 @@ final class WriteBatcher: @unchecked Sendable {
 
     /// Commits whatever is pending, then schedules the next batch if more arrived meanwhile.
     private func commitBatch(_ db: Database) {
-        let jobs = lock.withLock {
-            defer { pending.removeAll(keepingCapacity: true) }
-            batches += 1
-            return pending
+        let jobs = queue.withLock { queue in
+            defer { queue.pending.removeAll(keepingCapacity: true) }
+            queue.batches += 1
+            return queue.pending
         }
-        var failure: Error?
+        var failure: (any Error)?
         do {
             try db.inTransaction(.immediate) {
-                for job in jobs { job.run() }
+                for job in jobs { job.run(db) }
                 return .commit
             }
         } catch {
-            failure = StoreError.wrap(error, "committing a batch of \(jobs.count) writes")
+            failure = error
         }
         for job in jobs { job.finish(failure) }
-        let more = lock.withLock {
-            if pending.isEmpty { draining = false }
-            return draining
+        let more = queue.withLock { queue in
+            if queue.pending.isEmpty { queue.draining = false }
+            return queue.draining
         }
         if more { scheduleBatch() }
     }
 }
 
-/// A batched request's result, set on the writer and read after the commit.
-private final class Outcome<T>: @unchecked Sendable {
-    var result: Result<T, Error>?
-}
-
 extension Store {
-    /// Runs `body` (which calls this store) together with the other hot-path requests that arrive meanwhile,
-    /// in one transaction; returns once that transaction has committed. See `WriteBatcher`.
-    public func batched<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await batcher.submit(body)
+    /// Runs `body` (core store operations on the `Database` it is given) together with the other hot-path
+    /// requests that arrive meanwhile, in one transaction; returns once that transaction has committed.
+    /// See `WriteBatcher`.
+    public func batched<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        try await batcher.submit(what, body)
     }
 }

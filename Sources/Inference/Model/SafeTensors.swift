@@ -1,8 +1,11 @@
 import Foundation
+import Synchronization
 
 /// A `.safetensors` file, memory-mapped: an 8-byte little-endian header length, a JSON header
 /// `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}`, then the raw data.
 /// F32 tensors are read in place; F16 and BF16 are converted to F32 once, on first read.
+///
+/// Sendable: the mapping is read-only and never changes; the converted copies are kept behind a mutex.
 public final class SafeTensorsFile: @unchecked Sendable {
     public enum DType: String, Sendable {
         case F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL
@@ -30,8 +33,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let mapping: UnsafeMutableRawPointer
     private let mappedSize: Int
     private let dataStart: Int
-    /// F32 copies of tensors that were stored as F16/BF16 or unaligned; freed with the file.
-    private var converted: [UnsafeMutableBufferPointer<Float>] = []
+    /// F32 copies of tensors that were stored as F16/BF16 or unaligned, by name (their addresses); freed with the file.
+    private let converted = Mutex<[String: UInt]>([:])
 
     public init(path: String) throws {
         self.path = path
@@ -57,7 +60,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     deinit {
         munmap(mapping, mappedSize)
-        for buffer in converted { buffer.deallocate() }
+        converted.withLock { $0.values.forEach { UnsafeMutablePointer<Float>(bitPattern: $0)?.deallocate() } }
     }
 
     /// The tensor as F32, converting F16/BF16. Throws if it is missing or not a float tensor.
@@ -69,10 +72,14 @@ public final class SafeTensorsFile: @unchecked Sendable {
         case .F32 where Int(bitPattern: raw) % MemoryLayout<Float>.alignment == 0:
             return Tensor(raw.assumingMemoryBound(to: Float.self), shape: entry.shape, owner: self)
         case .F32, .F16, .BF16:
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
-            Self.convert(raw, dtype: entry.dtype, count: count, into: buffer.baseAddress!)
-            converted.append(buffer)
-            return Tensor(UnsafePointer(buffer.baseAddress!), shape: entry.shape, owner: self)
+            let address = converted.withLock { converted in
+                if let address = converted[name] { return address }
+                let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+                Self.convert(raw, dtype: entry.dtype, count: count, into: buffer)
+                converted[name] = UInt(bitPattern: buffer)
+                return UInt(bitPattern: buffer)
+            }
+            return Tensor(UnsafePointer(bitPattern: address)!, shape: entry.shape, owner: self)
         default:
             throw InferenceError(.badModel, "\(path): tensor \(name) has dtype \(entry.dtype.rawValue), expected F32, F16 or BF16")
         }

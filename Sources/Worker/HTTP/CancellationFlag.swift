@@ -1,20 +1,11 @@
-import Foundation
+import Synchronization
 
 /// Set by a task's cancellation handler, read by the transfer thread's progress callback, which
 /// then aborts the transfer. The only shared mutable state between the two sides.
-final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
+final class CancellationFlag: Sendable {
+    private let cancelled = Atomic(false)
 
-    var isCancelled: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return cancelled
-    }
+    var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
-    func cancel() {
-        lock.lock()
-        cancelled = true
-        lock.unlock()
-    }
+    func cancel() { cancelled.store(true, ordering: .releasing) }
 }

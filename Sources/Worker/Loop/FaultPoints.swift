@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Fault injection for the fault suite: `LABELMILL_FAULTS=kill@upload:2` makes the worker SIGKILL itself the
 /// second time it reaches the upload of a label map, so a test can kill a real worker at an exact phase
@@ -31,12 +32,11 @@ enum FaultPoints {
         return kills
     }
 
-    private final class Counts: @unchecked Sendable {
-        private let lock = NSLock()
-        private var reached: [Phase: Int] = [:]
+    private final class Counts: Sendable {
+        private let reached = Mutex<[Phase: Int]>([:])
 
         func next(_ phase: Phase) -> Int {
-            lock.withLock {
+            reached.withLock { reached in
                 reached[phase, default: 0] += 1
                 return reached[phase]!
             }

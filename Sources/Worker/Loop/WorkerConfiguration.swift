@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Synchronization
 
 /// Everything `labelmill worker` is configured with; tests and `labelmill run` build the same struct.
 public struct WorkerConfiguration: Sendable {
@@ -37,12 +38,11 @@ public struct WorkerConfiguration: Sendable {
 
 /// A flag set once from any thread: SIGTERM asking the worker to stop (it finishes the image it is on,
 /// releases the rest of its task and exits), or the coordinator saying a lease is lost.
-public final class AtomicFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopped = false
+public final class AtomicFlag: Sendable {
+    private let flag = Atomic(false)
 
     public init() {}
 
-    public var isSet: Bool { lock.withLock { stopped } }
-    public func set() { lock.withLock { stopped = true } }
+    public var isSet: Bool { flag.load(ordering: .acquiring) }
+    public func set() { flag.store(true, ordering: .releasing) }
 }
