@@ -80,10 +80,10 @@ public struct JobStatus: Codable, Sendable {
 
     public var id: String
     public var name: String?
-    /// "queued", "running", "done" or "cancelled"; done = every image labeled or permanently failed.
-    public var state: String
+    /// done = every image labeled or permanently failed.
+    public var state: JobState
     public var images: Images
-    public var tasks: [String: Int]
+    public var tasks: [TaskState: Int]
     public var model: String
     public var classes: [String]
     public var settings: JobSettings
@@ -100,7 +100,7 @@ public struct JobStatus: Codable, Sendable {
     /// Whether the class embeddings are ready (tasks are claimable only then).
     public var embeddingsReady: Bool
 
-    public init(id: String, name: String?, state: String, images: Images, tasks: [String: Int], model: String,
+    public init(id: String, name: String?, state: JobState, images: Images, tasks: [TaskState: Int], model: String,
                 classes: [String], settings: JobSettings, createdAt: Double, startedAt: Double?, finishedAt: Double?,
                 imagesPerSecond: Double, etaSeconds: Double?, activeWorkers: Int, leaseExpiries: Int, retries: Int,
                 recentErrors: [ImageError], embeddingsReady: Bool) {
@@ -129,12 +129,12 @@ public struct JobStatus: Codable, Sendable {
 public struct ImageResultLine: Codable, Sendable, Equatable {
     public var id: String
     public var uri: String
-    public var status: String
+    public var status: ImageState
     public var attempts: Int
     public var error: String?
     public var sha256: String?
 
-    public init(id: String, uri: String, status: String, attempts: Int, error: String?, sha256: String?) {
+    public init(id: String, uri: String, status: ImageState, attempts: Int, error: String?, sha256: String?) {
         (self.id, self.uri, self.status, self.attempts, self.error, self.sha256) = (id, uri, status, attempts, error, sha256)
     }
 }
@@ -143,13 +143,13 @@ public struct ImageResultLine: Codable, Sendable, Equatable {
 public struct LedgerEntry: Codable, Sendable {
     public var seq: Int64
     public var at: Double
-    public var kind: String
+    public var kind: EventKind
     public var taskId: Int64?
     public var imageId: String?
     public var workerId: String?
     public var reason: String?
 
-    public init(seq: Int64, at: Double, kind: String, taskId: Int64?, imageId: String?, workerId: String?, reason: String?) {
+    public init(seq: Int64, at: Double, kind: EventKind, taskId: Int64?, imageId: String?, workerId: String?, reason: String?) {
         (self.seq, self.at, self.kind, self.taskId, self.imageId, self.workerId, self.reason) = (seq, at, kind, taskId, imageId, workerId, reason)
     }
 }

@@ -1,38 +1,117 @@
-/// Every path of the coordinator's HTTP API, in one place: the server registers these and the clients build
-/// URLs from them, so a renamed route is a compile error on both sides.
+import Foundation
+
+/// One route of the coordinator's HTTP API: its method, its path template and who may call it. The server
+/// registers every route from `Routes` and enforces `access`; the clients build their URLs with `path(_:)`, so a
+/// renamed route or parameter is a compile error on both sides.
+public struct Route: Sendable, Hashable, CustomStringConvertible {
+    public enum Method: String, Sendable, Hashable, CaseIterable {
+        case get = "GET", head = "HEAD", post = "POST", put = "PUT"
+    }
+
+    /// Which bearer token a route needs.
+    public enum Access: String, Sendable, Hashable {
+        /// None: health checks and the API document.
+        case open
+        /// The worker token or the admin token.
+        case worker
+        /// The admin token only.
+        case admin
+    }
+
+    public let method: Method
+    /// The path with `{name}` placeholders, e.g. `/v1/tasks/{task}/heartbeat`; a last placeholder `{name*}`
+    /// takes the rest of the path, slashes included.
+    public let template: String
+    public let access: Access
+
+    public init(_ method: Method, _ template: String, _ access: Access) {
+        self.method = method
+        self.template = template
+        self.access = access
+    }
+
+    public var description: String { "\(method.rawValue) \(template)" }
+
+    /// The placeholders' names, in order (without braces or `*`).
+    public var parameters: [String] {
+        template.split(separator: "/").compactMap { part in
+            guard part.hasPrefix("{"), part.hasSuffix("}") else { return nil }
+            return String(part.dropFirst().dropLast().replacingOccurrences(of: "*", with: ""))
+        }
+    }
+
+    /// The path with `values` in the placeholders, in order. Each value is percent-encoded as one path component;
+    /// the value of a `{name*}` placeholder keeps its slashes.
+    public func path(_ values: String...) -> String { path(values) }
+
+    public func path(_ values: [String]) -> String {
+        precondition(values.count == parameters.count, "\(self) takes \(parameters.count) values, got \(values.count)")
+        var remaining = values[...]
+        let parts = template.split(separator: "/", omittingEmptySubsequences: false).map { part -> String in
+            guard part.hasPrefix("{"), part.hasSuffix("}") else { return String(part) }
+            let value = remaining.removeFirst()
+            if part.hasSuffix("*}") { return value.split(separator: "/", omittingEmptySubsequences: false).map { Self.escape(String($0)) }.joined(separator: "/") }
+            return Self.escape(value)
+        }
+        return parts.joined(separator: "/")
+    }
+
+    /// Percent-encodes a value as one path component.
+    public static func escape(_ component: String) -> String {
+        component.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", "%", ";", "?"])) ?? component
+    }
+}
+
+/// Every route of the coordinator's API, in one place.
 public enum Routes {
-    /// Liveness and readiness; the only routes that need no token.
-    public static let health = "/healthz"
-    public static let ready = "/readyz"
-    /// Prometheus metrics (any token).
-    public static let metrics = "/metrics"
-    /// The OpenAPI document of this API (no token needed either).
-    public static let openAPI = "/openapi.json"
+    // Liveness, readiness and the API document: no token.
+    public static let root = Route(.get, "/", .open)
+    public static let health = Route(.get, "/healthz", .open)
+    public static let ready = Route(.get, "/readyz", .open)
+    public static let openAPI = Route(.get, "/openapi.json", .open)
+    /// Prometheus metrics: either token.
+    public static let metrics = Route(.get, "/metrics", .worker)
 
-    public static let jobs = "/v1/jobs"
-    public static let manifests = "/v1/manifests"
-    public static func job(_ id: String) -> String { "/v1/jobs/\(id)" }
-    public static func cancel(_ id: String) -> String { "/v1/jobs/\(id)/cancel" }
-    public static func retryFailed(_ id: String) -> String { "/v1/jobs/\(id)/retry-failed" }
-    public static func results(_ id: String) -> String { "/v1/jobs/\(id)/results" }
-    public static func events(_ id: String) -> String { "/v1/jobs/\(id)/events" }
-    public static func embeddings(_ id: String) -> String { "/v1/jobs/\(id)/embeddings" }
-    public static func label(job: String, image: String) -> String { "/v1/jobs/\(job)/labels/\(image)" }
+    // Jobs: the admin token.
+    public static let createJob = Route(.post, "/v1/jobs", .admin)
+    public static let jobs = Route(.get, "/v1/jobs", .admin)
+    public static let uploadManifest = Route(.put, "/v1/manifests", .admin)
+    public static let job = Route(.get, "/v1/jobs/{job}", .admin)
+    public static let cancel = Route(.post, "/v1/jobs/{job}/cancel", .admin)
+    public static let retryFailed = Route(.post, "/v1/jobs/{job}/retry-failed", .admin)
+    public static let results = Route(.get, "/v1/jobs/{job}/results", .admin)
+    public static let events = Route(.get, "/v1/jobs/{job}/events", .admin)
+    public static let label = Route(.get, "/v1/jobs/{job}/labels/{image}", .admin)
+    /// The job's class embeddings, which workers download.
+    public static let embeddings = Route(.get, "/v1/jobs/{job}/embeddings", .worker)
 
-    public static let claim = "/v1/tasks/claim"
-    public static func heartbeat(_ task: Int64) -> String { "/v1/tasks/\(task)/heartbeat" }
-    public static func complete(_ task: Int64) -> String { "/v1/tasks/\(task)/complete" }
-    public static func release(_ task: Int64) -> String { "/v1/tasks/\(task)/release" }
-    public static func uploadLabel(task: Int64, image: String) -> String { "/v1/tasks/\(task)/images/\(image)/label" }
-    public static func failImage(task: Int64, image: String) -> String { "/v1/tasks/\(task)/images/\(image)/fail" }
+    // Tasks: what a worker does with a lease.
+    public static let claim = Route(.post, "/v1/tasks/claim", .worker)
+    public static let heartbeat = Route(.post, "/v1/tasks/{task}/heartbeat", .worker)
+    public static let complete = Route(.post, "/v1/tasks/{task}/complete", .worker)
+    public static let release = Route(.post, "/v1/tasks/{task}/release", .worker)
+    public static let uploadLabel = Route(.put, "/v1/tasks/{task}/images/{image}/label", .worker)
+    public static let failImage = Route(.post, "/v1/tasks/{task}/images/{image}/fail", .worker)
 
-    public static let models = "/v1/models"
-    public static func model(_ nameOrId: String) -> String { "/v1/models/\(nameOrId)" }
-    public static func blob(_ sha256: String) -> String { "/v1/blobs/\(sha256)" }
+    // Models: registered by the admin, read by workers.
+    public static let registerModel = Route(.post, "/v1/models", .admin)
+    public static let model = Route(.get, "/v1/models/{model}", .worker)
+    public static let uploadBlob = Route(.put, "/v1/blobs/{sha}", .admin)
+    public static let blobExists = Route(.head, "/v1/blobs/{sha}", .worker)
+    public static let blob = Route(.get, "/v1/blobs/{sha}", .worker)
 
     /// Files under the coordinator's `--image-root`, for manifest entries that are relative paths.
+    public static let file = Route(.get, "/v1/files/{path*}", .worker)
+
+    public static let all: [Route] = [
+        root, health, ready, openAPI, metrics,
+        createJob, jobs, uploadManifest, job, cancel, retryFailed, results, events, label, embeddings,
+        claim, heartbeat, complete, release, uploadLabel, failImage,
+        registerModel, model, uploadBlob, blobExists, blob, file,
+    ]
+
+    /// The prefix of `file` paths: an image URI a worker gets starting with it is fetched from the coordinator.
     public static let filesPrefix = "/v1/files/"
-    public static func file(_ relativePath: String) -> String { filesPrefix + relativePath }
 
     /// The header that carries a lease token on label uploads (the body is the PNG).
     public static let leaseTokenHeader = "X-Lease-Token"

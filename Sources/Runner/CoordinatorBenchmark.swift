@@ -110,7 +110,7 @@ public enum CoordinatorBenchmark {
         }
         let peakAfterIdle = residentMemory(pid: server.processIdentifier).1
         let fetching = DispatchTime.now().uptimeNanoseconds
-        let results = try CurlSession(configuration: .init(bearerToken: token)).perform(HTTPRequest(url: url + Routes.results(jobId))).requireOK()
+        let results = try CurlSession(configuration: .init(bearerToken: token)).perform(HTTPRequest(url: url + Routes.results.path(jobId))).requireOK()
         let resultsSeconds = Double(DispatchTime.now().uptimeNanoseconds - fetching) / 1e9
         guard results.body.count(where: { $0 == UInt8(ascii: "\n") }) == tasks * imagesPerTask else {
             throw CurlError(.io, "results.jsonl has the wrong number of lines")
@@ -203,13 +203,13 @@ enum ClientThread {
         var claims: [Double] = [], completes: [Double] = []
         while true {
             var start = DispatchTime.now().uptimeNanoseconds
-            let response = try session.perform(.post(url + Routes.claim, body: claimBody, contentType: "application/json")).requireOK()
+            let response = try session.perform(.post(url + Routes.claim.path(), body: claimBody, contentType: "application/json")).requireOK()
             claims.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             if response.status == 204 { return (claims, completes) }
             let task = try JSONDecoder().decode(TaskAssignment.self, from: Data(response.body))
             let body = [UInt8](try JSONEncoder().encode(LeaseRequest(leaseToken: task.leaseToken)))
             start = DispatchTime.now().uptimeNanoseconds
-            _ = try session.perform(.post(url + Routes.complete(task.taskId), body: body, contentType: "application/json")).requireOK()
+            _ = try session.perform(.post(url + Routes.complete.path(String(task.taskId)), body: body, contentType: "application/json")).requireOK()
             completes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
     }
@@ -222,13 +222,13 @@ enum IdlePoller {
         let session = CurlSession(configuration: .init(bearerToken: token))
         guard let body = try? JSONEncoder().encode(ClaimRequest(worker: "idle-\(UUID().uuidString.prefix(8))", waitSeconds: 20)) else { return }
         while !stop.isSet {
-            guard let response = try? session.perform(.post(url + Routes.claim, body: [UInt8](body), contentType: "application/json")) else {
+            guard let response = try? session.perform(.post(url + Routes.claim.path(), body: [UInt8](body), contentType: "application/json")) else {
                 Thread.sleep(forTimeInterval: 0.5)
                 continue
             }
             guard response.status == 200, let task = try? JSONDecoder().decode(TaskAssignment.self, from: Data(response.body)),
                   let lease = try? JSONEncoder().encode(LeaseRequest(leaseToken: task.leaseToken)) else { continue }
-            if (try? session.perform(.post(url + Routes.complete(task.taskId), body: [UInt8](lease), contentType: "application/json")))?.status == 204 {
+            if (try? session.perform(.post(url + Routes.complete.path(String(task.taskId)), body: [UInt8](lease), contentType: "application/json")))?.status == 204 {
                 tasks.increment()
             }
         }

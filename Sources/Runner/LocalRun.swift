@@ -81,7 +81,7 @@ public enum LocalRun {
             return Task { await worker.run(stop: stop) }
         }
         var status = try await client.job(job.id)
-        while status.state != "done" && status.state != "cancelled" {
+        while status.state.isActive {
             progress(status)
             try await Task.sleep(for: .milliseconds(500))
             status = try await client.job(job.id)

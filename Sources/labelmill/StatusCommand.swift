@@ -27,7 +27,7 @@ struct StatusCommand: AsyncParsableCommand {
         while true {
             let status = try await client.job(job)
             FileHandle.standardError.write(Data("\r\u{1B}[K\(Self.bar(status))".utf8))
-            if status.state == "done" || status.state == "cancelled" {
+            if status.state.isFinished {
                 FileHandle.standardError.write(Data("\n".utf8))
                 if json { try printJSON(status) } else { print(Self.report(status)) }
                 return
@@ -37,7 +37,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     static func summary(_ s: JobStatus) -> String {
-        "\(s.id)  \(s.state.padding(toLength: 9, withPad: " ", startingAt: 0))  \(s.images.done + s.images.failed)/\(s.images.total) images  \(s.name ?? "")"
+        "\(s.id)  \(s.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(s.images.done + s.images.failed)/\(s.images.total) images  \(s.name ?? "")"
     }
 
     static func bar(_ s: JobStatus, width: Int = 30) -> String {
@@ -45,14 +45,14 @@ struct StatusCommand: AsyncParsableCommand {
         let fraction = s.images.total == 0 ? 1 : Double(finished) / Double(s.images.total)
         let filled = Int(fraction * Double(width))
         let eta = s.etaSeconds.map { String(format: "ETA %.0fs", $0) } ?? ""
-        return String(format: "%@ [%@%@] %3.0f%%  %d/%d  %.1f img/s  %d workers  %@", s.state,
+        return String(format: "%@ [%@%@] %3.0f%%  %d/%d  %.1f img/s  %d workers  %@", s.state.rawValue,
                       String(repeating: "#", count: filled), String(repeating: ".", count: width - filled),
                       100 * fraction, finished, s.images.total, s.imagesPerSecond, s.activeWorkers, eta)
     }
 
     static func report(_ s: JobStatus) -> String {
         var lines = [
-            "job \(s.id)\(s.name.map { " (\($0))" } ?? ""): \(s.state)",
+            "job \(s.id)\(s.name.map { " (\($0))" } ?? ""): \(s.state.rawValue)",
             "images: \(s.images.total) total, \(s.images.pending) pending, \(s.images.running) running, \(s.images.done) done, \(s.images.failed) failed",
             String(format: "rate: %.2f images/s%@, %d active workers, %d lease expiries, %d retries", s.imagesPerSecond,
                    s.etaSeconds.map { String(format: ", ETA %.0f s", $0) } ?? "", s.activeWorkers, s.leaseExpiries, s.retries),

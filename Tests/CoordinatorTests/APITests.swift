@@ -17,13 +17,13 @@ import Support
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
         let http = HTTPClient()
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.health)).status == 200)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.ready)).status == 200)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.metrics)).status == 401)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs)).status == 401)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs, headers: ["Authorization": "Bearer nope"])).status == 401)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs, headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"])).status == 200)
-        let forbidden = try await http.send(HTTPRequest(url: live.url + Routes.jobs, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.health.template)).status == 200)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.ready.template)).status == 200)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.metrics.template)).status == 401)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs.template)).status == 401)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "Bearer nope"])).status == 401)
+        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"])).status == 200)
+        let forbidden = try await http.send(HTTPRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
         #expect(forbidden.status == 403)
         #expect(forbidden.bodyText.contains("\"code\":\"forbidden\""))
     }
@@ -69,15 +69,15 @@ import Support
         try await worker.complete(task: task.taskId, token: task.leaseToken)
         let status = try await live.admin.job(job)
         #expect(status.images == JobStatus.Images(total: 3, pending: 1, running: 0, done: 1, failed: 1))
-        #expect(status.state == "running")
+        #expect(status.state == .running)
         #expect(status.recentErrors.map(\.error) == ["corrupt on purpose"])
         let results = try await live.admin.results(job)
-        #expect(results.map(\.status) == ["done", "failed", "pending"])
+        #expect(results.map(\.status) == [.done, .failed, .pending])
         #expect(results[0].sha256 == SHA256Hex.of(png))
         #expect(try await live.admin.labelPNG(job: job, image: task.images[0].id) == png)
 
         // The same state in Prometheus form, readable with the worker token too.
-        let metrics = try await HTTPClient().send(HTTPRequest(url: live.url + Routes.metrics, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
+        let metrics = try await HTTPClient().send(HTTPRequest(url: live.url + Routes.metrics.template, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
         #expect(metrics.status == 200)
         let lines = Set(metrics.bodyText.split(separator: "\n").map(String.init))
         for line in ["labelmill_images{state=\"done\"} 1.0", "labelmill_images{state=\"failed\"} 1.0", "labelmill_images{state=\"pending\"} 1.0",
@@ -119,7 +119,7 @@ import Support
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
         let http = HTTPClient()
-        let served = try await http.send(HTTPRequest(url: live.url + Routes.openAPI))
+        let served = try await http.send(HTTPRequest(url: live.url + Routes.openAPI.template))
         #expect(served.status == 200)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(served.body)) as? [String: Any])
         #expect((document["openapi"] as? String)?.hasPrefix("3.") == true)
@@ -168,7 +168,7 @@ import Support
         #expect(created.images == 4 && created.tasks == 1)
         let results = try await live.admin.results(created.id)
         #expect(results.map(\.id) == ["x", "../b", "#3", "#4"])
-        #expect(results.map(\.status) == ["pending", "failed", "failed", "failed"])
+        #expect(results.map(\.status) == [.pending, .failed, .failed, .failed])
         #expect(results[1].error?.hasPrefix("manifest line 2: id \"../b\" is not a safe file name") == true)
         #expect(results[2].error == "manifest line 3: id \"x\" duplicates line 1")
         #expect(results[3].error == "manifest line 4: not valid JSON")
@@ -186,7 +186,7 @@ import Support
         let created = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["a", "b"], settings: JobSettings(),
                                                                       idempotencyKey: nil, manifestUpload: upload))
         #expect(created.images == 4 && created.tasks == 1)
-        #expect(try await live.admin.results(created.id).map(\.status) == ["pending", "pending", "pending", "failed"])
+        #expect(try await live.admin.results(created.id).map(\.status) == [.pending, .pending, .pending, .failed])
         await expectStatus(404) {
             _ = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["a"], settings: JobSettings(),
                                                                 idempotencyKey: nil, manifestUpload: upload))

@@ -134,17 +134,17 @@ import Worker
             try await Task.sleep(for: .milliseconds(100))
             status = try await client.job(job)
         }
-        #expect(status.images.done >= 3 && status.state == "running")
+        #expect(status.images.done >= 3 && status.state == .running)
         server.kill()
         try await Task.sleep(for: .milliseconds(500))
         server = try serve("serve-2.log")
         for _ in 0..<100 where !(await client.health()) { try await Task.sleep(for: .milliseconds(100)) }
 
-        for _ in 0..<1500 where status.state != "done" {
+        for _ in 0..<1500 where status.state != .done {
             try await Task.sleep(for: .milliseconds(100))
             status = (try? await client.job(job)) ?? status
         }
-        #expect(status.state == "done")
+        #expect(status.state == .done)
         #expect(status.images == JobStatus.Images(total: good.count + bad.count, pending: 0, running: 0, done: good.count, failed: bad.count))
 
         let out = dir.appendingPathComponent("export")
@@ -155,11 +155,11 @@ import Worker
         #expect(results.count == good.count + bad.count)
         for item in bad {
             let result = byId[item.id]
-            #expect(result?.status == "failed", "\(item.id.debugDescription) in \(results.map { ($0.id, $0.status, $0.error ?? "") })")
+            #expect(result?.status == .failed, "\(item.id.debugDescription) in \(results.map { ($0.id, $0.status, $0.error ?? "") })")
             #expect(result?.error?.contains(item.reason) == true, "\(item.id.debugDescription): \(result?.error ?? "no error")")
         }
         for item in good {
-            #expect(byId[item.id]?.status == "done", "\(item.id): \(byId[item.id]?.error ?? "")")
+            #expect(byId[item.id]?.status == .done, "\(item.id): \(byId[item.id]?.error ?? "")")
             let label = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("labels/\(item.id).png"))))
             let source = try ImageCodec.read(contentsOf: item.source.path)
             #expect(label.width == source.width && label.height == source.height, "\(item.id)")
@@ -167,7 +167,7 @@ import Worker
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path).count == good.count)
         // The ledger shows the crash did not label anything twice.
         let events = try await client.events(job, limit: 10_000)
-        let labeled = Dictionary(grouping: events.filter { $0.kind == "image.done" }, by: { $0.imageId ?? "" }).mapValues(\.count)
+        let labeled = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" }).mapValues(\.count)
         #expect(labeled.count == good.count && labeled.values.allSatisfy { $0 == 1 })
 
         // Nothing outside the data and export folders: no escaped file, and only the expected entries here.

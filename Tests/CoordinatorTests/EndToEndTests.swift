@@ -54,7 +54,7 @@ import Worker
         }
         let client = CoordinatorClient(baseURL: url, token: "e2e-token", retry: .immediate(maxAttempts: 3))
         for _ in 0..<100 where !(await client.health()) { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(try await HTTPClient().send(Worker.HTTPRequest(url: url + Routes.jobs)).status == 401)
+        #expect(try await HTTPClient().send(Worker.HTTPRequest(url: url + Routes.jobs.template)).status == 401)
 
         let auth = ["--coordinator", url, "--token-file", tokenFile.path]
         _ = try LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
@@ -72,7 +72,7 @@ import Worker
         workers.append(doomed)
         var leasedTask: Int64?
         for _ in 0..<300 where leasedTask == nil {
-            leasedTask = try await client.events(job).first { $0.kind == "task.leased" && ($0.workerId ?? "").hasPrefix("doomed") }?.taskId
+            leasedTask = try await client.events(job).first { $0.kind == .taskLeased && ($0.workerId ?? "").hasPrefix("doomed") }?.taskId
             try await Task.sleep(for: .milliseconds(50))
         }
         let killedTask = try #require(leasedTask)
@@ -81,17 +81,17 @@ import Worker
         for name in ["w1", "w2", "w3"] { workers.append(try startWorker(name)) }
 
         var status = try await client.job(job)
-        for _ in 0..<600 where status.state != "done" {
+        for _ in 0..<600 where status.state != .done {
             try await Task.sleep(for: .milliseconds(100))
             status = try await client.job(job)
         }
-        #expect(status.state == "done")
+        #expect(status.state == .done)
         #expect(status.images == JobStatus.Images(total: 24, pending: 0, running: 0, done: 24, failed: 0))
 
         let events = try await client.events(job, limit: 10_000)
-        #expect(events.contains { $0.kind == "lease.expired" && $0.taskId == killedTask && ($0.workerId ?? "").hasPrefix("doomed") })
-        #expect(events.filter { $0.kind == "task.leased" && $0.taskId == killedTask }.count >= 2)
-        let labeledPerImage = Dictionary(grouping: events.filter { $0.kind == "image.done" }, by: { $0.imageId ?? "" }).mapValues(\.count)
+        #expect(events.contains { $0.kind == .leaseExpired && $0.taskId == killedTask && ($0.workerId ?? "").hasPrefix("doomed") })
+        #expect(events.filter { $0.kind == .taskLeased && $0.taskId == killedTask }.count >= 2)
+        let labeledPerImage = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" }).mapValues(\.count)
         #expect(labeledPerImage.count == 24 && labeledPerImage.values.allSatisfy { $0 == 1 })
 
         let out = dir.appendingPathComponent("export")

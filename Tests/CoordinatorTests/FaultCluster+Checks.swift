@@ -49,19 +49,19 @@ extension FaultCluster {
     /// to the fault-free run's; the database passes `checkDatabase()`.
     func verify(against reference: [String: String], figures: inout Figures) async throws {
         let status = try await admin.job(job)
-        #expect(status.state == "done", "\(name): job state")
+        #expect(status.state == .done, "\(name): job state")
         #expect(status.images == JobStatus.Images(total: Self.images.count, pending: 0, running: 0, done: Self.images.count, failed: 0),
                 "\(name): \(status.recentErrors.map { "\($0.id): \($0.error)" })")
         let results = try await admin.results(job)
         #expect(results.count == Self.images.count, "\(name): one result per manifest line")
         for result in results {
-            #expect(result.status == "done" || (result.status == "failed" && !(result.error ?? "").isEmpty),
+            #expect(result.status == .done || (result.status == .failed && !(result.error ?? "").isEmpty),
                     "\(name): \(result.id) is \(result.status) without a reason")
         }
 
         let events = try await events()
-        #expect(events.filter { $0.kind == "job.done" }.count == 1, "\(name): job.done events")
-        let labeled = Dictionary(grouping: events.filter { $0.kind == "image.done" }, by: { $0.imageId ?? "" }).mapValues(\.count)
+        #expect(events.filter { $0.kind == .jobDone }.count == 1, "\(name): job.done events")
+        let labeled = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" }).mapValues(\.count)
         let out = directory.appendingPathComponent("export")
         _ = try LabelmillProcess.run(["export", "--coordinator", url, "--token-file", tokenFile, job, "--out", out.path])
         var matching = 0
@@ -76,11 +76,11 @@ extension FaultCluster {
         try checkDatabase()
 
         figures.images = Self.images.count
-        figures.done = results.filter { $0.status == "done" }.count
-        figures.failed = results.filter { $0.status == "failed" }.count
+        figures.done = results.filter { $0.status == .done }.count
+        figures.failed = results.filter { $0.status == .failed }.count
         figures.lost = Self.images.count - matching
         figures.labeledTwice = labeled.values.filter { $0 > 1 }.count
-        figures.leaseExpiries = events.filter { $0.kind == "lease.expired" }.count
+        figures.leaseExpiries = events.filter { $0.kind == .leaseExpired }.count
     }
 
     /// The coordinator's database is sound and agrees with the label files: `PRAGMA integrity_check` is ok, no
@@ -116,7 +116,7 @@ extension FaultCluster {
 
     /// The coordinator's answers since it started, by route and status (from /metrics).
     func answers() async throws -> [String: [Int: Int]] {
-        let response = try await HTTPClient().send(Worker.HTTPRequest(url: url + Routes.metrics, headers: ["Authorization": "Bearer \(Self.token)"]))
+        let response = try await HTTPClient().send(Worker.HTTPRequest(url: url + Routes.metrics.template, headers: ["Authorization": "Bearer \(Self.token)"]))
         var answers: [String: [Int: Int]] = [:]
         for line in response.bodyText.split(separator: "\n") where line.hasPrefix("labelmill_http_request_duration_seconds_count{") {
             func label(_ name: String) -> String? {

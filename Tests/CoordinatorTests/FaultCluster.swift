@@ -113,11 +113,11 @@ final class FaultCluster: @unchecked Sendable {
     func waitForJobEnd() async throws {
         try await waitUntil("job \(job) is done") {
             let state = try? await admin.job(job).state
-            return state == "done" || state == "cancelled"
+            return state == .done || state == .cancelled
         }
         try await waitUntil("no task of job \(job) is leased or queued", timeout: .seconds(20)) {
             let tasks = try await admin.job(job).tasks
-            return tasks["leased", default: 0] == 0 && tasks["queued", default: 0] == 0
+            return tasks[.leased, default: 0] == 0 && tasks[.queued, default: 0] == 0
         }
     }
 

@@ -32,8 +32,8 @@ struct FaultInjectionTests {
         #expect(doomed.diedOf(SIGKILL), "exit: \(doomed.process.terminationReason) \(doomed.process.terminationStatus)")
         #expect(doomed.logText.contains("fault injection: SIGKILL at \(phase) #\(point.split(separator: ":")[1])"))
         let before = try await cluster.events()
-        let killedTask = try #require(before.last { $0.kind == "task.leased" && ($0.workerId ?? "").hasPrefix("doomed-") }?.taskId)
-        let doneByDoomed = before.filter { $0.kind == "image.done" && $0.taskId == killedTask }.count
+        let killedTask = try #require(before.last { $0.kind == .taskLeased && ($0.workerId ?? "").hasPrefix("doomed-") }?.taskId)
+        let doneByDoomed = before.filter { $0.kind == .imageDone && $0.taskId == killedTask }.count
         switch phase {
         case "download": #expect(doneByDoomed == 0 && images.requests(for: "img0") == 0)
         case "inference", "upload": #expect(doneByDoomed == 1 && images.requests(for: "img1") == 1)
@@ -45,9 +45,9 @@ struct FaultInjectionTests {
         try cluster.startWorker("healthy")
         try await cluster.waitForJobEnd()
         let events = try await cluster.events()
-        #expect(events.contains { $0.kind == "lease.expired" && $0.taskId == killedTask && ($0.workerId ?? "").hasPrefix("doomed-") },
+        #expect(events.contains { $0.kind == .leaseExpired && $0.taskId == killedTask && ($0.workerId ?? "").hasPrefix("doomed-") },
                 "the ledger shows the dead worker's lease expiring")
-        let leases = events.filter { $0.kind == "task.leased" && $0.taskId == killedTask }.count
+        let leases = events.filter { $0.kind == .taskLeased && $0.taskId == killedTask }.count
         // Killed before complete, every image was in: the sweeper ends the task instead of leasing it again.
         #expect(phase == "complete" ? leases == 1 : leases >= 2, "leases of task \(killedTask): \(leases)")
 
@@ -70,11 +70,11 @@ struct FaultInjectionTests {
         try await cluster.submit(uris: uris)
         let workers = [try cluster.startWorker("w1"), try cluster.startWorker("w2")]
         try await cluster.waitUntil("tasks 1-2 are done and both workers wait on img4 and img6") {
-            let done = try await cluster.events().filter { $0.kind == "image.done" }.count
+            let done = try await cluster.events().filter { $0.kind == .imageDone }.count
             return done == 4 && images.requests(for: "img4") == 1 && images.requests(for: "img6") == 1
         }
         let answersBefore = try await cluster.answers()
-        let workerIds = Set(try await cluster.events().filter { $0.kind == "task.leased" }.compactMap(\.workerId))
+        let workerIds = Set(try await cluster.events().filter { $0.kind == .taskLeased }.compactMap(\.workerId))
 
         let killedAt = ContinuousClock.now
         cluster.killCoordinator()
@@ -89,7 +89,7 @@ struct FaultInjectionTests {
 
         #expect(workers.allSatisfy { $0.isRunning }, "the workers outlived the outage")
         let events = try await cluster.events()
-        let doneAfter = events.filter { $0.kind == "image.done" }.dropFirst(4)
+        let doneAfter = events.filter { $0.kind == .imageDone }.dropFirst(4)
         #expect(workerIds.count == 2 && doneAfter.count == 6 && doneAfter.allSatisfy { workerIds.contains($0.workerId ?? "") },
                 "the same two worker processes labeled the other 6 images after the restart")
         var figures = FaultCluster.Figures(scenario: "coordinator-restart", faults: ["kills": 1])
@@ -138,7 +138,7 @@ struct FaultInjectionTests {
         defer { cluster.shutdown() }
         try await cluster.startCoordinator()
         try await cluster.submit(leaseSeconds: 8)
-        let fetch = "GET \(Routes.file("img4.jpg"))"
+        let fetch = "GET \(Routes.file.path("img4.jpg"))"
         let outage = TCPFaultProxy.Outage(begins: { $0 == fetch }, ends: { $0 != fetch && !$0.hasSuffix("/heartbeat") })
         let proxy = try TCPFaultProxy(upstreamPort: cluster.port, outage: outage)
         cluster.onShutdown { proxy.stop() }
@@ -152,11 +152,11 @@ struct FaultInjectionTests {
         let downtime = try #require(record.duration)
         print("proxy outage: \(downtime), ended by \(record.endedBy ?? "-"), reset \(record.resets)")
         #expect(record.resets[fetch, default: 0] >= RetryPolicy.standard.maxAttempts, "the fetch of img4 spent its attempts: \(record.resets)")
-        #expect(record.endedBy == "POST \(Routes.claim)", "the worker dropped the task and asked for another")
+        #expect(record.endedBy == "POST \(Routes.claim.template)", "the worker dropped the task and asked for another")
         let events = try await cluster.events()
         let task = events.last { $0.imageId == "img4" }?.taskId
-        #expect(events.contains { $0.kind == "lease.expired" && $0.taskId == task }, "the dropped task's lease ran out")
-        #expect(events.filter { $0.kind == "task.leased" && $0.taskId == task }.count == 2, "img4's task leased again once")
+        #expect(events.contains { $0.kind == .leaseExpired && $0.taskId == task }, "the dropped task's lease ran out")
+        #expect(events.filter { $0.kind == .taskLeased && $0.taskId == task }.count == 2, "img4's task leased again once")
 
         let (connections, requests, _) = proxy.counts
         var figures = FaultCluster.Figures(scenario: "files-outage", faults: ["proxy.requests": requests, "proxy.connections": connections])
@@ -182,18 +182,18 @@ struct FaultInjectionTests {
 
         let slow = try cluster.startWorker("slow")
         try await cluster.waitUntil("the slow worker uploaded img0 and asks for img1") {
-            let uploaded = try await cluster.events().contains { $0.kind == "image.done" && $0.imageId == "img0" }
+            let uploaded = try await cluster.events().contains { $0.kind == .imageDone && $0.imageId == "img0" }
             return uploaded && images.requests(for: "img1") == 1
         }
         slow.send(SIGSTOP)
-        let stoppedTask = try #require(try await cluster.events().last { $0.kind == "task.leased" && ($0.workerId ?? "").hasPrefix("slow-") }?.taskId)
+        let stoppedTask = try #require(try await cluster.events().last { $0.kind == .taskLeased && ($0.workerId ?? "").hasPrefix("slow-") }?.taskId)
         images.open("img1")  // the slow worker's answer (the decoy) waits in its socket
         try cluster.startWorker("fresh")
         try await cluster.waitForJobEnd()
         let events = try await cluster.events()
-        #expect(events.contains { $0.kind == "lease.expired" && $0.taskId == stoppedTask && ($0.workerId ?? "").hasPrefix("slow-") },
+        #expect(events.contains { $0.kind == .leaseExpired && $0.taskId == stoppedTask && ($0.workerId ?? "").hasPrefix("slow-") },
                 "the ledger shows the stopped worker's lease expiring")
-        #expect(events.contains { $0.kind == "image.done" && $0.imageId == "img1" && ($0.workerId ?? "").hasPrefix("fresh-") })
+        #expect(events.contains { $0.kind == .imageDone && $0.imageId == "img1" && ($0.workerId ?? "").hasPrefix("fresh-") })
 
         slow.send(SIGCONT)
         try await cluster.waitUntil("the woken worker's stale upload is refused", timeout: .seconds(20)) {

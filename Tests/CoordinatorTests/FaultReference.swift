@@ -19,7 +19,7 @@ enum FaultReference {
         try await cluster.waitForJobEnd()
 
         let results = try await cluster.admin.results(cluster.job)
-        let notDone = results.filter { $0.status != "done" }.map(\.id)
+        let notDone = results.filter { $0.status != .done }.map(\.id)
         guard results.count == FaultCluster.images.count, notDone.isEmpty else {
             throw FaultSuiteError("the fault-free run labeled \(results.count - notDone.count) of \(FaultCluster.images.count) images")
         }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Coordinator
+import LabelAPI
 
 @Suite struct StoreBackupTests {
     /// A copy taken while another thread keeps claiming and completing is a consistent database that opens as a

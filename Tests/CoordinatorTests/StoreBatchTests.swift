@@ -3,6 +3,7 @@ import GRDB
 import Testing
 
 @testable import Coordinator
+import LabelAPI
 
 /// Group commit (`Store.batched`): requests that arrive while the writer is busy share one transaction, each
 /// in its own savepoint.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Coordinator
+import LabelAPI
 
 @Suite struct StoreConcurrencyTests {
     /// Many workers claiming and completing at once, as the HTTP layer's threads do: every task is leased exactly

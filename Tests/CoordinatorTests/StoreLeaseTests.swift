@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Coordinator
+import LabelAPI
 
 @Suite struct StoreLeaseTests {
     @Test func nothingIsClaimableBeforeEmbeddings() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Coordinator
+import LabelAPI
 
 @Suite struct StoreLedgerTests {
     /// One job through every kind of transition, and the ledger it leaves.

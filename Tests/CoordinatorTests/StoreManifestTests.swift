@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Coordinator
+import LabelAPI
 
 @Suite struct StoreManifestTests {
     /// Why the manifest or its first bad line is refused (with one good line after it, so a lone bad line is

@@ -3,6 +3,7 @@ import Testing
 
 @testable import Coordinator
 import Support
+import LabelAPI
 
 @Suite struct StoreModelTests {
     static let a = String(repeating: "a", count: 64)

@@ -3,6 +3,7 @@ import GRDB
 import Testing
 
 @testable import Coordinator
+import LabelAPI
 
 @Suite struct StoreSchemaTests {
     /// The package root, found from this file: Tests/CoordinatorTests/<file> → three levels up.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Coordinator
+import LabelAPI
 
 /// Every transition of every state machine, allowed and forbidden, without I/O.
 @Suite struct StoreStateMachineTests {

@@ -34,13 +34,13 @@ import Worker
                                                     pollSeconds: 0.5), logger: logger)
         let running = Task { await worker.run(stop: stop) }
         var status = try await live.admin.job(job)
-        for _ in 0..<300 where status.state != "done" {
+        for _ in 0..<300 where status.state != .done {
             try await Task.sleep(for: .milliseconds(100))
             status = try await live.admin.job(job)
         }
         stop.set()
         await running.value
-        #expect(status.state == "done")
+        #expect(status.state == .done)
         #expect(status.images == JobStatus.Images(total: 5, pending: 0, running: 0, done: 3, failed: 2))
 
         let out = live.dataDirectory.appendingPathComponent("export")
@@ -48,7 +48,7 @@ import Worker
         #expect(summary.labels == 3 && summary.results == 5)
         let results = try String(contentsOf: out.appendingPathComponent("results.jsonl"), encoding: .utf8).split(separator: "\n")
             .map { try JSONDecoder().decode(ImageResultLine.self, from: Data($0.utf8)) }
-        #expect(results.map(\.status) == ["done", "done", "failed", "failed", "done"])
+        #expect(results.map(\.status) == [.done, .done, .failed, .failed, .done])
         #expect(results[2].error?.contains("not a JPEG or PNG") == true)
         #expect(results[3].error?.contains("HTTP 404") == true)
 

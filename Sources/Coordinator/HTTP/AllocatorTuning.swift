@@ -1,3 +1,5 @@
+import LabelAPI
+
 /// glibc's allocator hands freed memory back to the kernel as soon as the top of a heap has 128 KiB free, and
 /// each coordinator request frees about that much; the next request then faults the same pages back in, zeroed.
 /// Under `bench coordinator` that cycle (page faults and `madvise`) took about a sixth of the server's CPU time.

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LabelAPI
 
 /// Who a request speaks for, from its bearer token.
 enum Role: Sendable {
@@ -20,17 +21,20 @@ struct CoordinatorContext: RequestContext {
     }
 }
 
-/// Every route but the health checks needs a bearer token; comparisons take the same time whatever the token.
+/// Finds who a request speaks for from its bearer token; each route then checks its `Route.Access` (see
+/// `Router.on(_:use:)`). Only the open routes (health checks, the API document) answer without a token.
+/// Comparisons take the same time whatever the token.
 struct AuthMiddleware: RouterMiddleware {
     let tokens: TokenSet
-    let open: Set<String>
+    let open = Set(Routes.all.filter { $0.access == .open }.map(\.template))
 
     func handle(_ request: Request, context: CoordinatorContext, next: (Request, CoordinatorContext) async throws -> Response) async throws -> Response {
         if open.contains(request.uri.path) { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        // The scheme name is case-insensitive (RFC 9110 section 11.1).
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw CoordinatorError(.unauthorized, "missing bearer token")
         }
-        let presented = String(header.dropFirst("Bearer ".count))
+        let presented = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         var context = context
         if Self.constantTimeEquals(presented, tokens.admin) {
             context.role = .admin
@@ -52,8 +56,12 @@ struct AuthMiddleware: RouterMiddleware {
 }
 
 extension CoordinatorContext {
-    /// Admin-only routes (submit, cancel, export, model registration) call this first.
-    func requireAdmin() throws {
-        guard role == .admin else { throw CoordinatorError(.forbidden, "this token may not do that (worker token)") }
+    /// Throws unless the request's token may call a route with `access`.
+    func require(_ access: Route.Access) throws {
+        switch access {
+        case .open: return
+        case .worker: guard role != nil else { throw CoordinatorError(.unauthorized, "missing bearer token") }
+        case .admin: guard role == .admin else { throw CoordinatorError(.forbidden, "the worker token may not do that; it needs the admin token") }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import NIOPosix
+import LabelAPI
 
 /// Blocking file work (label and blob writes, fsync, manifest streaming, stat) runs on NIO's shared, bounded
 /// thread pool for blocking I/O (the one Hummingbird's `FileIO` uses), never on Swift's cooperative threads.

@@ -19,12 +19,12 @@ public func buildCoordinator(
     let router = Router(context: CoordinatorContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMappingMiddleware())
-    router.add(middleware: AuthMiddleware(tokens: configuration.tokens, open: ["/", Routes.health, Routes.ready, Routes.openAPI]))
+    router.add(middleware: AuthMiddleware(tokens: configuration.tokens))
     // Liveness: the process answers. Readiness: it can also read its database.
-    for path in ["/", Routes.health] {
-        router.get(RouterPath(stringLiteral: path)) { _, _ in try json(["status": "ok"]) }
+    for route in [Routes.root, Routes.health] {
+        router.on(route) { _, _ in try json(["status": "ok"]) }
     }
-    router.get(RouterPath(Routes.ready)) { _, _ in
+    router.on(Routes.ready) { _, _ in
         do {
             try await store.read("reading the database") { db in try store.ping(db) }
         } catch {
@@ -32,12 +32,12 @@ public func buildCoordinator(
         }
         return try json(["status": "ok"])
     }
-    router.get(RouterPath(Routes.metrics)) { _, _ in
+    router.on(Routes.metrics) { _, _ in
         let counts = try await store.read("counting the fleet's work") { db in try store.fleetCounts(db) }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.scrape(counts))))
     }
-    router.get(RouterPath(Routes.openAPI)) { _, _ in
+    router.on(Routes.openAPI) { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"],
                  body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_json)))
     }

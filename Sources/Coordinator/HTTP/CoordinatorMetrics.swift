@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Prometheus
+import LabelAPI
 
 /// `GET /metrics`, Prometheus text format. Counts of work (images, tasks and jobs by state, lease expiries,
 /// retries, active workers) are read from the store at scrape time, so they are exact and survive restarts;

@@ -28,10 +28,7 @@ extension CoordinatorServices {
             guard path.hasPrefix(rootPath + "/") else { return uri }
             path = String(path.dropFirst(rootPath.count + 1))
         }
-        let escaped = path.split(separator: "/").map {
-            $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? String($0)
-        }
-        return Routes.file(escaped.joined(separator: "/"))
+        return Routes.file.path(path)
     }
 
     /// Checks and stores an uploaded label map (see `TaskRoutes.upload`): the PNG is checked and written on a

@@ -55,7 +55,7 @@ final class CoordinatorServices: Sendable {
             defer { unlink(path) }
             return try store.createJob(job, manifestFile: path)
         default:
-            throw CoordinatorError(.badRequest, "give either manifest (the text) or manifestUpload (from PUT \(Routes.manifests))")
+            throw CoordinatorError(.badRequest, "give either manifest (the text) or manifestUpload (from PUT \(Routes.uploadManifest.template))")
         }
     }
 
@@ -88,9 +88,9 @@ final class CoordinatorServices: Sendable {
         let rate = Double(p.imagesDoneLastMinute) / 60
         let remaining = images.pending + images.running
         return JobStatus(
-            id: job.id, name: job.name, state: job.state.rawValue, images: images,
-            tasks: ["queued": p.tasks.queued, "leased": p.tasks.leased, "done": p.tasks.done, "failed": p.tasks.failed,
-                    "cancelled": p.tasks.cancelled],
+            id: job.id, name: job.name, state: job.state, images: images,
+            tasks: [.queued: p.tasks.queued, .leased: p.tasks.leased, .done: p.tasks.done, .failed: p.tasks.failed,
+                    .cancelled: p.tasks.cancelled],
             model: job.modelId, classes: job.classes, settings: job.options,
             createdAt: job.createdAt.timeIntervalSince1970, startedAt: job.startedAt?.timeIntervalSince1970,
             finishedAt: job.finishedAt?.timeIntervalSince1970, imagesPerSecond: rate,
@@ -106,7 +106,7 @@ final class CoordinatorServices: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out: [UInt8] = []
         for result in try store.results(db, jobId: jobId, from: from, count: count) {
-            let line = ImageResultLine(id: result.id, uri: result.uri, status: result.state.rawValue, attempts: result.attempts,
+            let line = ImageResultLine(id: result.id, uri: result.uri, status: result.state, attempts: result.attempts,
                                        error: result.error, sha256: result.labelSHA256)
             out += try encoder.encode(line)
             out.append(UInt8(ascii: "\n"))

@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import Logging
 import Support
+import LabelAPI
 
 /// Computes each job's class embeddings once, on the coordinator, and makes its tasks claimable: workers then
 /// download one small file instead of each running the text tower. Runs on its own serial queue (model loading

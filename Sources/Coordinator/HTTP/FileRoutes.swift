@@ -8,7 +8,7 @@ struct FileRoutes {
     let services: CoordinatorServices
 
     func register(on router: Router<CoordinatorContext>) {
-        router.get("/v1/files/**") { _, context in
+        router.on(Routes.file) { _, context in
             guard let root = services.configuration.imageRoot else {
                 throw CoordinatorError(.notFound, "this coordinator serves no files (no --image-root)")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import LabelAPI
 
 /// Encodes a wire value as a JSON response (the wire types live in LabelAPI, which knows nothing of HTTP).
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -22,12 +23,15 @@ extension Request {
 }
 
 extension Parameters {
-    /// A path parameter with its percent-encoding removed (image ids may be non-ASCII, and clients encode them).
-    func requireDecoded(_ name: String) throws -> String {
+    /// The `{image}` path parameter with its percent-encoding removed (ids may be non-ASCII, and clients encode
+    /// them). An id that breaks the rules (`ImageID`: a NUL, a slash, ...) names no image: 404, never a lookup
+    /// that SQLite or the file system would read differently.
+    func imageID(_ name: String = "image") throws -> String {
         let raw = try require(name)
         guard let decoded = raw.removingPercentEncoding else {
             throw CoordinatorError(.badRequest, "malformed percent-encoding in \(name)")
         }
+        if let problem = ImageID.problem(decoded) { throw CoordinatorError(.notFound, "no image \(decoded.debugDescription): the id \(problem)") }
         return decoded
     }
 }

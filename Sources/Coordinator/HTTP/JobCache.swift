@@ -1,5 +1,6 @@
 import GRDB
 import Synchronization
+import LabelAPI
 
 /// The parts of a job that never change once its embeddings are set (model, classes, settings), kept in memory
 /// so the hot path (claims, uploads) does not read and decode the job row on every request.

@@ -8,34 +8,29 @@ struct JobRoutes {
     let services: CoordinatorServices
 
     func register(on router: Router<CoordinatorContext>) {
-        router.post(RouterPath(Routes.jobs)) { request, context in try await create(request, context) }
-        router.put(RouterPath(Routes.manifests)) { request, context in
-            try context.requireAdmin()
+        router.on(Routes.createJob) { request, context in try await create(request, context) }
+        router.on(Routes.uploadManifest) { request, context in
             let (upload, bytes) = try await services.receiveManifest(request.body)
             return try json(ManifestUploadResponse(upload: upload, bytes: bytes), status: .created)
         }
-        router.get(RouterPath(Routes.jobs)) { _, context in
-            try context.requireAdmin()
+        router.on(Routes.jobs) { _, context in
             let statuses = try await services.store.read("listing jobs") { db in
                 try services.store.jobs(db).map { try services.status(db, of: $0) }
             }
             return try json(statuses)
         }
-        router.get("/v1/jobs/:job") { _, context in
-            try context.requireAdmin()
+        router.on(Routes.job) { _, context in
             let id = try context.parameters.require("job")
             return try json(try await services.store.read("reading job \(id)") { db in try services.status(db, jobId: id) })
         }
-        router.post("/v1/jobs/:job/cancel") { _, context in
-            try context.requireAdmin()
+        router.on(Routes.cancel) { _, context in
             let id = try context.parameters.require("job")
             return try json(try await services.store.write("cancelling job \(id)") { db in
                 try services.store.cancelJob(db, id, reason: "cancelled by request")
                 return try services.status(db, jobId: id)
             })
         }
-        router.post("/v1/jobs/:job/retry-failed") { _, context in
-            try context.requireAdmin()
+        router.on(Routes.retryFailed) { _, context in
             let id = try context.parameters.require("job")
             let (retried, status) = try await services.store.write("retrying failed images of job \(id)") { db in
                 (try services.store.retryFailed(db, id), try services.status(db, jobId: id))
@@ -43,8 +38,7 @@ struct JobRoutes {
             services.workSignal.notify(count: retried)
             return try json(status)
         }
-        router.get("/v1/jobs/:job/results") { _, context in
-            try context.requireAdmin()
+        router.on(Routes.results) { _, context in
             let id = try context.parameters.require("job")
             // A page of 10,000 images at a time, so a million-image job never sits in memory.
             let first = try await services.store.read("reading results of job \(id)") { db in
@@ -64,8 +58,7 @@ struct JobRoutes {
             }
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
         }
-        router.get("/v1/jobs/:job/events") { request, context in
-            try context.requireAdmin()
+        router.on(Routes.events) { request, context in
             let id = try context.parameters.require("job")
             let query = request.uri.queryParameters
             let after = try query["after"].map { try parse(Int64($0), "after", $0, in: 0...) } ?? 0
@@ -74,14 +67,13 @@ struct JobRoutes {
                 try services.store.events(db, jobId: id, after: after, limit: limit).map(\.wire)
             })
         }
-        router.get("/v1/jobs/:job/embeddings") { _, context in
+        router.on(Routes.embeddings) { _, context in
             let id = try context.parameters.require("job")
             let path = try await services.store.read("reading job \(id)") { db in try services.embeddingsPath(db, jobId: id) }
             return try await services.fileResponse(path: path, contentType: "application/octet-stream", context: context)
         }
-        router.get("/v1/jobs/:job/labels/:image") { _, context in
-            try context.requireAdmin()
-            let (job, image) = (try context.parameters.require("job"), try context.parameters.requireDecoded("image"))
+        router.on(Routes.label) { _, context in
+            let (job, image) = (try context.parameters.require("job"), try context.parameters.imageID())
             let path = try await services.store.read("reading the label of \(image) in job \(job)") { db in
                 guard let label = try services.store.label(db, jobId: job, imageId: image) else {
                     throw CoordinatorError(.notFound, "image \(image) of job \(job) has no label map")
@@ -93,7 +85,6 @@ struct JobRoutes {
     }
 
     private func create(_ request: Request, _ context: CoordinatorContext) async throws -> Response {
-        try context.requireAdmin()
         let body = try await request.decodeJSON(CreateJobRequest.self, limit: services.configuration.maxJSONBytes)
         let (job, created) = try await BlockingIO.run { try services.createJob(body) }
         if created { services.embeddings.schedule(jobId: job.id) }

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import LabelAPI
 
 /// Returns expired leases to the queue (or dead-letters them) on a timer, so claims never scan for them.
 struct LeaseSweeper: Service {

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import LabelAPI
 
 /// A registered model as a directory Inference can load: DATA/models/<id>/<file name> linked to the blobs.
 enum ModelDirectory {

@@ -11,28 +11,26 @@ struct ModelRoutes {
     let services: CoordinatorServices
 
     func register(on router: Router<CoordinatorContext>) {
-        router.put("/v1/blobs/:sha") { request, context in
-            try context.requireAdmin()
+        router.on(Routes.uploadBlob) { request, context in
             let sha = try Self.checkedSHA(try context.parameters.require("sha"))
             try await receiveBlob(request, sha: sha)
             return Response(status: .created)
         }
-        router.on("/v1/blobs/:sha", method: .head) { _, context in
+        router.on(Routes.blobExists) { _, context in
             let sha = try Self.checkedSHA(try context.parameters.require("sha"))
             guard let blob = try await services.store.read("reading blob \(sha)", { db in try services.store.blob(db, sha) }) else {
                 throw CoordinatorError(.notFound, "no blob \(sha)")
             }
             return Response(status: .ok, headers: [.contentLength: String(blob.size)])
         }
-        router.get("/v1/blobs/:sha") { request, context in
+        router.on(Routes.blob) { request, context in
             let sha = try Self.checkedSHA(try context.parameters.require("sha"))
             guard let blob = try await services.store.read("reading blob \(sha)", { db in try services.store.blob(db, sha) }) else {
                 throw CoordinatorError(.notFound, "no blob \(sha)")
             }
             return try await rangeResponse(path: services.dataPath(blob.relativePath), size: blob.size, request: request, context: context)
         }
-        router.post(RouterPath(Routes.models)) { request, context in
-            try context.requireAdmin()
+        router.on(Routes.registerModel) { request, context in
             let body = try await request.decodeJSON(RegisterModelRequest.self, limit: 1 << 20)
             let files = body.files.map { ModelFileEntry(name: $0.name, sha256: $0.sha256, size: $0.size) }
             let model = try await services.store.write("registering model \(body.name)") { db in
@@ -40,7 +38,7 @@ struct ModelRoutes {
             }
             return try json(model.wire, status: .created)
         }
-        router.get("/v1/models/:model") { _, context in
+        router.on(Routes.model) { _, context in
             let name = try context.parameters.require("model")
             guard let model = try await services.store.read("reading model \(name)", { db in try services.store.model(db, name) }) else {
                 throw CoordinatorError(.notFound, "no model \(name)")

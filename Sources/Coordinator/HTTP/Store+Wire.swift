@@ -5,7 +5,7 @@ import LabelAPI
 /// Store records as the API's wire types.
 extension LedgerEvent {
     var wire: LedgerEntry {
-        LedgerEntry(seq: seq, at: at.timeIntervalSince1970, kind: kind.rawValue, taskId: taskId, imageId: imageId,
+        LedgerEntry(seq: seq, at: at.timeIntervalSince1970, kind: kind, taskId: taskId, imageId: imageId,
                     workerId: workerId, reason: reason)
     }
 }

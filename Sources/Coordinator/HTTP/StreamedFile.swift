@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import Support
 import Synchronization
+import LabelAPI
 
 /// A request body streamed into a file without holding it in memory: chunks are written on the blocking-I/O
 /// pool into a temporary file next to `path`, which becomes `path` (fsynced with its directory) only when the

@@ -14,7 +14,7 @@ struct TaskRoutes {
     static let leaseTokenHeader = HTTPField.Name(Routes.leaseTokenHeader)!
 
     func register(on router: Router<CoordinatorContext>) {
-        router.post(RouterPath(Routes.claim)) { request, context in
+        router.on(Routes.claim) { request, context in
             let claim = try await request.decodeJSON(ClaimRequest.self, limit: 1 << 16)
             let deadline = ContinuousClock.now + .milliseconds(Int(min(max(claim.waitSeconds, 0), 60) * 1000))
             // The first try also records that the worker was seen; a long poll then sleeps until work may be
@@ -42,19 +42,19 @@ struct TaskRoutes {
                 }
             }
         }
-        router.post("/v1/tasks/:task/heartbeat") { request, context in
+        router.on(Routes.heartbeat) { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
             let seconds = try await services.store.batched("heartbeat of task \(task)") { db in
                 try services.store.heartbeat(db, taskId: task, token: lease.leaseToken).timeIntervalSinceNow
             }
             return try json(HeartbeatResponse(leaseSeconds: seconds))
         }
-        router.post("/v1/tasks/:task/complete") { request, context in
+        router.on(Routes.complete) { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
             try await services.store.batched("completing task \(task)") { db in try services.store.complete(db, taskId: task, token: lease.leaseToken) }
             return Response(status: .noContent)
         }
-        router.post("/v1/tasks/:task/release") { request, context in
+        router.on(Routes.release) { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
             try await services.store.batched("releasing task \(task)") { db in
                 try services.store.release(db, taskId: task, token: lease.leaseToken, reason: lease.reason ?? "released by the worker")
@@ -62,15 +62,15 @@ struct TaskRoutes {
             services.workSignal.notify(count: 1)
             return Response(status: .noContent)
         }
-        router.post("/v1/tasks/:task/images/:image/fail") { request, context in
-            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.requireDecoded("image"))
+        router.on(Routes.failImage) { request, context in
+            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.imageID())
             let failure = try await request.decodeJSON(ImageFailure.self, limit: 1 << 16)
             try await services.store.batched("failing \(image) in task \(task)") { db in
                 try services.store.failImage(db, taskId: task, token: failure.leaseToken, imageId: image, reason: String(failure.reason.prefix(2000)))
             }
             return Response(status: .noContent)
         }
-        router.put("/v1/tasks/:task/images/:image/label") { request, context in
+        router.on(Routes.uploadLabel) { request, context in
             try await upload(request, context)
         }
     }
@@ -83,7 +83,7 @@ struct TaskRoutes {
     /// atomically, then records it under the lease; a stale lease gets 409 and its file is removed.
     private func upload(_ request: Request, _ context: CoordinatorContext) async throws -> Response {
         let task = try context.parameters.require("task", as: Int64.self)
-        let image = try context.parameters.requireDecoded("image")
+        let image = try context.parameters.imageID()
         guard let token = request.headers[Self.leaseTokenHeader] else {
             throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
         }

@@ -1,4 +1,5 @@
 import Synchronization
+import LabelAPI
 
 /// Wakes long-polling claims when work may have become claimable (a job's embeddings are ready, a lease was
 /// released or expired, failed images were retried), so idle workers cost nothing while they wait. A signal

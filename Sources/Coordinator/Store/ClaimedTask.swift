@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 
 /// What a worker gets from `Store.claim`: a leased task and the images of it that are not done yet.
 public struct ClaimedTask: Codable, Sendable, Equatable {

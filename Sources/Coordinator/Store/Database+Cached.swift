@@ -1,4 +1,5 @@
 import GRDB
+import LabelAPI
 
 /// Short forms for the Store's statements. Every one goes through `cachedStatement`, so SQLite compiles each SQL
 /// text once per connection and a call costs only binding and stepping.

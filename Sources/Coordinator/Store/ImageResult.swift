@@ -1,3 +1,5 @@
+import LabelAPI
+
 /// One image of a job as `Store.results` reports it, in manifest order.
 public struct ImageResult: Codable, Sendable, Equatable {
     public var id: String

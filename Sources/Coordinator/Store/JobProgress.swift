@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 
 /// Where a job stands, computed from the store (so it survives restarts).
 public struct JobProgress: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Support
+import LabelAPI
 
 /// A stored label map of one image; the HTTP layer writes the file, the store records where and what it is.
 public struct LabelFile: Codable, Sendable, Equatable, Hashable {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// One entry of a job's ledger: a state change of the job, one of its tasks or one of its images.
 public struct LedgerEvent: Codable, Sendable, Equatable {
@@ -15,10 +16,12 @@ public struct LedgerEvent: Codable, Sendable, Equatable {
 }
 
 extension LedgerEvent: FetchableRecord {
-    public init(row: Row) {
+    public init(row: Row) throws {
         seq = row["seq"]
         at = Date(timeIntervalSince1970: row["at"])
-        kind = EventKind(rawValue: row["kind"])
+        let raw: String = row["kind"]
+        guard let kind = EventKind(rawValue: raw) else { throw StoreError(.io, "event \(seq) has unknown kind \(raw)") }
+        self.kind = kind
         jobId = row["job_id"]
         taskId = row["task_id"]
         imageId = row["image_id"]

@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 
 /// Parses a submitted image manifest. Pure: no I/O besides the text it is given.
 ///

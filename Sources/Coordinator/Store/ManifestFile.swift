@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 
 /// The items of a manifest file, read a chunk at a time: a million-line manifest never sits in memory. Each
 /// pass reopens the file (`Store.createJob` makes two: one for the request's digest, one to insert). Lines are

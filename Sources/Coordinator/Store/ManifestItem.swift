@@ -1,3 +1,5 @@
+import LabelAPI
+
 /// One image of a submitted manifest: its id (a safe file name, unique in the job), where to fetch it, and the
 /// manifest line it came from (1-based, for error messages).
 ///

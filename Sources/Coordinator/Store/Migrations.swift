@@ -1,4 +1,5 @@
 import GRDB
+import LabelAPI
 
 /// The schema's history: append-only named migrations. Never edit a registered migration; add "v2", "v3", ...
 /// and update schema.sql to what they all add up to (a test compares the two).

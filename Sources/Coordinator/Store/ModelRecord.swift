@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 
 /// One file of a model: a name in the model's directory and the blob holding its bytes.
 public struct ModelFileEntry: Codable, Sendable, Equatable, Hashable {

@@ -1,3 +1,5 @@
+import LabelAPI
+
 /// What `JobState`, `TaskState` and `ImageState` share: a `canMove(to:)` table written once per enum, and the SQL
 /// `WHERE` fragment derived from it that every state-changing statement of the Store uses as its guard.
 ///

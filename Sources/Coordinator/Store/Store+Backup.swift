@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 extension Store {
     /// What `backup` copied.

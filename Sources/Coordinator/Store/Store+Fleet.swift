@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// Counts over every job, for `/metrics`: read from the store at scrape time, so they survive restarts.
 public struct FleetCounts: Sendable, Equatable {

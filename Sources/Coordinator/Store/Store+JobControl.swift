@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// Cancelling, retrying and finishing jobs.
 extension Store {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Support
+import LabelAPI
 
 /// Creating and reading jobs.
 extension Store {

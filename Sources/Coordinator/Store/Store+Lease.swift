@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// Keeping and giving back a lease. Every call is fenced: it acts only with the task's current, unexpired lease
 /// token (an expired lease that was not swept yet is stale too), else it changes nothing and throws `staleLease`.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// The ledger: every state change of a job, task or image appends one event, in the same transaction as the change.
 extension Store {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Support
+import LabelAPI
 
 /// Content-addressed blobs and the models made of them. The HTTP layer writes the files; the store knows them.
 extension Store {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// Progress, computed from the stored rows (never from memory), on one read snapshot. The image counts use the
 /// partial indexes `images_unfinished`, `images_done` and `images_failed`, pinned with `INDEXED BY` (no planner statistics).

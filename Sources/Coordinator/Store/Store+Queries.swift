@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// Read-only views for exports and the HTTP layer.
 extension Store {

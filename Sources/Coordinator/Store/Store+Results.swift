@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// What a worker reports while it holds a lease: a label per image, a failed image, the end of the task.
 extension Store {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// Ending leases that ran out. A reaper calls `sweepExpired` every second or so; claims never scan for them.
 extension Store {

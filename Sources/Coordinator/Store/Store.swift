@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import LabelAPI
 
 /// The coordinator's durable state: jobs, their images and tasks, leases and their attempts, the event ledger,
 /// workers, models, blobs and labels, in one SQLite database (WAL, `synchronous = NORMAL`, foreign keys on).

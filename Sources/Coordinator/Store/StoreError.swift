@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LabelAPI
 
 /// The one error type of the Store subsystem.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 
 /// A worker as the store has seen it (workers appear by claiming).
 public struct WorkerRecord: Codable, Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Synchronization
+import LabelAPI
 
 /// Group commit: the hot path's writes (claims, heartbeats, completions, uploads) that arrive while a commit
 /// is under way wait and then share the next transaction, each in its own savepoint. A commit writes every page

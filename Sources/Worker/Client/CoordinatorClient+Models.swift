@@ -5,7 +5,7 @@ import Support
 
 extension CoordinatorClient {
     public func model(_ nameOrId: String) async throws -> ModelManifest {
-        try decode(ModelManifest.self, from: try await send(request(.get, Routes.model(Self.escape(nameOrId)))))
+        try decode(ModelManifest.self, from: try await send(request(Routes.model, nameOrId)))
     }
 
     /// Uploads a model directory's files as blobs (skipping those the coordinator has) and registers `name`.
@@ -18,13 +18,13 @@ extension CoordinatorClient {
             guard FileManager.default.fileExists(atPath: path) else { throw CurlError(.io, "\(path) does not exist") }
             let sha = try CurlError.file { () throws(FileError) in try SHA256Hex.of(file: path) }
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
-            let exists = (try? await http.send(request(.head, Routes.blob(sha)), retry: retry))?.isSuccess ?? false
+            let exists = (try? await http.send(request(Routes.blobExists, sha), retry: retry))?.isSuccess ?? false
             if !exists {
-                _ = try await send(request(.put, Routes.blob(sha), body: .file(path: path),
+                _ = try await send(request(Routes.uploadBlob, sha, body: .file(path: path),
                                            headers: ["Content-Type": "application/octet-stream"], timeout: .seconds(3600)))
             }
             entries.append(ModelFile(name: file, sha256: sha, size: size))
         }
-        return try decode(ModelManifest.self, from: try await send(try jsonRequest(.post, Routes.models, RegisterModelRequest(name: name, files: entries))))
+        return try decode(ModelManifest.self, from: try await send(try jsonRequest(Routes.registerModel, body: RegisterModelRequest(name: name, files: entries))))
     }
 }

@@ -30,16 +30,28 @@ public struct CoordinatorClient: Sendable {
         return token
     }
 
-    func request(_ method: HTTPRequest.Method, _ path: String, body: HTTPRequest.Body = .empty,
+    /// A request for `route` with `values` in its path placeholders (each percent-encoded), carrying the token.
+    func request(_ route: Route, _ values: String..., query: String = "", body: HTTPRequest.Body = .empty,
+                 headers: HTTPHeaders = [:], timeout: Duration? = nil) -> HTTPRequest {
+        request(route, values, query: query, body: body, headers: headers, timeout: timeout)
+    }
+
+    func request(_ route: Route, _ values: [String], query: String = "", body: HTTPRequest.Body = .empty,
                  headers: HTTPHeaders = [:], timeout: Duration? = nil) -> HTTPRequest {
         var all = headers
         all.add("Authorization", "Bearer \(token)")
-        return HTTPRequest(method: method, url: baseURL + path, headers: all, body: body, timeout: timeout)
+        return HTTPRequest(method: HTTPRequest.Method(rawValue: route.method.rawValue), url: url(route, values) + query,
+                           headers: all, body: body, timeout: timeout)
     }
 
-    func jsonRequest(_ method: HTTPRequest.Method, _ path: String, _ value: some Encodable, timeout: Duration? = nil) throws -> HTTPRequest {
-        request(method, path, body: .bytes([UInt8](try JSONEncoder().encode(value))), headers: ["Content-Type": "application/json"], timeout: timeout)
+    /// A request for `route` whose body is `value` as JSON.
+    func jsonRequest(_ route: Route, _ values: String..., body value: some Encodable, timeout: Duration? = nil) throws -> HTTPRequest {
+        request(route, values, body: .bytes([UInt8](try JSONEncoder().encode(value))), headers: ["Content-Type": "application/json"],
+                timeout: timeout)
     }
+
+    /// The full URL of `route` with `values` in its placeholders.
+    public func url(_ route: Route, _ values: [String]) -> String { baseURL + route.path(values) }
 
     /// Sends with retries and requires a 2xx answer.
     func send(_ request: HTTPRequest, retrying: Bool = true) async throws -> HTTPResponse {
@@ -56,6 +68,6 @@ public struct CoordinatorClient: Sendable {
     }
 
     public func health() async -> Bool {
-        (try? await http.send(HTTPRequest(url: baseURL + Routes.health), retry: .none))?.isSuccess ?? false
+        (try? await http.send(HTTPRequest(url: url(Routes.health, [])), retry: .none))?.isSuccess ?? false
     }
 }

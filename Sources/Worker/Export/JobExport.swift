@@ -20,16 +20,16 @@ public enum JobExport {
         // at a time for the label maps to fetch.
         let resultsPath = directory.appendingPathComponent("results.jsonl").path
         _ = try await client.http.download(
-            DownloadRequest(url: client.baseURL + Routes.results(job), destination: resultsPath, resume: false,
+            DownloadRequest(url: client.url(Routes.results, [job]), destination: resultsPath, resume: false,
                             headers: ["Authorization": "Bearer \(client.token)"]),
             retry: client.retry)
         var count = 0, written = 0
         for try await line in ResultLines(path: resultsPath) {
             count += 1
             let result = try JSONDecoder().decode(ImageResultLine.self, from: Data(line))
-            guard result.status == "done", let sha = result.sha256 else { continue }
-            guard !result.id.isEmpty, !result.id.hasPrefix("."), !result.id.contains("/"), !result.id.contains("\0") else {
-                throw CurlError(.io, "image id \(result.id.debugDescription) is not a safe file name")
+            guard result.status == .done, let sha = result.sha256 else { continue }
+            if let problem = ImageID.problem(result.id) {
+                throw CurlError(.io, "image id \(result.id.debugDescription) \(problem): not written")
             }
             let path = labels.appendingPathComponent("\(result.id).png")
             if let existing = FileManager.default.contents(atPath: path.path), SHA256Hex.of(existing) == sha {

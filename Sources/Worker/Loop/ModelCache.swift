@@ -28,7 +28,7 @@ actor ModelCache {
         if let cached = jobs[task.jobId] { return cached }
         let model = try await model(task.modelId)
         let embeddingsPath = directory.appendingPathComponent("embeddings/\(task.embeddingsSHA256).safetensors").path
-        try await ensure(embeddingsPath, from: client.baseURL + Routes.embeddings(task.jobId), size: nil, sha256: task.embeddingsSHA256)
+        try await ensure(embeddingsPath, from: client.url(Routes.embeddings, [task.jobId]), size: nil, sha256: task.embeddingsSHA256)
         let settings = task.settings
         let options = MaskCLIPOptions(shortSide: settings.shortSide, longSide: settings.longSide, promptDenoise: settings.promptDenoise,
                                       keySmoothing: settings.keySmoothing, preset: Preset(rawValue: settings.preset) ?? .clip)
@@ -46,7 +46,7 @@ actor ModelCache {
         let manifest = try await client.model(id)
         let modelDirectory = directory.appendingPathComponent("models/\(manifest.id)")
         for file in manifest.files {
-            try await ensure(modelDirectory.appendingPathComponent(file.name).path, from: client.baseURL + Routes.blob(file.sha256),
+            try await ensure(modelDirectory.appendingPathComponent(file.name).path, from: client.url(Routes.blob, [file.sha256]),
                              size: file.size, sha256: file.sha256)
         }
         let model = try await runner.run { try CLIPModel(directory: modelDirectory) }

@@ -4,11 +4,11 @@
 /// Allowed: 1–200 bytes of UTF-8 made of ASCII letters and digits, `.`, `_`, `-`, and non-ASCII letters (with
 /// their combining marks and digits, e.g. "猫", "café", "٣"). Refused: `/`, `\`, NUL, control characters, spaces,
 /// other ASCII punctuation, emoji, "." and "..", and any leading ".".
-enum ImageID {
-    static let maxBytes = 200
+public enum ImageID {
+    public static let maxBytes = 200
 
     /// Why `id` is not a safe file name, or nil when it is.
-    static func problem(_ id: String) -> String? {
+    public static func problem(_ id: String) -> String? {
         let bytes = id.utf8.count
         if bytes == 0 { return "is empty" }
         if bytes > maxBytes { return "is \(bytes) bytes long (at most \(maxBytes))" }
@@ -19,7 +19,7 @@ enum ImageID {
         return nil
     }
 
-    static func isSafe(_ id: String) -> Bool { problem(id) == nil }
+    public static func isSafe(_ id: String) -> Bool { problem(id) == nil }
 
     private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII {

@@ -1,0 +1,5 @@
+import LabelAPI
+
+extension JobState: StateMachine {}
+extension TaskState: StateMachine {}
+extension ImageState: StateMachine {}

@@ -1,0 +1,123 @@
+/// The states of jobs, tasks and images and the kinds of ledger events: one definition for the coordinator, which
+/// moves them (its SQL guards are derived from `canMove(to:)`), and for every client, which reads them.
+
+/// The life of a job.
+///
+/// ```
+/// queued ──claim──▶ running ──last image done/failed──▶ done
+///   │                 │  ▲                                │
+///   │                 │  └───────── retryFailed ──────────┘
+///   └──cancel──▶ cancelled ◀──cancel──┘
+/// ```
+/// - `queued`: created; waiting for its embeddings or a worker.
+/// - `running`: at least one task was leased.
+/// - `done`: every image is labeled or permanently failed (`retryFailed` brings it back to `running`).
+/// - `cancelled`: terminal; its tasks are cancelled and its live leases stale.
+public enum JobState: String, Codable, Sendable, CaseIterable, CodingKeyRepresentable {
+    case queued
+    case running
+    case done
+    case cancelled
+
+    public func canMove(to next: JobState) -> Bool {
+        switch (self, next) {
+        case (.queued, .running), (.queued, .cancelled): true
+        case (.running, .done), (.running, .cancelled): true
+        case (.done, .running): true
+        default: false
+        }
+    }
+
+    /// Whether workers may still claim the job's tasks.
+    public var isActive: Bool { self == .queued || self == .running }
+    /// Whether nothing more happens to the job unless someone retries it.
+    public var isFinished: Bool { !isActive }
+}
+
+/// The life of a task (a shard of consecutive images of one job, leased to one worker at a time).
+///
+/// ```
+/// queued ──claim──▶ leased ──complete──▶ done
+///   ▲                 │ │ └──lease expired maxAttempts times──▶ failed (dead letter)
+///   └─release/expiry──┘ │
+/// queued/leased ──cancel job──▶ cancelled
+/// ```
+/// - `queued`: claimable once its job has embeddings and `available_at <= now`.
+/// - `leased`: owned by one worker through a lease token until `lease_expires_at`.
+/// - `done`: the worker completed it (or nothing was left to do when its lease ended).
+/// - `failed`: its lease expired `maxAttempts` times; its unfinished images failed with it.
+/// - `cancelled`: its job was cancelled.
+///
+/// `done`, `failed` and `cancelled` are terminal: `retryFailed` puts failed images into new tasks instead.
+public enum TaskState: String, Codable, Sendable, CaseIterable, CodingKeyRepresentable {
+    case queued
+    case leased
+    case done
+    case failed
+    case cancelled
+
+    public func canMove(to next: TaskState) -> Bool {
+        switch (self, next) {
+        case (.queued, .leased), (.queued, .cancelled): true
+        case (.leased, .done), (.leased, .queued), (.leased, .failed), (.leased, .cancelled): true
+        default: false
+        }
+    }
+}
+
+/// The life of one image of a job.
+///
+/// ```
+/// pending ──claim──▶ running ──recordLabel──▶ done
+///    ▲                 │ │
+///    └─release/expiry──┘ └──failImage / complete without result / dead letter──▶ failed
+///    ▲                                                                             │
+///    └──────────────────────────────── retryFailed ────────────────────────────────┘
+/// ```
+/// - `pending`: waiting for its task to be leased.
+/// - `running`: its task is leased; the worker is on it.
+/// - `done`: a label is stored; final (a different label is refused, the same one is harmless).
+/// - `failed`: with a reason; a bad image fails alone, never its task or job.
+public enum ImageState: String, Codable, Sendable, CaseIterable, CodingKeyRepresentable {
+    case pending
+    case running
+    case done
+    case failed
+
+    public func canMove(to next: ImageState) -> Bool {
+        switch (self, next) {
+        case (.pending, .running): true
+        case (.running, .done), (.running, .failed), (.running, .pending): true
+        case (.failed, .pending): true
+        default: false
+        }
+    }
+
+    /// Done or failed: nothing more happens unless the job is retried.
+    public var isFinished: Bool { self == .done || self == .failed }
+}
+
+/// The kinds of ledger events (`GET /v1/jobs/{job}/events`).
+public enum EventKind: String, Codable, Sendable, CaseIterable {
+    // job
+    case jobCreated = "job.created"
+    case jobEmbeddings = "job.embeddings"
+    case jobRunning = "job.running"
+    case jobDone = "job.done"
+    case jobCancelled = "job.cancelled"
+    // task
+    case taskCreated = "task.created"
+    case taskLeased = "task.leased"
+    case taskDone = "task.done"
+    case taskReleased = "task.released"
+    /// leased → queued because the lease ran out (the attempt counts against maxAttempts).
+    case leaseExpired = "lease.expired"
+    /// leased → failed: the lease ran out for the last allowed time (dead letter).
+    case taskFailed = "task.failed"
+    case taskCancelled = "task.cancelled"
+    // image
+    case imageRunning = "image.running"
+    case imageDone = "image.done"
+    case imageFailed = "image.failed"
+    case imagePending = "image.pending"
+}

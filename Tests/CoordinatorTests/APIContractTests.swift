@@ -1,0 +1,81 @@
+import Foundation
+import Inference
+import LabelAPI
+import Testing
+import Worker
+
+/// `Routes` is the whole contract: the served OpenAPI document lists exactly its routes, every route enforces
+/// its access level, and path parameters that cannot be image ids name no image.
+@Suite struct APIContractTests {
+    @Test func openAPIDocumentListsExactlyTheRoutes() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        let served = try await HTTPClient().send(HTTPRequest(url: live.url + Routes.openAPI.template))
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(served.body)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented = Set<String>()
+        for (template, operations) in paths {
+            for method in operations.keys where ["get", "post", "put", "head", "delete", "patch"].contains(method) {
+                documented.insert("\(method.uppercased()) \(template)")
+            }
+        }
+        let routes = Set(Routes.all.map { "\($0.method.rawValue) \($0.template.replacingOccurrences(of: "*}", with: "}"))" })
+        #expect(documented == routes, "documented only: \(documented.subtracting(routes)); routes only: \(routes.subtracting(documented))")
+    }
+
+    /// Without a token only the open routes answer; the worker token reaches the worker routes and gets 403
+    /// from the admin ones; the admin token reaches everything. The scheme name is case-insensitive.
+    @Test func everyRouteEnforcesItsAccess() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        let http = HTTPClient()
+        func status(_ route: Route, token: String?) async throws -> Int {
+            let values = route.parameters.map { _ in "1" }
+            var headers: Worker.HTTPHeaders = [:]
+            if let token { headers["Authorization"] = "Bearer \(token)" }
+            let request = HTTPRequest(method: .init(rawValue: route.method.rawValue), url: live.url + route.path(values),
+                                      headers: headers, body: route.method == .get || route.method == .head ? .empty : .bytes([]),
+                                      followRedirects: false)
+            return try await http.send(request).status
+        }
+        for route in Routes.all {
+            let anonymous = try await status(route, token: nil)
+            let worker = try await status(route, token: LiveCoordinator.workerToken)
+            let admin = try await status(route, token: LiveCoordinator.adminToken)
+            switch route.access {
+            case .open:
+                #expect(anonymous != 401 && anonymous != 403, "\(route): \(anonymous) without a token")
+            case .worker:
+                #expect(anonymous == 401, "\(route): \(anonymous) without a token")
+                #expect(worker != 401 && worker != 403, "\(route): \(worker) with the worker token")
+            case .admin:
+                #expect(anonymous == 401, "\(route): \(anonymous) without a token")
+                #expect(worker == 403, "\(route): \(worker) with the worker token")
+            }
+            #expect(admin != 401 && admin != 403, "\(route): \(admin) with the admin token")
+        }
+        let lowercase = try await http.send(HTTPRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "bearer \(LiveCoordinator.adminToken)"]))
+        #expect(lowercase.status == 200)
+    }
+
+    /// A NUL (or any character an id may not have) in a route's image id is 404: SQLite would otherwise read
+    /// `img0%00garbage` as `img0`.
+    @Test func anImageIdWithANulNamesNoImage() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        let job = try await live.submit(APITests.manifest)
+        let task = try #require(try await live.worker.claim(ClaimRequest(worker: "w1")))
+        let id = task.images[0].id
+        let image = try ImageCodec.read(contentsOf: task.images[0].uri)
+        let png = try ImageCodec.encodeLabelPNG(LabelMap(width: image.width, height: image.height,
+                                                         indices: [UInt8](repeating: 1, count: image.width * image.height)))
+        try await live.worker.uploadLabel(task: task.taskId, image: id, token: task.leaseToken, png: png, width: image.width, height: image.height)
+        #expect(try await live.admin.labelPNG(job: job, image: id) == png)
+        await expectStatus(404) { _ = try await live.admin.labelPNG(job: job, image: id + "\0garbage") }
+        await expectStatus(404) {
+            try await live.worker.failImage(task: task.taskId, image: task.images[1].id + "\0zzz", token: task.leaseToken, reason: "no")
+        }
+        let results = try await live.admin.results(job)
+        #expect(results.first { $0.id == task.images[1].id }?.status == .running)
+    }
+}
