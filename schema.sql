@@ -39,7 +39,7 @@ CREATE TABLE workers (
     first_seen_at REAL NOT NULL,
     last_seen_at  REAL NOT NULL,
     last_job_id   TEXT,  -- the job it last claimed or reported on (progress: active workers)
-    lease_count   INTEGER NOT NULL DEFAULT 0
+    lease_count   INTEGER NOT NULL DEFAULT 0, name TEXT  -- as given by the worker (--name), shared by its restarts
 ) WITHOUT ROWID;
 
 CREATE TABLE jobs (
@@ -50,13 +50,14 @@ CREATE TABLE jobs (
     options           TEXT NOT NULL,  -- JSON JobSettings (LabelAPI)
     max_attempts      INTEGER NOT NULL CHECK (max_attempts >= 1),  -- copied from options for SQL
     lease_seconds     REAL NOT NULL CHECK (lease_seconds > 0),     -- copied from options for SQL
-    state             TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'cancelled')),
+    state             TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
     idempotency_key   TEXT UNIQUE,
     request_sha256    TEXT NOT NULL,  -- digest of the request, to tell a replay from a reused key
     embeddings_sha256 TEXT,           -- tasks are claimable only once this is set
     image_count       INTEGER NOT NULL,
     task_count        INTEGER NOT NULL,
     cancel_reason     TEXT,
+    failure           TEXT,           -- why the job failed as a whole (state 'failed')
     created_at        REAL NOT NULL,
     started_at        REAL,
     finished_at       REAL
@@ -98,6 +99,7 @@ CREATE TABLE images (
     finished   INTEGER NOT NULL DEFAULT 0,  -- state is done or failed; lets claims leave images_unfinished alone
     error      TEXT,
     updated_at REAL NOT NULL,     -- when state last changed
+    rejected   INTEGER NOT NULL DEFAULT 0 CHECK (rejected IN (0, 1)),  -- its manifest line was refused
     PRIMARY KEY (job_id, seq),
     UNIQUE (job_id, id),
     CHECK (finished = (state IN ('done', 'failed')))
@@ -132,7 +134,7 @@ CREATE TABLE attempts (
     started_at REAL NOT NULL,
     seen_at    REAL NOT NULL,     -- last claim, heartbeat or end
     ended_at   REAL,
-    outcome    TEXT CHECK (outcome IN ('done', 'released', 'expired', 'cancelled')),
+    outcome    TEXT CHECK (outcome IN ('done', 'released', 'expired', 'failed', 'cancelled')),
     PRIMARY KEY (task_id, number),
     CHECK ((ended_at IS NULL) = (outcome IS NULL))
 ) WITHOUT ROWID;
@@ -151,3 +153,17 @@ CREATE TABLE events (
 CREATE INDEX events_by_job ON events (job_id, seq);
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+-- A worker (or the coordinator) could not prepare a job: its model would not load or verify, a blob is missing,
+-- the embeddings are corrupt. Each report counts as an attempt of its task; enough of them since the job last
+-- labeled an image fail the job.
+CREATE TABLE job_failures (
+    seq       INTEGER PRIMARY KEY,
+    job_id    TEXT NOT NULL REFERENCES jobs (id),
+    at        REAL NOT NULL,
+    task_id   INTEGER REFERENCES tasks (id),
+    worker_id TEXT,               -- NULL: the coordinator itself
+    reason    TEXT NOT NULL,
+    counted   INTEGER NOT NULL DEFAULT 1 CHECK (counted IN (0, 1))  -- 0 once a retry of the job started afresh
+);
+CREATE INDEX job_failures_by_job ON job_failures (job_id, at);

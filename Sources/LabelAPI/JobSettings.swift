@@ -47,13 +47,66 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         leaseSeconds = try c.decodeIfPresent(Double.self, forKey: .leaseSeconds) ?? d.leaseSeconds
     }
 
-    /// Why these options cannot run a job, or nil.
-    public var problem: String? {
-        if !(1...10_000).contains(shardSize) { return "shardSize must be 1 to 10000" }
-        if !(1...100).contains(maxAttempts) { return "maxAttempts must be 1 to 100" }
-        if !(leaseSeconds >= 1 && leaseSeconds <= 86_400) { return "leaseSeconds must be 1 to 86400" }
-        if shortSide < 1 || longSide < shortSide || longSide > 16_384 { return "need 1 <= shortSide <= longSide <= 16384" }
-        if !promptDenoise.isFinite || !keySmoothing.isFinite { return "promptDenoise and keySmoothing must be finite" }
-        return nil
+}
+
+/// A setting outside its allowed values: names the field, the value and what is allowed.
+public struct SettingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var field: String
+    public var value: String
+    public var allowed: String
+
+    public var description: String { "\(field) = \(value) is not allowed: \(allowed)" }
+}
+
+extension JobSettings {
+    /// The allowed values of every setting, in one place: `submit`, `run` and `label` check them before they
+    /// start, the coordinator refuses a job that breaks one (400 naming the field), and a worker refuses to run a
+    /// task whose settings break one. The image sides bound the tokens per image (the encoder's attention is
+    /// quadratic in them), and so a worker's memory.
+    public static let promptDenoiseRange: ClosedRange<Float> = 0...1
+    public static let keySmoothingRange: ClosedRange<Float> = 0...1
+    public static let shortSideRange = 16...2048
+    public static let longSideRange = 16...4096
+    public static let shardSizeRange = 1...10_000
+    public static let maxAttemptsRange = 1...100
+    public static let leaseSecondsRange: ClosedRange<Double> = 1...86_400
+    public static let presets = ["clip", "reference"]
+    public static let builtInTemplates = ["maskclip85", "single"]
+    /// Marks templates carried in the setting itself, one per line (how a job sends a user's template file).
+    public static let inlineTemplatesPrefix = "inline:"
+    public static let maxInlineTemplates = 1000
+    public static let maxInlineTemplateBytes = 64 << 10
+
+    /// Throws the first setting that is out of range.
+    public func validate() throws(SettingError) {
+        func check<T: Comparable>(_ field: String, _ value: T, _ range: ClosedRange<T>) throws(SettingError) {
+            guard range.contains(value) else {
+                throw SettingError(field: field, value: "\(value)", allowed: "\(range.lowerBound) to \(range.upperBound)")
+            }
+        }
+        if !(Self.builtInTemplates.contains(templates) || templates.hasPrefix(Self.inlineTemplatesPrefix)) {
+            throw SettingError(field: "templates", value: templates.debugDescription,
+                               allowed: "maskclip85, single, or \(Self.inlineTemplatesPrefix) followed by templates one per line")
+        }
+        if templates.hasPrefix(Self.inlineTemplatesPrefix) {
+            let lines = templates.dropFirst(Self.inlineTemplatesPrefix.count).split(whereSeparator: \.isNewline)
+            if templates.utf8.count > Self.maxInlineTemplateBytes || lines.isEmpty || lines.count > Self.maxInlineTemplates {
+                throw SettingError(field: "templates", value: "\(lines.count) inline templates (\(templates.utf8.count) bytes)",
+                                   allowed: "1 to \(Self.maxInlineTemplates) templates, at most \(Self.maxInlineTemplateBytes) bytes")
+            }
+        }
+        if !promptDenoise.isFinite { throw SettingError(field: "promptDenoise", value: "\(promptDenoise)", allowed: "a finite number") }
+        try check("promptDenoise", promptDenoise, Self.promptDenoiseRange)
+        if !keySmoothing.isFinite { throw SettingError(field: "keySmoothing", value: "\(keySmoothing)", allowed: "a finite number") }
+        try check("keySmoothing", keySmoothing, Self.keySmoothingRange)
+        try check("shortSide", shortSide, Self.shortSideRange)
+        try check("longSide", longSide, max(shortSide, Self.longSideRange.lowerBound)...Self.longSideRange.upperBound)
+        if !Self.presets.contains(preset) {
+            throw SettingError(field: "preset", value: preset.debugDescription, allowed: Self.presets.joined(separator: " or "))
+        }
+        try check("shardSize", shardSize, Self.shardSizeRange)
+        try check("maxAttempts", maxAttempts, Self.maxAttemptsRange)
+        if !leaseSeconds.isFinite { throw SettingError(field: "leaseSeconds", value: "\(leaseSeconds)", allowed: "a finite number") }
+        try check("leaseSeconds", leaseSeconds, Self.leaseSecondsRange)
     }
 }

@@ -78,9 +78,24 @@ public struct JobStatus: Codable, Sendable {
         }
     }
 
+    /// One reason a job's work failed, and how often.
+    public struct Problem: Codable, Sendable, Equatable {
+        public var scope: ProblemScope
+        /// For images, the error with the image's URI and id replaced by `{uri}` and `{id}`.
+        public var reason: String
+        public var count: Int
+        public var lastAt: Double
+        /// A few of the workers (job-level) or image ids (image-level) it happened to.
+        public var examples: [String]
+
+        public init(scope: ProblemScope, reason: String, count: Int, lastAt: Double, examples: [String]) {
+            (self.scope, self.reason, self.count, self.lastAt, self.examples) = (scope, reason, count, lastAt, examples)
+        }
+    }
+
     public var id: String
     public var name: String?
-    /// done = every image labeled or permanently failed.
+    /// done = every image labeled or permanently failed; failed = the job itself could not run (see `failure`).
     public var state: JobState
     public var images: Images
     public var tasks: [TaskState: Int]
@@ -99,11 +114,20 @@ public struct JobStatus: Codable, Sendable {
     public var recentErrors: [ImageError]
     /// Whether the class embeddings are ready (tasks are claimable only then).
     public var embeddingsReady: Bool
+    /// Why the job failed as a whole (state `failed`).
+    public var failure: String?
+    /// Recent job-level failures (workers that could not prepare the job) and image failures, grouped by reason.
+    public var problems: [Problem]
+    /// Workers are on the job, or hold its tasks, but no image finished for a while: see `problems`.
+    public var stalled: Bool
+    /// When an image of the job last finished (labeled or failed).
+    public var lastProgressAt: Double?
 
     public init(id: String, name: String?, state: JobState, images: Images, tasks: [TaskState: Int], model: String,
                 classes: [String], settings: JobSettings, createdAt: Double, startedAt: Double?, finishedAt: Double?,
                 imagesPerSecond: Double, etaSeconds: Double?, activeWorkers: Int, leaseExpiries: Int, retries: Int,
-                recentErrors: [ImageError], embeddingsReady: Bool) {
+                recentErrors: [ImageError], embeddingsReady: Bool, failure: String? = nil, problems: [Problem] = [],
+                stalled: Bool = false, lastProgressAt: Double? = nil) {
         self.id = id
         self.name = name
         self.state = state
@@ -122,7 +146,17 @@ public struct JobStatus: Codable, Sendable {
         self.retries = retries
         self.recentErrors = recentErrors
         self.embeddingsReady = embeddingsReady
+        self.failure = failure
+        self.problems = problems
+        self.stalled = stalled
+        self.lastProgressAt = lastProgressAt
     }
+}
+
+/// Whether a problem concerns the whole job or single images.
+public enum ProblemScope: String, Codable, Sendable {
+    case job
+    case image
 }
 
 /// One line of `results.jsonl` (and of `GET /v1/jobs/{id}/results`).

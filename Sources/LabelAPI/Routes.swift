@@ -92,6 +92,8 @@ public enum Routes {
     public static let release = Route(.post, "/v1/tasks/{task}/release", .worker)
     public static let uploadLabel = Route(.put, "/v1/tasks/{task}/images/{image}/label", .worker)
     public static let failImage = Route(.post, "/v1/tasks/{task}/images/{image}/fail", .worker)
+    /// The worker cannot prepare the task's job at all (see `TaskFailure`).
+    public static let failTask = Route(.post, "/v1/tasks/{task}/fail", .worker)
 
     // Models: registered by the admin, read by workers.
     public static let registerModel = Route(.post, "/v1/models", .admin)
@@ -106,7 +108,7 @@ public enum Routes {
     public static let all: [Route] = [
         root, health, ready, openAPI, metrics,
         createJob, jobs, uploadManifest, job, cancel, retryFailed, results, events, label, embeddings,
-        claim, heartbeat, complete, release, uploadLabel, failImage,
+        claim, heartbeat, complete, release, uploadLabel, failImage, failTask,
         registerModel, model, uploadBlob, blobExists, blob, file,
     ]
 

@@ -5,25 +5,30 @@
 ///
 /// ```
 /// queued ──claim──▶ running ──last image done/failed──▶ done
-///   │                 │  ▲                                │
-///   │                 │  └───────── retryFailed ──────────┘
+///   │ │               │ │ ▲                              │
+///   │ │               │ │ └───────── retryFailed ────────┤
+///   │ └──────────────▶│─┴──▶ failed ── retryFailed ──────┘ (back to running)
 ///   └──cancel──▶ cancelled ◀──cancel──┘
 /// ```
 /// - `queued`: created; waiting for its embeddings or a worker.
 /// - `running`: at least one task was leased.
 /// - `done`: every image is labeled or permanently failed (`retryFailed` brings it back to `running`).
+/// - `failed`: the job itself cannot run (its class embeddings cannot be computed, or workers could not prepare it
+///   `maxAttempts` times in a row: a blob missing, a model that will not load); its unfinished images failed with
+///   the reason. `retryFailed` runs it again once the cause is fixed.
 /// - `cancelled`: terminal; its tasks are cancelled and its live leases stale.
 public enum JobState: String, Codable, Sendable, CaseIterable, CodingKeyRepresentable {
     case queued
     case running
     case done
+    case failed
     case cancelled
 
     public func canMove(to next: JobState) -> Bool {
         switch (self, next) {
-        case (.queued, .running), (.queued, .cancelled): true
-        case (.running, .done), (.running, .cancelled): true
-        case (.done, .running): true
+        case (.queued, .running), (.queued, .failed), (.queued, .cancelled): true
+        case (.running, .done), (.running, .failed), (.running, .cancelled): true
+        case (.done, .running), (.failed, .running): true
         default: false
         }
     }
@@ -38,14 +43,16 @@ public enum JobState: String, Codable, Sendable, CaseIterable, CodingKeyRepresen
 ///
 /// ```
 /// queued ──claim──▶ leased ──complete──▶ done
-///   ▲                 │ │ └──lease expired maxAttempts times──▶ failed (dead letter)
+///   ▲                 │ │ └──maxAttempts leases expired or failed──▶ failed (dead letter)
 ///   └─release/expiry──┘ │
 /// queued/leased ──cancel job──▶ cancelled
+/// queued/leased ──job failed──▶ failed
 /// ```
 /// - `queued`: claimable once its job has embeddings and `available_at <= now`.
 /// - `leased`: owned by one worker through a lease token until `lease_expires_at`.
 /// - `done`: the worker completed it (or nothing was left to do when its lease ended).
-/// - `failed`: its lease expired `maxAttempts` times; its unfinished images failed with it.
+/// - `failed`: its leases expired or its workers could not prepare its job `maxAttempts` times, or its job
+///   failed; its unfinished images failed with it.
 /// - `cancelled`: its job was cancelled.
 ///
 /// `done`, `failed` and `cancelled` are terminal: `retryFailed` puts failed images into new tasks instead.
@@ -58,7 +65,7 @@ public enum TaskState: String, Codable, Sendable, CaseIterable, CodingKeyReprese
 
     public func canMove(to next: TaskState) -> Bool {
         switch (self, next) {
-        case (.queued, .leased), (.queued, .cancelled): true
+        case (.queued, .leased), (.queued, .failed), (.queued, .cancelled): true
         case (.leased, .done), (.leased, .queued), (.leased, .failed), (.leased, .cancelled): true
         default: false
         }
@@ -69,10 +76,11 @@ public enum TaskState: String, Codable, Sendable, CaseIterable, CodingKeyReprese
 ///
 /// ```
 /// pending ──claim──▶ running ──recordLabel──▶ done
-///    ▲                 │ │
-///    └─release/expiry──┘ └──failImage / complete without result / dead letter──▶ failed
-///    ▲                                                                             │
-///    └──────────────────────────────── retryFailed ────────────────────────────────┘
+///    ▲ │               │ │
+///    │ │  release/expiry/cancel
+///    └─┼───────────────┘ └──failImage / complete without result / dead letter / job failed──▶ failed
+///    ▲ └────────────────────────────────── job failed ──────────────────────────────────────▶ │
+///    └──────────────────────────────────── retryFailed ───────────────────────────────────────┘
 /// ```
 /// - `pending`: waiting for its task to be leased.
 /// - `running`: its task is leased; the worker is on it.
@@ -86,7 +94,7 @@ public enum ImageState: String, Codable, Sendable, CaseIterable, CodingKeyRepres
 
     public func canMove(to next: ImageState) -> Bool {
         switch (self, next) {
-        case (.pending, .running): true
+        case (.pending, .running), (.pending, .failed): true
         case (.running, .done), (.running, .failed), (.running, .pending): true
         case (.failed, .pending): true
         default: false
@@ -105,6 +113,10 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     case jobRunning = "job.running"
     case jobDone = "job.done"
     case jobCancelled = "job.cancelled"
+    /// A worker (or the coordinator) could not prepare the job; the reason says why. Counts as an attempt.
+    case jobProblem = "job.problem"
+    /// The job failed as a whole; its unfinished images failed with it.
+    case jobFailed = "job.failed"
     // task
     case taskCreated = "task.created"
     case taskLeased = "task.leased"

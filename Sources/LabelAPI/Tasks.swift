@@ -74,6 +74,21 @@ public struct ImageFailure: Codable, Sendable {
     public init(leaseToken: String, reason: String) { (self.leaseToken, self.reason) = (leaseToken, reason) }
 }
 
+/// `POST /v1/tasks/{task}/fail`: the worker cannot prepare the task's job (its model will not download, verify or
+/// load, a blob is missing, the class embeddings are corrupt, a setting is out of range). Not an image's fault: the
+/// report counts as an attempt, and a job that keeps failing this way ends `failed` with the reason.
+public struct TaskFailure: Codable, Sendable {
+    public var leaseToken: String
+    public var reason: String
+    public init(leaseToken: String, reason: String) { (self.leaseToken, self.reason) = (leaseToken, reason) }
+}
+
+public struct TaskFailureResponse: Codable, Sendable {
+    /// `requeued` (another worker may try), `taskFailed` (its images failed: out of attempts) or `jobFailed`.
+    public var outcome: String
+    public init(outcome: String) { self.outcome = outcome }
+}
+
 /// Error bodies: `{"error": {"code": ..., "message": ...}}`.
 public struct ErrorBody: Codable, Sendable {
     public struct Detail: Codable, Sendable {

@@ -35,8 +35,11 @@ public enum LocalRun {
         public var exported: Int
     }
 
+    /// Runs the job to its end (done, failed or cancelled) and exports what it labeled. Settings out of range are
+    /// refused before anything starts.
     public static func run(_ configuration: LocalRunConfiguration, logger: Logger,
                            progress: @escaping @Sendable (JobStatus) -> Void = { _ in }) async throws -> Summary {
+        try configuration.settings.validate()
         let data = configuration.outputDirectory.appendingPathComponent(".labelmill")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let token = try localToken(in: data)
@@ -69,9 +72,14 @@ public enum LocalRun {
         let model = try await client.addModel(name: "local", directory: configuration.modelDirectory)
         let manifest = try absoluteManifest(configuration.manifest)
         let key = idempotencyKey(manifest: manifest, model: model.id, classes: configuration.classNames, settings: configuration.settings)
+        // Streamed like `submit` does, so a manifest of any size goes through.
+        let manifestFile = data.appendingPathComponent("manifest.jsonl").path
+        try CurlError.file { () throws(FileError) in try AtomicFile.write(Array(manifest.utf8), to: manifestFile) }
+        let upload = try await client.uploadManifest(file: manifestFile)
+        unlink(manifestFile)
         let job = try await client.createJob(CreateJobRequest(
             name: configuration.manifest.lastPathComponent, model: model.id, classes: configuration.classNames,
-            settings: configuration.settings, idempotencyKey: key, manifest: manifest))
+            settings: configuration.settings, idempotencyKey: key, manifestUpload: upload))
 
         let stop = AtomicFlag()
         let workers = (0..<max(configuration.workers, 1)).map { index in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import LabelAPI
 
 struct LabelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,6 +32,7 @@ struct LabelCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
+        try maskCLIP.settings(templates: "maskclip85").validateFlags()
         let logger = logging.bootstrap()
         let names = embeddings == nil ? try classOptions.names() : []
         let configuration = LabelConfiguration(
@@ -71,6 +73,24 @@ struct MaskCLIPFlags: ParsableArguments {
     var options: MaskCLIPOptions {
         MaskCLIPOptions(shortSide: shortSide, longSide: longSide, promptDenoise: promptDenoise,
                         keySmoothing: keySmoothing, preset: preset)
+    }
+
+    /// These flags as a job's settings (whose ranges are the one definition every command checks).
+    func settings(templates: String) throws -> JobSettings {
+        JobSettings(templates: templates, promptDenoise: promptDenoise, keySmoothing: keySmoothing, shortSide: shortSide,
+                    longSide: longSide, preset: preset.rawValue)
+    }
+}
+
+extension JobSettings {
+    /// `validate()`, reported as a usage error that names the flag (`--short-side`, not `shortSide`).
+    func validateFlags() throws {
+        do {
+            try validate()
+        } catch {
+            let flag = "--" + error.field.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1-$2", options: .regularExpression).lowercased()
+            throw ValidationError("\(flag) \(error.value) is out of range: \(error.allowed)")
+        }
     }
 }
 

@@ -23,10 +23,9 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap()
-        let options = maskCLIP.options
-        let settings = JobSettings(templates: try SubmitCommand.templateSpec(templates), promptDenoise: options.promptDenoise,
-                                   keySmoothing: options.keySmoothing, shortSide: options.shortSide, longSide: options.longSide,
-                                   preset: options.preset.rawValue, shardSize: shardSize)
+        var settings = try maskCLIP.settings(templates: SubmitCommand.templateSpec(templates))
+        settings.shardSize = shardSize
+        try settings.validateFlags()
         let summary = try await LocalRun.run(
             LocalRunConfiguration(modelDirectory: URL(fileURLWithPath: model), classNames: try classOptions.names(), settings: settings,
                                   manifest: URL(fileURLWithPath: manifest), outputDirectory: URL(fileURLWithPath: out), workers: workers),
@@ -34,7 +33,10 @@ struct RunCommand: AsyncParsableCommand {
             progress: { status in FileHandle.standardError.write(Data("\r\u{1B}[K\(StatusCommand.bar(status))".utf8)) })
         FileHandle.standardError.write(Data("\n".utf8))
         let images = summary.job.images
-        print("\(summary.job.state): \(images.done) labeled, \(images.failed) failed of \(images.total); \(summary.exported) label maps in \(out)/labels")
-        if images.failed > 0 { throw ExitCode(1) }
+        print("\(summary.job.state.rawValue): \(images.done) labeled, \(images.failed) failed of \(images.total); \(summary.exported) label maps in \(out)/labels")
+        if let failure = summary.job.failure {
+            FileHandle.standardError.write(Data("labelmill: the job failed: \(failure)\n".utf8))
+        }
+        if images.failed > 0 || summary.job.state != .done { throw ExitCode(1) }
     }
 }

@@ -30,6 +30,7 @@ struct StatusCommand: AsyncParsableCommand {
             if status.state.isFinished {
                 FileHandle.standardError.write(Data("\n".utf8))
                 if json { try printJSON(status) } else { print(Self.report(status)) }
+                if status.state != .done { throw ExitCode(1) }
                 return
             }
             try await Task.sleep(for: .seconds(1))
@@ -57,10 +58,20 @@ struct StatusCommand: AsyncParsableCommand {
             String(format: "rate: %.2f images/s%@, %d active workers, %d lease expiries, %d retries", s.imagesPerSecond,
                    s.etaSeconds.map { String(format: ", ETA %.0f s", $0) } ?? "", s.activeWorkers, s.leaseExpiries, s.retries),
         ]
-        if !s.embeddingsReady { lines.append("class embeddings: being computed") }
-        if !s.recentErrors.isEmpty {
-            lines.append("recent errors:")
-            lines += s.recentErrors.map { "  \($0.id): \($0.error)" }
+        if let failure = s.failure { lines.append("failed: \(failure)") }
+        if s.stalled {
+            let since = s.lastProgressAt.map { String(format: " for %.0f s", Date().timeIntervalSince1970 - $0) } ?? ""
+            lines.append("stalled: workers are on the job but no image finished\(since); see the problems below")
+        }
+        if !s.embeddingsReady && s.state.isActive { lines.append("class embeddings: being computed") }
+        let jobProblems = s.problems.filter { $0.scope == .job }, imageProblems = s.problems.filter { $0.scope == .image }
+        if !jobProblems.isEmpty {
+            lines.append("job problems (workers that could not prepare the job):")
+            lines += jobProblems.map { "  \($0.count)× \($0.reason)  [\($0.examples.joined(separator: ", "))]" }
+        }
+        if !imageProblems.isEmpty {
+            lines.append("image failures by reason (of the last 1000):")
+            lines += imageProblems.map { "  \($0.count)× \($0.reason)  [e.g. \($0.examples.joined(separator: ", "))]" }
         }
         return lines.joined(separator: "\n")
     }

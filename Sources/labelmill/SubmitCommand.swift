@@ -37,6 +37,7 @@ struct SubmitCommand: AsyncParsableCommand {
         let settings = JobSettings(templates: try Self.templateSpec(templates), promptDenoise: promptDenoise, keySmoothing: keySmoothing,
                                    shortSide: shortSide, longSide: longSide, preset: preset.rawValue, shardSize: shardSize,
                                    maxAttempts: maxAttempts, leaseSeconds: leaseSeconds)
+        try settings.validateFlags()
         // The manifest streams up first (any size), then the job refers to it.
         let coordinator = try client.client()
         let upload = try await coordinator.uploadManifest(file: manifest)

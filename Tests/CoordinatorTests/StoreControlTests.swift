@@ -21,7 +21,9 @@ import LabelAPI
 
         let progress = try fixture.store.progress(job.id)
         #expect(progress.state == .cancelled && progress.tasks.cancelled == 3 && progress.tasks.total == 3)
-        #expect(progress.images.running == 2 && progress.images.pending == 4)  // images keep their states
+        // Nobody runs the leased task's images any more: they are pending again, not running for ever.
+        #expect(progress.images.running == 0 && progress.images.pending == 6)
+        #expect(try fixture.store.fleetCounts().images["running"] == 0)
         #expect(progress.finishedAt == fixture.clock.now)
         let events = try fixture.store.events(jobId: job.id)
         #expect(events.filter { $0.kind == .taskCancelled }.count == 3)

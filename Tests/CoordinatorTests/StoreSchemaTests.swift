@@ -25,7 +25,8 @@ import LabelAPI
         let withoutComments = sql.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             line.range(of: "--").map { String(line[..<$0.lowerBound]) } ?? String(line)
         }.joined(separator: " ")
-        var text = withoutComments.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        // A table rebuilt by a migration is stored as CREATE TABLE "name": quotes are not part of the schema.
+        var text = withoutComments.replacingOccurrences(of: "\"", with: "").split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
         for mark in ["(", ")", ","] {
             text = text.replacingOccurrences(of: " \(mark)", with: mark).replacingOccurrences(of: "\(mark) ", with: mark)
         }
@@ -56,7 +57,7 @@ import LabelAPI
     @Test func migrationsAreNamedAndComplete() throws {
         let fixture = try StoreFixture()
         let applied = try fixture.store.pool.read { db in try Migrations.migrator.appliedIdentifiers(db) }
-        #expect(applied == ["v1"])
+        #expect(applied == ["v1", "v2"])
         let pending = try fixture.store.pool.read { db in try Migrations.migrator.hasCompletedMigrations(db) }
         #expect(pending)
     }
@@ -102,5 +103,48 @@ import LabelAPI
         let plan = try Self.plan(fixture.store, Store.hasUnfinishedSQL, ["job"])
         #expect(plan.contains { $0.contains("USING INDEX images_unfinished (job_id=?)") })
         #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.contains("CONSTANT ROW") })
+    }
+}
+
+/// A database written by the first schema keeps every row through the later migrations.
+@Suite struct StoreMigrationTests {
+    @Test func v1DataSurvivesV2() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("migration-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("labelmill.sqlite").path
+        let v1 = try DatabaseQueue(path: path)
+        try Migrations.migrator.migrate(v1, upTo: "v1")
+        let sha = String(repeating: "b", count: 64), model = String(repeating: "m", count: 64)
+        try v1.write { db in
+            try db.execute(sql: """
+                INSERT INTO blobs VALUES ('\(sha)', 4, 'blobs/b', 1);
+                INSERT INTO models VALUES ('\(model)', 'tiny', 1);
+                INSERT INTO workers (id, first_seen_at, last_seen_at) VALUES ('w1', 1, 1);
+                INSERT INTO jobs (id, model_id, classes, options, max_attempts, lease_seconds, state, request_sha256,
+                                  image_count, task_count, created_at)
+                VALUES ('job-1', '\(model)', '["a"]', '{}', 3, 60, 'running', 'r', 2, 1, 1);
+                INSERT INTO tasks (id, job_id, state, image_count, created_at, updated_at, lease_token, lease_expires_at, worker_id, attempts, lease_count)
+                VALUES (1, 'job-1', 'leased', 2, 1, 1, 't', 100, 'w1', 1, 1);
+                INSERT INTO images (job_id, seq, id, uri, line, task_id, state, attempts, finished, error, updated_at)
+                VALUES ('job-1', 0, 'good', '/g.png', 1, 1, 'running', 1, 0, NULL, 1),
+                       ('job-1', 1, '#2', '', 2, 1, 'failed', 0, 1, 'manifest line 2: not valid JSON', 1);
+                INSERT INTO attempts (task_id, number, job_id, worker_id, token, started_at, seen_at) VALUES (1, 1, 'job-1', 'w1', 't', 1, 1);
+                """)
+        }
+        try v1.close()
+
+        let store = try Store(path: path)
+        let (jobs, attempts, rejected, violations) = try store.pool.read { db in
+            (try String.fetchAll(db, sql: "SELECT id FROM jobs"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempts"),
+             try Int.fetchAll(db, sql: "SELECT rejected FROM images ORDER BY seq"), try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count)
+        }
+        #expect(jobs == ["job-1"] && attempts == 1 && rejected == [0, 1] && violations == 0)
+        // The new job state and attempt outcome work on the old rows.
+        try store.failJob("job-1", reason: "migrated and failed")
+        #expect(try store.progress("job-1").state == .failed)
+        #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outcome FROM attempts") } == "failed")
+        // The manifest line rejected under v1 is still not retried.
+        #expect(try store.retryFailed("job-1") == 1)
     }
 }

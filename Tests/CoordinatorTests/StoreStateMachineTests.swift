@@ -16,19 +16,21 @@ import LabelAPI
     }
 
     @Test func jobTransitions() {
-        #expect(JobState.allCases.map(\.rawValue) == ["queued", "running", "done", "cancelled"])
+        #expect(JobState.allCases.map(\.rawValue) == ["queued", "running", "done", "failed", "cancelled"])
         Self.check(JobState.self, allowed: [
-            ["queued", "running"], ["queued", "cancelled"], ["running", "done"], ["running", "cancelled"], ["done", "running"],
+            ["queued", "running"], ["queued", "failed"], ["queued", "cancelled"],
+            ["running", "done"], ["running", "failed"], ["running", "cancelled"], ["done", "running"], ["failed", "running"],
         ])
         #expect(JobState.cancelled.isTerminal)
-        #expect(!JobState.done.isTerminal)
+        #expect(!JobState.done.isTerminal && !JobState.failed.isTerminal)
+        #expect(JobState.failed.isFinished && !JobState.failed.isActive)
         #expect(JobState.queued.isActive && JobState.running.isActive && !JobState.done.isActive && !JobState.cancelled.isActive)
     }
 
     @Test func taskTransitions() {
         #expect(TaskState.allCases.map(\.rawValue) == ["queued", "leased", "done", "failed", "cancelled"])
         Self.check(TaskState.self, allowed: [
-            ["queued", "leased"], ["queued", "cancelled"],
+            ["queued", "leased"], ["queued", "failed"], ["queued", "cancelled"],
             ["leased", "done"], ["leased", "queued"], ["leased", "failed"], ["leased", "cancelled"],
         ])
         #expect(TaskState.done.isTerminal && TaskState.failed.isTerminal && TaskState.cancelled.isTerminal)
@@ -38,7 +40,7 @@ import LabelAPI
     @Test func imageTransitions() {
         #expect(ImageState.allCases.map(\.rawValue) == ["pending", "running", "done", "failed"])
         Self.check(ImageState.self, allowed: [
-            ["pending", "running"], ["running", "done"], ["running", "failed"], ["running", "pending"], ["failed", "pending"],
+            ["pending", "running"], ["pending", "failed"], ["running", "done"], ["running", "failed"], ["running", "pending"], ["failed", "pending"],
         ])
         #expect(ImageState.done.isTerminal)
         #expect(ImageState.done.isFinished && ImageState.failed.isFinished && !ImageState.running.isFinished)

@@ -59,7 +59,7 @@ import Worker
         let local = try MaskCLIP(model: model, classes: classes, options: MaskCLIPOptions(shortSide: 48))
         for (id, file) in [("a", "img_a.png"), ("café", "img_b.jpg"), ("c", "img_c.png")] {
             let exported = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("labels/\(id).png"))))
-            #expect(exported == local.label(try ImageCodec.read(contentsOf: root.appendingPathComponent(file).path)), "\(id)")
+            #expect(try exported == local.label(ImageCodec.read(contentsOf: root.appendingPathComponent(file).path)), "\(id)")
         }
     }
 }

@@ -18,11 +18,13 @@ public struct CoordinatorConfiguration: Sendable {
     public var maxManifestBytes: Int64 = 8 << 30
     /// Largest model file upload (streamed to disk as well).
     public var maxBlobBytes: Int64 = 64 << 30
-    /// Largest JSON body (job creation carries the manifest).
+    /// Largest JSON body: a job request with its classes, templates and a small inline manifest.
     public var maxJSONBytes: Int
+    /// Largest manifest sent inside a job request; larger ones stream through `PUT /v1/manifests`.
+    public var maxInlineManifestBytes = 1 << 20
 
     public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 8080, tokens: TokenSet, imageRoot: URL? = nil,
-                sweepInterval: Duration = .seconds(1), maxLabelBytes: Int = 64 << 20, maxJSONBytes: Int = 256 << 20) {
+                sweepInterval: Duration = .seconds(1), maxLabelBytes: Int = 64 << 20, maxJSONBytes: Int = 4 << 20) {
         self.dataDirectory = dataDirectory
         self.host = host
         self.port = port

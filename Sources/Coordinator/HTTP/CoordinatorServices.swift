@@ -11,6 +11,8 @@ final class CoordinatorServices: Sendable {
     let store: Store
     let embeddings: EmbeddingService
     let jobCache = JobCache()
+    /// Each model's tokenizer, to refuse class names that do not fit its text context at submit.
+    let tokenizers = TokenizerCache()
     let metrics = CoordinatorMetrics()
     /// Wakes long-polling claims when work may have appeared.
     let workSignal = WorkSignal()
@@ -29,19 +31,19 @@ final class CoordinatorServices: Sendable {
         configuration.dataDirectory.appendingPathComponent(relative).path
     }
 
+    /// Checks a job request (settings, classes against the model's tokenizer, the manifest) and creates the job.
+    /// Blocks: call it on the blocking-I/O pool.
     func createJob(_ request: CreateJobRequest) throws -> (JobRecord, Bool) {
+        do { try request.settings.validate() } catch { throw CoordinatorError(.badRequest, "settings.\(error)") }
+        let templates = try PromptTemplates.named(request.settings.templates)
         try ClassEmbeddings.validate(classNames: request.classes)
-        let templates = request.settings.templates
-        guard templates == "maskclip85" || templates == "single" || templates.hasPrefix(PromptTemplates.inlinePrefix) else {
-            throw CoordinatorError(.badRequest, "templates must be maskclip85, single or inline (the CLI sends template files inline)")
-        }
-        _ = try PromptTemplates.named(templates)
-        guard Preset(rawValue: request.settings.preset) != nil else {
-            throw CoordinatorError(.badRequest, "unknown preset \(request.settings.preset)")
-        }
-        if let problem = request.settings.problem { throw CoordinatorError(.badRequest, "settings: \(problem)") }
         guard let model = try store.model(request.model) else {
             throw CoordinatorError(.notFound, "no model named \(request.model): register it with `labelmill model add`")
+        }
+        try tokenizers.check(request.classes, templates: templates, model: model, store: store, dataDirectory: configuration.dataDirectory)
+        if let manifest = request.manifest, manifest.utf8.count > configuration.maxInlineManifestBytes {
+            throw CoordinatorError(.tooLarge, "an inline manifest may have at most \(configuration.maxInlineManifestBytes) bytes; "
+                                   + "upload larger ones with PUT \(Routes.uploadManifest.template) (labelmill submit does)")
         }
         var job = NewJob(name: request.name, modelId: model.id, classes: request.classes, options: request.settings,
                          idempotencyKey: request.idempotencyKey, items: [])
@@ -97,7 +99,18 @@ final class CoordinatorServices: Sendable {
             etaSeconds: rate > 0 && remaining > 0 ? Double(remaining) / rate : nil, activeWorkers: p.activeWorkers,
             leaseExpiries: p.leaseExpiries, retries: p.retries,
             recentErrors: p.recentErrors.map { .init(id: $0.imageId, uri: $0.uri, error: $0.error, at: $0.at.timeIntervalSince1970) },
-            embeddingsReady: job.embeddingsSHA256 != nil)
+            embeddingsReady: job.embeddingsSHA256 != nil, failure: p.failure,
+            problems: p.problems.map { .init(scope: $0.scope, reason: $0.reason, count: $0.count, lastAt: $0.lastAt.timeIntervalSince1970, examples: $0.examples) },
+            stalled: Self.isStalled(p, leaseSeconds: job.options.leaseSeconds, now: store.now()),
+            lastProgressAt: p.lastProgressAt?.timeIntervalSince1970)
+    }
+
+    /// Workers are on the job (or hold its tasks) but no image finished for twice the lease, and at least two
+    /// minutes: something keeps them from progressing.
+    static func isStalled(_ p: JobProgress, leaseSeconds: Double, now: Date) -> Bool {
+        guard p.state == .running, p.activeWorkers > 0 || p.tasks.leased > 0 else { return false }
+        guard let since = p.lastProgressAt ?? p.startedAt else { return false }
+        return now.timeIntervalSince(since) > max(120, 2 * leaseSeconds)
     }
 
     /// results.jsonl's lines for the images at manifest positions from..<from + count, in order.
@@ -121,12 +134,12 @@ final class CoordinatorServices: Sendable {
     }
 
     /// A whole file as the response body, streamed from disk.
-    func fileResponse(path: String, contentType: String, context: CoordinatorContext) async throws -> Response {
+    func fileResponse(path: String, contentType: String, what: String, context: CoordinatorContext) async throws -> Response {
         let isFile = try await BlockingIO.run {
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
         }
-        guard isFile else { throw CoordinatorError(.notFound, "no such file") }
+        guard isFile else { throw CoordinatorError(.notFound, "\(what) is missing") }
         let body = try await FileIO().loadFile(path: path, context: context)
         return Response(status: .ok, headers: [.contentType: contentType], body: body)
     }

@@ -37,7 +37,7 @@ final class EmbeddingService: Sendable {
 
     private func compute(jobId: String) {
         do {
-            guard let job = try store.job(jobId), job.embeddingsSHA256 == nil, job.state != .cancelled else { return }
+            guard let job = try store.job(jobId), job.embeddingsSHA256 == nil, job.state.isActive else { return }
             let started = Date()
             let model = try ModelDirectory.materialize(modelId: job.modelId, store: store, dataDirectory: dataDirectory)
             let clip = try CLIPModel(directory: model)
@@ -64,11 +64,22 @@ final class EmbeddingService: Sendable {
                                                        "seconds": "\(Date().timeIntervalSince(started))"])
         } catch {
             logger.error("embeddings.failed", metadata: ["job.id": "\(jobId)", "error": "\(error)"])
-            try? store.cancelJob(jobId, reason: "class embeddings could not be computed: \(error)")
+            try? store.failJob(jobId, reason: "the class embeddings could not be computed: \(Self.describe(error))")
         }
     }
 
-    /// Sets the job's embeddings; false when the job can no longer take them (cancelled meanwhile).
+    /// An error as a person reads it: the message of the labelmill errors, without their type names.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as InferenceError: error.message
+        case let error as CoordinatorError: error.message
+        case let error as StoreError: error.message
+        case let error as FileError: error.description
+        default: "\(error)"
+        }
+    }
+
+    /// Sets the job's embeddings; false when the job can no longer take them (cancelled or failed meanwhile).
     private func record(jobId: String, sha256: String) throws -> Bool {
         do {
             try store.setEmbeddings(jobId: jobId, sha256: sha256)

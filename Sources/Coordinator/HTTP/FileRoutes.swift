@@ -19,7 +19,8 @@ struct FileRoutes {
             let resolvedRoot = root.resolvingSymlinksInPath().path
             let path = URL(fileURLWithPath: resolvedRoot).appendingPathComponent(components.joined(separator: "/")).resolvingSymlinksInPath().path
             guard path.hasPrefix(resolvedRoot + "/") else { throw CoordinatorError(.forbidden, "path leaves the image root") }
-            return try await services.fileResponse(path: path, contentType: "application/octet-stream", context: context)
+            return try await services.fileResponse(path: path, contentType: "application/octet-stream",
+                                                   what: "\(components.joined(separator: "/")) under the image root", context: context)
         }
     }
 }

@@ -70,7 +70,8 @@ struct JobRoutes {
         router.on(Routes.embeddings) { _, context in
             let id = try context.parameters.require("job")
             let path = try await services.store.read("reading job \(id)") { db in try services.embeddingsPath(db, jobId: id) }
-            return try await services.fileResponse(path: path, contentType: "application/octet-stream", context: context)
+            return try await services.fileResponse(path: path, contentType: "application/octet-stream",
+                                                   what: "the class-embeddings file of \(id) in the coordinator's data directory", context: context)
         }
         router.on(Routes.label) { _, context in
             let (job, image) = (try context.parameters.require("job"), try context.parameters.imageID())
@@ -80,7 +81,7 @@ struct JobRoutes {
                 }
                 return services.dataPath(label.relativePath)
             }
-            return try await services.fileResponse(path: path, contentType: "image/png", context: context)
+            return try await services.fileResponse(path: path, contentType: "image/png", what: "the label map of \(image)", context: context)
         }
     }
 

@@ -28,7 +28,15 @@ struct ModelRoutes {
             guard let blob = try await services.store.read("reading blob \(sha)", { db in try services.store.blob(db, sha) }) else {
                 throw CoordinatorError(.notFound, "no blob \(sha)")
             }
-            return try await rangeResponse(path: services.dataPath(blob.relativePath), size: blob.size, request: request, context: context)
+            let path = services.dataPath(blob.relativePath)
+            let onDisk = try await BlockingIO.run { (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64 }
+            // A blob the store knows but the disk lost is not the client's fault, and retrying will not bring it back.
+            guard onDisk == blob.size else {
+                let found = onDisk.map { "has \($0) bytes, not \(blob.size)" } ?? "is missing"
+                throw CoordinatorError(.notFound, "blob \(sha) is registered but its file \(blob.relativePath) in the coordinator's data "
+                                       + "directory \(found): restore it from a backup, or add the model again")
+            }
+            return try await rangeResponse(path: path, size: blob.size, request: request, context: context)
         }
         router.on(Routes.registerModel) { request, context in
             let body = try await request.decodeJSON(RegisterModelRequest.self, limit: 1 << 20)

@@ -70,6 +70,15 @@ struct TaskRoutes {
             }
             return Response(status: .noContent)
         }
+        router.on(Routes.failTask) { request, context in
+            let task = try context.parameters.require("task", as: Int64.self)
+            let failure = try await request.decodeJSON(TaskFailure.self, limit: 1 << 16)
+            let outcome = try await services.store.batched("reporting a job failure on task \(task)") { db in
+                try services.store.reportJobFailure(db, taskId: task, token: failure.leaseToken, reason: failure.reason)
+            }
+            if outcome == .requeued { services.workSignal.notify(count: 1) }
+            return try json(TaskFailureResponse(outcome: outcome.rawValue))
+        }
         router.on(Routes.uploadLabel) { request, context in
             try await upload(request, context)
         }

@@ -13,6 +13,17 @@ public struct JobProgress: Codable, Sendable, Equatable {
         public var total: Int { queued + leased + done + failed + cancelled }
     }
 
+    /// One reason things went wrong, with how often: a job-level failure (workers that could not prepare the job)
+    /// or an image failure (grouped with the image's id and URI taken out of the message).
+    public struct Problem: Codable, Sendable, Equatable {
+        public var scope: ProblemScope
+        public var reason: String
+        public var count: Int
+        public var lastAt: Date
+        /// A few of the workers (job-level) or image ids (image-level) it happened to.
+        public var examples: [String]
+    }
+
     /// A failed image, for the "recent errors" list.
     public struct ImageError: Codable, Sendable, Equatable {
         public var imageId: String
@@ -36,6 +47,13 @@ public struct JobProgress: Codable, Sendable, Equatable {
     public var imagesDoneLastMinute = 0
     /// The last 10 failed images, newest first.
     public var recentErrors: [ImageError] = []
+    /// Job-level failures grouped by reason (the 5 most recent reasons), then image failures grouped by reason
+    /// (among the last 1,000 failed images, the 10 most frequent).
+    public var problems: [Problem] = []
+    /// When an image of the job last finished (labeled or failed).
+    public var lastProgressAt: Date?
+    /// Why the job failed as a whole (state `failed`).
+    public var failure: String?
     public var createdAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?

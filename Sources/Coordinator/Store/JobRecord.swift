@@ -14,6 +14,8 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var state: JobState
     public var idempotencyKey: String?
     public var embeddingsSHA256: String?
+    /// Why the job failed as a whole (state `failed`).
+    public var failure: String?
     public var createdAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
@@ -35,6 +37,7 @@ extension JobRecord: FetchableRecord {
         self.state = state
         idempotencyKey = row["idempotency_key"]
         embeddingsSHA256 = row["embeddings_sha256"]
+        failure = row["failure"]
         createdAt = Date(timeIntervalSince1970: row["created_at"])
         startedAt = (row["started_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         finishedAt = (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:))

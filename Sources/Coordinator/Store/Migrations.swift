@@ -9,6 +9,9 @@ enum Migrations {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }
 
@@ -161,5 +164,77 @@ enum Migrations {
         CREATE INDEX events_by_job ON events (job_id, seq);
         CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
         CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        """
+
+    /// Jobs that fail as a whole: a `failed` state with its reason, the reports of workers that could not prepare a
+    /// job (each an attempt with the outcome `failed`), images rejected at submit marked as such (a retry leaves
+    /// them alone), and each worker's stable name (for per-worker metrics). SQLite cannot change a CHECK, so jobs
+    /// and attempts are rebuilt (https://www.sqlite.org/lang_altertable.html#otheralter; GRDB runs migrations with
+    /// foreign keys off and checks them before the commit).
+    static let v2 = """
+        CREATE TABLE new_jobs (
+            id                TEXT PRIMARY KEY NOT NULL,
+            name              TEXT,
+            model_id          TEXT NOT NULL REFERENCES models (id),
+            classes           TEXT NOT NULL,  -- JSON array of class names
+            options           TEXT NOT NULL,  -- JSON JobSettings (LabelAPI)
+            max_attempts      INTEGER NOT NULL CHECK (max_attempts >= 1),  -- copied from options for SQL
+            lease_seconds     REAL NOT NULL CHECK (lease_seconds > 0),     -- copied from options for SQL
+            state             TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+            idempotency_key   TEXT UNIQUE,
+            request_sha256    TEXT NOT NULL,  -- digest of the request, to tell a replay from a reused key
+            embeddings_sha256 TEXT,           -- tasks are claimable only once this is set
+            image_count       INTEGER NOT NULL,
+            task_count        INTEGER NOT NULL,
+            cancel_reason     TEXT,
+            failure           TEXT,           -- why the job failed as a whole (state 'failed')
+            created_at        REAL NOT NULL,
+            started_at        REAL,
+            finished_at       REAL
+        );
+        INSERT INTO new_jobs (id, name, model_id, classes, options, max_attempts, lease_seconds, state, idempotency_key,
+                              request_sha256, embeddings_sha256, image_count, task_count, cancel_reason, created_at,
+                              started_at, finished_at)
+        SELECT id, name, model_id, classes, options, max_attempts, lease_seconds, state, idempotency_key, request_sha256,
+               embeddings_sha256, image_count, task_count, cancel_reason, created_at, started_at, finished_at
+        FROM jobs;
+        DROP TABLE jobs;
+        ALTER TABLE new_jobs RENAME TO jobs;
+
+        CREATE TABLE new_attempts (
+            task_id    INTEGER NOT NULL REFERENCES tasks (id),
+            number     INTEGER NOT NULL,  -- tasks.lease_count at the claim: 1, 2, ...
+            job_id     TEXT NOT NULL REFERENCES jobs (id),
+            worker_id  TEXT NOT NULL REFERENCES workers (id) DEFERRABLE INITIALLY DEFERRED,
+            token      TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            seen_at    REAL NOT NULL,     -- last claim, heartbeat or end
+            ended_at   REAL,
+            outcome    TEXT CHECK (outcome IN ('done', 'released', 'expired', 'failed', 'cancelled')),
+            PRIMARY KEY (task_id, number),
+            CHECK ((ended_at IS NULL) = (outcome IS NULL))
+        ) WITHOUT ROWID;
+        INSERT INTO new_attempts SELECT * FROM attempts;
+        DROP TABLE attempts;
+        ALTER TABLE new_attempts RENAME TO attempts;
+
+        ALTER TABLE images ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0 CHECK (rejected IN (0, 1));  -- its manifest line was refused
+        UPDATE images SET rejected = 1 WHERE state = 'failed' AND attempts = 0;
+
+        ALTER TABLE workers ADD COLUMN name TEXT;  -- as given by the worker (--name), shared by its restarts
+
+        -- A worker (or the coordinator) could not prepare a job: its model would not load or verify, a blob is missing,
+        -- the embeddings are corrupt. Each report counts as an attempt of its task; enough of them since the job last
+        -- labeled an image fail the job.
+        CREATE TABLE job_failures (
+            seq       INTEGER PRIMARY KEY,
+            job_id    TEXT NOT NULL REFERENCES jobs (id),
+            at        REAL NOT NULL,
+            task_id   INTEGER REFERENCES tasks (id),
+            worker_id TEXT,               -- NULL: the coordinator itself
+            reason    TEXT NOT NULL,
+            counted   INTEGER NOT NULL DEFAULT 1 CHECK (counted IN (0, 1))  -- 0 once a retry of the job started afresh
+        );
+        CREATE INDEX job_failures_by_job ON job_failures (job_id, at);
         """
 }

@@ -5,8 +5,8 @@ import LabelAPI
 /// Cancelling, retrying and finishing jobs.
 extension Store {
     /// Cancels the job: queued and leased tasks become cancelled (so nothing is claimable and every live lease is
-    /// stale from now on); images keep their states. Cancelling a cancelled job again is a no-op; a done job is a
-    /// `conflict`.
+    /// stale from now on), and images that were running go back to pending (nobody runs them any more); finished
+    /// images keep their states. Cancelling a cancelled job again is a no-op; a done or failed job is a `conflict`.
     public func cancelJob(_ id: String, reason: String) throws(StoreError) {
         try write("cancelling job \(id)") { db in try cancelJob(db, id, reason: reason) }
     }
@@ -26,6 +26,15 @@ extension Store {
             SELECT ?, job_id, id, NULL, CASE WHEN state = 'leased' THEN worker_id END, ?, ?
             FROM tasks WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .cancelled))
             """, [at, EventKind.taskCancelled.rawValue, reason, id])
+        let leasedImages = "task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state = 'leased') AND state = 'running'"
+        try db.run("""
+            INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
+            SELECT ?, job_id, task_id, id, NULL, ?, ? FROM images WHERE \(leasedImages)
+            """, [at, EventKind.imagePending.rawValue, "job cancelled: \(reason)", id])
+        try db.run("""
+            UPDATE images SET state = 'pending', updated_at = ?
+            WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state = 'leased') AND \(ImageState.sqlWhere(.running, to: .pending))
+            """, [at, id])
         try db.run("""
             UPDATE tasks SET state = 'cancelled', lease_expires_at = NULL, updated_at = ?
             WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .cancelled))
@@ -38,8 +47,9 @@ extension Store {
     }
 
     /// Puts the job's failed images back to pending, in new tasks (consecutive shards of `shardSize` in manifest
-    /// order, claimable at once); a done job runs again. Images rejected at submit (never attempted) stay failed:
-    /// their manifest line is what is wrong. Returns how many images were retried.
+    /// order, claimable at once, or once its embeddings are ready); a done or failed job runs again, its failure
+    /// reports no longer counted against it. Images rejected at submit stay failed: their manifest line is what is
+    /// wrong. Returns how many images were retried.
     public func retryFailed(_ jobId: String) throws(StoreError) -> Int {
         try write("retrying failed images of job \(jobId)") { db in try retryFailed(db, jobId) }
     }
@@ -50,9 +60,19 @@ extension Store {
         guard let job else { throw StoreError.notFound("job \(jobId) does not exist") }
         if job.state == .cancelled { throw StoreError.conflict("job \(jobId) is cancelled") }
         let failed = try String.fetchAll(db.cachedStatement(sql: """
-            SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' AND attempts > 0 ORDER BY seq
+            SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' AND rejected = 0 ORDER BY seq
             """), arguments: [jobId])
-        if failed.isEmpty { return 0 }
+        if job.state == .failed {
+            try db.run("""
+                UPDATE jobs SET state = 'running', failure = NULL, finished_at = NULL WHERE id = ? AND \(JobState.sqlWhere(.failed, to: .running))
+                """, [jobId])
+            try db.run("UPDATE job_failures SET counted = 0 WHERE job_id = ?", [jobId])
+            try appendEvent(db, at: at, kind: .jobRunning, job: jobId, reason: "retry of a failed job, \(failed.count) failed images")
+        }
+        if failed.isEmpty {
+            try finishJobIfComplete(db, jobId, at: at)
+            return 0
+        }
         let availableAt: Double? = job.embeddingsSHA256 == nil ? nil : at
         let shard = job.options.shardSize
         var newTasks = 0

@@ -8,7 +8,7 @@ import Support
 extension Store {
     /// Checks what a job says besides its images (those are checked as they are inserted).
     static func validateHeader(_ new: NewJob) throws(StoreError) {
-        if let problem = new.options.problem { throw .invalid("options: \(problem)") }
+        do { try new.options.validate() } catch { throw .invalid("settings.\(error)") }
         if new.modelId.isEmpty { throw .invalid("modelId is empty") }
         if new.classes.isEmpty { throw .invalid("the job has no classes") }
         var seenClasses = Set<String>()

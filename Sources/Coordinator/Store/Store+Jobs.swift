@@ -82,7 +82,7 @@ extension Store {
                 }
                 if item.uri.isEmpty { throw StoreError.invalid("manifest line \(item.line): uri is empty") }
                 if currentTask == nil || inCurrentTask == shard { try openTask() }
-                if try add(item, task: currentTask!, state: "pending", finished: 0, error: nil) {
+                if try add(item, task: currentTask!, state: .pending, error: nil) {
                     accepted += 1
                     inCurrentTask += 1
                     return
@@ -93,19 +93,20 @@ extension Store {
                 item.reject(duplicateOf: first)
             }
             if firstTask == nil { try openTask() }
-            while try !add(item, task: firstTask!, state: "failed", finished: 1, error: item.rejection) {
+            while try !add(item, task: firstTask!, state: .failed, error: item.rejection) {
                 item.id += "#"  // a rejected line's own id that another rejected line already has
             }
             rejected += 1
             try store.appendEvent(db, at: at, kind: .imageFailed, job: jobId, image: item.id, reason: item.rejection)
         }
 
-        /// Inserts one image row; false when its id is taken.
-        private mutating func add(_ item: ManifestItem, task: Int64, state: String, finished: Int, error: String?) throws -> Bool {
+        /// Inserts one image row, pending or (a rejected line) failed; false when its id is taken.
+        private mutating func add(_ item: ManifestItem, task: Int64, state: ImageState, error: String?) throws -> Bool {
+            let rejected = state == .failed
             try db.run("""
-                INSERT INTO images (job_id, seq, id, uri, line, task_id, state, finished, error, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, id) DO NOTHING
-                """, [jobId, count, item.id, item.uri, item.line, task, state, finished, error, at])
+                INSERT INTO images (job_id, seq, id, uri, line, task_id, state, finished, error, updated_at, rejected)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, id) DO NOTHING
+                """, [jobId, count, item.id, item.uri, item.line, task, state.rawValue, rejected, error, at, rejected])
             guard db.changesCount == 1 else { return false }
             count += 1
             return true

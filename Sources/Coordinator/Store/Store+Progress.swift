@@ -59,6 +59,14 @@ extension Store {
         progress.imagesDoneLastMinute = try db.value(Int.self, """
             SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = ? AND state = 'done' AND updated_at > ?
             """, [jobId, at - 60]) ?? 0
+        progress.problems = try jobProblems(db, jobId) + imageProblems(db, jobId)
+        progress.lastProgressAt = try db.value(Double.self, """
+            SELECT MAX(last) FROM (
+                SELECT MAX(updated_at) AS last FROM images INDEXED BY images_done WHERE job_id = :job AND state = 'done'
+                UNION ALL
+                SELECT MAX(updated_at) FROM images INDEXED BY images_failed WHERE job_id = :job AND state = 'failed')
+            """, ["job": jobId]).map(Date.init(timeIntervalSince1970:))
+        progress.failure = job.failure
         progress.recentErrors = try db.all("""
             SELECT id, uri, error, updated_at FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed'
             ORDER BY updated_at DESC LIMIT 10
@@ -67,5 +75,39 @@ extension Store {
                                    at: Date(timeIntervalSince1970: row["updated_at"]))
         }
         return progress
+    }
+
+    /// Workers' reports that they could not prepare the job, grouped by reason, the most recent reasons first.
+    func jobProblems(_ db: Database, _ jobId: String) throws -> [JobProgress.Problem] {
+        try db.all("""
+            SELECT reason, COUNT(*) AS n, MAX(at) AS last FROM job_failures INDEXED BY job_failures_by_job
+            WHERE job_id = ? GROUP BY reason ORDER BY last DESC LIMIT 5
+            """, [jobId]).map { row in
+            let reason: String = row["reason"]
+            let workers = try String.fetchAll(db.cachedStatement(sql: """
+                SELECT DISTINCT COALESCE(worker_id, 'coordinator') FROM job_failures INDEXED BY job_failures_by_job
+                WHERE job_id = ? AND reason = ? ORDER BY at DESC LIMIT 3
+                """), arguments: [jobId, reason])
+            return JobProgress.Problem(scope: .job, reason: reason, count: row["n"], lastAt: Date(timeIntervalSince1970: row["last"]),
+                                       examples: workers)
+        }
+    }
+
+    /// The last 1,000 failed images grouped by reason, the most frequent first. A reason is the image's error with
+    /// its URI and id replaced by `{uri}` and `{id}`, so "the same failure" groups across images.
+    func imageProblems(_ db: Database, _ jobId: String) throws -> [JobProgress.Problem] {
+        var groups: [String: JobProgress.Problem] = [:]
+        for row in try db.all("""
+            SELECT id, uri, error, updated_at FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed'
+            ORDER BY updated_at DESC LIMIT 1000
+            """, [jobId]) {
+            let id: String = row["id"], uri: String = row["uri"], at = Date(timeIntervalSince1970: row["updated_at"])
+            var reason: String = row["error"] ?? "failed"
+            if !uri.isEmpty { reason = reason.replacingOccurrences(of: uri, with: "{uri}") }
+            if id.count > 2 { reason = reason.replacingOccurrences(of: id, with: "{id}") }
+            groups[reason, default: JobProgress.Problem(scope: .image, reason: reason, count: 0, lastAt: at, examples: [])].count += 1
+            if groups[reason]!.examples.count < 3 { groups[reason]!.examples.append(id) }
+        }
+        return groups.values.sorted { ($0.count, $0.lastAt) > ($1.count, $1.lastAt) }.prefix(10).map { $0 }
     }
 }

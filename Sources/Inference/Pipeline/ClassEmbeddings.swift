@@ -13,8 +13,10 @@ public struct ClassEmbeddings: Sendable, Equatable {
     public let templateCount: Int
 
     public static let maximumClasses = 255  // label value 255 is void
+    /// Longer names cannot fit CLIP's text context (77 tokens) anyway.
+    public static let maximumNameBytes = 1000
 
-    /// Checks class names: 1...255 of them, non-empty, unique.
+    /// Checks class names: 1...255 of them, non-empty, at most 1000 bytes, unique.
     public static func validate(classNames: [String]) throws {
         guard !classNames.isEmpty else { throw InferenceError(.badArgument, "no class names given") }
         guard classNames.count <= maximumClasses else {
@@ -24,6 +26,9 @@ public struct ClassEmbeddings: Sendable, Equatable {
         for (i, name) in classNames.enumerated() {
             guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw InferenceError(.badArgument, "class \(i) has an empty name")
+            }
+            guard name.utf8.count <= maximumNameBytes else {
+                throw InferenceError(.badArgument, "class \(i) (\(name.prefix(40).debugDescription)...) has \(name.utf8.count) bytes: at most \(maximumNameBytes) fit the text context")
             }
             guard seen.insert(name).inserted else { throw InferenceError(.badArgument, "class \"\(name)\" is listed twice") }
         }

@@ -19,10 +19,12 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
         self.preset = preset
     }
 
+    /// What this library needs to run at all. The ranges users may choose are a job's settings (`JobSettings` in
+    /// LabelAPI), which every command and the coordinator check before anything runs.
     public func validate() throws {
         guard shortSide >= 1, longSide >= 1 else { throw InferenceError(.badArgument, "short and long side must be positive") }
-        guard (0...1).contains(promptDenoise), keySmoothing >= 0 else {
-            throw InferenceError(.badArgument, "prompt denoising threshold must be in 0...1 and key smoothing >= 0")
+        guard promptDenoise.isFinite, promptDenoise >= 0, keySmoothing.isFinite, keySmoothing >= 0 else {
+            throw InferenceError(.badArgument, "the prompt-denoising and key-smoothing thresholds must be finite and not negative")
         }
     }
 }
@@ -47,7 +49,17 @@ public struct MaskCLIP: Sendable {
     }
 
     /// The label map of one image: class indices in the order of `classes.classNames`, same size as the image.
-    public func label(_ image: RGBImage) -> LabelMap {
+    /// An image that would need more memory than this process may still take fails with `.imageTooLarge`
+    /// (`available` defaults to what the machine and its cgroup leave), instead of aborting the process.
+    public func label(_ image: RGBImage, available: Int? = SystemMemory.available()) throws -> LabelMap {
+        let needed = memoryEstimate(height: image.height, width: image.width)
+        if let available, needed > available {
+            let (h, w) = PreparedImage.resizedSize(height: image.height, width: image.width, shortSide: options.shortSide, longSide: options.longSide)
+            throw InferenceError(.imageTooLarge, String(
+                format: "labeling this %d×%d image (resized to %d×%d) needs about %.1f GiB; %.1f GiB are available: "
+                    + "lower the job's shortSide/longSide or give the worker more memory",
+                image.width, image.height, w, h, Double(needed) / 1_073_741_824, Double(available) / 1_073_741_824))
+        }
         let prepared = prepare(image)
         let scores = denseScores(prepared).scores
         let p = model.config.vision.patchSize
@@ -55,6 +67,21 @@ public struct MaskCLIP: Sendable {
                                      resizedHeight: prepared.resizedHeight, resizedWidth: prepared.resizedWidth,
                                      height: image.height, width: image.width)
         return LabelMap(width: image.width, height: image.height, indices: indices)
+    }
+
+    /// Bytes one image needs besides the model and the decoded image: the prepared planes and patches, the
+    /// encoder's activations ([N, 6·D + I] floats), one head's attention scores ([N, N]: quadratic in the tokens),
+    /// the dense scores and their upsampling, and the label map.
+    public func memoryEstimate(height: Int, width: Int) -> Int {
+        let vision = model.config.vision
+        let p = vision.patchSize
+        let (h, w) = PreparedImage.resizedSize(height: height, width: width, shortSide: options.shortSide, longSide: options.longSide)
+        let (ph, pw) = ((h + p - 1) / p * p, (w + p - 1) / p * p)
+        let tokens = ph / p * (pw / p) + 1
+        let k = classes.classNames.count
+        let floats = 2 * 3 * ph * pw + tokens * (6 * vision.hiddenSize + vision.intermediateSize) + tokens * tokens + 4 * tokens * k
+            + 2 * Parallel.workers * w * k
+        return 4 * floats + 2 * height * width
     }
 
     func prepare(_ image: RGBImage) -> PreparedImage {

@@ -71,7 +71,7 @@ public enum LabelRun {
                 }
                 let started = Date()
                 let image = try ImageCodec.read(contentsOf: path, maxPixels: configuration.maxPixels)
-                let png = try ImageCodec.encodeLabelPNG(maskCLIP.label(image))
+                let png = try ImageCodec.encodeLabelPNG(try maskCLIP.label(image))
                 try Data(png).write(to: out.appendingPathComponent("\(stem).png"), options: .atomic)
                 report.labeled.append(path)
                 logger.info("image.labeled", metadata: ["image.path": "\(path)", "image.size": "\(image.width)x\(image.height)",

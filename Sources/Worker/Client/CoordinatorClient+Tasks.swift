@@ -26,6 +26,13 @@ extension CoordinatorClient {
                                            body: ImageFailure(leaseToken: token, reason: reason)))
     }
 
+    /// Reports that this worker cannot prepare the task's job; returns what the coordinator did with the task.
+    @discardableResult
+    public func failTask(task: Int64, token: String, reason: String) async throws -> String {
+        try decode(TaskFailureResponse.self, from: try await send(try jsonRequest(Routes.failTask, String(task),
+                                                                                 body: TaskFailure(leaseToken: token, reason: reason)))).outcome
+    }
+
     public func uploadLabel(task: Int64, image: String, token: String, png: [UInt8], width: Int, height: Int) async throws {
         let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: token,
                                     "X-Image-Width": String(width), "X-Image-Height": String(height)]

@@ -85,7 +85,7 @@ struct CachedFile {
 
 extension CurlError {
     /// Runs a file operation, reporting its failure as this subsystem's `.io` error.
-    static func file<T>(_ body: () throws(FileError) -> T) throws(CurlError) -> T {
+    public static func file<T>(_ body: () throws(FileError) -> T) throws(CurlError) -> T {
         do { return try body() } catch { throw CurlError(.io, error.description) }
     }
 }

@@ -17,7 +17,7 @@ final class InferenceRunner: Sendable {
     func label(_ bytes: [UInt8], with maskCLIP: MaskCLIP, maxPixels: Int) async throws -> Labeled {
         try await run {
             let image = try ImageCodec.decode(bytes, maxPixels: maxPixels)
-            let png = try ImageCodec.encodeLabelPNG(maskCLIP.label(image))
+            let png = try ImageCodec.encodeLabelPNG(try maskCLIP.label(image))
             return Labeled(png: png, width: image.width, height: image.height)
         }
     }

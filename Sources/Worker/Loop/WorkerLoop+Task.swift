@@ -4,8 +4,17 @@ import LabelAPI
 import Logging
 
 extension WorkerLoop {
-    /// Labels one task. A lost lease (409) abandons it: another worker has it now.
-    func process(_ task: TaskAssignment, stop: AtomicFlag) async {
+    /// What became of a task.
+    enum Outcome {
+        case processed
+        /// The job could not be prepared (reported to the coordinator as a job-level failure).
+        case unprepared
+    }
+
+    /// Labels one task. A lost lease (409) abandons it: another worker has it now. A job this worker cannot
+    /// prepare (its settings out of range, its model will not download, verify or load, its embeddings corrupt)
+    /// is reported as a job-level failure, never released to go round again.
+    func process(_ task: TaskAssignment, stop: AtomicFlag) async -> Outcome {
         var logger = self.logger
         logger[metadataKey: "task.id"] = "\(task.taskId)"
         logger[metadataKey: "job.id"] = "\(task.jobId)"
@@ -15,28 +24,34 @@ extension WorkerLoop {
 
         let maskCLIP: MaskCLIP
         do {
+            do { try task.settings.validate() } catch { throw WorkerError("its settings.\(error)") }
             maskCLIP = try await models.maskCLIP(for: task)
         } catch {
-            logger.error("task.model.failed", metadata: ["error": "\(error)"])
-            try? await client.release(task: task.taskId, token: task.leaseToken, reason: "worker could not load the model: \(error)")
-            try? await Task.sleep(for: .seconds(5))
-            return
+            let reason = "worker \(configuration.name) could not prepare job \(task.jobId): \(WorkerError.describe(error))"
+            logger.error("task.prepare.failed", metadata: ["reason": "\(reason)"])
+            do {
+                let outcome = try await client.failTask(task: task.taskId, token: task.leaseToken, reason: reason)
+                logger.info("task.failure.reported", metadata: ["outcome": "\(outcome)"])
+            } catch {
+                logger.warning("task.failure.unreported", metadata: ["error": "\(WorkerError.describe(error))"])  // the lease expires instead
+            }
+            return .unprepared
         }
         for image in task.images {
-            if leaseLost.isSet { return }
+            if leaseLost.isSet { return .processed }
             if stop.isSet {
                 try? await client.release(task: task.taskId, token: task.leaseToken, reason: "worker stopping")
                 logger.info("task.released")
-                return
+                return .processed
             }
             do {
                 try await label(image, of: task, with: maskCLIP, logger: logger)
             } catch let error as CurlError where error.code == .httpStatus(409) {
                 logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
-                return
+                return .processed
             } catch {
-                logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
-                return  // the lease expires and the task is retried
+                logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(WorkerError.describe(error))"])
+                return .processed  // the lease expires and the task is retried
             }
         }
         do {
@@ -44,8 +59,9 @@ extension WorkerLoop {
             try await client.complete(task: task.taskId, token: task.leaseToken)
             logger.info("task.completed", metadata: ["images.count": "\(task.images.count)"])
         } catch {
-            logger.warning("task.complete.failed", metadata: ["error": "\(error)"])
+            logger.warning("task.complete.failed", metadata: ["error": "\(WorkerError.describe(error))"])
         }
+        return .processed
     }
 
     /// Fetch, label, upload one image; a bad image is reported as failed and the task goes on.

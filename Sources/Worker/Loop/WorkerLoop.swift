@@ -29,6 +29,7 @@ public struct WorkerLoop: Sendable {
     /// Runs until `stop` is set (or, with `idleExit`, until no work came for that long).
     public func run(stop: AtomicFlag) async {
         var failures = 0
+        var unprepared = 0
         var idleSince = ContinuousClock.now
         logger.info("worker.started", metadata: ["coordinator": "\(configuration.coordinatorURL)"])
         while !stop.isSet {
@@ -39,15 +40,32 @@ public struct WorkerLoop: Sendable {
                     continue
                 }
                 failures = 0
-                await process(task, stop: stop)
+                switch await process(task, stop: stop) {
+                case .processed:
+                    unprepared = 0
+                case .unprepared:
+                    // Give others the task, and whatever broke here time to mend: 2 s, 4 s, ... up to a minute.
+                    unprepared += 1
+                    let pause = Duration.seconds(min(60, 1 << min(unprepared, 6)))
+                    logger.info("worker.pause", metadata: ["seconds": "\(pause.components.seconds)"])
+                    await Self.sleep(pause, unless: stop)
+                }
                 idleSince = ContinuousClock.now
             } catch {
                 failures += 1
                 let delay = client.retry.delay(afterAttempt: min(failures, 8), random: Double.random(in: 0..<1))
-                logger.warning("worker.claim.failed", metadata: ["error": "\(error)", "retry.seconds": "\(delay)"])
-                try? await Task.sleep(for: delay)
+                logger.warning("worker.claim.failed", metadata: ["error": "\(WorkerError.describe(error))", "retry.seconds": "\(delay)"])
+                await Self.sleep(delay, unless: stop)
             }
         }
         logger.info("worker.stopped")
+    }
+
+    /// Sleeps `duration`, waking early when `stop` is set.
+    static func sleep(_ duration: Duration, unless stop: AtomicFlag) async {
+        let deadline = ContinuousClock.now + duration
+        while !stop.isSet && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: min(.milliseconds(200), deadline - ContinuousClock.now))
+        }
     }
 }

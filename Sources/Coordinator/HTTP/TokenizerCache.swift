@@ -1,0 +1,33 @@
+import Foundation
+import Inference
+import Synchronization
+
+/// The tokenizer of each registered model, loaded once, so that a job whose class names do not fit the model's
+/// text context is refused at submit (400 naming the class) instead of failing later on every worker.
+final class TokenizerCache: Sendable {
+    private let tokenizers = Mutex<[String: CLIPTokenizer]>([:])
+
+    /// Throws `badRequest` naming the first class that does not fit a template.
+    func check(_ classes: [String], templates: PromptTemplates, model: ModelRecord, store: Store, dataDirectory: URL) throws {
+        let tokenizer = try tokenizer(for: model, store: store, dataDirectory: dataDirectory)
+        for (index, name) in classes.enumerated() {
+            for prompt in templates.prompts(for: name) {
+                do {
+                    _ = try tokenizer.encode(prompt)
+                } catch let error as InferenceError {
+                    throw CoordinatorError(.badRequest, "class \(index) (\(name.prefix(80).debugDescription)) does not fit the model's text "
+                                           + "context in the prompt \(String(prompt.prefix(120)).debugDescription): \(error.message)")
+                }
+            }
+        }
+    }
+
+    private func tokenizer(for model: ModelRecord, store: Store, dataDirectory: URL) throws -> CLIPTokenizer {
+        if let cached = tokenizers.withLock({ $0[model.id] }) { return cached }
+        let directory = try ModelDirectory.materialize(modelId: model.id, store: store, dataDirectory: dataDirectory)
+        let config = try CLIPConfig.load(directory: directory)
+        let tokenizer = try CLIPTokenizer(directory: directory, contextLength: config.text.maxPositionEmbeddings)
+        tokenizers.withLock { $0[model.id] = tokenizer }
+        return tokenizer
+    }
+}
