@@ -17,8 +17,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Worker name shown in the ledger and status (default: host name).")
     var name: String = ProcessInfo.processInfo.hostName
 
-    @Option(help: "Cache directory for models and class embeddings.")
-    var cache: String = URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/labelmill").path
+    @Option(help: "Cache directory for models and class embeddings, shared by the workers of a host ($XDG_CACHE_HOME/labelmill or ~/.cache/labelmill).")
+    var cache: String = WorkerConfiguration.defaultCacheDirectory.path
 
     @Option(help: "Exit after this many seconds without work (default: run until stopped).")
     var idleExit: Double?

@@ -124,7 +124,7 @@ import Worker
         let job = try JSONDecoder().decode([String: String].self, from: Data(submitted.utf8))["id"]!
         for name in ["w1", "w2"] {
             workers.append(try LabelmillProcess.start(
-                ["worker"] + auth + ["--name", name, "--cache", dir.appendingPathComponent("cache-\(name)").path, "--image-timeout", "1"],
+                ["worker"] + auth + ["--name", name, "--cache", dir.appendingPathComponent("cache").path, "--image-timeout", "1"],
                 log: dir.appendingPathComponent("\(name).log")))
         }
 
@@ -182,7 +182,6 @@ import Worker
             #expect(mode & 0o077 == 0, "\(path) has mode \(String(mode, radix: 8))")
         }
         let top = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
-        #expect(top == ["images", "data", "export", "token", "manifest.jsonl", "serve-1.log", "serve-2.log", "w1.log", "w2.log",
-                        "cache-w1", "cache-w2"])
+        #expect(top == ["images", "data", "export", "token", "manifest.jsonl", "serve-1.log", "serve-2.log", "w1.log", "w2.log", "cache"])
     }
 }

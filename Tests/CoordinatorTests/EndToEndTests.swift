@@ -64,7 +64,8 @@ import Worker
         let job = try JSONDecoder().decode([String: String].self, from: Data(submitted.utf8))["id"]!
 
         func startWorker(_ name: String) throws -> LabelmillProcess {
-            try LabelmillProcess.start(["worker"] + auth + ["--name", name, "--cache", dir.appendingPathComponent("cache-\(name)").path],
+            // One cache for every worker on this host, as deploy/systemd has it.
+            try LabelmillProcess.start(["worker"] + auth + ["--name", name, "--cache", dir.appendingPathComponent("cache").path],
                                        log: dir.appendingPathComponent("\(name).log"))
         }
         // The doomed worker takes the first task (the slow images) alone, then dies holding its lease.

@@ -50,10 +50,10 @@ extension FaultCluster {
     func verify(against reference: [String: String], figures: inout Figures) async throws {
         let status = try await admin.job(job)
         #expect(status.state == .done, "\(name): job state")
-        #expect(status.images == JobStatus.Images(total: Self.images.count, pending: 0, running: 0, done: Self.images.count, failed: 0),
+        #expect(status.images == JobStatus.Images(total: images.count, pending: 0, running: 0, done: images.count, failed: 0),
                 "\(name): \(status.recentErrors.map { "\($0.id): \($0.error)" })")
         let results = try await admin.results(job)
-        #expect(results.count == Self.images.count, "\(name): one result per manifest line")
+        #expect(results.count == images.count, "\(name): one result per manifest line")
         for result in results {
             #expect(result.status == .done || (result.status == .failed && !(result.error ?? "").isEmpty),
                     "\(name): \(result.id) is \(result.status) without a reason")
@@ -65,7 +65,7 @@ extension FaultCluster {
         let out = directory.appendingPathComponent("export")
         _ = try LabelmillProcess.run(["export", "--coordinator", url, "--token-file", tokenFile, job, "--out", out.path])
         var matching = 0
-        for image in Self.images {
+        for image in images {
             #expect(labeled[image.id] == 1, "\(name): \(image.id) has \(labeled[image.id] ?? 0) image.done events")
             let exported = try? SHA256Hex.of(file: out.appendingPathComponent("labels/\(image.id).png").path)
             let recorded = results.first { $0.id == image.id }?.sha256
@@ -75,10 +75,10 @@ extension FaultCluster {
         }
         try checkDatabase()
 
-        figures.images = Self.images.count
+        figures.images = images.count
         figures.done = results.filter { $0.status == .done }.count
         figures.failed = results.filter { $0.status == .failed }.count
-        figures.lost = Self.images.count - matching
+        figures.lost = images.count - matching
         figures.labeledTwice = labeled.values.filter { $0 > 1 }.count
         figures.leaseExpiries = events.filter { $0.kind == .leaseExpired }.count
     }

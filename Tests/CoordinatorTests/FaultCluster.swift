@@ -4,23 +4,37 @@ import Runner
 import Testing
 import Worker
 
-/// One fault scenario's system of real processes on loopback: `labelmill serve` on its own data directory and
-/// port, the tiny model, one job over `FaultCluster.images`, and `labelmill worker`s. `shutdown()` (called from
-/// a `defer`) kills every process it started, runs the cleanups and removes the scenario's directory.
+/// One scenario's system of real processes on loopback, shaped like the deployments the docs describe:
+/// `labelmill serve` on its own data directory and port, the tiny model, one job over `images`, and `labelmill
+/// worker`s on this host that share one model cache. `shutdown()` (called from a `defer`) kills every process it
+/// started, runs the cleanups and removes the scenario's directory.
 final class FaultCluster: @unchecked Sendable {
     static let token = "fault-suite-token"
     static let classes = "cat,dog,tree,sky,person"
     static let sources = ["img_a.png", "img_b.jpg", "img_c.png"]
-    /// The manifest of every scenario: ten images cycling through the three golden fixtures.
-    static let images: [(id: String, file: String)] = (0..<10).map { i in
-        let source = sources[i % sources.count]
-        return ("img\(i)", "img\(i).\(source.split(separator: ".")[1])")
+    /// The manifest: `count` images cycling through the three golden fixtures.
+    static func images(count: Int) -> [(id: String, file: String)] {
+        (0..<count).map { i in
+            let source = sources[i % sources.count]
+            return ("img\(i)", "img\(i).\(source.split(separator: ".")[1])")
+        }
     }
     static func source(of id: String) -> URL {
         APITests.images.appendingPathComponent(sources[Int(id.dropFirst(3))! % sources.count])
     }
 
+    /// Where a worker keeps its models and class embeddings.
+    enum Cache {
+        /// `--cache DIR/cache`, one directory for every worker of the scenario (as `deploy/systemd` does).
+        case shared
+        /// No `--cache`: the default `$HOME/.cache/labelmill`, with one `HOME` for every worker.
+        case home
+        /// `--cache DIR/cache-<name>`: a worker alone on its cache (for a scenario about exactly that).
+        case own
+    }
+
     let name: String
+    let images: [(id: String, file: String)]
     let directory: URL
     let imageRoot: URL
     let dataDirectory: URL
@@ -35,13 +49,14 @@ final class FaultCluster: @unchecked Sendable {
 
     /// A fresh directory (the images under `images/`, the coordinator's image root; its data under `data/`)
     /// and a free port.
-    init(_ name: String) throws {
+    init(_ name: String, imageCount: Int = 10) throws {
         self.name = name
+        images = Self.images(count: imageCount)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(name)-\(UUID().uuidString)")
         imageRoot = directory.appendingPathComponent("images")
         dataDirectory = directory.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: imageRoot, withIntermediateDirectories: true)
-        for image in Self.images {
+        for image in images {
             try FileManager.default.copyItem(at: Self.source(of: image.id), to: imageRoot.appendingPathComponent(image.file))
         }
         try "\(Self.token)\n".write(to: directory.appendingPathComponent("token"), atomically: true, encoding: .utf8)
@@ -69,7 +84,7 @@ final class FaultCluster: @unchecked Sendable {
     /// `uris` maps image ids to manifest URIs (default: the files under the image root).
     func submit(uris: [String: String] = [:], leaseSeconds: Double = 3, maxAttempts: Int = 5) async throws {
         let manifest = directory.appendingPathComponent("manifest.jsonl")
-        let lines = try Self.images.map { image in
+        let lines = try images.map { image in
             String(decoding: try JSONEncoder().encode(["id": image.id, "uri": uris[image.id] ?? image.file]), as: UTF8.self)
         }
         try lines.joined(separator: "\n").write(to: manifest, atomically: true, encoding: .utf8)
@@ -84,14 +99,24 @@ final class FaultCluster: @unchecked Sendable {
         }
     }
 
+    /// The model cache of the workers started with `cache` (`.own`: of the worker `name`).
+    func cacheDirectory(_ cache: Cache = .shared, name: String = "") -> URL {
+        switch cache {
+        case .shared: directory.appendingPathComponent("cache")
+        case .home: directory.appendingPathComponent("home/.cache/labelmill")
+        case .own: directory.appendingPathComponent("cache-\(name)")
+        }
+    }
+
     /// Starts `labelmill worker --name <name>` against `coordinator` (default: the coordinator itself), with
-    /// `LABELMILL_FAULTS=<faults>` (default: none).
+    /// `LABELMILL_FAULTS=<faults>` (default: none), on the scenario's shared cache unless told otherwise.
     @discardableResult
-    func startWorker(_ name: String, coordinator: String? = nil, faults: String = "") throws -> LabelmillProcess {
+    func startWorker(_ name: String, coordinator: String? = nil, faults: String = "", cache: Cache = .shared) throws -> LabelmillProcess {
+        var arguments = ["worker", "--coordinator", coordinator ?? url, "--token-file", tokenFile, "--name", name]
+        if cache != .home { arguments += ["--cache", cacheDirectory(cache, name: name).path] }
         let worker = try LabelmillProcess.start(
-            ["worker", "--coordinator", coordinator ?? url, "--token-file", tokenFile, "--name", name,
-             "--cache", directory.appendingPathComponent("cache-\(name)").path],
-            log: directory.appendingPathComponent("worker-\(name).log"), environment: ["LABELMILL_FAULTS": faults])
+            arguments, log: directory.appendingPathComponent("worker-\(name).log"),
+            environment: ["LABELMILL_FAULTS": faults, "HOME": directory.appendingPathComponent("home").path, "XDG_CACHE_HOME": ""])
         workers.append(worker)
         return worker
     }
@@ -107,13 +132,12 @@ final class FaultCluster: @unchecked Sendable {
         }
     }
 
-    /// Waits (up to 60 s) until the job is done or cancelled, then until none of its tasks is leased or queued:
-    /// a job is done once every image is, which can be before the lease of a worker that died after its last
-    /// upload runs out (the sweeper then ends that task).
-    func waitForJobEnd() async throws {
-        try await waitUntil("job \(job) is done") {
-            let state = try? await admin.job(job).state
-            return state == .done || state == .cancelled
+    /// Waits (up to `timeout`) until the job has ended (done, failed or cancelled), then until none of its tasks
+    /// is leased or queued: a job is done once every image is, which can be before the lease of a worker that
+    /// died after its last upload runs out (the sweeper then ends that task).
+    func waitForJobEnd(timeout: Duration = .seconds(60)) async throws {
+        try await waitUntil("job \(job) has ended", timeout: timeout) {
+            (try? await admin.job(job).state.isFinished) ?? false
         }
         try await waitUntil("no task of job \(job) is leased or queued", timeout: .seconds(20)) {
             let tasks = try await admin.job(job).tasks
@@ -156,7 +180,8 @@ struct FaultSuiteError: Error, CustomStringConvertible {
 extension FaultCluster {
     /// Serves `ids` (default: every image) from a `FixtureImageServer`, stopped at shutdown; returns it and
     /// the manifest URIs that point at it.
-    func startImageServer(for ids: [String] = FaultCluster.images.map(\.id)) async throws -> (server: FixtureImageServer, uris: [String: String]) {
+    func startImageServer(for ids: [String]? = nil) async throws -> (server: FixtureImageServer, uris: [String: String]) {
+        let ids = ids ?? images.map(\.id)
         let server = try await FixtureImageServer.start(Dictionary(uniqueKeysWithValues: ids.map { ($0, Self.source(of: $0)) }))
         onShutdown { server.stop() }
         return (server, Dictionary(uniqueKeysWithValues: ids.map { ($0, server.uri($0)) }))

@@ -220,7 +220,7 @@ struct FaultInjectionTests {
         let mount = try TmpfsMount.mount(at: cluster.dataDirectory, size: "32m")
         cluster.onShutdown { mount.unmount() }
         let (images, uris) = try await cluster.startImageServer()
-        FaultCluster.images.forEach { images.close($0.id) }
+        cluster.images.forEach { images.close($0.id) }
         try await cluster.startCoordinator()
         try await cluster.submit(uris: uris)
         try cluster.startWorker("w1")
@@ -231,7 +231,7 @@ struct FaultInjectionTests {
 
         let filler = cluster.dataDirectory.appendingPathComponent("filler")
         let filled = try TmpfsMount.fill(filler)
-        FaultCluster.images.forEach { images.open($0.id) }
+        cluster.images.forEach { images.open($0.id) }
         try await cluster.waitUntil("uploads have been refused for want of space", timeout: .seconds(30)) {
             FaultCluster.count(try await cluster.answers(), status: 500, route: FaultCluster.uploadRoute, classOf: true) >= 4
         }

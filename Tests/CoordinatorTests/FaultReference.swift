@@ -20,17 +20,17 @@ enum FaultReference {
 
         let results = try await cluster.admin.results(cluster.job)
         let notDone = results.filter { $0.status != .done }.map(\.id)
-        guard results.count == FaultCluster.images.count, notDone.isEmpty else {
-            throw FaultSuiteError("the fault-free run labeled \(results.count - notDone.count) of \(FaultCluster.images.count) images")
+        guard results.count == cluster.images.count, notDone.isEmpty else {
+            throw FaultSuiteError("the fault-free run labeled \(results.count - notDone.count) of \(cluster.images.count) images")
         }
         let out = cluster.directory.appendingPathComponent("export")
         _ = try LabelmillProcess.run(["export", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job, "--out", out.path])
         var labels: [String: String] = [:]
-        for image in FaultCluster.images {
+        for image in cluster.images {
             labels[image.id] = try SHA256Hex.of(file: out.appendingPathComponent("labels/\(image.id).png").path)
         }
         // Copies of one picture must get one label map; otherwise the run is not a reference.
-        for image in FaultCluster.images where labels[image.id] != labels["img\(Int(image.id.dropFirst(3))! % 3)"] {
+        for image in cluster.images where labels[image.id] != labels["img\(Int(image.id.dropFirst(3))! % 3)"] {
             throw FaultSuiteError("the fault-free run labeled copies of one picture differently (\(image.id))")
         }
         var figures = FaultCluster.Figures(scenario: "fault-free")

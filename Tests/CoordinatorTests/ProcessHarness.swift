@@ -25,19 +25,38 @@ struct LabelmillProcess {
 
     /// Runs `labelmill <arguments>` to the end and returns its standard output; fails the test on a non-zero exit.
     static func run(_ arguments: [String]) throws -> String {
+        let result = try runToEnd(arguments)
+        #expect(result.status == 0, "labelmill \(arguments.joined(separator: " ")): \(result.errors)")
+        return result.output
+    }
+
+    /// What a finished `labelmill` run left: its exit status, standard output and standard error, and how long it took.
+    struct Finished {
+        var status: Int32
+        var output: String
+        var errors: String
+        var duration: Duration
+    }
+
+    /// Runs `labelmill <arguments>` to the end, whatever its exit status.
+    static func runToEnd(_ arguments: [String], environment: [String: String] = [:]) throws -> Finished {
+        let started = ContinuousClock.now
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // Standard error goes to a file: a pipe nobody reads while standard output is read would fill and block it.
+        let errorsFile = FileManager.default.temporaryDirectory.appendingPathComponent("labelmill-stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errorsFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorsFile) }
         let output = Pipe()
-        let errors = Pipe()
         process.standardOutput = output
-        process.standardError = errors
+        process.standardError = try FileHandle(forWritingTo: errorsFile)
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "labelmill \(arguments.joined(separator: " ")): \(errorText)")
-        return text
+        let errorText = (try? String(contentsOf: errorsFile, encoding: .utf8)) ?? ""
+        return Finished(status: process.terminationStatus, output: text, errors: errorText, duration: ContinuousClock.now - started)
     }
 
     func kill() {

@@ -84,7 +84,9 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
 
 extension CoordinatorError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONEncoder().encode(ErrorBody(code: code.rawValue, message: message))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = try encoder.encode(ErrorBody(code: code.rawValue, message: message))
         return Response(status: status, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

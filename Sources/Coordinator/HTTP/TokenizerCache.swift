@@ -24,7 +24,8 @@ final class TokenizerCache: Sendable {
 
     private func tokenizer(for model: ModelRecord, store: Store, dataDirectory: URL) throws -> CLIPTokenizer {
         if let cached = tokenizers.withLock({ $0[model.id] }) { return cached }
-        let directory = try ModelDirectory.materialize(modelId: model.id, store: store, dataDirectory: dataDirectory)
+        let directory = try ModelDirectory.materialize(modelId: model.id, store: store, dataDirectory: dataDirectory,
+                                                      files: ["config.json", "vocab.json", "merges.txt"])
         let config = try CLIPConfig.load(directory: directory)
         let tokenizer = try CLIPTokenizer(directory: directory, contextLength: config.text.maxPositionEmbeddings)
         tokenizers.withLock { $0[model.id] = tokenizer }

@@ -79,8 +79,7 @@ extension CurlSession {
             }
         }
         if case .failed(let status) = sink.state {
-            let text = String(decoding: sink.errorBody, as: UTF8.self)
-            throw CurlError(.httpStatus(status), "GET \(request.url): HTTP \(status): \(text)")
+            throw CurlError(.httpStatus(status), "GET \(request.url): HTTP \(status): \(HTTPResponse.explanation(of: sink.errorBody))")
         }
         sink.finish()
         if let total = sink.total, sink.size < total {  // libcurl normally reports this itself

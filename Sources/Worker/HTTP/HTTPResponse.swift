@@ -1,3 +1,6 @@
+import LabelAPI
+import Foundation
+
 /// A complete response: status, the headers of the final response (after redirects) and the body.
 public struct HTTPResponse: Sendable {
     public var status: Int
@@ -26,15 +29,21 @@ public struct HTTPResponse: Sendable {
         return .seconds(seconds)
     }
 
-    /// Returns self for a 2xx status, otherwise throws `CurlError.httpStatus` carrying the start of
-    /// the body, which is where servers explain what was wrong.
+    /// Returns self for a 2xx status, otherwise throws `CurlError.httpStatus` carrying the server's
+    /// explanation (see `explanation(of:)`).
     @discardableResult
     public func requireOK(_ context: String = "") throws(CurlError) -> HTTPResponse {
         guard isSuccess else {
-            let text = String(bodyText.prefix(1_000))
             let prefix = context.isEmpty ? "" : context + ": "
-            throw CurlError(.httpStatus(status), "\(prefix)HTTP \(status): \(text)")
+            throw CurlError(.httpStatus(status), "\(prefix)HTTP \(status): \(Self.explanation(of: body))")
         }
         return self
+    }
+
+    /// What an error body says: the message of a labelmill error body (`{"error": {"code", "message"}}`), or
+    /// else the start of the body as text.
+    static func explanation(of body: [UInt8]) -> String {
+        if let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)) { return error.error.message }
+        return String(String(decoding: body.prefix(1_000), as: UTF8.self))
     }
 }

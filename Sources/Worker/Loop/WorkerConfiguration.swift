@@ -21,7 +21,7 @@ public struct WorkerConfiguration: Sendable {
     public var imageTimeout: Duration
 
     public init(coordinatorURL: String, token: String, name: String = ProcessInfo.processInfo.hostName,
-                cacheDirectory: URL = URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/labelmill"),
+                cacheDirectory: URL = WorkerConfiguration.defaultCacheDirectory,
                 maxPixels: Int = ImageCodec.defaultMaxPixels, pollSeconds: Double = 20, idleExit: Duration? = nil,
                 maxImageBytes: Int = 256 << 20, imageTimeout: Duration = .seconds(120)) {
         self.coordinatorURL = coordinatorURL
@@ -33,6 +33,16 @@ public struct WorkerConfiguration: Sendable {
         self.idleExit = idleExit
         self.maxImageBytes = maxImageBytes
         self.imageTimeout = imageTimeout
+    }
+
+    /// `$XDG_CACHE_HOME/labelmill`, else `$HOME/.cache/labelmill`: one cache for every worker of a user on a host.
+    public static var defaultCacheDirectory: URL {
+        let environment = ProcessInfo.processInfo.environment
+        if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") {
+            return URL(fileURLWithPath: cache).appendingPathComponent("labelmill")
+        }
+        let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory()
+        return URL(fileURLWithPath: home).appendingPathComponent(".cache/labelmill")
     }
 }
 

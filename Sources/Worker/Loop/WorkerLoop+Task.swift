@@ -27,7 +27,9 @@ extension WorkerLoop {
             do { try task.settings.validate() } catch { throw WorkerError("its settings.\(error)") }
             maskCLIP = try await models.maskCLIP(for: task)
         } catch {
-            let reason = "worker \(configuration.name) could not prepare job \(task.jobId): \(WorkerError.describe(error))"
+            // The reason names the cause only: the coordinator records which worker reported it, and equal causes
+            // from several workers group in the job's problems.
+            let reason = WorkerError.describe(error)
             logger.error("task.prepare.failed", metadata: ["reason": "\(reason)"])
             do {
                 let outcome = try await client.failTask(task: task.taskId, token: task.leaseToken, reason: reason)
