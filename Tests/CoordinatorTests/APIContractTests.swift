@@ -78,4 +78,23 @@ import Worker
         let results = try await live.admin.results(job)
         #expect(results.first { $0.id == task.images[1].id }?.status == .running)
     }
+
+    /// A worker that restarts gets a new id but keeps its name: /metrics keeps one series per name.
+    @Test func perWorkerMetricsAreKeyedByTheWorkersName() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.submit(APITests.manifest)
+        for process in ["box3-aaaaaaaa", "box3-bbbbbbbb"] {
+            let task = try #require(try await live.worker.claim(ClaimRequest(worker: process, name: "box3")))
+            let image = try ImageCodec.read(contentsOf: task.images[0].uri)
+            let png = try ImageCodec.encodeLabelPNG(LabelMap(width: image.width, height: image.height,
+                                                             indices: [UInt8](repeating: 0, count: image.width * image.height)))
+            try await live.worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: png,
+                                              width: image.width, height: image.height)
+        }
+        let metrics = try await HTTPClient().send(HTTPRequest(url: live.url + Routes.metrics.template,
+                                                              headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"]))
+        let series = metrics.bodyText.split(separator: "\n").filter { $0.hasPrefix("labelmill_worker_images_total{") }
+        #expect(series == ["labelmill_worker_images_total{worker=\"box3\"} 2"])
+    }
 }

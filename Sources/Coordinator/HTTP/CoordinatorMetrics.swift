@@ -23,13 +23,14 @@ final class CoordinatorMetrics: Sendable {
             namespace: "labelmill", metricName: "uploads", unitName: "total", helpText: "Label maps recorded."))
     }
 
-    /// A label map recorded for `worker`.
+    /// A label map recorded for the worker named `worker` (its `--name`, not its per-process id: one series
+    /// per machine or unit however often it restarts).
     func uploaded(bytes: Int, worker: String) {
         uploadBytes.increment(by: Int64(bytes))
         uploads.increment()
         registry.makeCounter(
             descriptor: .init(namespace: "labelmill", subsystem: "worker", metricName: "images", unitName: "total",
-                              helpText: "Images labeled, by worker (since the coordinator started)."),
+                              helpText: "Images labeled, by worker name (since the coordinator started)."),
             labels: [("worker", worker)]
         ).increment()
     }

@@ -7,7 +7,7 @@ import GRDB
 extension CoordinatorServices {
     /// Claims the next task for `worker` and describes it with everything the worker needs.
     func claim(_ db: Database, worker: String, name: String?) throws -> TaskAssignment? {
-        guard let claimed = try store.claim(db, worker: worker) else { return nil }
+        guard let claimed = try store.claim(db, worker: worker, name: name) else { return nil }
         guard let job = try jobCache.settled(db, claimed.jobId, store: store) else {
             throw CoordinatorError(.internalError, "claimed a task of job \(claimed.jobId), which does not exist")
         }

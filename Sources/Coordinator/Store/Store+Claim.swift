@@ -28,12 +28,14 @@ extension Store {
     /// returns nil when there is none. In the same transaction: the task's pending images become running, an
     /// attempts row and `task.leased` / `image.running` events are written, a queued job starts running, and the
     /// worker is marked seen.
-    public func claim(worker: String, leaseSeconds: Double? = nil) throws(StoreError) -> ClaimedTask? {
-        try write("claiming a task for \(worker)") { db in try claim(db, worker: worker, leaseSeconds: leaseSeconds) }
+    /// `name` is the worker's stable name (`--name`), recorded for per-worker figures that outlive its restarts.
+    public func claim(worker: String, name: String? = nil, leaseSeconds: Double? = nil) throws(StoreError) -> ClaimedTask? {
+        try write("claiming a task for \(worker)") { db in try claim(db, worker: worker, name: name, leaseSeconds: leaseSeconds) }
     }
 
-    public func claim(_ db: Database, worker: String, leaseSeconds: Double? = nil) throws -> ClaimedTask? {
+    public func claim(_ db: Database, worker: String, name: String? = nil, leaseSeconds: Double? = nil) throws -> ClaimedTask? {
         try Self.validateWorker(worker)
+        if let name { try Self.validateWorker(name) }
         if let leaseSeconds, !(leaseSeconds > 0 && leaseSeconds.isFinite) {
             throw StoreError.invalid("leaseSeconds must be a positive number")
         }
@@ -42,9 +44,9 @@ extension Store {
         let arguments: StatementArguments = ["token": token, "worker": worker, "now": at, "lease": leaseSeconds]
         guard let leased = try db.one(Self.claimSQL, arguments) else {
             try db.run("""
-                INSERT INTO workers (id, first_seen_at, last_seen_at) VALUES (?, ?, ?)
+                INSERT INTO workers (id, first_seen_at, last_seen_at, name) VALUES (?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at
-                """, [worker, at, at])
+                """, [worker, at, at, name])
             return nil
         }
         let taskId: Int64 = leased["id"]
@@ -52,10 +54,10 @@ extension Store {
         let number: Int = leased["lease_count"]
         // tasks.worker_id and attempts.worker_id are deferred foreign keys: the worker row may come last.
         try db.run("""
-            INSERT INTO workers (id, first_seen_at, last_seen_at, last_job_id, lease_count) VALUES (?, ?, ?, ?, 1)
+            INSERT INTO workers (id, first_seen_at, last_seen_at, last_job_id, lease_count, name) VALUES (?, ?, ?, ?, 1, ?)
             ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_job_id = excluded.last_job_id,
                                            lease_count = lease_count + 1
-            """, [worker, at, at, jobId])
+            """, [worker, at, at, jobId, name])
         try appendTaskEvents(db, at: at, kind: .taskLeased, job: jobId, task: taskId, worker: worker,
                              reason: "lease \(number)", images: .pending, imageKind: .imageRunning, imageReason: nil)
         let images = try db.all("""

@@ -44,7 +44,7 @@ extension Store {
         }
     }
 
-    /// The job and worker of an upload's target, checked before its file is written: the lease is current and the image is
+    /// The job and worker (its name) of an upload's target, checked before its file is written: the lease is current and the image is
     /// one of its task's, running or done (a repeated upload). Throws what `recordLabel` would otherwise throw
     /// after the write, so a stale or foreign upload never touches the disk.
     public func uploadTarget(taskId: Int64, token: String, imageId: String) throws(StoreError) -> (jobId: String, worker: String) {
@@ -55,7 +55,10 @@ extension Store {
         let at = timestamp()
         let lease = try fenced(db, taskId: taskId, token: token, at: at)
         switch try imageState(db, lease, imageId) {
-        case .running, .done: return (lease.jobId, lease.worker)
+        case .running, .done:
+            // The worker's stable name when it gave one: per-worker figures then survive its restarts.
+            let name = try db.value(String.self, "SELECT COALESCE(name, id) FROM workers WHERE id = ?", [lease.worker])
+            return (lease.jobId, name ?? lease.worker)
         case .failed: throw StoreError.conflict("image \(imageId) has failed in this lease; it takes no label")
         case .pending: throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
         }
