@@ -97,4 +97,22 @@ import Worker
         let series = metrics.bodyText.split(separator: "\n").filter { $0.hasPrefix("labelmill_worker_images_total{") }
         #expect(series == ["labelmill_worker_images_total{worker=\"box3\"} 2"])
     }
+
+    /// The coordinator does not trust a worker's word for the size of an image it serves itself.
+    @Test func theSizeOfAServedImageIsChecked() async throws {
+        let live = try await LiveCoordinator.start(imageRoot: APITests.images)
+        defer { live.stop() }
+        _ = try await live.submit("img_a.png")
+        let task = try #require(try await live.worker.claim(ClaimRequest(worker: "w1")))
+        #expect(task.images[0].uri.hasPrefix(Routes.filesPrefix))
+        let image = try ImageCodec.read(contentsOf: APITests.images.appendingPathComponent("img_a.png").path)
+        let dot = try ImageCodec.encodeLabelPNG(LabelMap(width: 1, height: 1, indices: [0]))
+        await expectStatus(422, containing: "is \(image.width)x\(image.height)") {
+            try await live.worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: dot, width: 1, height: 1)
+        }
+        let right = try ImageCodec.encodeLabelPNG(LabelMap(width: image.width, height: image.height,
+                                                           indices: [UInt8](repeating: 2, count: image.width * image.height)))
+        try await live.worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: right,
+                                          width: image.width, height: image.height)
+    }
 }

@@ -13,6 +13,9 @@ public func buildCoordinator(
     try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true,
                                             attributes: [.posixPermissions: 0o700])
     let store = try Store(path: configuration.databasePath)
+    let janitor = DataJanitor(dataDirectory: configuration.dataDirectory, logger: logger)
+    let leftovers = janitor.removeTemporaries()
+    if leftovers > 0 { logger.info("temporaries.removed", metadata: ["files.count": "\(leftovers)"]) }
     let services = CoordinatorServices(configuration: configuration, store: store, logger: logger)
     try services.embeddings.resumePending()
 
@@ -53,7 +56,8 @@ public func buildCoordinator(
         server: .http1(configuration: .init(idleTimeout: .seconds(75))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "labelmill"),
         services: [LeaseSweeper(store: store, interval: configuration.sweepInterval, logger: logger,
-                                onReturned: { services.workSignal.notify(count: $0) })],
+                                onReturned: { services.workSignal.notify(count: $0) }),
+                   janitor],
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

@@ -31,6 +31,23 @@ extension CoordinatorServices {
         return Routes.file.path(path)
     }
 
+    /// The size of the image when this coordinator serves it from `--image-root` (read from its header), else nil.
+    func servedImageSize(jobId: String, imageId: String) throws -> (Int, Int)? {
+        guard let root = configuration.imageRoot, let uri = try store.imageURI(jobId: jobId, imageId: imageId) else { return nil }
+        let location = fetchLocation(of: uri)
+        guard location.hasPrefix(Routes.filesPrefix) else { return nil }
+        let relative = location.dropFirst(Routes.filesPrefix.count).split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
+        let resolvedRoot = root.resolvingSymlinksInPath().path
+        let path = URL(fileURLWithPath: resolvedRoot).appendingPathComponent(relative.joined(separator: "/")).resolvingSymlinksInPath().path
+        guard path.hasPrefix(resolvedRoot + "/"), let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        // The header is near the start; a JPEG with a large EXIF block may need more, up to the whole file.
+        var bytes = [UInt8](try handle.read(upToCount: 256 << 10) ?? Data())
+        if let size = try? ImageCodec.dimensions(bytes) { return size }
+        bytes += [UInt8](try handle.read(upToCount: 256 << 20) ?? Data())
+        return try? ImageCodec.dimensions(bytes)
+    }
+
     /// Checks and stores an uploaded label map (see `TaskRoutes.upload`): the PNG is checked and written on a
     /// blocking thread, and recorded in a write batch.
     func storeLabel(_ bytes: [UInt8], taskId: Int64, imageId: String, token: String, width: Int, height: Int) async throws -> LabelOutcome {
@@ -74,6 +91,11 @@ extension CoordinatorServices {
             throw CoordinatorError(.notFound, "no task \(taskId)")
         }
         let map = try ImageCodec.decodeLabelPNG(bytes, maxPixels: ImageCodec.defaultMaxPixels)
+        // The image's size as the worker reports it, unless this coordinator serves the image: then its own reading.
+        if let (servedWidth, servedHeight) = try servedImageSize(jobId: jobId, imageId: imageId), (servedWidth, servedHeight) != (width, height) {
+            throw CoordinatorError(.invalidUpload, "the upload says \(imageId) is \(width)x\(height), but the image this coordinator serves "
+                                   + "is \(servedWidth)x\(servedHeight)")
+        }
         guard map.width == width, map.height == height else {
             throw CoordinatorError(.invalidUpload, "label map is \(map.width)x\(map.height), the source image is \(width)x\(height)")
         }
