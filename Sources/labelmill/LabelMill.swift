@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Worker
 
 @main
 struct LabelMill: AsyncParsableCommand {
@@ -21,7 +22,8 @@ struct LoggingOptions: ParsableArguments {
     func bootstrap() -> Logger {
         let level = logLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            // Through the console, so a log line never garbles a progress line on a terminal.
+            var handler = StreamLogHandler(label: label, stream: ConsoleLogStream())
             handler.logLevel = level
             return handler
         }

@@ -43,7 +43,7 @@ struct ModelCommand: AsyncParsableCommand {
             let files = try await ModelFetcher.fetch(configuration, logger: logger) { progress in
                 bars.draw(progress, elapsed: ContinuousClock.now - started)
             }
-            FileHandle.standardError.write(Data("\n".utf8))
+            Console.standardError.endProgress()
             for file in files {
                 let check = file.verifiedSHA256 ? "sha256 \(file.sha256.prefix(12)) verified" : "size verified"
                 print("\(file.name): \(file.size) bytes, \(file.skipped ? "already complete" : "downloaded"), \(check)")
@@ -52,18 +52,17 @@ struct ModelCommand: AsyncParsableCommand {
     }
 }
 
-/// Draws one progress line per file on stderr, replacing it as bytes arrive.
+/// One progress line per file on the console, replaced as bytes arrive.
 final class ProgressBars: Sendable {
     private let current = Mutex<String?>(nil)
 
     func draw(_ progress: FetchProgress, elapsed: Duration) {
         current.withLock { current in
             if current != progress.file {
-                if current != nil { FileHandle.standardError.write(Data("\n".utf8)) }
+                if current != nil { Console.standardError.endProgress() }
                 current = progress.file
             }
-            let line = ProgressBar(label: progress.file).render(bytes: progress.bytes, total: progress.total, elapsed: elapsed)
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+            Console.standardError.progress(ProgressBar(label: progress.file).render(bytes: progress.bytes, total: progress.total, elapsed: elapsed))
         }
     }
 }

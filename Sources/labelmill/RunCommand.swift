@@ -3,6 +3,7 @@ import Foundation
 import Inference
 import LabelAPI
 import Runner
+import Worker
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,8 +31,8 @@ struct RunCommand: AsyncParsableCommand {
             LocalRunConfiguration(modelDirectory: URL(fileURLWithPath: model), classNames: try classOptions.names(), settings: settings,
                                   manifest: URL(fileURLWithPath: manifest), outputDirectory: URL(fileURLWithPath: out), workers: workers),
             logger: logger,
-            progress: { status in FileHandle.standardError.write(Data("\r\u{1B}[K\(StatusCommand.bar(status))".utf8)) })
-        FileHandle.standardError.write(Data("\n".utf8))
+            progress: { status in Console.standardError.progress(StatusCommand.bar(status)) })
+        Console.standardError.endProgress()
         let images = summary.job.images
         print("\(summary.job.state.rawValue): \(images.done) labeled, \(images.failed) failed of \(images.total); \(summary.exported) label maps in \(out)/labels")
         if let failure = summary.job.failure {

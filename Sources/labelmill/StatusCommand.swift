@@ -26,9 +26,9 @@ struct StatusCommand: AsyncParsableCommand {
         }
         while true {
             let status = try await client.job(job)
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(Self.bar(status))".utf8))
+            Console.standardError.progress(Self.bar(status))
             if status.state.isFinished {
-                FileHandle.standardError.write(Data("\n".utf8))
+                Console.standardError.endProgress()
                 if json { try printJSON(status) } else { print(Self.report(status)) }
                 if status.state != .done { throw ExitCode(1) }
                 return
