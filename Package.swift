@@ -22,12 +22,9 @@ let package = Package(
         // libpng needs setjmp-based error handling, which only C can do; libjpeg-turbo through TurboJPEG;
         // libcurl's variadic setopt calls.
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
-        // Element-wise kernels, built for AVX-512 / AVX2 / baseline and chosen when loaded.
-        .target(
-            name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fassociative-math", "-fno-signed-zeros",
-                                      "-fno-trapping-math", "-ffp-contract=fast"])]
-        ),
+        // Element-wise kernels, built for AVX-512 / AVX2 / baseline and chosen when loaded; their floating-point
+        // freedoms are pragmas in the source (no unsafe flags: other packages may depend on this one).
+        .target(name: "CKernels"),
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("turbojpeg")]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
@@ -39,8 +36,7 @@ let package = Package(
                 "COpenBLAS", "CKernels", "CPNG", "CJPEG", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            ]
         ),
         // Wire types and route paths shared by the coordinator and its clients.
         .target(name: "LabelAPI"),

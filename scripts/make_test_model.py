@@ -22,8 +22,7 @@ import torch
 from safetensors import safe_open
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_BPE = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "clip",
-                                            "bpe_simple_vocab_16e6.txt.gz"))
+DEFAULT_BPE = os.path.join(HERE, "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
 
 TEXT_B = dict(hidden_size=512, num_hidden_layers=12, num_attention_heads=8, intermediate_size=2048)
 PRESETS = {

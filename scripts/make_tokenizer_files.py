@@ -4,7 +4,7 @@
 Standard library only. vocab.json is derived exactly as docs/maskclip.md says: the 256 byte symbols, the same
 with '</w>', the 48,894 merge results in rank order, then <|startoftext|> and <|endoftext|>.
 
-    python3 scripts/make_tokenizer_files.py ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz OUT_DIR
+    python3 scripts/make_tokenizer_files.py scripts/data/clip/bpe_simple_vocab_16e6.txt.gz OUT_DIR
 """
 import gzip
 import json

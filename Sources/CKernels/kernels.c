@@ -4,6 +4,11 @@
 #include <stdint.h>
 #include <string.h>
 
+// Row sums vectorise only when the compiler may reorder them, and multiply-adds may fuse: the kernels are
+// written for that (fast_exp and fast_erf turn reordering off where their accuracy depends on the order).
+#pragma clang fp reassociate(on)
+#pragma clang fp contract(fast)
+
 #if defined(__x86_64__) && defined(__clang__)
 #define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else

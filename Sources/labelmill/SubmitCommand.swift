@@ -51,6 +51,6 @@ struct SubmitCommand: AsyncParsableCommand {
     static func templateSpec(_ spec: String) throws -> String {
         if spec == "maskclip85" || spec == "single" { return spec }
         let templates = try PromptTemplates.named(spec)
-        return PromptTemplates.inlinePrefix + templates.templates.joined(separator: "\n")
+        return JobSettings.inlineTemplatesPrefix + templates.templates.joined(separator: "\n")
     }
 }

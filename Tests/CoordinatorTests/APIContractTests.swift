@@ -115,4 +115,25 @@ import Worker
         try await live.worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: right,
                                           width: image.width, height: image.height)
     }
+
+    /// docs/API.md's route table is the same contract: every route, with its method and token.
+    @Test func theDocumentedRoutesAreTheRoutes() throws {
+        let text = try String(contentsOf: StoreSchemaTests.packageRoot.appendingPathComponent("docs/API.md"), encoding: .utf8)
+        var documented = Set<String>()
+        for line in text.split(separator: "\n") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count >= 3, Route.Method(rawValue: cells[0]) != nil else { continue }
+            documented.insert("\(cells[0]) \(cells[1].replacingOccurrences(of: "`", with: "")) \(cells[2])")
+        }
+        let routes = Set(Routes.all.map { "\($0.method.rawValue) \($0.template) \($0.access.rawValue)" })
+        #expect(documented == routes, "documented only: \(documented.subtracting(routes)); routes only: \(routes.subtracting(documented))")
+    }
+
+    /// The settings' inline-templates marker is the one the template parser reads.
+    @Test func inlineTemplatesAreMarkedAlike() throws {
+        #expect(JobSettings.inlineTemplatesPrefix == PromptTemplates.inlinePrefix)
+        let settings = JobSettings(templates: JobSettings.inlineTemplatesPrefix + "a photo of a {}.\nthe {}.")
+        try settings.validate()
+        #expect(try PromptTemplates.named(settings.templates).templates == ["a photo of a {}.", "the {}."])
+    }
 }

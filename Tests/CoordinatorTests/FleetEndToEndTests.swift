@@ -56,8 +56,9 @@ import Worker
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    /// Four workers on one host with the default cache, started together on a fresh cache; one SIGKILLed while it
-    /// holds a lease, one started late. Every model file and the class embeddings are downloaded once for the host.
+    /// Four workers on one host with the default cache and a fifth that is SIGKILLed while it holds a lease, all
+    /// started together on a fresh cache, and one more started late. Every model file and the class embeddings are
+    /// downloaded once for the host.
     @Test(.timeLimit(.minutes(4)))
     func fourWorkersShareTheDefaultCache() async throws {
         let cluster = try FaultCluster("fleet", imageCount: 60)
@@ -65,10 +66,10 @@ import Worker
         try await cluster.startCoordinator()
         try await cluster.submit(leaseSeconds: 3, maxAttempts: 5)
         let started = ContinuousClock.now
-        let workers = try (1...4).map { n in
-            try cluster.startWorker("w\(n)", faults: n == 2 ? "kill@upload:4" : "", cache: .home)
+        let workers = try ["w1", "w2", "w3", "w4", "doomed"].map { name in
+            try cluster.startWorker(name, faults: name == "doomed" ? "kill@upload:4" : "", cache: .home)
         }
-        try await cluster.waitUntil("w2 killed itself holding a lease", timeout: .seconds(60)) { workers[1].diedOf(SIGKILL) }
+        try await cluster.waitUntil("the doomed worker killed itself holding a lease", timeout: .seconds(60)) { workers[4].diedOf(SIGKILL) }
         let late = try cluster.startWorker("late", cache: .home)
         try await cluster.waitForJobEnd(timeout: .seconds(120))
         let took = ContinuousClock.now - started
@@ -77,7 +78,7 @@ import Worker
         #expect(status.state == .done)
         #expect(status.images == JobStatus.Images(total: 60, pending: 0, running: 0, done: 60, failed: 0))
         let events = try await cluster.events()
-        #expect(events.contains { $0.kind == .leaseExpired && ($0.workerId ?? "").hasPrefix("w2") }, "w2 died holding a lease")
+        #expect(events.contains { $0.kind == .leaseExpired && ($0.workerId ?? "").hasPrefix("doomed") }, "it died holding a lease")
         let labeled = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" })
         #expect(labeled.count == 60 && labeled.values.allSatisfy { $0.count == 1 })
         try Self.expectLabelsAndCache(cluster, cache: cluster.cacheDirectory(.home), job: cluster.job)
@@ -88,7 +89,7 @@ import Worker
         #expect(FaultCluster.count(answers, status: 200, route: "/v1/jobs/{job}/embeddings") == 1)
         #expect(late.logLines(containing: "cache.fetched") == 0, "the late worker found everything in the cache")
         #expect(workers.map { $0.logLines(containing: "cache.fetched") }.reduce(0, +) == 5)
-        print("fleet-figures scenario=shared-default-cache workers=4+1 images=60 seconds=\(String(format: "%.1f", Self.seconds(took)))")
+        print("fleet-figures scenario=shared-default-cache workers=5+1 images=60 seconds=\(String(format: "%.1f", Self.seconds(took)))")
         #expect(took < .seconds(120))
     }
 
@@ -197,5 +198,26 @@ import Worker
                                                    "--key-smoothing=-1", APITests.images.appendingPathComponent("img_a.png").path])
         #expect(label.status != 0 && label.errors.contains("--key-smoothing -1.0 is out of range"), "\(label.errors)")
         #expect(try await cluster.admin.jobs().count == 1, "nothing was submitted")
+    }
+
+    /// `labelmill run` with a model whose weights are damaged: the job fails (its class embeddings cannot be
+    /// computed) and run exits non-zero with the reason, within seconds, instead of waiting for ever.
+    @Test(.timeLimit(.minutes(2)))
+    func runEndsWithTheReasonWhenTheJobFails() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("run-fails-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: LiveCoordinator.tinyModel, to: model)
+        let weights = try FileHandle(forWritingTo: model.appendingPathComponent("model.safetensors"))
+        try weights.truncate(atOffset: 4096)
+        try weights.close()
+        let manifest = dir.appendingPathComponent("manifest.txt")
+        try APITests.images.appendingPathComponent("img_a.png").path.write(to: manifest, atomically: true, encoding: .utf8)
+        let run = try LabelmillProcess.runToEnd(["run", "--model", model.path, "--classes", "cat,dog", "--manifest", manifest.path,
+                                                 "--out", dir.appendingPathComponent("out").path, "--short-side", "48"])
+        #expect(run.status != 0)
+        #expect(run.errors.contains("the job failed: the class embeddings could not be computed"), "\(run.errors)")
+        #expect(run.duration < .seconds(30))
     }
 }

@@ -16,9 +16,12 @@ struct FileRoutes {
             guard !components.isEmpty, !components.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty || $0.contains("\0") }) else {
                 throw CoordinatorError(.badRequest, "invalid file path")
             }
-            let resolvedRoot = root.resolvingSymlinksInPath().path
-            let path = URL(fileURLWithPath: resolvedRoot).appendingPathComponent(components.joined(separator: "/")).resolvingSymlinksInPath().path
-            guard path.hasPrefix(resolvedRoot + "/") else { throw CoordinatorError(.forbidden, "path leaves the image root") }
+            let path = try await BlockingIO.run {  // resolving symlinks reads the file system
+                let resolvedRoot = root.resolvingSymlinksInPath().path
+                let path = URL(fileURLWithPath: resolvedRoot).appendingPathComponent(components.joined(separator: "/")).resolvingSymlinksInPath().path
+                guard path.hasPrefix(resolvedRoot + "/") else { throw CoordinatorError(.forbidden, "path leaves the image root") }
+                return path
+            }
             return try await services.fileResponse(path: path, contentType: "application/octet-stream",
                                                    what: "\(components.joined(separator: "/")) under the image root", context: context)
         }

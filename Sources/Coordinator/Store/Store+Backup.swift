@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LabelAPI
+import Support
 
 extension Store {
     /// What `backup` copied.
@@ -33,14 +34,7 @@ extension Store {
             try from.close()
             guard check == "ok" else { throw StoreError(.io, "the copy fails its integrity check: \(check)") }
             chmod(temporary, 0o600)
-            let fd = open(temporary, O_RDONLY)
-            if fd >= 0 {
-                fsync(fd)
-                close(fd)
-            }
-            guard rename(temporary, destination) == 0 else {
-                throw StoreError(.io, "cannot move the copy to \(destination): \(String(cString: strerror(errno)))")
-            }
+            try AtomicFile.commit(temporary, to: destination)
             let size = (try? FileManager.default.attributesOfItem(atPath: destination))?[.size] as? Int ?? 0
             return BackupReport(bytes: size, jobs: jobs, seconds: Date().timeIntervalSince(started))
         } catch {

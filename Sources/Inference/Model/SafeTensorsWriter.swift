@@ -1,7 +1,8 @@
 import Foundation
+import Support
 
 /// Writes F32 tensors and string metadata as a `.safetensors` file (header padded to 8 bytes, as the
-/// reference library does), atomically: a temporary file in the same directory, then a rename.
+/// reference library does), atomically and durably (`AtomicFile`).
 public enum SafeTensorsWriter {
     public struct Item: Sendable {
         public let name: String
@@ -34,9 +35,9 @@ public enum SafeTensorsWriter {
             item.values.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
         }
         do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write([UInt8](data), to: path)
         } catch {
-            throw InferenceError(.io, "cannot write \(path): \(error.localizedDescription)")
+            throw InferenceError(.io, "cannot write \(error.description)")
         }
     }
 }

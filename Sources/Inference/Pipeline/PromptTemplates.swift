@@ -16,7 +16,7 @@ public struct PromptTemplates: Sendable, Equatable {
     }
 
     /// Marks templates carried in the spec itself, one per line (how a job sends a user's template file).
-    public static let inlinePrefix = "inline:"
+    public static let inlinePrefix = "inline:"  // JobSettings.inlineTemplatesPrefix: a test keeps them equal
 
     /// `maskclip85`, `single`, `inline:<one template per line>`, or a path to a file with one template per
     /// line (blank lines and lines starting with # are skipped).

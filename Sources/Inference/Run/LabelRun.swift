@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Support
 
 /// `labelmill label`: one model, one class list, many images, label maps into a directory.
 public struct LabelConfiguration: Sendable {
@@ -57,7 +58,7 @@ public enum LabelRun {
         let out = configuration.outputDirectory
         do {
             try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-            try ClassList(classes.classNames).json().write(to: out.appendingPathComponent("classes.json"), options: .atomic)
+            try AtomicFile.write([UInt8](ClassList(classes.classNames).json()), to: out.appendingPathComponent("classes.json").path)
         } catch {
             throw InferenceError(.io, "cannot write to \(out.path): \(error.localizedDescription)")
         }
@@ -72,7 +73,9 @@ public enum LabelRun {
                 let started = Date()
                 let image = try ImageCodec.read(contentsOf: path, maxPixels: configuration.maxPixels)
                 let png = try ImageCodec.encodeLabelPNG(try maskCLIP.label(image))
-                try Data(png).write(to: out.appendingPathComponent("\(stem).png"), options: .atomic)
+                do { try AtomicFile.write(png, to: out.appendingPathComponent("\(stem).png").path) } catch {
+                    throw InferenceError(.io, error.description)
+                }
                 report.labeled.append(path)
                 logger.info("image.labeled", metadata: ["image.path": "\(path)", "image.size": "\(image.width)x\(image.height)",
                                                         "image.seconds": "\(Date().timeIntervalSince(started))"])

@@ -15,7 +15,8 @@ public enum JobExport {
         let status = try await client.job(job)
         let labels = directory.appendingPathComponent("labels")
         try FileManager.default.createDirectory(at: labels, withIntermediateDirectories: true)
-        try ClassList(status.classes).json().write(to: directory.appendingPathComponent("classes.json"), options: .atomic)
+        let classes = [UInt8](try ClassList(status.classes).json())
+        try CurlError.file { () throws(FileError) in try AtomicFile.write(classes, to: directory.appendingPathComponent("classes.json").path) }
         // results.jsonl comes straight to disk (a million-image job is a few hundred MB), then is read a line
         // at a time for the label maps to fetch.
         let resultsPath = directory.appendingPathComponent("results.jsonl").path
