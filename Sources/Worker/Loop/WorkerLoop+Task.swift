@@ -24,7 +24,7 @@ extension WorkerLoop {
 
         let maskCLIP: MaskCLIP
         do {
-            do { try task.settings.validate() } catch { throw WorkerError("its settings.\(error)") }
+            do { try task.settings.validate() } catch { throw WorkerError("settings.\(error)") }
             maskCLIP = try await models.maskCLIP(for: task)
         } catch {
             // The reason names the cause only: the coordinator records which worker reported it, and equal causes
