@@ -64,18 +64,7 @@ final class EmbeddingService: Sendable {
                                                        "seconds": "\(Date().timeIntervalSince(started))"])
         } catch {
             logger.error("embeddings.failed", metadata: ["job.id": "\(jobId)", "error": "\(error)"])
-            try? store.failJob(jobId, reason: "the class embeddings could not be computed: \(Self.describe(error))")
-        }
-    }
-
-    /// An error as a person reads it: the message of the labelmill errors, without their type names.
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case let error as InferenceError: error.message
-        case let error as CoordinatorError: error.message
-        case let error as StoreError: error.message
-        case let error as FileError: error.description
-        default: "\(error)"
+            try? store.failJob(jobId, reason: "the class embeddings could not be computed: \(error)")
         }
     }
 

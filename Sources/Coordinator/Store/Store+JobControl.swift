@@ -16,29 +16,17 @@ extension Store {
         let state = try jobState(db, id)
         if state == .cancelled { return }
         guard state.canMove(to: .cancelled) else { throw StoreError.conflict("job \(id) is \(state.rawValue)") }
-        try db.run("""
-            UPDATE attempts SET ended_at = ?, seen_at = ?, outcome = 'cancelled'
-            WHERE ended_at IS NULL
-              AND (task_id, number) IN (SELECT id, lease_count FROM tasks WHERE job_id = ? AND state = 'leased')
-            """, [at, at, id])
+        try endOpenTasks(db, job: id, outcome: "cancelled", kind: .taskCancelled, reason: reason, at: at)
+        let running = "task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state = 'leased') AND state = 'running'"
         try db.run("""
             INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
-            SELECT ?, job_id, id, NULL, CASE WHEN state = 'leased' THEN worker_id END, ?, ?
-            FROM tasks WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .cancelled))
-            """, [at, EventKind.taskCancelled.rawValue, reason, id])
-        let leasedImages = "task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state = 'leased') AND state = 'running'"
-        try db.run("""
-            INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
-            SELECT ?, job_id, task_id, id, NULL, ?, ? FROM images WHERE \(leasedImages)
+            SELECT ?, job_id, task_id, id, NULL, ?, ? FROM images WHERE \(running)
             """, [at, EventKind.imagePending.rawValue, "job cancelled: \(reason)", id])
         try db.run("""
             UPDATE images SET state = 'pending', updated_at = ?
             WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state = 'leased') AND \(ImageState.sqlWhere(.running, to: .pending))
             """, [at, id])
-        try db.run("""
-            UPDATE tasks SET state = 'cancelled', lease_expires_at = NULL, updated_at = ?
-            WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .cancelled))
-            """, [at, id])
+        try closeOpenTasks(db, job: id, to: .cancelled, error: nil, at: at)
         try db.run("""
             UPDATE jobs SET state = 'cancelled', cancel_reason = ?, finished_at = ?
             WHERE id = ? AND \(JobState.sqlWhere(.queued, .running, to: .cancelled))
@@ -97,6 +85,29 @@ extension Store {
             try appendEvent(db, at: at, kind: .jobRunning, job: jobId, reason: "retry of \(failed.count) failed images")
         }
         return failed.count
+    }
+
+    /// The first step of ending a job's open tasks (cancelling or failing the job): the attempts of live leases end
+    /// with `outcome`, and every queued or leased task gets a `kind` event naming its holder.
+    func endOpenTasks(_ db: Database, job: String, outcome: String, kind: EventKind, reason: String, at: Double) throws {
+        try db.run("""
+            UPDATE attempts SET ended_at = ?, seen_at = ?, outcome = ?
+            WHERE ended_at IS NULL
+              AND (task_id, number) IN (SELECT id, lease_count FROM tasks WHERE job_id = ? AND state = 'leased')
+            """, [at, at, outcome, job])
+        try db.run("""
+            INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
+            SELECT ?, job_id, id, NULL, CASE WHEN state = 'leased' THEN worker_id END, ?, ?
+            FROM tasks WHERE job_id = ? AND state IN ('queued', 'leased')
+            """, [at, kind.rawValue, reason, job])
+    }
+
+    /// The last step: the job's queued and leased tasks move to `target`, no lease left on any.
+    func closeOpenTasks(_ db: Database, job: String, to target: TaskState, error: String?, at: Double) throws {
+        try db.run("""
+            UPDATE tasks SET state = '\(target.rawValue)', error = COALESCE(?, error), lease_expires_at = NULL, updated_at = ?
+            WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: target))
+            """, [error, at, job])
     }
 
     static let hasUnfinishedSQL = """

@@ -78,16 +78,7 @@ extension Store {
         if state == .failed { return }
         guard state.canMove(to: .failed) else { throw StoreError.conflict("job \(id) is \(state.rawValue)") }
         let imageReason = "the job failed: \(reason)"
-        try db.run("""
-            UPDATE attempts SET ended_at = ?, seen_at = ?, outcome = 'failed'
-            WHERE ended_at IS NULL
-              AND (task_id, number) IN (SELECT id, lease_count FROM tasks WHERE job_id = ? AND state = 'leased')
-            """, [at, at, id])
-        try db.run("""
-            INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
-            SELECT ?, job_id, id, NULL, CASE WHEN state = 'leased' THEN worker_id END, ?, ?
-            FROM tasks WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .failed))
-            """, [at, EventKind.taskFailed.rawValue, reason, id])
+        try endOpenTasks(db, job: id, outcome: "failed", kind: .taskFailed, reason: reason, at: at)
         try db.run("""
             INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
             SELECT ?, job_id, task_id, id, NULL, ?, ?
@@ -97,10 +88,7 @@ extension Store {
             UPDATE images SET state = 'failed', finished = 1, error = ?, updated_at = ?
             WHERE job_id = ? AND finished = 0 AND \(ImageState.sqlWhere(.pending, .running, to: .failed))
             """, [imageReason, at, id])
-        try db.run("""
-            UPDATE tasks SET state = 'failed', error = ?, lease_expires_at = NULL, updated_at = ?
-            WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: .failed))
-            """, [reason, at, id])
+        try closeOpenTasks(db, job: id, to: .failed, error: reason, at: at)
         try db.run("""
             UPDATE jobs SET state = 'failed', failure = ?, finished_at = ?
             WHERE id = ? AND \(JobState.sqlWhere(.queued, .running, to: .failed))

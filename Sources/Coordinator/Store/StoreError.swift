@@ -33,10 +33,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
-    public var description: String {
-        if let cause { return "\(code.rawValue): \(message) (\(cause))" }
-        return "\(code.rawValue): \(message)"
-    }
+    /// The message alone (it names the cause's kind, e.g. "database error SQLITE_FULL").
+    public var description: String { message }
 
     static func notFound(_ message: String) -> StoreError { StoreError(.notFound, message) }
     static func staleLease(_ message: String) -> StoreError { StoreError(.staleLease, message) }

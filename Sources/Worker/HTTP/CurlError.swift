@@ -50,10 +50,8 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
 
     public var isRetryable: Bool { code.isRetryable }
 
-    public var description: String {
-        let suffix = curlCode.map { " (curl code \($0))" } ?? ""
-        return "CurlError.\(code): \(message)\(suffix)"
-    }
+    /// The message alone: what people read (logs, a job's problems) names what failed, not Swift types.
+    public var description: String { message }
 
     static func cancelled(_ what: String) -> CurlError {
         CurlError(.cancelled, "\(what): cancelled")

@@ -29,13 +29,13 @@ extension WorkerLoop {
         } catch {
             // The reason names the cause only: the coordinator records which worker reported it, and equal causes
             // from several workers group in the job's problems.
-            let reason = WorkerError.describe(error)
+            let reason = "\(error)"
             logger.error("task.prepare.failed", metadata: ["reason": "\(reason)"])
             do {
                 let outcome = try await client.failTask(task: task.taskId, token: task.leaseToken, reason: reason)
                 logger.info("task.failure.reported", metadata: ["outcome": "\(outcome)"])
             } catch {
-                logger.warning("task.failure.unreported", metadata: ["error": "\(WorkerError.describe(error))"])  // the lease expires instead
+                logger.warning("task.failure.unreported", metadata: ["error": "\(error)"])  // the lease expires instead
             }
             return .unprepared
         }
@@ -52,7 +52,7 @@ extension WorkerLoop {
                 logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
                 return .processed
             } catch {
-                logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(WorkerError.describe(error))"])
+                logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
                 return .processed  // the lease expires and the task is retried
             }
         }
@@ -61,7 +61,7 @@ extension WorkerLoop {
             try await client.complete(task: task.taskId, token: task.leaseToken)
             logger.info("task.completed", metadata: ["images.count": "\(task.images.count)"])
         } catch {
-            logger.warning("task.complete.failed", metadata: ["error": "\(WorkerError.describe(error))"])
+            logger.warning("task.complete.failed", metadata: ["error": "\(error)"])
         }
         return .processed
     }

@@ -54,7 +54,7 @@ public struct WorkerLoop: Sendable {
             } catch {
                 failures += 1
                 let delay = client.retry.delay(afterAttempt: min(failures, 8), random: Double.random(in: 0..<1))
-                logger.warning("worker.claim.failed", metadata: ["error": "\(WorkerError.describe(error))", "retry.seconds": "\(delay)"])
+                logger.warning("worker.claim.failed", metadata: ["error": "\(error)", "retry.seconds": "\(delay)"])
                 await Self.sleep(delay, unless: stop)
             }
         }
