@@ -46,9 +46,13 @@ struct StatusCommand: AsyncParsableCommand {
         let fraction = s.images.total == 0 ? 1 : Double(finished) / Double(s.images.total)
         let filled = Int(fraction * Double(width))
         let eta = s.etaSeconds.map { String(format: "ETA %.0fs", $0) } ?? ""
-        return String(format: "%@ [%@%@] %3.0f%%  %d/%d  %.1f img/s  %d workers  %@", s.state.rawValue,
-                      String(repeating: "#", count: filled), String(repeating: ".", count: width - filled),
-                      100 * fraction, finished, s.images.total, s.imagesPerSecond, s.activeWorkers, eta)
+        var line = String(format: "%@ [%@%@] %3.0f%%  %d/%d  %.1f img/s  %d workers  %@", s.state.rawValue,
+                          String(repeating: "#", count: filled), String(repeating: ".", count: width - filled),
+                          100 * fraction, finished, s.images.total, s.imagesPerSecond, s.activeWorkers, eta)
+        let jobProblems = s.problems.filter { $0.scope == .job }.map(\.count).reduce(0, +)
+        if jobProblems > 0 { line += "  \(jobProblems) job-level failures" }
+        if s.stalled { line += "  STALLED" }
+        return line
     }
 
     static func report(_ s: JobStatus) -> String {

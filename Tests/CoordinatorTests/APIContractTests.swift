@@ -136,4 +136,23 @@ import Worker
         try settings.validate()
         #expect(try PromptTemplates.named(settings.templates).templates == ["a photo of a {}.", "the {}."])
     }
+
+    /// A large manifest sent inline is refused with a pointer to the streamed upload (a 44 MB one used to take
+    /// 587 MB of the coordinator's memory); the same manifest streamed makes the job.
+    @Test func largeInlineManifestsAreRefusedWithAPointer() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
+        let manifest = (0..<60_000).map { "/data/images/picture-\($0).png" }.joined(separator: "\n")  // 1.8 MB
+        let inline = CreateJobRequest(name: nil, model: "tiny", classes: ["cat"], settings: JobSettings(), idempotencyKey: nil,
+                                      manifest: manifest)
+        await expectStatus(413, containing: "upload larger ones with PUT /v1/manifests") { _ = try await live.admin.createJob(inline) }
+        let file = live.dataDirectory.deletingLastPathComponent().appendingPathComponent("large-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try manifest.write(to: file, atomically: true, encoding: .utf8)
+        let upload = try await live.admin.uploadManifest(file: file.path)
+        let streamed = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["cat"], settings: JobSettings(),
+                                                                       idempotencyKey: nil, manifestUpload: upload))
+        #expect(streamed.images == 60_000)
+    }
 }
