@@ -31,15 +31,22 @@ extension CoordinatorServices {
         return Routes.file.path(path)
     }
 
+    /// The file under `--image-root` that the path `components` name, symlinks resolved; nil when it would leave
+    /// the root. Blocking: resolving symlinks reads the file system.
+    func imageRootPath(_ components: [String]) -> String? {
+        guard let root = configuration.imageRoot else { return nil }
+        let resolvedRoot = root.resolvingSymlinksInPath().path
+        let path = URL(fileURLWithPath: resolvedRoot).appendingPathComponent(components.joined(separator: "/")).resolvingSymlinksInPath().path
+        return path.hasPrefix(resolvedRoot + "/") ? path : nil
+    }
+
     /// The size of the image when this coordinator serves it from `--image-root` (read from its header), else nil.
     func servedImageSize(jobId: String, imageId: String) throws -> (Int, Int)? {
-        guard let root = configuration.imageRoot, let uri = try store.imageURI(jobId: jobId, imageId: imageId) else { return nil }
+        guard let uri = try store.imageURI(jobId: jobId, imageId: imageId) else { return nil }
         let location = fetchLocation(of: uri)
         guard location.hasPrefix(Routes.filesPrefix) else { return nil }
-        let relative = location.dropFirst(Routes.filesPrefix.count).split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
-        let resolvedRoot = root.resolvingSymlinksInPath().path
-        let path = URL(fileURLWithPath: resolvedRoot).appendingPathComponent(relative.joined(separator: "/")).resolvingSymlinksInPath().path
-        guard path.hasPrefix(resolvedRoot + "/"), let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        let components = location.dropFirst(Routes.filesPrefix.count).split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
+        guard let path = imageRootPath(components), let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         // The header is near the start; a JPEG with a large EXIF block may need more, up to the whole file.
         var bytes = [UInt8](try handle.read(upToCount: 256 << 10) ?? Data())

@@ -9,18 +9,15 @@ struct FileRoutes {
 
     func register(on router: Router<CoordinatorContext>) {
         router.on(Routes.file) { _, context in
-            guard let root = services.configuration.imageRoot else {
+            guard services.configuration.imageRoot != nil else {
                 throw CoordinatorError(.notFound, "this coordinator serves no files (no --image-root)")
             }
             let components = context.parameters.getCatchAll().map { $0.removingPercentEncoding ?? String($0) }
             guard !components.isEmpty, !components.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty || $0.contains("\0") }) else {
                 throw CoordinatorError(.badRequest, "invalid file path")
             }
-            let path = try await BlockingIO.run {  // resolving symlinks reads the file system
-                let resolvedRoot = root.resolvingSymlinksInPath().path
-                let path = URL(fileURLWithPath: resolvedRoot).appendingPathComponent(components.joined(separator: "/")).resolvingSymlinksInPath().path
-                guard path.hasPrefix(resolvedRoot + "/") else { throw CoordinatorError(.forbidden, "path leaves the image root") }
-                return path
+            guard let path = try await BlockingIO.run({ services.imageRootPath(components) }) else {
+                throw CoordinatorError(.forbidden, "path leaves the image root")
             }
             return try await services.fileResponse(path: path, contentType: "application/octet-stream",
                                                    what: "\(components.joined(separator: "/")) under the image root", context: context)
