@@ -23,16 +23,7 @@ public enum AtomicFile {
         guard fd >= 0 else { throw .system("create", temporary) }
         var failure: FileError?
         bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    failure = .system("write", temporary)
-                    return
-                }
-                offset += n
-            }
+            do throws(FileError) { try writeFully(fd, raw, path: temporary) } catch { failure = error }
         }
         if failure == nil, fsync(fd) != 0 { failure = .system("fsync", temporary) }
         close(fd)

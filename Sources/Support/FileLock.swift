@@ -12,13 +12,10 @@ import Glibc
 public final class FileLock {
     public let path: String
     private var fd: Int32
-    /// Whether another process held the lock when this one asked (it did the work meanwhile, most likely).
-    public let waited: Bool
 
-    private init(path: String, fd: Int32, waited: Bool) {
+    private init(path: String, fd: Int32) {
         self.path = path
         self.fd = fd
-        self.waited = waited
     }
 
     deinit { release() }
@@ -26,7 +23,6 @@ public final class FileLock {
     /// Takes the lock on `path` (created if missing), polling every 50 ms while another process holds it;
     /// gives up with `nil` when `isCancelled` turns true.
     public static func acquire(_ path: String, isCancelled: () -> Bool = { false }) throws(FileError) -> FileLock? {
-        var waited = false
         while true {
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
             guard fd >= 0 else { throw .system("open", path) }
@@ -40,10 +36,9 @@ public final class FileLock {
                     close(fd)
                     return nil
                 }
-                waited = true
                 usleep(50_000)
             }
-            if refersToPath(fd, path) { return FileLock(path: path, fd: fd, waited: waited) }
+            if refersToPath(fd, path) { return FileLock(path: path, fd: fd) }
             close(fd)  // the holder removed the file while we waited: lock the path's new file
         }
     }

@@ -58,15 +58,7 @@ private final class OpenFile: Sendable {
     }
 
     func write(_ buffer: ByteBuffer) throws {
-        try buffer.withUnsafeReadableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw FileError("write", path, reason: String(cString: strerror(errno)), errno: errno) }
-                offset += n
-            }
-        }
+        try buffer.withUnsafeReadableBytes { raw in try writeFully(fd, raw, path: path) }
     }
 
     func close() {

@@ -1,12 +1,10 @@
+import Support
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 // File-scope shims: inside LocalFile the names open/write/close mean its own methods.
 private func systemOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags, 0o644) }
-private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(fd, bytes, count) }
 private func systemClose(_ fd: Int32) { _ = close(fd) }
 
 /// Owns one open file descriptor (closed on deinit). Plain POSIX so that downloads can append,
@@ -49,13 +47,7 @@ final class LocalFile {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(CurlError) {
-        var done = 0
-        while done < bytes.count {
-            let n = systemWrite(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .posix("write", path) }
-            done += n
-        }
+        try CurlError.file { () throws(FileError) in try writeFully(fd, bytes, path: path) }
     }
 
     /// Reads up to `buffer.count` bytes at `offset`; 0 means end of file.
