@@ -152,7 +152,10 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_job ON events (job_id, seq);
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+-- The ledger of a deleted job may go with it (see deleted_jobs); every other job's stays append-only.
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+WHEN NOT EXISTS (SELECT 1 FROM deleted_jobs WHERE id = OLD.job_id)
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 
 -- A worker (or the coordinator) could not prepare a job: its model would not load or verify, a blob is missing,
 -- the embeddings are corrupt. Each report counts as an attempt of its task; enough of them since the job last
@@ -167,3 +170,9 @@ CREATE TABLE job_failures (
     counted   INTEGER NOT NULL DEFAULT 1 CHECK (counted IN (0, 1))  -- 0 once a retry of the job started afresh
 );
 CREATE INDEX job_failures_by_job ON job_failures (job_id, at);
+
+-- Deleted jobs: their rows are gone, this records that they were.
+CREATE TABLE deleted_jobs (
+    id         TEXT PRIMARY KEY NOT NULL,
+    deleted_at REAL NOT NULL
+) WITHOUT ROWID;

@@ -105,7 +105,8 @@ public struct JobStatus: Codable, Sendable {
     public var createdAt: Double
     public var startedAt: Double?
     public var finishedAt: Double?
-    /// Images finished per second over the last minute.
+    /// Images labeled per second: over the last minute (or since the job started, when that is shorter) while it
+    /// runs; the whole run's average once it has ended.
     public var imagesPerSecond: Double
     public var etaSeconds: Double?
     public var activeWorkers: Int
@@ -151,6 +152,14 @@ public struct JobStatus: Codable, Sendable {
         self.stalled = stalled
         self.lastProgressAt = lastProgressAt
     }
+}
+
+/// `DELETE /v1/jobs/{job}`: what went with the job.
+public struct DeleteJobResponse: Codable, Sendable {
+    public var id: String
+    public var images: Int
+    public var labelFiles: Int
+    public init(id: String, images: Int, labelFiles: Int) { (self.id, self.images, self.labelFiles) = (id, images, labelFiles) }
 }
 
 /// Whether a problem concerns the whole job or single images.

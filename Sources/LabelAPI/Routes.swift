@@ -5,7 +5,7 @@ import Foundation
 /// renamed route or parameter is a compile error on both sides.
 public struct Route: Sendable, Hashable, CustomStringConvertible {
     public enum Method: String, Sendable, Hashable, CaseIterable {
-        case get = "GET", head = "HEAD", post = "POST", put = "PUT"
+        case get = "GET", head = "HEAD", post = "POST", put = "PUT", delete = "DELETE"
     }
 
     /// Which bearer token a route needs.
@@ -77,6 +77,8 @@ public enum Routes {
     public static let jobs = Route(.get, "/v1/jobs", .admin)
     public static let uploadManifest = Route(.put, "/v1/manifests", .admin)
     public static let job = Route(.get, "/v1/jobs/{job}", .admin)
+    /// A finished job and its data (label maps, ledger).
+    public static let deleteJob = Route(.delete, "/v1/jobs/{job}", .admin)
     public static let cancel = Route(.post, "/v1/jobs/{job}/cancel", .admin)
     public static let retryFailed = Route(.post, "/v1/jobs/{job}/retry-failed", .admin)
     public static let results = Route(.get, "/v1/jobs/{job}/results", .admin)
@@ -97,6 +99,7 @@ public enum Routes {
 
     // Models: registered by the admin, read by workers.
     public static let registerModel = Route(.post, "/v1/models", .admin)
+    public static let models = Route(.get, "/v1/models", .admin)
     public static let model = Route(.get, "/v1/models/{model}", .worker)
     public static let uploadBlob = Route(.put, "/v1/blobs/{sha}", .admin)
     public static let blobExists = Route(.head, "/v1/blobs/{sha}", .worker)
@@ -107,9 +110,9 @@ public enum Routes {
 
     public static let all: [Route] = [
         root, health, ready, openAPI, metrics,
-        createJob, jobs, uploadManifest, job, cancel, retryFailed, results, events, label, embeddings,
+        createJob, jobs, uploadManifest, job, deleteJob, cancel, retryFailed, results, events, label, embeddings,
         claim, heartbeat, complete, release, uploadLabel, failImage, failTask,
-        registerModel, model, uploadBlob, blobExists, blob, file,
+        registerModel, models, model, uploadBlob, blobExists, blob, file,
     ]
 
     /// The prefix of `file` paths: an image URI a worker gets starting with it is fetched from the coordinator.

@@ -6,7 +6,13 @@ struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Copy the coordinator's database to a file, consistently, while it keeps running.",
-        discussion: "Label maps (DATA/labels) and model blobs (DATA/blobs) are plain files that never change once written: copy them with rsync or a snapshot as well.")
+        discussion: """
+            Label maps (DATA/labels) and model blobs (DATA/blobs) are plain files that never change once written: copy
+            them with rsync or a snapshot as well.
+
+            Example:
+              labelmill backup --data /var/lib/labelmill --out /backup/labelmill-$(date +%F).sqlite
+            """)
 
     @Option(help: "The coordinator's data directory.") var data: String
     @Option(help: "Where to write the copy (replaced if it exists).") var out: String

@@ -5,11 +5,14 @@ import Runner
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Print speed figures.", subcommands: [Encoder.self, Text.self, Blas.self, CoordinatorLoad.self])
+        commandName: "bench", abstract: "Print speed figures.",
+        discussion: "Example:\n  labelmill bench encoder --model clip-vit-base-patch16 --size 448",
+        subcommands: [Encoder.self, Text.self, Blas.self, CoordinatorLoad.self])
 
     struct Encoder: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Median ms of the image path (patch embedding through dense scores) on an S×S input.")
+            abstract: "Median ms of the image path (patch embedding through dense scores) on an S×S input.",
+            discussion: "Example:\n  labelmill bench encoder --model clip-vit-base-patch16 --size 448 --runs 10")
 
         @Option(help: "A Hugging Face CLIP model directory.") var model: String
         @Option(help: "Input side in pixels.") var size = 448
@@ -34,7 +37,8 @@ struct BenchCommand: ParsableCommand {
 
     struct Text: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Time to embed a class list (default: VOC's 21 classes) × a template set.")
+            abstract: "Time to embed a class list (default: VOC's 21 classes) × a template set.",
+            discussion: "Example:\n  labelmill bench text --model clip-vit-base-patch16")
 
         @Option(help: "A Hugging Face CLIP model directory.") var model: String
         @Option(help: "Prompt templates.") var templates = "maskclip85"
@@ -52,7 +56,8 @@ struct BenchCommand: ParsableCommand {
 
     struct Blas: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Which OpenBLAS kernel runs (after labelmill's check for a generic one) and its sgemm GFLOP/s.")
+            abstract: "Which OpenBLAS kernel runs (after labelmill's check for a generic one) and its sgemm GFLOP/s.",
+            discussion: "Example:\n  labelmill bench blas --size 2048")
 
         @Option(help: "Square sgemm size.") var size = 2048
         @Flag(help: "End with one JSON line.") var json = false
@@ -74,7 +79,8 @@ struct BenchCommand: ParsableCommand {
     struct CoordinatorLoad: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "coordinator",
-            abstract: "A coordinator on loopback driven by N concurrent HTTP clients doing claim + complete: tasks/s and claim latency.")
+            abstract: "A coordinator on loopback driven by N concurrent HTTP clients doing claim + complete: tasks/s and claim latency.",
+            discussion: "Example:\n  labelmill bench coordinator --clients 64 --tasks 30000")
 
         @Option(help: "Concurrent clients.") var clients = 64
         @Option(help: "Tasks to claim and complete.") var tasks = 30_000

@@ -5,7 +5,8 @@ import Inference
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Compute a job's class embeddings once ([K, E], with the model's sha256), for `label --embeddings`.")
+        abstract: "Compute a job's class embeddings once ([K, E], with the model's sha256), for `label --embeddings`.",
+        discussion: "Example:\n  labelmill embed --model clip-vit-base-patch16 --classes-file classes.txt --out classes.safetensors")
 
     @Option(help: "A Hugging Face CLIP model directory.")
     var model: String
@@ -30,7 +31,7 @@ struct EmbedCommand: ParsableCommand {
             try embeddings.write(to: out)
             print("\(embeddings.classNames.count) classes × \(embeddings.templateCount) templates -> \(out)")
         } catch let error as InferenceError {
-            throw ValidationError(error.message)
+            throw CLIError(error.message)
         }
     }
 }

@@ -5,17 +5,23 @@ import LabelAPI
 
 struct LabelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "label", abstract: "Label images on this machine: DIR/<image stem>.png and DIR/classes.json.")
+        commandName: "label", abstract: "Label images on this machine: DIR/<image stem>.png and DIR/classes.json.",
+        discussion: """
+            Folders are labeled with their subfolders: photos/cats/001.jpg gives OUT/cats/001.png.
+
+            Example:
+              labelmill label --model clip-vit-base-patch16 --classes cat,dog,grass,sky --out labels/ photos/
+            """)
 
     @Option(help: "A Hugging Face CLIP model directory (config.json, model.safetensors, vocab.json, merges.txt).")
     var model: String
 
     @OptionGroup var classOptions: ClassOptions
 
-    @Option(help: "Prompt templates: maskclip85, single, or a file with one template per line ({} = class name).")
-    var templates = "maskclip85"
+    @Option(help: "Prompt templates: maskclip85 (the default), single, or a file with one template per line ({} = class name).")
+    var templates: String?
 
-    @Option(help: "Class embeddings made by `labelmill embed` (skips the text tower).")
+    @Option(help: "Class embeddings made by `labelmill embed` (skips the text tower; --classes and --templates, if given, must match).")
     var embeddings: String?
 
     @OptionGroup var maskCLIP: MaskCLIPFlags
@@ -26,45 +32,59 @@ struct LabelCommand: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String
 
-    @Argument(help: "Image files (JPEG or PNG).")
+    @Argument(help: "Image files (JPEG or PNG) and folders of them.")
     var images: [String]
 
     @OptionGroup var logging: LoggingOptions
 
-    func run() throws {
+    func validate() throws {
         try maskCLIP.settings(templates: "maskclip85").validateFlags()
+        if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
+    }
+
+    func run() throws {
         let logger = logging.bootstrap()
-        let names = embeddings == nil ? try classOptions.names() : []
+        var names: [String] = []
+        if let embeddings {
+            if classOptions.classes != nil || classOptions.classesFile != nil { names = try classOptions.names() }
+            if let templates {
+                let file = try ClassEmbeddings(contentsOf: embeddings)
+                let given = try PromptTemplates.named(templates)
+                guard given.name == file.templates || (given.name.hasPrefix("file:") && file.templates.hasPrefix("file:")) else {
+                    throw CLIError("--templates \(templates) is not what \(embeddings) was made with (\(file.templates)): leave it out, or embed again")
+                }
+            }
+        } else {
+            names = try classOptions.names()
+            try ClassEmbeddings.validate(classNames: names)
+            _ = try PromptTemplates.named(templates ?? "maskclip85")
+        }
         let configuration = LabelConfiguration(
-            modelDirectory: URL(fileURLWithPath: model), classNames: names, templates: templates,
+            modelDirectory: URL(fileURLWithPath: model), classNames: names, templates: templates ?? "maskclip85",
             embeddingsFile: embeddings, options: maskCLIP.options, maxPixels: maxPixels,
             outputDirectory: URL(fileURLWithPath: out), images: images)
-        let report: LabelReport
-        do {
-            report = try LabelRun.run(configuration, logger: logger)
-        } catch let error as InferenceError {
-            throw ValidationError(error.message)
-        }
+        let report = try LabelRun.run(configuration, logger: logger)
         for failure in report.failed {
             FileHandle.standardError.write(Data("labelmill: \(failure.image): \(failure.reason)\n".utf8))
         }
-        print("labeled \(report.labeled.count) of \(images.count) images into \(out)")
+        print("labeled \(report.labeled.count) of \(report.labeled.count + report.failed.count) images into \(out)")
         if !report.failed.isEmpty { throw ExitCode(1) }
     }
 }
 
-/// The per-image MaskCLIP flags, shared by `label` and `bench`.
+/// The per-image MaskCLIP flags, shared by `label`, `run`, `submit` and `bench`. Numbers are read even when they
+/// start with "-", so that a negative value is refused with its range instead of being taken for a flag.
 struct MaskCLIPFlags: ParsableArguments {
-    @Option(help: "Prompt-denoising threshold (0 turns it off).")
+    @Option(parsing: .unconditional, help: "Prompt-denoising threshold (0 turns it off).")
     var promptDenoise: Float = 0.5
 
-    @Option(help: "Key-smoothing threshold (0 turns it off; the paper uses 1.0).")
+    @Option(parsing: .unconditional, help: "Key-smoothing threshold (0 turns it off; the paper uses 1.0).")
     var keySmoothing: Float = 0
 
-    @Option(help: "Resize so the short side is this long...")
+    @Option(parsing: .unconditional, help: "Resize so the short side is this long...")
     var shortSide = 512
 
-    @Option(help: "...unless the long side would exceed this.")
+    @Option(parsing: .unconditional, help: "...unless the long side would exceed this.")
     var longSide = 2048
 
     @Option(help: "clip (the checkpoint's GELU, eps and CLIP statistics) or reference (MaskCLIP code's: erf GELU, eps 1e-6, ImageNet statistics).")

@@ -8,10 +8,47 @@ struct LabelMill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "labelmill",
         abstract: "Open-vocabulary semantic label maps with MaskCLIP, on one machine or a fleet.",
+        discussion: """
+            Examples:
+              labelmill run --model clip-vit-base-patch16 --classes cat,dog,sky --manifest photos/ --out labels/
+              labelmill serve --data /var/lib/labelmill --token-file token
+            """,
+        version: LabelmillVersion.current,
         subcommands: [
             RunCommand.self, LabelCommand.self, EmbedCommand.self, ServeCommand.self, WorkerCommand.self, SubmitCommand.self,
-            StatusCommand.self, ExportCommand.self, ModelCommand.self, BackupCommand.self, BenchCommand.self,
+            StatusCommand.self, RetryCommand.self, CancelCommand.self, DeleteCommand.self, ExportCommand.self, ModelCommand.self,
+            BackupCommand.self, BenchCommand.self,
         ])
+
+    /// Usage errors (a wrong flag, a value out of range) print the usage and exit 64; anything that fails at run time
+    /// prints one line, `labelmill: <what and where>`, and exits 1.
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                var command = command
+                try command.run()
+            }
+        } catch let error where error is ValidationError || error is ExitCode || error is CleanExit {
+            exit(withError: error)
+        } catch {
+            Console.standardError.endProgress()
+            FileHandle.standardError.write(Data("labelmill: \(CLIMessage.of(error))\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+}
+
+/// The version `labelmill --version` prints.
+enum LabelmillVersion {
+    static let current = "0.3.0"
 }
 
 /// Options every command that logs shares.
@@ -47,7 +84,7 @@ struct ClassOptions: ParsableArguments {
             return list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         case (nil, let file?):
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw ValidationError("cannot read --classes-file \(file)")
+                throw CLIError("cannot read the classes file \(file): \(FileManager.default.fileExists(atPath: file) ? "not readable UTF-8 text" : "no such file")")
             }
             return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         default:

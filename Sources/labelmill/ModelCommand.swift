@@ -2,15 +2,18 @@ import ArgumentParser
 import Foundation
 import Worker
 import Synchronization
+import LabelAPI
 
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Register a model with a coordinator, or download one from the Hugging Face hub.",
-        subcommands: [Add.self, Fetch.self])
+        commandName: "model", abstract: "Register a model with a coordinator, list them, or download one from the Hugging Face hub.",
+        discussion: "Example:\n  labelmill model fetch openai/clip-vit-base-patch16 --out clip-vit-base-patch16",
+        subcommands: [Add.self, List.self, Fetch.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Upload a model directory to a coordinator (content-addressed) under a name.")
+            abstract: "Upload a model directory to a coordinator (content-addressed) under a name.",
+            discussion: "Example:\n  labelmill model add --coordinator http://10.0.0.5:8080 --token-file token --name clip-b16 clip-vit-base-patch16")
 
         @OptionGroup var client: ClientOptions
         @Option(help: "Name jobs will use.") var name: String
@@ -22,14 +25,31 @@ struct ModelCommand: AsyncParsableCommand {
         }
     }
 
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The models a coordinator has, by name.",
+            discussion: "Example:\n  labelmill model list --coordinator http://10.0.0.5:8080 --token-file token")
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            for model in try await client.client().models() {
+                let bytes = model.files.map(\.size).reduce(0, +)
+                print("\(model.name)  \(model.id.prefix(12))  \(model.files.count) files  \(String(format: "%.1f MB", Double(bytes) / 1e6))")
+            }
+        }
+    }
+
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download a CLIP model directory from the Hugging Face hub (resumable, size/sha checked).")
+            abstract: "Download a CLIP model directory from the Hugging Face hub (resumable, size/sha checked).",
+            discussion: "Example:\n  labelmill model fetch openai/clip-vit-base-patch16 --out clip-vit-base-patch16")
 
         @Argument(help: "Hub repository.") var repo = ModelFetchConfiguration.defaultRepo
         @Option(help: "Output directory.") var out: String
         @Option(help: "Hub base URL (default: $LABELMILL_HF_BASE_URL or https://huggingface.co).") var baseURL: String?
-        @Option(help: "Hub token for gated repositories (default: $HF_TOKEN).") var token: String?
+        @Option(help: "File holding a hub token for gated repositories (default: the HF_TOKEN environment variable).")
+        var tokenFile: String?
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
@@ -37,7 +57,7 @@ struct ModelCommand: AsyncParsableCommand {
             let environment = ProcessInfo.processInfo.environment
             let configuration = ModelFetchConfiguration(
                 outputDirectory: out, repo: repo, baseURL: ModelFetchConfiguration.baseURL(flag: baseURL, environment: environment),
-                token: ModelFetchConfiguration.token(flag: token, environment: environment))
+                token: try hubToken(environment))
             let started = ContinuousClock.now
             let bars = ProgressBars()
             let files = try await ModelFetcher.fetch(configuration, logger: logger) { progress in
@@ -49,6 +69,16 @@ struct ModelCommand: AsyncParsableCommand {
                 print("\(file.name): \(file.size) bytes, \(file.skipped ? "already complete" : "downloaded"), \(check)")
             }
         }
+    }
+}
+
+extension ModelCommand.Fetch {
+    /// The hub token from `--token-file`, else `HF_TOKEN`: never from the command line, where other users of the
+    /// machine could read it.
+    func hubToken(_ environment: [String: String]) throws -> String? {
+        guard let tokenFile else { return ModelFetchConfiguration.token(flag: nil, environment: environment) }
+        guard let token = TokenFile.read(tokenFile) else { throw CLIError("cannot read a hub token from \(tokenFile)") }
+        return token
     }
 }
 

@@ -2,10 +2,17 @@ import ArgumentParser
 import Coordinator
 import Foundation
 import Hummingbird
+import LabelAPI
+import NIOCore
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the coordinator: jobs, leases, the ledger and label storage over HTTP.")
+        commandName: "serve", abstract: "Run the coordinator: jobs, leases, the ledger and label storage over HTTP.",
+        discussion: """
+            Example:
+              openssl rand -hex 32 > token && chmod 600 token
+              labelmill serve --data /var/lib/labelmill --host 0.0.0.0 --port 8080 --token-file token --image-root /data/images
+            """)
 
     @Option(help: "Data directory (SQLite database, blobs, label maps). Created if missing.")
     var data: String
@@ -31,13 +38,31 @@ struct ServeCommand: AsyncParsableCommand {
         // Everything the coordinator creates (database, label maps, blobs, uploads) is its owner's alone.
         umask(0o077)
         let logger = logging.bootstrap()
-        let tokens = TokenSet(admin: try TokenSet.read(file: tokenFile), worker: try workerTokenFile.map(TokenSet.read(file:)))
+        let tokens = TokenSet(admin: try readToken(tokenFile), worker: try workerTokenFile.map(readToken))
+        for (file, token) in [(tokenFile, tokens.admin)] + (workerTokenFile.map { [($0, tokens.worker ?? "")] } ?? []) {
+            for warning in TokenFile.warnings(file: file, token: token) {
+                logger.warning("token.weak", metadata: ["file": "\(file)", "warning": "\(warning)"])
+            }
+        }
         let configuration = CoordinatorConfiguration(
             dataDirectory: URL(fileURLWithPath: data), host: host, port: port, tokens: tokens,
             imageRoot: imageRoot.map { URL(fileURLWithPath: $0) })
         let app = try buildCoordinator(configuration, logger: logger) { port in
             logger.info("coordinator.listening", metadata: ["http.host": "\(host)", "http.port": "\(port)"])
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw CLIError("port \(port) on \(host) is in use: stop what listens there, or pick another with --port")
+        } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL {
+            throw CLIError("\(host) is not an address of this machine: use one of its addresses, 127.0.0.1 or 0.0.0.0")
+        }
+    }
+
+    private func readToken(_ file: String) throws -> String {
+        guard let token = TokenFile.read(file) else {
+            throw CLIError("cannot read a token from \(file): \(FileManager.default.fileExists(atPath: file) ? "it is empty or unreadable" : "no such file")")
+        }
+        return token
     }
 }

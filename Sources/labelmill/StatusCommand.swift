@@ -5,7 +5,13 @@ import Worker
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "A job's progress (or every job's): counts, images/s, ETA, workers, errors.")
+        commandName: "status", abstract: "A job's progress (or every job's): counts, images/s, ETA, workers, problems.",
+        discussion: """
+            --json prints the job's status as the API gives it (GET /v1/jobs/{job}; its fields are in the README).
+
+            Example:
+              labelmill status --coordinator http://10.0.0.5:8080 --token-file token job-0193c2a1f0e2d4a1b2c3 --watch
+            """)
 
     @OptionGroup var client: ClientOptions
     @Argument(help: "Job id (default: all jobs).") var job: String?
@@ -38,17 +44,24 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     static func summary(_ s: JobStatus) -> String {
-        "\(s.id)  \(s.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(s.images.done + s.images.failed)/\(s.images.total) images  \(s.name ?? "")"
+        "\(s.id)  \(s.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(s.images.done) done, \(s.images.failed) failed of \(s.images.total)  \(s.name ?? "")"
+    }
+
+    /// A rate as a person reads it at every speed: "12.5 img/s", "3.4 s/img", or "-" before anything is done.
+    static func rate(_ imagesPerSecond: Double) -> String {
+        if imagesPerSecond >= 1 { return String(format: "%.1f img/s", imagesPerSecond) }
+        if imagesPerSecond > 0 { return String(format: "%.1f s/img", 1 / imagesPerSecond) }
+        return "- img/s"
     }
 
     static func bar(_ s: JobStatus, width: Int = 30) -> String {
         let finished = s.images.done + s.images.failed
         let fraction = s.images.total == 0 ? 1 : Double(finished) / Double(s.images.total)
         let filled = Int(fraction * Double(width))
-        let eta = s.etaSeconds.map { String(format: "ETA %.0fs", $0) } ?? ""
-        var line = String(format: "%@ [%@%@] %3.0f%%  %d/%d  %.1f img/s  %d workers  %@", s.state.rawValue,
+        let eta = s.state.isActive ? s.etaSeconds.map { String(format: "ETA %.0fs", $0) } ?? "" : ""
+        var line = String(format: "%@ [%@%@] %3.0f%%  %d/%d  %@  %d workers  %@", s.state.rawValue,
                           String(repeating: "#", count: filled), String(repeating: ".", count: width - filled),
-                          100 * fraction, finished, s.images.total, s.imagesPerSecond, s.activeWorkers, eta)
+                          100 * fraction, finished, s.images.total, rate(s.imagesPerSecond), s.activeWorkers, eta)
         let jobProblems = s.problems.filter { $0.scope == .job }.map(\.count).reduce(0, +)
         if jobProblems > 0 { line += "  \(jobProblems) job-level failures" }
         if s.stalled { line += "  STALLED" }
@@ -59,7 +72,7 @@ struct StatusCommand: AsyncParsableCommand {
         var lines = [
             "job \(s.id)\(s.name.map { " (\($0))" } ?? ""): \(s.state.rawValue)",
             "images: \(s.images.total) total, \(s.images.pending) pending, \(s.images.running) running, \(s.images.done) done, \(s.images.failed) failed",
-            String(format: "rate: %.2f images/s%@, %d active workers, %d lease expiries, %d retries", s.imagesPerSecond,
+            String(format: "rate: %@%@, %d active workers, %d lease expiries, %d retries", rate(s.imagesPerSecond),
                    s.etaSeconds.map { String(format: ", ETA %.0f s", $0) } ?? "", s.activeWorkers, s.leaseExpiries, s.retries),
         ]
         if let failure = s.failure { lines.append("failed: \(failure)") }

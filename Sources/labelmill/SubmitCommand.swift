@@ -5,7 +5,16 @@ import LabelAPI
 import Worker
 
 struct SubmitCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "submit", abstract: "Submit a labeling job; prints its id.")
+    static let configuration = CommandConfiguration(
+        commandName: "submit", abstract: "Submit a labeling job; prints its id.",
+        discussion: """
+            Relative paths in the manifest are read by the coordinator from its --image-root; absolute paths and
+            file:// URLs by each worker from its own disk; http(s) URLs by the workers.
+
+            Example:
+              labelmill submit --coordinator http://10.0.0.5:8080 --token-file token --model clip-b16 \\
+                --manifest images.jsonl --classes-file classes.txt
+            """)
 
     @OptionGroup var client: ClientOptions
 
@@ -20,23 +29,19 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Prompt templates: maskclip85, single, or a file (sent inline).")
     var templates = "maskclip85"
 
-    @Option(help: "Prompt-denoising threshold (0 = off).") var promptDenoise: Float = 0.5
-    @Option(help: "Key-smoothing threshold (0 = off).") var keySmoothing: Float = 0
-    @Option(help: "Resize short side.") var shortSide = 512
-    @Option(help: "Cap on the long side.") var longSide = 2048
-    @Option(help: "clip or reference.") var preset: Preset = .clip
-    @Option(help: "Images per task.") var shardSize = 8
-    @Option(help: "Leases per task before its images are failed.") var maxAttempts = 3
-    @Option(help: "Lease length in seconds (workers heartbeat every third).") var leaseSeconds: Double = 60
+    @OptionGroup var maskCLIP: MaskCLIPFlags
+    @Option(parsing: .unconditional, help: "Images per task.") var shardSize = 8
+    @Option(parsing: .unconditional, help: "Attempts per task (leases that ran out, workers that could not prepare the job) before its images fail.")
+    var maxAttempts = 3
+    @Option(parsing: .unconditional, help: "Lease length in seconds (workers heartbeat every third).") var leaseSeconds: Double = 60
     @Option(help: "Job name.") var name: String?
     @Option(help: "Idempotency key: submitting again with the same key returns the same job.") var idempotencyKey: String?
     @Flag(help: "Print {\"id\": ...} as JSON.") var json = false
 
     func run() async throws {
-        guard FileManager.default.isReadableFile(atPath: manifest) else { throw ValidationError("cannot read manifest \(manifest)") }
-        let settings = JobSettings(templates: try Self.templateSpec(templates), promptDenoise: promptDenoise, keySmoothing: keySmoothing,
-                                   shortSide: shortSide, longSide: longSide, preset: preset.rawValue, shardSize: shardSize,
-                                   maxAttempts: maxAttempts, leaseSeconds: leaseSeconds)
+        guard FileManager.default.isReadableFile(atPath: manifest) else { throw CLIError("cannot read the manifest \(manifest): no such file, or not readable") }
+        var settings = try maskCLIP.settings(templates: Self.templateSpec(templates))
+        (settings.shardSize, settings.maxAttempts, settings.leaseSeconds) = (shardSize, maxAttempts, leaseSeconds)
         try settings.validateFlags()
         // The manifest streams up first (any size), then the job refers to it.
         let coordinator = try client.client()

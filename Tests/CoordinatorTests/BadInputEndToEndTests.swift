@@ -148,7 +148,8 @@ import Worker
         #expect(status.images == JobStatus.Images(total: good.count + bad.count, pending: 0, running: 0, done: good.count, failed: bad.count))
 
         let out = dir.appendingPathComponent("export")
-        _ = try LabelmillProcess.run(["export"] + auth + [job, "--out", out.path])
+        let exported = try LabelmillProcess.runToEnd(["export"] + auth + [job, "--out", out.path])
+        #expect(exported.status == 1 && exported.errors.contains("\(bad.count) images failed; their reasons are in"), "\(exported.errors)")
         let results = try String(contentsOf: out.appendingPathComponent("results.jsonl"), encoding: .utf8)
             .split(separator: "\n").map { try JSONDecoder().decode(ImageResultLine.self, from: Data($0.utf8)) }
         let byId = Dictionary(uniqueKeysWithValues: results.map { ($0.id, $0) })

@@ -24,7 +24,8 @@ import LabelAPI
             """)
         #expect(items == [
             ManifestItem(id: "cat", uri: "https://example.com/a/cat.jpg", line: 1),
-            ManifestItem(id: "dog.01", uri: "s3://bucket/dir/dog.01.png", line: 2),
+            ManifestItem(id: "dog.01", uri: "s3://bucket/dir/dog.01.png", line: 2,
+                         rejection: "manifest line 2: s3:// URIs are not supported (http://, https://, file:// or a path)"),
             ManifestItem(id: "bird", uri: "/abs/bird.jpeg", line: 3),
         ])
     }

@@ -18,7 +18,7 @@ import LabelAPI
         }
         let progress = try fixture.store.progress(job.id)
         #expect(progress.state == .done && progress.images.done == 3 && progress.tasks.done == 2)
-        #expect(progress.imagesDoneLastMinute == 3 && progress.finishedAt == fixture.clock.now)
+        #expect(progress.imagesDoneRecently == 3 && progress.finishedAt == fixture.clock.now)
         #expect(try fixture.store.label(jobId: job.id, imageId: "img2") == StoreFixture.label(image: "img2"))
         #expect(try fixture.store.label(jobId: job.id, imageId: "nope") == nil)
         #expect(try fixture.store.imageURI(jobId: job.id, imageId: "img1") == "file:///data/img1.jpg")
@@ -27,7 +27,7 @@ import LabelAPI
         #expect(results.map(\.labelPath) == ["labels/img0.png", "labels/img1.png", "labels/img2.png"])
         #expect(results.allSatisfy { $0.state == .done && $0.attempts == 1 && $0.width == 32 && $0.height == 24 })
         fixture.clock.advance(61)
-        #expect(try fixture.store.progress(job.id).imagesDoneLastMinute == 0)
+        #expect(try fixture.store.progress(job.id).imagesDoneRecently == 0)
     }
 
     @Test func reuploadingTheSameLabelIsHarmlessAndADifferentOneIsRefused() throws {

@@ -50,14 +50,24 @@ final class CoordinatorServices: Sendable {
         switch (request.manifest, request.manifestUpload) {
         case (let text?, nil):
             job.items = try Manifest.parse(text)
-            return try store.createJob(job)
+            return try store.createJob(job, refuse: relativePathRule)
         case (nil, let upload?):
             let path = try manifestUploadPath(upload)
             guard FileManager.default.fileExists(atPath: path) else { throw CoordinatorError(.notFound, "no manifest upload \(upload)") }
             defer { unlink(path) }
-            return try store.createJob(job, manifestFile: path)
+            return try store.createJob(job, manifestFile: path, refuse: relativePathRule)
         default:
             throw CoordinatorError(.badRequest, "give either manifest (the text) or manifestUpload (from PUT \(Routes.uploadManifest.template))")
+        }
+    }
+
+    /// Without `--image-root` nobody can read a relative path: such a line is refused at submit, not failed later on
+    /// every worker.
+    private var relativePathRule: (String) -> String? {
+        guard configuration.imageRoot == nil else { return { _ in nil } }
+        return { uri in
+            uri.contains("://") || uri.hasPrefix("/") ? nil
+                : "\(uri) is a relative path, and this coordinator serves none (start it with --image-root DIR, or use absolute paths or URLs)"
         }
     }
 
@@ -87,7 +97,12 @@ final class CoordinatorServices: Sendable {
         let p = try store.progress(db, job.id)
         let images = JobStatus.Images(total: p.images.total, pending: p.images.pending, running: p.images.running,
                                       done: p.images.done, failed: p.images.failed)
-        let rate = Double(p.imagesDoneLastMinute) / 60
+        let rate: Double
+        if job.state.isFinished, let start = job.startedAt, let end = job.finishedAt, end > start {
+            rate = Double(p.images.done) / end.timeIntervalSince(start)  // the whole run's average
+        } else {
+            rate = p.recentSeconds > 0 ? Double(p.imagesDoneRecently) / max(p.recentSeconds, 1) : 0
+        }
         let remaining = images.pending + images.running
         return JobStatus(
             id: job.id, name: job.name, state: job.state, images: images,

@@ -23,6 +23,18 @@ struct JobRoutes {
             let id = try context.parameters.require("job")
             return try json(try await services.store.read("reading job \(id)") { db in try services.status(db, jobId: id) })
         }
+        router.on(Routes.deleteJob) { _, context in
+            let id = try context.parameters.require("job")
+            let deleted = try await services.store.write("deleting job \(id)") { db in try services.store.deleteJob(db, id) }
+            let embeddings = deleted.embeddingsSHA256.map { services.dataPath(EmbeddingService.relativePath(sha256: $0)) }
+            let files = deleted.labelFiles.map { services.dataPath($0) } + (embeddings.map { [$0] } ?? [])
+            let folder = services.dataPath("labels/\(id)")
+            try await BlockingIO.run {
+                files.forEach { unlink($0) }
+                rmdir(folder)
+            }
+            return try json(DeleteJobResponse(id: id, images: deleted.images, labelFiles: deleted.labelFiles.count))
+        }
         router.on(Routes.cancel) { _, context in
             let id = try context.parameters.require("job")
             return try json(try await services.store.write("cancelling job \(id)") { db in

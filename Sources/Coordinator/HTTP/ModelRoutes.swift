@@ -46,6 +46,9 @@ struct ModelRoutes {
             }
             return try json(model.wire, status: .created)
         }
+        router.on(Routes.models) { _, _ in
+            try json(try await services.store.read("listing models") { db in try services.store.models(db).map(\.wire) })
+        }
         router.on(Routes.model) { _, context in
             let name = try context.parameters.require("model")
             guard let model = try await services.store.read("reading model \(name)", { db in try services.store.model(db, name) }) else {

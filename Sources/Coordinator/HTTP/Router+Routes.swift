@@ -18,6 +18,7 @@ extension Route {
         case .head: .head
         case .post: .post
         case .put: .put
+        case .delete: .delete
         }
     }
 }

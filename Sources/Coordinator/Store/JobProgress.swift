@@ -43,8 +43,10 @@ public struct JobProgress: Codable, Sendable, Equatable {
     public var leaseExpiries = 0
     /// Distinct workers holding a live lease on the job or seen on it in the last 2 × leaseSeconds.
     public var activeWorkers = 0
-    /// Images labeled in the last 60 s (images/s = this / 60).
-    public var imagesDoneLastMinute = 0
+    /// Images labeled in the last `recentSeconds`: the last minute, or since the job started if that is shorter
+    /// (images/s = imagesDoneRecently / recentSeconds).
+    public var imagesDoneRecently = 0
+    public var recentSeconds: Double = 0
     /// The last 10 failed images, newest first.
     public var recentErrors: [ImageError] = []
     /// Job-level failures grouped by reason (the 5 most recent reasons), then image failures grouped by reason

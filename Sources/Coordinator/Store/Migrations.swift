@@ -12,6 +12,9 @@ enum Migrations {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: v2)
         }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: v3)
+        }
         return migrator
     }
 
@@ -236,5 +239,19 @@ enum Migrations {
             counted   INTEGER NOT NULL DEFAULT 1 CHECK (counted IN (0, 1))  -- 0 once a retry of the job started afresh
         );
         CREATE INDEX job_failures_by_job ON job_failures (job_id, at);
+        """
+
+    /// Jobs can be deleted with their data: a tombstone names each deleted job, and the ledger of a job with a
+    /// tombstone may go (the ledger stays append-only for every other job).
+    static let v3 = """
+        -- Deleted jobs: their rows are gone, this records that they were.
+        CREATE TABLE deleted_jobs (
+            id         TEXT PRIMARY KEY NOT NULL,
+            deleted_at REAL NOT NULL
+        ) WITHOUT ROWID;
+        DROP TRIGGER events_no_delete;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        WHEN NOT EXISTS (SELECT 1 FROM deleted_jobs WHERE id = OLD.job_id)
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
         """
 }

@@ -11,15 +11,26 @@ extension Store {
     /// With an `idempotencyKey` that was used before: the same request returns the existing job with
     /// `created == false`; a different request under that key is a `conflict`.
     /// The tasks become claimable once `setEmbeddings` is called.
-    public func createJob(_ new: NewJob) throws(StoreError) -> (job: JobRecord, created: Bool) {
-        try createJob(new, items: new.items)
+    /// `refuse` says why an image's URI cannot be fetched by this fleet (nil when it can); such a line is rejected
+    /// alone, like a malformed one.
+    public func createJob(_ new: NewJob, refuse: @escaping (String) -> String? = { _ in nil }) throws(StoreError) -> (job: JobRecord, created: Bool) {
+        try createJob(new, items: new.items.lazy.map { Self.checked($0, refuse) })
     }
 
     /// The same, with the images read from a manifest file as they are inserted (`new.items` is ignored), so
     /// memory does not grow with the manifest. The file is read twice: for the request's digest, then to insert.
-    public func createJob(_ new: NewJob, manifestFile path: String) throws(StoreError) -> (job: JobRecord, created: Bool) {
+    public func createJob(_ new: NewJob, manifestFile path: String, refuse: @escaping (String) -> String? = { _ in nil }) throws(StoreError)
+        -> (job: JobRecord, created: Bool)
+    {
         guard FileManager.default.isReadableFile(atPath: path) else { throw .notFound("no manifest at \(path)") }
-        return try createJob(new, items: ManifestFile(path: path))
+        return try createJob(new, items: ManifestFile(path: path).lazy.map { Self.checked($0, refuse) })
+    }
+
+    private static func checked(_ item: ManifestItem, _ refuse: (String) -> String?) -> ManifestItem {
+        guard item.rejection == nil, let problem = refuse(item.uri) else { return item }
+        var rejected = item
+        rejected.rejection = "manifest line \(item.line): \(problem)"
+        return rejected
     }
 
     private func createJob(_ new: NewJob, items: some Sequence<ManifestItem>) throws(StoreError) -> (job: JobRecord, created: Bool) {

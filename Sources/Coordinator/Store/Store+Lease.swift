@@ -86,3 +86,23 @@ extension Store {
             """, [at, at, outcome, lease.taskId, lease.number])
     }
 }
+
+extension Store {
+    public func releaseAllLeases(reason: String) throws(StoreError) -> Int {
+        try write("releasing every lease") { db in try releaseAllLeases(db, reason: reason) }
+    }
+
+    /// Gives back every live lease at once, as if each holder had released it (attempts are not counted): for an
+    /// embedded coordinator whose previous process, and every worker it ran, is gone (`labelmill run` again).
+    public func releaseAllLeases(_ db: Database, reason: String) throws -> Int {
+        let at = timestamp()
+        let leases = try db.all("SELECT id, job_id, worker_id, lease_count FROM tasks WHERE state = 'leased'").map {
+            Lease(taskId: $0["id"], jobId: $0["job_id"], worker: $0["worker_id"], number: $0["lease_count"])
+        }
+        for lease in leases {
+            try closeAttempt(db, lease, outcome: "released", at: at)
+            try requeue(db, lease, kind: .taskReleased, reason: reason, countAttempt: false, at: at)
+        }
+        return leases.count
+    }
+}

@@ -56,9 +56,13 @@ extension Store {
                 UNION
                 SELECT worker_id FROM tasks WHERE job_id = ? AND state = 'leased' AND lease_expires_at > ?)
             """, [jobId, at - 2 * job.options.leaseSeconds, jobId, at]) ?? 0
-        progress.imagesDoneLastMinute = try db.value(Int.self, """
-            SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = ? AND state = 'done' AND updated_at > ?
-            """, [jobId, at - 60]) ?? 0
+        // The rate's window: the last minute, or since the job started when that is less.
+        let since = max(at - 60, job.startedAt?.timeIntervalSince1970 ?? at)
+        progress.recentSeconds = at - since
+        progress.imagesDoneRecently = try db.value(Int.self, """
+            SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = ? AND state = 'done' AND updated_at >= ?
+            """, [jobId, since]) ?? 0
+        if job.state.isFinished { progress.activeWorkers = 0 }
         progress.problems = try jobProblems(db, jobId) + imageProblems(db, jobId)
         progress.lastProgressAt = try db.value(Double.self, """
             SELECT MAX(last) FROM (

@@ -13,6 +13,7 @@ public struct LabelConfiguration: Sendable {
     public var options: MaskCLIPOptions
     public var maxPixels: Int
     public var outputDirectory: URL
+    /// Image files, and folders whose images (subfolders included) are labeled into the same subfolders of the output.
     public var images: [String]
 
     public init(modelDirectory: URL, classNames: [String], templates: String = "maskclip85", embeddingsFile: String? = nil,
@@ -39,6 +40,7 @@ public enum LabelRun {
     /// Labels every image; a failing image is reported and the rest still run. Throws only for what fails the
     /// whole run (model, classes, output directory).
     public static func run(_ configuration: LabelConfiguration, logger: Logger) throws -> LabelReport {
+        let inputs = try expand(configuration.images)
         let model = try CLIPModel(directory: configuration.modelDirectory)
         logger.info("model.loaded", metadata: ["model.path": "\(configuration.modelDirectory.path)", "blas": "\(BLAS.info)"])
         let sha = try model.weightsSHA256()
@@ -46,6 +48,10 @@ public enum LabelRun {
         if let file = configuration.embeddingsFile {
             classes = try ClassEmbeddings(contentsOf: file)
             try classes.check(modelSHA256: sha)
+            if !configuration.classNames.isEmpty, configuration.classNames != classes.classNames {
+                throw InferenceError(.badArgument, "the classes given (\(configuration.classNames.joined(separator: ","))) are not those of "
+                                     + "\(file) (\(classes.classNames.joined(separator: ","))): leave them out, or embed them again")
+            }
         } else {
             let started = Date()
             classes = try ClassEmbeddings.compute(model: model, classNames: configuration.classNames,
@@ -64,8 +70,7 @@ public enum LabelRun {
         }
         var report = LabelReport()
         var written = Set<String>()
-        for path in configuration.images {
-            let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        for (path, stem) in inputs {
             do {
                 guard written.insert(stem).inserted else {
                     throw InferenceError(.badArgument, "another image already wrote \(stem).png")
@@ -85,5 +90,18 @@ public enum LabelRun {
             }
         }
         return report
+    }
+
+    /// Image files with the name of their label map (the file's stem), and the images of folders with their path
+    /// under the folder (`cats/001` writes `OUT/cats/001.png`). A folder without images is an error.
+    static func expand(_ paths: [String]) throws -> [(path: String, name: String)] {
+        try paths.flatMap { path -> [(path: String, name: String)] in
+            guard ImageFolder.isFolder(path) else { return [(path, URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)] }
+            let entries = try ImageFolder.images(in: URL(fileURLWithPath: path))
+            if entries.isEmpty {
+                throw InferenceError(.badArgument, "the folder \(path) has no images (.jpg, .jpeg or .png files, in subfolders too)")
+            }
+            return entries.map { ($0.path, $0.name) }
+        }
     }
 }

@@ -22,6 +22,11 @@ extension CoordinatorClient {
         try decode([JobStatus].self, from: try await send(request(Routes.jobs)))
     }
 
+    /// Deletes a finished job with its label maps and ledger.
+    public func deleteJob(_ id: String) async throws -> DeleteJobResponse {
+        try decode(DeleteJobResponse.self, from: try await send(request(Routes.deleteJob, id)))
+    }
+
     public func cancel(_ id: String) async throws -> JobStatus {
         try decode(JobStatus.self, from: try await send(request(Routes.cancel, id)))
     }

@@ -8,6 +8,11 @@ extension CoordinatorClient {
         try decode(ModelManifest.self, from: try await send(request(Routes.model, nameOrId)))
     }
 
+    /// Every registered model name.
+    public func models() async throws -> [ModelManifest] {
+        try decode([ModelManifest].self, from: try await send(request(Routes.models)))
+    }
+
     /// Uploads a model directory's files as blobs (skipping those the coordinator has) and registers `name`.
     public func addModel(name: String, directory: URL, files: [String] = ["config.json", "model.safetensors", "vocab.json", "merges.txt"])
         async throws -> ModelManifest

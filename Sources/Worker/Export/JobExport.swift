@@ -9,6 +9,8 @@ public enum JobExport {
     public struct Summary: Sendable {
         public var labels: Int
         public var results: Int
+        /// Images that failed (their reasons are in results.jsonl).
+        public var failed: Int
     }
 
     public static func run(client: CoordinatorClient, job: String, to directory: URL) async throws -> Summary {
@@ -24,10 +26,11 @@ public enum JobExport {
             DownloadRequest(url: client.url(Routes.results, [job]), destination: resultsPath, resume: false,
                             headers: ["Authorization": "Bearer \(client.token)"]),
             retry: client.retry)
-        var count = 0, written = 0
+        var count = 0, written = 0, failed = 0
         for try await line in ResultLines(path: resultsPath) {
             count += 1
             let result = try JSONDecoder().decode(ImageResultLine.self, from: Data(line))
+            if result.status == .failed { failed += 1 }
             guard result.status == .done, let sha = result.sha256 else { continue }
             if let problem = ImageID.problem(result.id) {
                 throw CurlError(.io, "image id \(result.id.debugDescription) \(problem): not written")
@@ -44,7 +47,7 @@ public enum JobExport {
             try CurlError.file { () throws(FileError) in try AtomicFile.write(png, to: path.path) }
             written += 1
         }
-        return Summary(labels: written, results: count)
+        return Summary(labels: written, results: count, failed: failed)
     }
 }
 

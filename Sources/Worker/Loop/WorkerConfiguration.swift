@@ -19,6 +19,8 @@ public struct WorkerConfiguration: Sendable {
     public var maxImageBytes: Int
     /// Limit for one image download from a URL (each attempt).
     public var imageTimeout: Duration
+    /// How long a worker that has never reached its coordinator keeps trying before it gives up.
+    public var startupGrace: Duration = .seconds(60)
 
     public init(coordinatorURL: String, token: String, name: String = ProcessInfo.processInfo.hostName,
                 cacheDirectory: URL = WorkerConfiguration.defaultCacheDirectory,

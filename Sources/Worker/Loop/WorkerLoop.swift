@@ -26,17 +26,35 @@ public struct WorkerLoop: Sendable {
         models = ModelCache(client: client, directory: configuration.cacheDirectory, runner: runner, logger: logger)
     }
 
-    /// Runs until `stop` is set (or, with `idleExit`, until no work came for that long).
-    public func run(stop: AtomicFlag) async {
+    /// Why the worker ended.
+    public enum Exit: Sendable, Equatable {
+        /// Asked to stop (SIGTERM, SIGINT, `labelmill run` ending).
+        case stopped
+        /// No work came for `idleExit`.
+        case idle
+        /// The coordinator will not take this worker: a rejected token, a URL that is not a coordinator, TLS against
+        /// plain HTTP, or no answer at all since the start. The reason says which.
+        case refused(String)
+    }
+
+    /// Runs until `stop` is set, or until no work came for `idleExit`, or until the coordinator will never take
+    /// this worker. Transport failures after the first answer are retried with backoff (a coordinator restarts);
+    /// before it, for `startupGrace`.
+    public func run(stop: AtomicFlag) async -> Exit {
         var failures = 0
         var unprepared = 0
         var idleSince = ContinuousClock.now
+        var answered = false
+        let started = ContinuousClock.now
         logger.info("worker.started", metadata: ["coordinator": "\(configuration.coordinatorURL)"])
+        defer { logger.info("worker.stopped") }
         while !stop.isSet {
             do {
                 let wait = min(configuration.pollSeconds, configuration.idleExit.map { Double($0.components.seconds) + 1 } ?? .infinity)
-                guard let task = try await client.claim(ClaimRequest(worker: workerId, name: configuration.name, waitSeconds: wait)) else {
-                    if let idle = configuration.idleExit, ContinuousClock.now - idleSince >= idle { break }
+                let claimed = try await client.claim(ClaimRequest(worker: workerId, name: configuration.name, waitSeconds: wait))
+                answered = true
+                guard let task = claimed else {
+                    if let idle = configuration.idleExit, ContinuousClock.now - idleSince >= idle { return .idle }
                     continue
                 }
                 failures = 0
@@ -52,13 +70,36 @@ public struct WorkerLoop: Sendable {
                 }
                 idleSince = ContinuousClock.now
             } catch {
+                if let refusal = Self.refusal(error, answered: answered, since: started, grace: configuration.startupGrace) {
+                    logger.error("worker.refused", metadata: ["reason": "\(refusal)"])
+                    return .refused(refusal)
+                }
+                if let idle = configuration.idleExit, ContinuousClock.now - idleSince >= idle { return .idle }
                 failures += 1
                 let delay = client.retry.delay(afterAttempt: min(failures, 8), random: Double.random(in: 0..<1))
                 logger.warning("worker.claim.failed", metadata: ["error": "\(error)", "retry.seconds": "\(delay)"])
                 await Self.sleep(delay, unless: stop)
             }
         }
-        logger.info("worker.stopped")
+        return .stopped
+    }
+
+    /// A claim failure no retry will mend, as a reason for the person who started the worker; nil to retry.
+    static func refusal(_ error: any Error, answered: Bool, since started: ContinuousClock.Instant, grace: Duration) -> String? {
+        guard let error = error as? CurlError else { return nil }
+        switch error.code {
+        case .httpStatus(401), .httpStatus(403):
+            return "\(error.message) (the coordinator refused this worker's token: check --token-file or LABELMILL_TOKEN)"
+        case .httpStatus(404), .httpStatus(405):
+            return "\(error.message) (is the --coordinator URL a labelmill coordinator's?)"
+        case .tlsOrProtocol:
+            return "\(error.message) (use http://: labelmill speaks plain HTTP; put a TLS proxy in front of it for https)"
+        case .couldNotConnect, .timedOut:
+            guard !answered && ContinuousClock.now - started >= grace else { return nil }
+            return "\(error.message) (no answer from the coordinator since the worker started \(grace.components.seconds) s ago: is the URL right, and is it running?)"
+        default:
+            return nil
+        }
     }
 
     /// Sleeps `duration`, waking early when `stop` is set.
