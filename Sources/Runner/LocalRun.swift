@@ -113,7 +113,7 @@ public enum LocalRun {
             }
         }
 
-        let stop = AtomicFlag()
+        let stop = AtomicFlag(following: configuration.stop)
         let workers = (0..<configuration.workers).map { index in
             let worker = WorkerLoop(WorkerConfiguration(
                 coordinatorURL: url, token: token, name: "local-\(index)", cacheDirectory: configuration.cacheDirectory,

@@ -18,7 +18,8 @@ struct ClientOptions: ParsableArguments {
     }
 
     func client() throws -> CoordinatorClient {
-        CoordinatorClient(baseURL: try url(), token: try CoordinatorClient.token(file: tokenFile))
+        LoggingOptions.install(level: .error)
+        return CoordinatorClient(baseURL: try url(), token: try CoordinatorClient.token(file: tokenFile))
     }
 }
 

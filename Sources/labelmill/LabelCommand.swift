@@ -44,23 +44,10 @@ struct LabelCommand: ParsableCommand {
 
     func run() throws {
         let logger = logging.bootstrap()
-        var names: [String] = []
-        if let embeddings {
-            if classOptions.classes != nil || classOptions.classesFile != nil { names = try classOptions.names() }
-            if let templates {
-                let file = try ClassEmbeddings(contentsOf: embeddings)
-                let given = try PromptTemplates.named(templates)
-                guard given.name == file.templates || (given.name.hasPrefix("file:") && file.templates.hasPrefix("file:")) else {
-                    throw CLIError("--templates \(templates) is not what \(embeddings) was made with (\(file.templates)): leave it out, or embed again")
-                }
-            }
-        } else {
-            names = try classOptions.names()
-            try ClassEmbeddings.validate(classNames: names)
-            _ = try PromptTemplates.named(templates ?? "maskclip85")
-        }
+        // With --embeddings the classes may be left out; given, they must be the file's.
+        let names = embeddings != nil && classOptions.classes == nil && classOptions.classesFile == nil ? [] : try classOptions.names()
         let configuration = LabelConfiguration(
-            modelDirectory: URL(fileURLWithPath: model), classNames: names, templates: templates ?? "maskclip85",
+            modelDirectory: URL(fileURLWithPath: model), classNames: names, templates: templates,
             embeddingsFile: embeddings, options: maskCLIP.options, maxPixels: maxPixels,
             outputDirectory: URL(fileURLWithPath: out), images: images)
         let report = try LabelRun.run(configuration, logger: logger)

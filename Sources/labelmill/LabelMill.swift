@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Synchronization
 import Worker
 
 @main
@@ -36,7 +37,8 @@ struct LabelMill: AsyncParsableCommand {
                 var command = command
                 try command.run()
             }
-        } catch let error where error is ValidationError || error is ExitCode || error is CleanExit {
+        } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // The parser's own outcomes: a usage error, an exit code, `help CMD` and `--help` (which run as a command).
             exit(withError: error)
         } catch {
             Console.standardError.endProgress()
@@ -57,14 +59,23 @@ struct LoggingOptions: ParsableArguments {
     var logLevel: Logger.Level = .info
 
     func bootstrap() -> Logger {
-        let level = logLevel
+        Self.install(level: logLevel)
+        return Logger(label: "labelmill")
+    }
+
+    /// swift-log takes one bootstrap per process; the first call wins.
+    private static let installed = Atomic(false)
+
+    /// Logging at `level`, unless a command already set it up. User commands without `--log-level` (status,
+    /// submit, export...) install `.error`: their retries stay quiet and a failure ends in its one-line message.
+    static func install(level: Logger.Level) {
+        guard installed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         LoggingSystem.bootstrap { label in
             // Through the console, so a log line never garbles a progress line on a terminal.
             var handler = StreamLogHandler(label: label, stream: ConsoleLogStream())
             handler.logLevel = level
             return handler
         }
-        return Logger(label: "labelmill")
     }
 }
 

@@ -60,6 +60,8 @@ final class FaultCluster: @unchecked Sendable {
             try FileManager.default.copyItem(at: Self.source(of: image.id), to: imageRoot.appendingPathComponent(image.file))
         }
         try "\(Self.token)\n".write(to: directory.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+        // Private, as the README tells people to keep it (serve warns about a token others may read).
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory.appendingPathComponent("token").path)
         port = try LocalPort.free()
         url = "http://127.0.0.1:\(port)"
         admin = CoordinatorClient(baseURL: url, token: Self.token, retry: .immediate(maxAttempts: 3))

@@ -56,6 +56,29 @@ import Testing
         #expect(written == direct)
     }
 
+    /// --classes or --templates that disagree with the embeddings file are an error, found before the model loads
+    /// (the model directory here does not exist).
+    @Test func classesOrTemplatesThatDisagreeWithTheEmbeddingsAreRefused() throws {
+        let dir = try TestFixtures.temporaryDirectory()
+        let model = try TestFixtures.tinyModel.get()
+        let file = dir.appendingPathComponent("classes.safetensors").path
+        try ClassEmbeddings.compute(model: model, classNames: ["cat", "dog"], templates: .named("single"), modelSHA256: try model.weightsSHA256())
+            .write(to: file)
+        func label(classes: [String], templates: String?) -> InferenceError? {
+            #expect(throws: InferenceError.self) {
+                try LabelRun.run(LabelConfiguration(modelDirectory: dir.appendingPathComponent("no-model"), classNames: classes,
+                                                    templates: templates, embeddingsFile: file, outputDirectory: dir.appendingPathComponent("out"),
+                                                    images: [TestFixtures.root.appendingPathComponent("golden/images/img_c.png").path]),
+                                 logger: Logger(label: "test"))
+            }
+        }
+        #expect(label(classes: ["dog", "cat"], templates: nil)?.message.contains("are not those of \(file) (cat,dog)") == true)
+        #expect(label(classes: [], templates: "maskclip85")?.message.contains("--templates maskclip85 is not what \(file) was made with (single)") == true)
+        // What matches gets as far as the model.
+        #expect(label(classes: ["cat", "dog"], templates: "single")?.message.contains("no-model") == true)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
+
     @Test func embeddingsOfAnotherModelAreRefused() throws {
         let model = try TestFixtures.tinyModel.get()
         let embeddings = try ClassEmbeddings.compute(model: model, classNames: ["a", "b"], templates: .named("single"), modelSHA256: "0123")

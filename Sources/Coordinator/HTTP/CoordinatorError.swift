@@ -50,6 +50,9 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
     static func from(_ error: any Error) -> CoordinatorError {
         switch error {
         case let error as CoordinatorError: return error
+        case let error as StoreError where error.cause is CoordinatorError:
+            // A route's own verdict ("no job ...") thrown inside a read transaction.
+            return from(error.cause!)
         case let error as StoreError:
             switch error.code {
             case .notFound: return CoordinatorError(.notFound, error.message)
@@ -67,7 +70,6 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
             let code: Code = switch error.status {
             case .contentTooLarge: .tooLarge
             case .notFound: .notFound
-        case .methodNotAllowed: .methodNotAllowed
             case .methodNotAllowed: .methodNotAllowed
             default: .badRequest
             }

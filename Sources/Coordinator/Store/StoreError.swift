@@ -41,8 +41,6 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     static func conflict(_ message: String) -> StoreError { StoreError(.conflict, message) }
     static func invalid(_ message: String) -> StoreError { StoreError(.invalid, message) }
 
-    /// Wraps any error thrown below the Store: `StoreError` passes through, SQLite constraint violations become
-    /// `conflict` (the Store validates first, so they mean a race or a bug), everything else `io`.
     /// A failure that may pass if the request is tried again (a full disk, a busy or failing database file), as
     /// opposed to one in the request itself.
     public var isTransient: Bool {
@@ -51,6 +49,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         return [.SQLITE_FULL, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_CANTOPEN].contains(cause.resultCode.primaryResultCode)
     }
 
+    /// Wraps any error thrown below the Store: `StoreError` passes through, SQLite constraint violations become
+    /// `conflict` (the Store validates first, so they mean a race or a bug), everything else `io`.
     static func wrap(_ error: any Error, _ context: @autoclosure () -> String) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? DatabaseError {

@@ -6,8 +6,8 @@ import Support
 public struct LabelConfiguration: Sendable {
     public var modelDirectory: URL
     public var classNames: [String]
-    /// `maskclip85`, `single` or a template file.
-    public var templates: String
+    /// `maskclip85`, `single` or a template file; nil: maskclip85, or what the embeddings file was made with.
+    public var templates: String?
     /// A class-embeddings file made by `labelmill embed`; when set, the text tower does not run.
     public var embeddingsFile: String?
     public var options: MaskCLIPOptions
@@ -16,7 +16,7 @@ public struct LabelConfiguration: Sendable {
     /// Image files, and folders whose images (subfolders included) are labeled into the same subfolders of the output.
     public var images: [String]
 
-    public init(modelDirectory: URL, classNames: [String], templates: String = "maskclip85", embeddingsFile: String? = nil,
+    public init(modelDirectory: URL, classNames: [String], templates: String? = nil, embeddingsFile: String? = nil,
                 options: MaskCLIPOptions = .init(), maxPixels: Int = ImageCodec.defaultMaxPixels,
                 outputDirectory: URL, images: [String]) {
         self.modelDirectory = modelDirectory
@@ -27,6 +27,25 @@ public struct LabelConfiguration: Sendable {
         self.maxPixels = maxPixels
         self.outputDirectory = outputDirectory
         self.images = images
+    }
+}
+
+extension LabelConfiguration {
+    /// `embeddings`, read from `file`, if the classes and templates given (when given) are the ones it was made with.
+    func check(_ embeddings: ClassEmbeddings, from file: String) throws -> ClassEmbeddings {
+        if !classNames.isEmpty, classNames != embeddings.classNames {
+            throw InferenceError(.badArgument, "the classes given (\(classNames.joined(separator: ","))) are not those of \(file) "
+                                 + "(\(embeddings.classNames.joined(separator: ","))): leave them out, or embed them again")
+        }
+        if let templates {
+            let given = try PromptTemplates.named(templates).name
+            // A template file is named by its path; the same file moved is still the same templates.
+            guard given == embeddings.templates || (given.hasPrefix("file:") && embeddings.templates.hasPrefix("file:")) else {
+                throw InferenceError(.badArgument, "--templates \(templates) is not what \(file) was made with "
+                                     + "(\(embeddings.templates)): leave it out, or embed again")
+            }
+        }
+        return embeddings
     }
 }
 
@@ -41,22 +60,20 @@ public enum LabelRun {
     /// whole run (model, classes, output directory).
     public static func run(_ configuration: LabelConfiguration, logger: Logger) throws -> LabelReport {
         let inputs = try expand(configuration.images)
+        // Everything the user gave is checked before the model loads (seconds for a real one).
+        let embedded = try configuration.embeddingsFile.map { file in try configuration.check(try ClassEmbeddings(contentsOf: file), from: file) }
+        let templates = try embedded == nil ? PromptTemplates.named(configuration.templates ?? "maskclip85") : nil
+        if embedded == nil { try ClassEmbeddings.validate(classNames: configuration.classNames) }
         let model = try CLIPModel(directory: configuration.modelDirectory)
         logger.info("model.loaded", metadata: ["model.path": "\(configuration.modelDirectory.path)", "blas": "\(BLAS.info)"])
         let sha = try model.weightsSHA256()
         let classes: ClassEmbeddings
-        if let file = configuration.embeddingsFile {
-            classes = try ClassEmbeddings(contentsOf: file)
+        if let embedded {
+            classes = embedded
             try classes.check(modelSHA256: sha)
-            if !configuration.classNames.isEmpty, configuration.classNames != classes.classNames {
-                throw InferenceError(.badArgument, "the classes given (\(configuration.classNames.joined(separator: ","))) are not those of "
-                                     + "\(file) (\(classes.classNames.joined(separator: ","))): leave them out, or embed them again")
-            }
         } else {
             let started = Date()
-            classes = try ClassEmbeddings.compute(model: model, classNames: configuration.classNames,
-                                                  templates: try PromptTemplates.named(configuration.templates),
-                                                  modelSHA256: sha)
+            classes = try ClassEmbeddings.compute(model: model, classNames: configuration.classNames, templates: templates!, modelSHA256: sha)
             logger.info("classes.embedded", metadata: ["classes.count": "\(classes.classNames.count)",
                                                        "classes.seconds": "\(Date().timeIntervalSince(started))"])
         }

@@ -1,0 +1,292 @@
+import Foundation
+import GRDB
+import LabelAPI
+import Runner
+import Support
+import Testing
+import Worker
+
+/// A newcomer's first hour, scripted with real processes: a folder and a CRLF manifest as input, an interrupted
+/// `run` and its rerun, failed images retried, the errors people make, the job commands, progress in a file and on a
+/// terminal. Each test asserts what a person would see.
+@Suite(.serialized) struct NewcomerTests {
+    static let classes = "cat,dog,tree,sky,person"
+
+    /// A scratch folder with the tiny model copied in (so that hard links to it work) and a HOME of its own.
+    final class Desk {
+        let root: URL
+        let model: URL
+        var home: URL { root.appendingPathComponent("home") }
+        var environment: [String: String] { ["HOME": home.path, "XDG_CACHE_HOME": "", "LABELMILL_COORDINATOR": "", "LABELMILL_TOKEN": ""] }
+
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("newcomer-\(UUID().uuidString)")
+            model = root.appendingPathComponent("model")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: LiveCoordinator.tinyModel, to: model)
+        }
+
+        deinit { try? FileManager.default.removeItem(at: root) }
+
+        /// `photos/a.png`, `photos/sub/b.jpg`, `photos/sub/deeper/c.png` and a file that is no image.
+        func photos() throws -> URL {
+            let photos = root.appendingPathComponent("photos")
+            for (name, source) in [("a.png", "img_a.png"), ("sub/b.jpg", "img_b.jpg"), ("sub/deeper/c.png", "img_c.png")] {
+                let target = photos.appendingPathComponent(name)
+                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(source), to: target)
+            }
+            try "not an image".write(to: photos.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
+            return photos
+        }
+
+        func run(_ arguments: [String]) throws -> LabelmillProcess.Finished {
+            try LabelmillProcess.runToEnd(["run", "--model", model.path, "--classes", NewcomerTests.classes, "--short-side", "48"] + arguments,
+                                          environment: environment)
+        }
+    }
+
+    /// A runtime failure is one line: `labelmill: ...`, without Swift type names, Foundation's internals or the usage.
+    static func expectOneLine(_ result: LabelmillProcess.Finished, containing text: String, status: Int32 = 1,
+                              sourceLocation: SourceLocation = #_sourceLocation) {
+        let lines = result.errors.split(separator: "\n").filter { !$0.contains(" info ") && !$0.contains(" notice ") }
+        #expect(result.status == status, "exit status \(result.status): \(result.errors)", sourceLocation: sourceLocation)
+        #expect(lines.count == 1 && lines[0].hasPrefix("labelmill: ") && lines[0].contains(text), "\(result.errors)",
+                sourceLocation: sourceLocation)
+        for internals in ["CurlError", "StoreError", "InferenceError", "Error Domain", "NSCocoa", "Usage:", "bind(descriptor"] {
+            #expect(!result.errors.contains(internals), "\(internals) in: \(result.errors)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func runTakesAFolderAndACRLFManifestAndKeepsNoCopyOfTheModel() throws {
+        let desk = try Desk()
+        let photos = try desk.photos()
+        let out = desk.root.appendingPathComponent("out")
+        let first = try desk.run(["--manifest", photos.path, "--out", out.path, "--quiet"])
+        #expect(first.status == 0, "\(first.errors)")
+        let labels = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path).sorted()
+        #expect(labels == ["a.png", "sub_b.png", "sub_deeper_c.png"])
+        #expect(!first.errors.contains("\r") && !first.errors.contains("\u{1B}"), "--quiet: no progress at all")
+        // The output folder follows the umask (the state inside it is private).
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: out.path)[.posixPermissions] as? Int)
+        #expect(mode & 0o055 == 0o055, "out is \(String(mode, radix: 8))")
+        // No second copy of the model: its blobs are hard links to the model's files, and the workers' cache is the user's.
+        for name in RunInputFiles.model {
+            let original = try FileManager.default.attributesOfItem(atPath: desk.model.appendingPathComponent(name).path)
+            let sha = try SHA256Hex.of(file: desk.model.appendingPathComponent(name).path)
+            let blob = try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(".labelmill/coordinator/blobs/\(sha.prefix(2))/\(sha)").path)
+            #expect(blob[.systemFileNumber] as? Int == original[.systemFileNumber] as? Int, "\(name) is a hard link")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".labelmill/cache").path))
+        #expect(FileManager.default.fileExists(atPath: desk.home.appendingPathComponent(".cache/labelmill/models").path))
+
+        // A manifest with CRLF line ends, plain and JSON Lines.
+        let manifest = desk.root.appendingPathComponent("crlf.txt")
+        try ("photos/a.png\r\n{\"id\": \"bee\", \"uri\": \"photos/sub/b.jpg\"}\r\n\r\n").write(to: manifest, atomically: true, encoding: .utf8)
+        let crlf = try desk.run(["--manifest", manifest.path, "--out", desk.root.appendingPathComponent("out-crlf").path])
+        #expect(crlf.status == 0, "\(crlf.errors)")
+        #expect(crlf.output.contains("done: 2 labeled, 0 failed of 2"), "\(crlf.output)")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func labelTakesAFolderAndMirrorsItsSubfolders() throws {
+        let desk = try Desk()
+        let photos = try desk.photos()
+        let out = desk.root.appendingPathComponent("labels")
+        let result = try LabelmillProcess.runToEnd(["label", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48",
+                                                    "--out", out.path, photos.path], environment: desk.environment)
+        #expect(result.status == 0, "\(result.errors)")
+        #expect(result.output.contains("labeled 3 of 3 images"))
+        let written = try FileManager.default.subpathsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".png") }.sorted()
+        #expect(written == ["a.png", "sub/b.png", "sub/deeper/c.png"])
+    }
+
+    /// Ctrl-C stops after the current image, gives the leases back and says how to go on; the rerun finishes at once
+    /// (no lease to wait out) and the interrupt cost no attempt.
+    @Test(.timeLimit(.minutes(3)))
+    func anInterruptedRunResumesPromptly() async throws {
+        let desk = try Desk()
+        let ids = (0..<6).map { "img\($0)" }
+        let images = try await FixtureImageServer.start(Dictionary(uniqueKeysWithValues: ids.map { ($0, FaultCluster.source(of: $0)) }))
+        ids.dropFirst(2).forEach { images.close($0) }
+        let manifest = desk.root.appendingPathComponent("manifest.txt")
+        try ids.map { "{\"id\": \"\($0)\", \"uri\": \"\(images.uri($0))\"}" }.joined(separator: "\n").write(to: manifest, atomically: true, encoding: .utf8)
+        let out = desk.root.appendingPathComponent("out")
+        let arguments = ["run", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48", "--shard-size", "2",
+                         "--manifest", manifest.path, "--out", out.path]
+        let log = desk.root.appendingPathComponent("run-1.log")
+        let first = try LabelmillProcess.start(arguments, log: log, environment: desk.environment)
+        defer { first.kill() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while images.requests(for: "img2") == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(images.requests(for: "img2") == 1, "the worker reached the second task")
+        first.send(SIGINT)
+        try await Task.sleep(for: .milliseconds(300))
+        ids.forEach { images.open($0) }
+        #expect(await first.waitForExit(timeout: .seconds(20)))
+        #expect(first.process.terminationStatus == 130, "\(first.logText)")
+        #expect(first.logText.contains("interrupted: 3 of 6 labeled") && first.logText.contains("run the same command again"), "\(first.logText)")
+
+        let rerun = try LabelmillProcess.runToEnd(arguments, environment: desk.environment)
+        #expect(rerun.status == 0, "\(rerun.errors)")
+        #expect(rerun.output.contains("done: 6 labeled, 0 failed of 6"), "\(rerun.output)")
+        #expect(rerun.duration < .seconds(30), "the rerun did not wait out a lease: \(rerun.duration)")
+        let database = try DatabaseQueue(path: out.appendingPathComponent(".labelmill/coordinator/labelmill.sqlite").path)
+        let (expired, released, maxAttempts) = try await database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE kind = 'lease.expired'") ?? -1,
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE kind = 'task.released'") ?? -1,
+             try Int.fetchOne(db, sql: "SELECT MAX(attempts) FROM tasks") ?? -1)
+        }
+        #expect(expired == 0 && released >= 1 && maxAttempts == 1, "expired \(expired), released \(released), attempts \(maxAttempts)")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aRerunRetriesTheImagesThatFailed() throws {
+        let desk = try Desk()
+        let missing = desk.root.appendingPathComponent("late.png")
+        let manifest = desk.root.appendingPathComponent("manifest.txt")
+        try [APITests.images.appendingPathComponent("img_a.png").path, missing.path].joined(separator: "\n")
+            .write(to: manifest, atomically: true, encoding: .utf8)
+        let out = desk.root.appendingPathComponent("out")
+        let first = try desk.run(["--manifest", manifest.path, "--out", out.path])
+        #expect(first.status == 1 && first.errors.contains("1 images failed") && first.errors.contains("run again to retry them"), "\(first.errors)")
+        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_c.png"), to: missing)
+        let second = try desk.run(["--manifest", manifest.path, "--out", out.path])
+        #expect(second.status == 0, "\(second.errors)")
+        #expect(second.output.contains("retried 1 images") && second.output.contains("done: 2 labeled, 0 failed of 2"), "\(second.output)")
+    }
+
+    /// The mistakes of a first hour, each answered in one line that says what to do.
+    @Test(.timeLimit(.minutes(3)))
+    func errorsReadAsOneLineWithTheFix() async throws {
+        let desk = try Desk()
+        let cluster = try FaultCluster("newcomer-errors")
+        defer { cluster.shutdown() }
+        try await cluster.startCoordinator()
+        let closed = try LocalPort.free()
+        let token = cluster.tokenFile
+        let wrongToken = desk.root.appendingPathComponent("wrong-token")
+        try "not-the-token-at-all\n".write(to: wrongToken, atomically: true, encoding: .utf8)
+        func labelmill(_ arguments: [String]) throws -> LabelmillProcess.Finished {
+            try LabelmillProcess.runToEnd(arguments, environment: desk.environment)
+        }
+
+        Self.expectOneLine(try labelmill(["status", "--coordinator", "http://127.0.0.1:\(closed)", "--token-file", token]),
+                           containing: "is `labelmill serve` running there")
+        Self.expectOneLine(try labelmill(["status", "--coordinator", "https://127.0.0.1:\(cluster.port)", "--token-file", token]),
+                           containing: "use http://")
+        Self.expectOneLine(try labelmill(["status", "--coordinator", cluster.url, "--token-file", wrongToken.path]),
+                           containing: "the coordinator refused the token")
+        Self.expectOneLine(try labelmill(["serve", "--data", desk.root.appendingPathComponent("data").path, "--port", "\(cluster.port)",
+                                          "--token-file", token]),
+                           containing: "port \(cluster.port) on 127.0.0.1 is in use")
+        // A short token in a file others may read: serve warns about both (and here fails on the busy port).
+        let weak = desk.root.appendingPathComponent("weak-token")
+        try "short\n".write(to: weak, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: weak.path)
+        let serve = try labelmill(["serve", "--data", desk.root.appendingPathComponent("data").path, "--port", "\(cluster.port)",
+                                   "--token-file", weak.path])
+        #expect(serve.status == 1 && serve.errors.contains("the token has 5 characters") && serve.errors.contains("chmod 600 \(weak.path)"),
+                "\(serve.errors)")
+        let out = desk.root.appendingPathComponent("out")
+        Self.expectOneLine(try desk.run(["--manifest", desk.root.appendingPathComponent("nope.txt").path, "--out", out.path]),
+                           containing: "cannot read the manifest")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".labelmill").path), "a failed start leaves no .labelmill")
+        Self.expectOneLine(try labelmill(["label", "--model", desk.model.path, "--classes-file", "nope.txt", "--out", out.path, "x.png"]),
+                           containing: "cannot read the classes file nope.txt: no such file")
+        let usage = try desk.run(["--manifest", "x", "--out", out.path, "--workers", "0"])
+        #expect(usage.status == 64 && usage.errors.contains("--workers 0 is out of range"), "a usage error is one: \(usage.errors)")
+
+        // Workers: a refused token ends the worker with the reason; --idle-exit counts while nothing answers.
+        let refused = try labelmill(["worker", "--coordinator", cluster.url, "--token-file", wrongToken.path, "--log-level", "critical"])
+        Self.expectOneLine(refused, containing: "refused this worker's token")
+        #expect(refused.duration < .seconds(15))
+        let idle = try labelmill(["worker", "--coordinator", "http://127.0.0.1:\(closed)", "--token-file", token, "--idle-exit", "2",
+                                  "--log-level", "critical"])
+        #expect(idle.status == 0 && idle.duration < .seconds(30), "\(idle.duration) \(idle.errors)")
+
+        let version = try labelmill(["--version"])
+        #expect(version.status == 0 && version.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+    }
+
+    /// retry, cancel, delete and model list, as commands; LABELMILL_COORDINATOR instead of --coordinator.
+    @Test(.timeLimit(.minutes(2)))
+    func jobCommands() async throws {
+        let cluster = try FaultCluster("newcomer-commands")
+        defer { cluster.shutdown() }
+        try await cluster.startCoordinator()
+        try await cluster.submit()
+        let environment = ["LABELMILL_COORDINATOR": cluster.url, "LABELMILL_TOKEN": FaultCluster.token]
+        func labelmill(_ arguments: [String]) throws -> LabelmillProcess.Finished {
+            try LabelmillProcess.runToEnd(arguments, environment: environment)
+        }
+        let models = try labelmill(["model", "list"])
+        #expect(models.status == 0 && models.output.hasPrefix("tiny  "), "\(models.output) \(models.errors)")
+        let cancelled = try labelmill(["cancel", cluster.job])
+        #expect(cancelled.status == 0 && cancelled.output.contains(": cancelled"), "\(cancelled.output) \(cancelled.errors)")
+        let retry = try labelmill(["retry", cluster.job])
+        #expect(retry.status == 1 && retry.errors.contains("is cancelled"), "\(retry.errors)")
+        let jobs = try labelmill(["status"])
+        #expect(jobs.output.contains("cancelled  0 done, 0 failed of 10"), "\(jobs.output)")
+        let deleted = try labelmill(["delete", cluster.job])
+        #expect(deleted.status == 0 && deleted.output.contains("deleted \(cluster.job): 10 images"), "\(deleted.output) \(deleted.errors)")
+        Self.expectOneLine(try labelmill(["status", cluster.job]), containing: "HTTP 404")
+    }
+
+    /// Every --help answers (exit 0) with an example; flags are spelled as the README spells them; a negative number
+    /// is refused with its range, not taken for a flag.
+    @Test(.timeLimit(.minutes(2)))
+    func helpFlagsAndWarningsAreConsistent() throws {
+        let desk = try Desk()
+        func labelmill(_ arguments: [String]) throws -> LabelmillProcess.Finished {
+            try LabelmillProcess.runToEnd(arguments, environment: desk.environment)
+        }
+        let commands = ["", "run", "label", "embed", "serve", "worker", "submit", "status", "retry", "cancel", "delete", "export",
+                        "model", "model add", "model list", "model fetch", "backup", "bench", "bench encoder", "bench text",
+                        "bench blas", "bench coordinator"]
+        for command in commands {
+            let help = try labelmill(command.split(separator: " ").map(String.init) + ["--help"])
+            #expect(help.status == 0 && help.output.contains("USAGE: labelmill") && help.output.contains("Example"),
+                    "labelmill \(command) --help: \(help.status) \(help.output) \(help.errors)")
+        }
+        let worker = try labelmill(["help", "worker"])
+        #expect(worker.status == 0 && worker.output.contains("--max-image-mib") && !worker.output.contains("mi-b"), "\(worker.output)")
+        let name = worker.output.components(separatedBy: "--name <name>").last?.components(separatedBy: "--cache").first ?? ""
+        #expect(name.components(separatedBy: "default").count == 2, "one default for --name: \(name)")
+
+        let negative = try labelmill(["label", "--model", desk.model.path, "--classes", Self.classes, "--out", "out",
+                                      "--prompt-denoise", "-0.5", "x.png"])
+        #expect(negative.status == 64 && negative.errors.contains("--prompt-denoise -0.5 is out of range"), "\(negative.errors)")
+    }
+
+    /// Progress in a file is a plain line now and then; on a terminal the bar is redrawn in place.
+    @Test(.timeLimit(.minutes(2)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script(1) for a terminal"))
+    func progressInAFileAndOnATerminal() throws {
+        let desk = try Desk()
+        let photos = try desk.photos()
+        let plain = try desk.run(["--manifest", photos.path, "--out", desk.root.appendingPathComponent("plain").path])
+        #expect(plain.status == 0)
+        #expect(plain.errors.contains("[") && !plain.errors.contains("\r") && !plain.errors.contains("\u{1B}"), "\(plain.errors.debugDescription)")
+
+        let command = ([LabelmillProcess.executable.path, "run", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48",
+                        "--manifest", photos.path, "--out", desk.root.appendingPathComponent("tty").path]).map { "'\($0)'" }.joined(separator: " ")
+        let transcript = desk.root.appendingPathComponent("typescript")
+        let terminal = Process()
+        terminal.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        terminal.arguments = ["-q", "-e", "-c", command, transcript.path]
+        terminal.environment = ProcessInfo.processInfo.environment.merging(desk.environment) { $1 }
+        terminal.standardInput = FileHandle.nullDevice
+        terminal.standardOutput = FileHandle.nullDevice
+        try terminal.run()
+        terminal.waitUntilExit()
+        let text = try String(contentsOf: transcript, encoding: .utf8)
+        #expect(terminal.terminationStatus == 0, "\(text)")
+        #expect(text.contains("\r\u{1B}[K"), "the bar is redrawn in place on a terminal")
+    }
+}
+
+/// The model files `labelmill run` links into its store.
+enum RunInputFiles {
+    static let model = ["config.json", "model.safetensors", "vocab.json", "merges.txt"]
+}
