@@ -54,8 +54,10 @@ public enum LocalRun {
         let input = try RunInput(configuration)
         let data = configuration.outputDirectory.appendingPathComponent(".labelmill")
         let fresh = !FileManager.default.fileExists(atPath: data.path)
-        try FileManager.default.createDirectory(at: configuration.outputDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try CurlError.file { () throws(FileError) in
+            try Directory.make(configuration.outputDirectory.path)
+            try Directory.make(data.path, permissions: 0o700)
+        }
         let coordinator = CoordinatorConfiguration(dataDirectory: data.appendingPathComponent("coordinator"), host: "127.0.0.1", port: 0,
                                                    tokens: TokenSet(admin: ""))
         let model: ModelRecord

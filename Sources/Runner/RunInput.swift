@@ -47,7 +47,7 @@ struct RunInput {
     }
 
     /// The manifest with relative paths made absolute (relative to the manifest's folder). Lines end in "\n", "\r\n"
-    /// or "\r".
+    /// or "\r". One without a usable line (empty, or only `s3://` URIs, say) is refused.
     static func absoluteManifest(_ url: URL) throws -> String {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             let reason = FileManager.default.fileExists(atPath: url.path) ? "not readable UTF-8 text" : "no such file or folder"
@@ -68,10 +68,10 @@ struct RunInput {
             }
             return trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix("{") ? trimmed : absolute(trimmed)
         }
-        guard lines.contains(where: { !$0.isEmpty && !$0.hasPrefix("#") }) else {
-            throw InferenceError(.badArgument, "the manifest \(url.path) names no image")
-        }
-        return lines.joined(separator: "\n")
+        let manifest = lines.joined(separator: "\n")
+        // The coordinator's own parse: a manifest with no usable line is refused here, with its lines' reasons.
+        do { _ = try Manifest.parse(manifest) } catch { throw InferenceError(.badArgument, "\(url.path): \(error.message)") }
+        return manifest
     }
 
     /// Opens the embedded coordinator's store before it serves: the model's files become its blobs as hard links to

@@ -52,7 +52,8 @@ struct LabelCommand: ParsableCommand {
             outputDirectory: URL(fileURLWithPath: out), images: images)
         let report = try LabelRun.run(configuration, logger: logger)
         for failure in report.failed {
-            FileHandle.standardError.write(Data("labelmill: \(failure.image): \(failure.reason)\n".utf8))
+            let line = failure.reason.contains(failure.image) ? failure.reason : "\(failure.image): \(failure.reason)"
+            FileHandle.standardError.write(Data("labelmill: \(line)\n".utf8))
         }
         print("labeled \(report.labeled.count) of \(report.labeled.count + report.failed.count) images into \(out)")
         if !report.failed.isEmpty { throw ExitCode(1) }

@@ -116,6 +116,22 @@ import Worker
                                           width: image.width, height: image.height)
     }
 
+    /// Without --image-root a relative path cannot be read by anyone: its line fails at submit with the fix, and a
+    /// manifest of nothing else is refused.
+    @Test func relativePathsWithoutAnImageRootAreRefusedAtSubmit() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        let image = APITests.images.appendingPathComponent("img_a.png").path
+        let job = try await live.submit("photos/a.png\n\(image)")
+        let status = try await live.admin.job(job)
+        #expect(status.images.failed == 1 && status.images.pending == 1)
+        #expect(status.recentErrors.first?.error.contains("photos/a.png is a relative path, and this coordinator serves none") == true,
+                "\(status.recentErrors)")
+        await expectStatus(400, containing: "start it with --image-root DIR") {
+            _ = try await live.submit("photos/a.png\nphotos/b.png")
+        }
+    }
+
     /// docs/API.md's route table is the same contract: every route, with its method and token.
     @Test func theDocumentedRoutesAreTheRoutes() throws {
         let text = try String(contentsOf: StoreSchemaTests.packageRoot.appendingPathComponent("docs/API.md"), encoding: .utf8)

@@ -195,6 +195,15 @@ import Worker
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".labelmill").path), "a failed start leaves no .labelmill")
         Self.expectOneLine(try labelmill(["label", "--model", desk.model.path, "--classes-file", "nope.txt", "--out", out.path, "x.png"]),
                            containing: "cannot read the classes file nope.txt: no such file")
+        let s3 = desk.root.appendingPathComponent("s3.txt")
+        try "s3://bucket/photos/x.jpg\n".write(to: s3, atomically: true, encoding: .utf8)
+        Self.expectOneLine(try desk.run(["--manifest", s3.path, "--out", out.path]), containing: "s3:// URIs are not supported")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".labelmill").path), "refused before the store opens")
+        let file = desk.root.appendingPathComponent("a-file")
+        try "".write(to: file, atomically: true, encoding: .utf8)
+        Self.expectOneLine(try labelmill(["label", "--model", desk.model.path, "--classes", Self.classes, "--out", file.appendingPathComponent("x").path,
+                                          APITests.images.appendingPathComponent("img_a.png").path]),
+                           containing: "creating directory \(file.path): a file of that name is in the way")
         let usage = try desk.run(["--manifest", "x", "--out", out.path, "--workers", "0"])
         #expect(usage.status == 64 && usage.errors.contains("--workers 0 is out of range"), "a usage error is one: \(usage.errors)")
 
@@ -260,7 +269,7 @@ import Worker
         #expect(negative.status == 64 && negative.errors.contains("--prompt-denoise -0.5 is out of range"), "\(negative.errors)")
     }
 
-    /// Progress in a file is a plain line now and then; on a terminal the bar is redrawn in place.
+    /// Progress in a file is a plain line now and then; on a terminal the bar is redrawn in place, under the log lines.
     @Test(.timeLimit(.minutes(2)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script(1) for a terminal"))
     func progressInAFileAndOnATerminal() throws {
         let desk = try Desk()
@@ -283,6 +292,16 @@ import Worker
         let text = try String(contentsOf: transcript, encoding: .utf8)
         #expect(terminal.terminationStatus == 0, "\(text)")
         #expect(text.contains("\r\u{1B}[K"), "the bar is redrawn in place on a terminal")
+        // A log line clears the bar first and prints on a line of its own; the bar is drawn again below it.
+        // Split on bytes: "\r\n", which the terminal ends lines with, is one Character. script(1)'s own header line
+        // names the command (with "labelmill") and is not the program's output.
+        let logLines = text.utf8.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+            .filter { $0.contains(" info labelmill") && !$0.hasPrefix("Script ") }
+        #expect(logLines.contains { $0.contains("workers  \r\u{1B}[K") }, "log lines came while the bar was up: \(text.debugDescription)")
+        for line in logLines {
+            let shown = line.components(separatedBy: "\r\u{1B}[K").last ?? ""
+            #expect(shown.first?.isNumber == true, "a log line glued to the bar: \(line.debugDescription)")
+        }
     }
 }
 

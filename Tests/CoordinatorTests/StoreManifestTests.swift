@@ -123,6 +123,18 @@ import LabelAPI
         #expect(throws: StoreError.self) { try Manifest.parse("{bad\n{\"id\": \"../x\", \"uri\": \"u\"}") }
     }
 
+    /// A streamed manifest whose every line is rejected is refused with the first line's reason.
+    @Test func aJobOfOnlyRejectedLinesSaysWhy() throws {
+        let fixture = try StoreFixture()
+        let model = try fixture.model()
+        let rejection = "manifest line 1: s3:// URIs are not supported (http://, https://, file:// or a path)"
+        let error = storeError {
+            _ = try fixture.store.createJob(NewJob(name: "s3", modelId: model.id, classes: ["cat"], options: JobSettings(),
+                                                   items: [ManifestItem(id: "x", uri: "s3://b/x.png", line: 1, rejection: rejection)]))
+        }
+        #expect(error?.code == .invalid && error?.message == "the job has no usable images (the first: \(rejection))")
+    }
+
     @Test func badJSONLines() {
         #expect(message("a.jpg\n{not json") == "manifest line 2: not valid JSON")
         #expect(message(#"{"id": "x"}"#) == #"manifest line 1: "uri" is missing"#)

@@ -77,6 +77,8 @@ extension Store {
         let shard: Int
         let at: Double
         var count = 0, accepted = 0, rejected = 0, tasks = 0
+        /// Why the first rejected line was, for a job that has nothing else.
+        private var firstRejection: String?
         private var firstTask: Int64?
         private var currentTask: Int64?
         private var inCurrentTask = 0
@@ -108,6 +110,7 @@ extension Store {
                 item.id += "#"  // a rejected line's own id that another rejected line already has
             }
             rejected += 1
+            firstRejection = firstRejection ?? item.rejection
             try store.appendEvent(db, at: at, kind: .imageFailed, job: jobId, image: item.id, reason: item.rejection)
         }
 
@@ -138,7 +141,9 @@ extension Store {
         /// Refuses a job without one usable image; records the counts.
         mutating func finish() throws {
             if count == 0 { throw StoreError.invalid("the job has no images") }
-            if accepted == 0 { throw StoreError.invalid("the job has no usable images") }
+            if accepted == 0 {
+                throw StoreError.invalid("the job has no usable images" + (firstRejection.map { " (the first: \($0))" } ?? ""))
+            }
             try closeTask()
             try db.run("UPDATE jobs SET image_count = ?, task_count = ? WHERE id = ?", [count, tasks, jobId])
         }

@@ -80,10 +80,10 @@ public enum LabelRun {
         let maskCLIP = try MaskCLIP(model: model, classes: classes, options: configuration.options)
         let out = configuration.outputDirectory
         do {
-            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-            try AtomicFile.write([UInt8](ClassList(classes.classNames).json()), to: out.appendingPathComponent("classes.json").path)
-        } catch {
-            throw InferenceError(.io, "cannot write to \(out.path): \(error.localizedDescription)")
+            try Directory.make(out.path)
+            try AtomicFile.write([UInt8](try ClassList(classes.classNames).json()), to: out.appendingPathComponent("classes.json").path)
+        } catch let error as FileError {
+            throw InferenceError(.io, "cannot write the labels: \(error)")
         }
         var report = LabelReport()
         var written = Set<String>()

@@ -16,9 +16,11 @@ public enum JobExport {
     public static func run(client: CoordinatorClient, job: String, to directory: URL) async throws -> Summary {
         let status = try await client.job(job)
         let labels = directory.appendingPathComponent("labels")
-        try FileManager.default.createDirectory(at: labels, withIntermediateDirectories: true)
         let classes = [UInt8](try ClassList(status.classes).json())
-        try CurlError.file { () throws(FileError) in try AtomicFile.write(classes, to: directory.appendingPathComponent("classes.json").path) }
+        try CurlError.file { () throws(FileError) in
+            try Directory.make(labels.path)
+            try AtomicFile.write(classes, to: directory.appendingPathComponent("classes.json").path)
+        }
         // results.jsonl comes straight to disk (a million-image job is a few hundred MB), then is read a line
         // at a time for the label maps to fetch.
         let resultsPath = directory.appendingPathComponent("results.jsonl").path
