@@ -55,8 +55,8 @@ public enum LocalRun {
         let data = configuration.outputDirectory.appendingPathComponent(".labelmill")
         let fresh = !FileManager.default.fileExists(atPath: data.path)
         try CurlError.file { () throws(FileError) in
-            try Directory.make(configuration.outputDirectory.path)
-            try Directory.make(data.path, permissions: 0o700)
+            try AtomicFile.createDirectories(configuration.outputDirectory.path)
+            try AtomicFile.createDirectories(data.path, mode: 0o700)
         }
         let coordinator = CoordinatorConfiguration(dataDirectory: data.appendingPathComponent("coordinator"), host: "127.0.0.1", port: 0,
                                                    tokens: TokenSet(admin: ""))

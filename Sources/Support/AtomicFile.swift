@@ -64,12 +64,16 @@ public enum AtomicFile {
         guard fsync(fd) == 0 else { throw .system("fsync", directory) }
     }
 
-    /// Creates `path` and its missing parents (mode 0777 filtered by the umask).
-    public static func createDirectories(_ path: String) throws(FileError) {
+    /// Creates `path` and its missing parents, each new one with `mode` filtered by the umask. A file where a
+    /// directory should be is named as such (Foundation's error for it reads "The operation could not be completed").
+    public static func createDirectories(_ path: String, mode: mode_t = 0o777) throws(FileError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
+            let parent = current
             current += "/" + component
-            if mkdir(current, 0o777) != 0 && errno != EEXIST { throw .system("mkdir", current) }
+            if mkdir(current, mode) == 0 || errno == EEXIST { continue }
+            if errno == ENOTDIR { throw FileError("mkdir", parent, reason: "a file of that name is in the way") }
+            throw .system("mkdir", current)
         }
     }
 

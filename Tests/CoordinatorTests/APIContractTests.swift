@@ -132,6 +132,42 @@ import Worker
         }
     }
 
+    /// Deleting a job takes its label maps, class embeddings and ledger; a running job must be cancelled first; the
+    /// model and other jobs stay.
+    @Test func deletingAJobTakesItsDataAndLeavesTheRest() async throws {
+        let live = try await LiveCoordinator.start(imageRoot: APITests.images)
+        defer { live.stop() }
+        let job = try await live.submit("img_a.png")
+        let other = try await live.submit("img_b.jpg", classes: ["cat", "dog"])
+        await expectStatus(409, containing: "cancel it before deleting it") { _ = try await live.admin.deleteJob(job) }
+
+        let task = try #require(try await live.worker.claim(ClaimRequest(worker: "w1")))
+        #expect(task.jobId == job)
+        let image = try ImageCodec.read(contentsOf: APITests.images.appendingPathComponent("img_a.png").path)
+        let png = try ImageCodec.encodeLabelPNG(LabelMap(width: image.width, height: image.height,
+                                                         indices: [UInt8](repeating: 1, count: image.width * image.height)))
+        try await live.worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: png,
+                                          width: image.width, height: image.height)
+        try await live.worker.complete(task: task.taskId, token: task.leaseToken)
+        #expect(try await live.admin.job(job).state == .done)
+        let labels = live.dataDirectory.appendingPathComponent("labels/\(job)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: labels.path).count == 1)
+
+        let embeddings = live.dataDirectory.appendingPathComponent("embeddings")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: embeddings.path).filter { $0.hasSuffix(".safetensors") }.count == 2)
+
+        let deleted = try await live.admin.deleteJob(job)
+        #expect(deleted.id == job && deleted.images == 1 && deleted.labelFiles == 1)
+        #expect(!FileManager.default.fileExists(atPath: labels.path), "the label maps went with the job")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: embeddings.path).filter { $0.hasSuffix(".safetensors") }.count == 1,
+                "its class embeddings went too; the other job's stay")
+        await expectStatus(404) { _ = try await live.admin.job(job) }
+        await expectStatus(404) { _ = try await live.admin.events(job) }
+        #expect(try await live.admin.jobs().map(\.id) == [other])
+        #expect(try await live.admin.job(other).embeddingsReady)
+        #expect(try await live.admin.models().map(\.name) == ["tiny"])
+    }
+
     /// docs/API.md's route table is the same contract: every route, with its method and token.
     @Test func theDocumentedRoutesAreTheRoutes() throws {
         let text = try String(contentsOf: StoreSchemaTests.packageRoot.appendingPathComponent("docs/API.md"), encoding: .utf8)

@@ -117,14 +117,15 @@ import Worker
         for _ in 0..<100 where !(await client.health()) { try await Task.sleep(for: .milliseconds(100)) }
 
         let auth = ["--coordinator", url, "--token-file", tokenFile.path]
-        _ = try LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
-        let submitted = try LabelmillProcess.run(["submit"] + auth + ["--model", "tiny", "--manifest", manifest.path,
+        _ = try await LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
+        let submitted = try await LabelmillProcess.run(["submit"] + auth + ["--model", "tiny", "--manifest", manifest.path,
                                                   "--classes", "cat,dog,tree,sky,person", "--short-side", "48", "--shard-size", "3",
                                                   "--lease-seconds", "3", "--json"])
         let job = try JSONDecoder().decode([String: String].self, from: Data(submitted.utf8))["id"]!
+        // An image timeout well above the slow route's 800 ms and a loaded loopback server's answer, far below the stall.
         for name in ["w1", "w2"] {
             workers.append(try LabelmillProcess.start(
-                ["worker"] + auth + ["--name", name, "--cache", dir.appendingPathComponent("cache").path, "--image-timeout", "1"],
+                ["worker"] + auth + ["--name", name, "--cache", dir.appendingPathComponent("cache").path, "--image-timeout", "2"],
                 log: dir.appendingPathComponent("\(name).log")))
         }
 
@@ -148,7 +149,7 @@ import Worker
         #expect(status.images == JobStatus.Images(total: good.count + bad.count, pending: 0, running: 0, done: good.count, failed: bad.count))
 
         let out = dir.appendingPathComponent("export")
-        let exported = try LabelmillProcess.runToEnd(["export"] + auth + [job, "--out", out.path])
+        let exported = try await LabelmillProcess.runToEnd(["export"] + auth + [job, "--out", out.path])
         #expect(exported.status == 1 && exported.errors.contains("\(bad.count) images failed; their reasons are in"), "\(exported.errors)")
         let results = try String(contentsOf: out.appendingPathComponent("results.jsonl"), encoding: .utf8)
             .split(separator: "\n").map { try JSONDecoder().decode(ImageResultLine.self, from: Data($0.utf8)) }

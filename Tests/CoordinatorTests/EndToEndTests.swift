@@ -57,8 +57,8 @@ import Worker
         #expect(try await HTTPClient().send(Worker.HTTPRequest(url: url + Routes.jobs.template)).status == 401)
 
         let auth = ["--coordinator", url, "--token-file", tokenFile.path]
-        _ = try LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
-        let submitted = try LabelmillProcess.run(["submit"] + auth + ["--model", "tiny", "--manifest", manifest.path,
+        _ = try await LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
+        let submitted = try await LabelmillProcess.run(["submit"] + auth + ["--model", "tiny", "--manifest", manifest.path,
                                                   "--classes", "cat,dog,tree,sky,person", "--short-side", "48", "--shard-size", "4",
                                                   "--lease-seconds", "2", "--json"])
         let job = try JSONDecoder().decode([String: String].self, from: Data(submitted.utf8))["id"]!
@@ -96,11 +96,11 @@ import Worker
         #expect(labeledPerImage.count == 24 && labeledPerImage.values.allSatisfy { $0 == 1 })
 
         let out = dir.appendingPathComponent("export")
-        _ = try LabelmillProcess.run(["export"] + auth + [job, "--out", out.path])
+        _ = try await LabelmillProcess.run(["export"] + auth + [job, "--out", out.path])
         let exported = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path)
         #expect(exported.count == 24)
         let localDir = dir.appendingPathComponent("local")
-        _ = try LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat,dog,tree,sky,person",
+        _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat,dog,tree,sky,person",
                                       "--short-side", "48", "--out", localDir.path, "--log-level", "error"]
                                      + sources.map { APITests.images.appendingPathComponent($0).path })
         for i in 0..<20 {

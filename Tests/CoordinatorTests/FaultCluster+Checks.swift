@@ -63,7 +63,7 @@ extension FaultCluster {
         #expect(events.filter { $0.kind == .jobDone }.count == 1, "\(name): job.done events")
         let labeled = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" }).mapValues(\.count)
         let out = directory.appendingPathComponent("export")
-        _ = try LabelmillProcess.run(["export", "--coordinator", url, "--token-file", tokenFile, job, "--out", out.path])
+        _ = try await LabelmillProcess.run(["export", "--coordinator", url, "--token-file", tokenFile, job, "--out", out.path])
         var matching = 0
         for image in images {
             #expect(labeled[image.id] == 1, "\(name): \(image.id) has \(labeled[image.id] ?? 0) image.done events")

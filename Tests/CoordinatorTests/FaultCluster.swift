@@ -91,8 +91,8 @@ final class FaultCluster: @unchecked Sendable {
         }
         try lines.joined(separator: "\n").write(to: manifest, atomically: true, encoding: .utf8)
         let auth = ["--coordinator", url, "--token-file", tokenFile]
-        _ = try LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
-        let output = try LabelmillProcess.run(["submit"] + auth + [
+        _ = try await LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
+        let output = try await LabelmillProcess.run(["submit"] + auth + [
             "--model", "tiny", "--manifest", manifest.path, "--classes", Self.classes, "--short-side", "48",
             "--shard-size", "2", "--lease-seconds", "\(leaseSeconds)", "--max-attempts", "\(maxAttempts)", "--json"])
         job = try #require(try JSONDecoder().decode([String: String].self, from: Data(output.utf8))["id"])

@@ -24,7 +24,7 @@ enum FaultReference {
             throw FaultSuiteError("the fault-free run labeled \(results.count - notDone.count) of \(cluster.images.count) images")
         }
         let out = cluster.directory.appendingPathComponent("export")
-        _ = try LabelmillProcess.run(["export", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job, "--out", out.path])
+        _ = try await LabelmillProcess.run(["export", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job, "--out", out.path])
         var labels: [String: String] = [:]
         for image in cluster.images {
             labels[image.id] = try SHA256Hex.of(file: out.appendingPathComponent("labels/\(image.id).png").path)

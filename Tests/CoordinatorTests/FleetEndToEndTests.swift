@@ -12,10 +12,10 @@ import Worker
     static let modelFiles = ["config.json", "model.safetensors", "vocab.json", "merges.txt"]
 
     /// sha256 of each source picture's label map from `labelmill label` on this machine (same settings as the jobs).
-    static let localLabels: [String: String] = {
+    static let localLabels = Task<[String: String], Never> {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-local-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try? LabelmillProcess.runToEnd(
+        let result = try? await LabelmillProcess.runToEnd(
             ["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes, "--short-side", "48",
              "--out", out.path, "--log-level", "error"] + FaultCluster.sources.map { APITests.images.appendingPathComponent($0).path })
         var labels: [String: String] = [:]
@@ -25,12 +25,13 @@ import Worker
             }
         }
         return labels
-    }()
+    }
 
     /// Checks every exported label map against `localLabels` and every file of `cache` against the originals.
-    static func expectLabelsAndCache(_ cluster: FaultCluster, cache: URL, job: String) throws {
+    static func expectLabelsAndCache(_ cluster: FaultCluster, cache: URL, job: String) async throws {
+        let localLabels = await Self.localLabels.value
         let out = cluster.directory.appendingPathComponent("export-\(job)")
-        _ = try LabelmillProcess.run(["export", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, job, "--out", out.path])
+        _ = try await LabelmillProcess.run(["export", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, job, "--out", out.path])
         #expect(localLabels.count == 3, "labelmill label ran")
         for image in cluster.images {
             let source = FaultCluster.source(of: image.id).lastPathComponent
@@ -81,7 +82,7 @@ import Worker
         #expect(events.contains { $0.kind == .leaseExpired && ($0.workerId ?? "").hasPrefix("doomed") }, "it died holding a lease")
         let labeled = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" })
         #expect(labeled.count == 60 && labeled.values.allSatisfy { $0.count == 1 })
-        try Self.expectLabelsAndCache(cluster, cache: cluster.cacheDirectory(.home), job: cluster.job)
+        try await Self.expectLabelsAndCache(cluster, cache: cluster.cacheDirectory(.home), job: cluster.job)
 
         // One download per file for the whole host: four model blobs, one embeddings file.
         let answers = try await cluster.answers()
@@ -129,8 +130,8 @@ import Worker
         let took = ContinuousClock.now - started
         #expect(try await cluster.admin.job(cluster.job).state == .done)
         #expect(try await cluster.admin.job(cluster.job).images.done == cluster.images.count)
-        try Self.expectLabelsAndCache(cluster, cache: cache, job: cluster.job)
-        try Self.expectLabelsAndCache(cluster, cache: cache, job: first)
+        try await Self.expectLabelsAndCache(cluster, cache: cache, job: cluster.job)
+        try await Self.expectLabelsAndCache(cluster, cache: cache, job: first)
         let noticed = cluster.workers.map { $0.logLines(containing: "cache.corrupt") }.reduce(0, +)
         #expect(noticed == 2, "both damaged files were noticed once")
         #expect(took < .seconds(60))
@@ -157,9 +158,9 @@ import Worker
         #expect(status.failure?.contains("blob \(weights) is registered but its file") == true, "\(status.failure ?? "no reason")")
         #expect(status.images.failed == cluster.images.count && status.images.pending == 0 && status.images.running == 0)
         #expect(status.problems.first { $0.scope == .job }.map { $0.count >= 3 && $0.reason.contains("missing") } == true, "\(status.problems)")
-        let shown = try LabelmillProcess.runToEnd(["status", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job])
+        let shown = try await LabelmillProcess.runToEnd(["status", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job])
         #expect(shown.output.contains(": failed") && shown.output.contains("failed: could not be prepared 3 times"), "\(shown.output)")
-        let watched = try LabelmillProcess.runToEnd(["status", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job, "--watch"])
+        let watched = try await LabelmillProcess.runToEnd(["status", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job, "--watch"])
         #expect(watched.status == 1, "status --watch of a failed job exits non-zero")
         print("fleet-figures scenario=missing-blob seconds=\(String(format: "%.1f", Self.seconds(took)))")
         #expect(took < .seconds(120))
@@ -186,15 +187,15 @@ import Worker
         await expectStatus(400, containing: "does not fit the model's text context") { _ = try await cluster.admin.createJob(wordy) }
 
         let manifest = cluster.directory.appendingPathComponent("manifest.jsonl").path
-        let submit = try LabelmillProcess.runToEnd(["submit", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, "--model", "tiny",
+        let submit = try await LabelmillProcess.runToEnd(["submit", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, "--model", "tiny",
                                                     "--manifest", manifest, "--classes", "cat", "--short-side", "16384"])
         #expect(submit.status != 0 && submit.errors.contains("--short-side 16384 is out of range: 16 to 2048"), "\(submit.errors)")
         let out = cluster.directory.appendingPathComponent("run-out")
-        let run = try LabelmillProcess.runToEnd(["run", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat", "--manifest", manifest,
+        let run = try await LabelmillProcess.runToEnd(["run", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat", "--manifest", manifest,
                                                  "--out", out.path, "--prompt-denoise", "2"])
         #expect(run.status != 0 && run.errors.contains("--prompt-denoise 2.0 is out of range: 0.0 to 1.0"), "\(run.errors)")
         #expect(run.duration < .seconds(10))
-        let label = try LabelmillProcess.runToEnd(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat", "--out", out.path,
+        let label = try await LabelmillProcess.runToEnd(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat", "--out", out.path,
                                                    "--key-smoothing=-1", APITests.images.appendingPathComponent("img_a.png").path])
         #expect(label.status != 0 && label.errors.contains("--key-smoothing -1.0 is out of range"), "\(label.errors)")
         #expect(try await cluster.admin.jobs().count == 1, "nothing was submitted")
@@ -214,7 +215,7 @@ import Worker
         try weights.close()
         let manifest = dir.appendingPathComponent("manifest.txt")
         try APITests.images.appendingPathComponent("img_a.png").path.write(to: manifest, atomically: true, encoding: .utf8)
-        let run = try LabelmillProcess.runToEnd(["run", "--model", model.path, "--classes", "cat,dog", "--manifest", manifest.path,
+        let run = try await LabelmillProcess.runToEnd(["run", "--model", model.path, "--classes", "cat,dog", "--manifest", manifest.path,
                                                  "--out", dir.appendingPathComponent("out").path, "--short-side", "48"])
         #expect(run.status != 0)
         #expect(run.errors.contains("the job failed: the class embeddings could not be computed"), "\(run.errors)")

@@ -40,8 +40,8 @@ import Worker
             return photos
         }
 
-        func run(_ arguments: [String]) throws -> LabelmillProcess.Finished {
-            try LabelmillProcess.runToEnd(["run", "--model", model.path, "--classes", NewcomerTests.classes, "--short-side", "48"] + arguments,
+        func run(_ arguments: [String]) async throws -> LabelmillProcess.Finished {
+            try await LabelmillProcess.runToEnd(["run", "--model", model.path, "--classes", NewcomerTests.classes, "--short-side", "48"] + arguments,
                                           environment: environment)
         }
     }
@@ -59,11 +59,11 @@ import Worker
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func runTakesAFolderAndACRLFManifestAndKeepsNoCopyOfTheModel() throws {
+    func runTakesAFolderAndACRLFManifestAndKeepsNoCopyOfTheModel() async throws {
         let desk = try Desk()
         let photos = try desk.photos()
         let out = desk.root.appendingPathComponent("out")
-        let first = try desk.run(["--manifest", photos.path, "--out", out.path, "--quiet"])
+        let first = try await desk.run(["--manifest", photos.path, "--out", out.path, "--quiet"])
         #expect(first.status == 0, "\(first.errors)")
         let labels = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path).sorted()
         #expect(labels == ["a.png", "sub_b.png", "sub_deeper_c.png"])
@@ -84,17 +84,17 @@ import Worker
         // A manifest with CRLF line ends, plain and JSON Lines.
         let manifest = desk.root.appendingPathComponent("crlf.txt")
         try ("photos/a.png\r\n{\"id\": \"bee\", \"uri\": \"photos/sub/b.jpg\"}\r\n\r\n").write(to: manifest, atomically: true, encoding: .utf8)
-        let crlf = try desk.run(["--manifest", manifest.path, "--out", desk.root.appendingPathComponent("out-crlf").path])
+        let crlf = try await desk.run(["--manifest", manifest.path, "--out", desk.root.appendingPathComponent("out-crlf").path])
         #expect(crlf.status == 0, "\(crlf.errors)")
         #expect(crlf.output.contains("done: 2 labeled, 0 failed of 2"), "\(crlf.output)")
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func labelTakesAFolderAndMirrorsItsSubfolders() throws {
+    func labelTakesAFolderAndMirrorsItsSubfolders() async throws {
         let desk = try Desk()
         let photos = try desk.photos()
         let out = desk.root.appendingPathComponent("labels")
-        let result = try LabelmillProcess.runToEnd(["label", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48",
+        let result = try await LabelmillProcess.runToEnd(["label", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48",
                                                     "--out", out.path, photos.path], environment: desk.environment)
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.output.contains("labeled 3 of 3 images"))
@@ -128,7 +128,7 @@ import Worker
         #expect(first.process.terminationStatus == 130, "\(first.logText)")
         #expect(first.logText.contains("interrupted: 3 of 6 labeled") && first.logText.contains("run the same command again"), "\(first.logText)")
 
-        let rerun = try LabelmillProcess.runToEnd(arguments, environment: desk.environment)
+        let rerun = try await LabelmillProcess.runToEnd(arguments, environment: desk.environment)
         #expect(rerun.status == 0, "\(rerun.errors)")
         #expect(rerun.output.contains("done: 6 labeled, 0 failed of 6"), "\(rerun.output)")
         #expect(rerun.duration < .seconds(30), "the rerun did not wait out a lease: \(rerun.duration)")
@@ -142,17 +142,17 @@ import Worker
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func aRerunRetriesTheImagesThatFailed() throws {
+    func aRerunRetriesTheImagesThatFailed() async throws {
         let desk = try Desk()
         let missing = desk.root.appendingPathComponent("late.png")
         let manifest = desk.root.appendingPathComponent("manifest.txt")
         try [APITests.images.appendingPathComponent("img_a.png").path, missing.path].joined(separator: "\n")
             .write(to: manifest, atomically: true, encoding: .utf8)
         let out = desk.root.appendingPathComponent("out")
-        let first = try desk.run(["--manifest", manifest.path, "--out", out.path])
+        let first = try await desk.run(["--manifest", manifest.path, "--out", out.path])
         #expect(first.status == 1 && first.errors.contains("1 images failed") && first.errors.contains("run again to retry them"), "\(first.errors)")
         try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_c.png"), to: missing)
-        let second = try desk.run(["--manifest", manifest.path, "--out", out.path])
+        let second = try await desk.run(["--manifest", manifest.path, "--out", out.path])
         #expect(second.status == 0, "\(second.errors)")
         #expect(second.output.contains("retried 1 images") && second.output.contains("done: 2 labeled, 0 failed of 2"), "\(second.output)")
     }
@@ -168,54 +168,54 @@ import Worker
         let token = cluster.tokenFile
         let wrongToken = desk.root.appendingPathComponent("wrong-token")
         try "not-the-token-at-all\n".write(to: wrongToken, atomically: true, encoding: .utf8)
-        func labelmill(_ arguments: [String]) throws -> LabelmillProcess.Finished {
-            try LabelmillProcess.runToEnd(arguments, environment: desk.environment)
+        func labelmill(_ arguments: [String]) async throws -> LabelmillProcess.Finished {
+            try await LabelmillProcess.runToEnd(arguments, environment: desk.environment)
         }
 
-        Self.expectOneLine(try labelmill(["status", "--coordinator", "http://127.0.0.1:\(closed)", "--token-file", token]),
+        Self.expectOneLine(try await labelmill(["status", "--coordinator", "http://127.0.0.1:\(closed)", "--token-file", token]),
                            containing: "is `labelmill serve` running there")
-        Self.expectOneLine(try labelmill(["status", "--coordinator", "https://127.0.0.1:\(cluster.port)", "--token-file", token]),
+        Self.expectOneLine(try await labelmill(["status", "--coordinator", "https://127.0.0.1:\(cluster.port)", "--token-file", token]),
                            containing: "use http://")
-        Self.expectOneLine(try labelmill(["status", "--coordinator", cluster.url, "--token-file", wrongToken.path]),
+        Self.expectOneLine(try await labelmill(["status", "--coordinator", cluster.url, "--token-file", wrongToken.path]),
                            containing: "the coordinator refused the token")
-        Self.expectOneLine(try labelmill(["serve", "--data", desk.root.appendingPathComponent("data").path, "--port", "\(cluster.port)",
+        Self.expectOneLine(try await labelmill(["serve", "--data", desk.root.appendingPathComponent("data").path, "--port", "\(cluster.port)",
                                           "--token-file", token]),
                            containing: "port \(cluster.port) on 127.0.0.1 is in use")
         // A short token in a file others may read: serve warns about both (and here fails on the busy port).
         let weak = desk.root.appendingPathComponent("weak-token")
         try "short\n".write(to: weak, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: weak.path)
-        let serve = try labelmill(["serve", "--data", desk.root.appendingPathComponent("data").path, "--port", "\(cluster.port)",
+        let serve = try await labelmill(["serve", "--data", desk.root.appendingPathComponent("data").path, "--port", "\(cluster.port)",
                                    "--token-file", weak.path])
         #expect(serve.status == 1 && serve.errors.contains("the token has 5 characters") && serve.errors.contains("chmod 600 \(weak.path)"),
                 "\(serve.errors)")
         let out = desk.root.appendingPathComponent("out")
-        Self.expectOneLine(try desk.run(["--manifest", desk.root.appendingPathComponent("nope.txt").path, "--out", out.path]),
+        Self.expectOneLine(try await desk.run(["--manifest", desk.root.appendingPathComponent("nope.txt").path, "--out", out.path]),
                            containing: "cannot read the manifest")
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".labelmill").path), "a failed start leaves no .labelmill")
-        Self.expectOneLine(try labelmill(["label", "--model", desk.model.path, "--classes-file", "nope.txt", "--out", out.path, "x.png"]),
+        Self.expectOneLine(try await labelmill(["label", "--model", desk.model.path, "--classes-file", "nope.txt", "--out", out.path, "x.png"]),
                            containing: "cannot read the classes file nope.txt: no such file")
         let s3 = desk.root.appendingPathComponent("s3.txt")
         try "s3://bucket/photos/x.jpg\n".write(to: s3, atomically: true, encoding: .utf8)
-        Self.expectOneLine(try desk.run(["--manifest", s3.path, "--out", out.path]), containing: "s3:// URIs are not supported")
+        Self.expectOneLine(try await desk.run(["--manifest", s3.path, "--out", out.path]), containing: "s3:// URIs are not supported")
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".labelmill").path), "refused before the store opens")
         let file = desk.root.appendingPathComponent("a-file")
         try "".write(to: file, atomically: true, encoding: .utf8)
-        Self.expectOneLine(try labelmill(["label", "--model", desk.model.path, "--classes", Self.classes, "--out", file.appendingPathComponent("x").path,
+        Self.expectOneLine(try await labelmill(["label", "--model", desk.model.path, "--classes", Self.classes, "--out", file.appendingPathComponent("x").path,
                                           APITests.images.appendingPathComponent("img_a.png").path]),
-                           containing: "creating directory \(file.path): a file of that name is in the way")
-        let usage = try desk.run(["--manifest", "x", "--out", out.path, "--workers", "0"])
+                           containing: "mkdir \(file.path): a file of that name is in the way")
+        let usage = try await desk.run(["--manifest", "x", "--out", out.path, "--workers", "0"])
         #expect(usage.status == 64 && usage.errors.contains("--workers 0 is out of range"), "a usage error is one: \(usage.errors)")
 
         // Workers: a refused token ends the worker with the reason; --idle-exit counts while nothing answers.
-        let refused = try labelmill(["worker", "--coordinator", cluster.url, "--token-file", wrongToken.path, "--log-level", "critical"])
+        let refused = try await labelmill(["worker", "--coordinator", cluster.url, "--token-file", wrongToken.path, "--log-level", "critical"])
         Self.expectOneLine(refused, containing: "refused this worker's token")
         #expect(refused.duration < .seconds(15))
-        let idle = try labelmill(["worker", "--coordinator", "http://127.0.0.1:\(closed)", "--token-file", token, "--idle-exit", "2",
+        let idle = try await labelmill(["worker", "--coordinator", "http://127.0.0.1:\(closed)", "--token-file", token, "--idle-exit", "2",
                                   "--log-level", "critical"])
         #expect(idle.status == 0 && idle.duration < .seconds(30), "\(idle.duration) \(idle.errors)")
 
-        let version = try labelmill(["--version"])
+        let version = try await labelmill(["--version"])
         #expect(version.status == 0 && version.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
     }
 
@@ -227,54 +227,54 @@ import Worker
         try await cluster.startCoordinator()
         try await cluster.submit()
         let environment = ["LABELMILL_COORDINATOR": cluster.url, "LABELMILL_TOKEN": FaultCluster.token]
-        func labelmill(_ arguments: [String]) throws -> LabelmillProcess.Finished {
-            try LabelmillProcess.runToEnd(arguments, environment: environment)
+        func labelmill(_ arguments: [String]) async throws -> LabelmillProcess.Finished {
+            try await LabelmillProcess.runToEnd(arguments, environment: environment)
         }
-        let models = try labelmill(["model", "list"])
+        let models = try await labelmill(["model", "list"])
         #expect(models.status == 0 && models.output.hasPrefix("tiny  "), "\(models.output) \(models.errors)")
-        let cancelled = try labelmill(["cancel", cluster.job])
+        let cancelled = try await labelmill(["cancel", cluster.job])
         #expect(cancelled.status == 0 && cancelled.output.contains(": cancelled"), "\(cancelled.output) \(cancelled.errors)")
-        let retry = try labelmill(["retry", cluster.job])
+        let retry = try await labelmill(["retry", cluster.job])
         #expect(retry.status == 1 && retry.errors.contains("is cancelled"), "\(retry.errors)")
-        let jobs = try labelmill(["status"])
+        let jobs = try await labelmill(["status"])
         #expect(jobs.output.contains("cancelled  0 done, 0 failed of 10"), "\(jobs.output)")
-        let deleted = try labelmill(["delete", cluster.job])
+        let deleted = try await labelmill(["delete", cluster.job])
         #expect(deleted.status == 0 && deleted.output.contains("deleted \(cluster.job): 10 images"), "\(deleted.output) \(deleted.errors)")
-        Self.expectOneLine(try labelmill(["status", cluster.job]), containing: "HTTP 404")
+        Self.expectOneLine(try await labelmill(["status", cluster.job]), containing: "HTTP 404")
     }
 
     /// Every --help answers (exit 0) with an example; flags are spelled as the README spells them; a negative number
     /// is refused with its range, not taken for a flag.
     @Test(.timeLimit(.minutes(2)))
-    func helpFlagsAndWarningsAreConsistent() throws {
+    func helpFlagsAndWarningsAreConsistent() async throws {
         let desk = try Desk()
-        func labelmill(_ arguments: [String]) throws -> LabelmillProcess.Finished {
-            try LabelmillProcess.runToEnd(arguments, environment: desk.environment)
+        func labelmill(_ arguments: [String]) async throws -> LabelmillProcess.Finished {
+            try await LabelmillProcess.runToEnd(arguments, environment: desk.environment)
         }
         let commands = ["", "run", "label", "embed", "serve", "worker", "submit", "status", "retry", "cancel", "delete", "export",
                         "model", "model add", "model list", "model fetch", "backup", "bench", "bench encoder", "bench text",
                         "bench blas", "bench coordinator"]
         for command in commands {
-            let help = try labelmill(command.split(separator: " ").map(String.init) + ["--help"])
+            let help = try await labelmill(command.split(separator: " ").map(String.init) + ["--help"])
             #expect(help.status == 0 && help.output.contains("USAGE: labelmill") && help.output.contains("Example"),
                     "labelmill \(command) --help: \(help.status) \(help.output) \(help.errors)")
         }
-        let worker = try labelmill(["help", "worker"])
+        let worker = try await labelmill(["help", "worker"])
         #expect(worker.status == 0 && worker.output.contains("--max-image-mib") && !worker.output.contains("mi-b"), "\(worker.output)")
         let name = worker.output.components(separatedBy: "--name <name>").last?.components(separatedBy: "--cache").first ?? ""
         #expect(name.components(separatedBy: "default").count == 2, "one default for --name: \(name)")
 
-        let negative = try labelmill(["label", "--model", desk.model.path, "--classes", Self.classes, "--out", "out",
+        let negative = try await labelmill(["label", "--model", desk.model.path, "--classes", Self.classes, "--out", "out",
                                       "--prompt-denoise", "-0.5", "x.png"])
         #expect(negative.status == 64 && negative.errors.contains("--prompt-denoise -0.5 is out of range"), "\(negative.errors)")
     }
 
     /// Progress in a file is a plain line now and then; on a terminal the bar is redrawn in place, under the log lines.
     @Test(.timeLimit(.minutes(2)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script(1) for a terminal"))
-    func progressInAFileAndOnATerminal() throws {
+    func progressInAFileAndOnATerminal() async throws {
         let desk = try Desk()
         let photos = try desk.photos()
-        let plain = try desk.run(["--manifest", photos.path, "--out", desk.root.appendingPathComponent("plain").path])
+        let plain = try await desk.run(["--manifest", photos.path, "--out", desk.root.appendingPathComponent("plain").path])
         #expect(plain.status == 0)
         #expect(plain.errors.contains("[") && !plain.errors.contains("\r") && !plain.errors.contains("\u{1B}"), "\(plain.errors.debugDescription)")
 
@@ -288,7 +288,7 @@ import Worker
         terminal.standardInput = FileHandle.nullDevice
         terminal.standardOutput = FileHandle.nullDevice
         try terminal.run()
-        terminal.waitUntilExit()
+        await LabelmillProcess.exit(of: terminal)
         let text = try String(contentsOf: transcript, encoding: .utf8)
         #expect(terminal.terminationStatus == 0, "\(text)")
         #expect(text.contains("\r\u{1B}[K"), "the bar is redrawn in place on a terminal")

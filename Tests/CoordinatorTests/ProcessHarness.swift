@@ -24,8 +24,8 @@ struct LabelmillProcess {
     }
 
     /// Runs `labelmill <arguments>` to the end and returns its standard output; fails the test on a non-zero exit.
-    static func run(_ arguments: [String]) throws -> String {
-        let result = try runToEnd(arguments)
+    static func run(_ arguments: [String]) async throws -> String {
+        let result = try await runToEnd(arguments)
         #expect(result.status == 0, "labelmill \(arguments.joined(separator: " ")): \(result.errors)")
         return result.output
     }
@@ -38,8 +38,26 @@ struct LabelmillProcess {
         var duration: Duration
     }
 
-    /// Runs `labelmill <arguments>` to the end, whatever its exit status.
-    static func runToEnd(_ arguments: [String], environment: [String: String] = [:]) throws -> Finished {
+    /// Runs `labelmill <arguments>` to the end, whatever its exit status. The wait is on a thread of its own: tests
+    /// run in parallel on Swift's cooperative pool (one thread a core), and the in-process servers other tests
+    /// start answer from that pool, so a test blocked on a child process would starve them.
+    static func runToEnd(_ arguments: [String], environment: [String: String] = [:]) async throws -> Finished {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try blockingRunToEnd(arguments, environment: environment) }) }.start()
+        }
+    }
+
+    /// Waits for any process to end, on a thread of its own for the same reason.
+    static func exit(of process: Process) async {
+        await withCheckedContinuation { continuation in
+            Thread {
+                process.waitUntilExit()
+                continuation.resume()
+            }.start()
+        }
+    }
+
+    private static func blockingRunToEnd(_ arguments: [String], environment: [String: String]) throws -> Finished {
         let started = ContinuousClock.now
         let process = Process()
         process.executableURL = executable

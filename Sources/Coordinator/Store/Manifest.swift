@@ -52,8 +52,8 @@ public enum Manifest {
             item = trimmed.hasPrefix("{") ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
             if let problem = ImageID.problem(item.id) {
                 item.rejection = "manifest line \(number): id \(item.id.debugDescription) \(problem)"
-            } else if let scheme = unsupportedScheme(item.uri) {
-                item.rejection = "manifest line \(number): \(scheme):// URIs are not supported (http://, https://, file:// or a path)"
+            } else if let problem = ImageURI.unsupported(item.uri) {
+                item.rejection = "manifest line \(number): \(problem)"
             }
         } catch {
             item = ManifestItem(id: "", uri: String(trimmed.prefix(2000)), line: number, rejection: error.message)
@@ -63,15 +63,6 @@ public enum Manifest {
             item.id = "#\(number)"
         }
         return item
-    }
-
-    /// The scheme of a URI that names one (`s3` in `s3://bucket/key`) when labelmill cannot fetch it, else nil.
-    static func unsupportedScheme(_ uri: String) -> String? {
-        guard let colon = uri.range(of: "://") else { return nil }
-        let scheme = uri[..<colon.lowerBound]
-        guard let first = scheme.first, first.isLetter,
-              scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else { return nil }
-        return ["http", "https", "file"].contains(scheme.lowercased()) ? nil : String(scheme)
     }
 
     /// The id a uri gets when none is given: its last path component without query, fragment and last extension.

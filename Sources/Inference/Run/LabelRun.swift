@@ -80,7 +80,7 @@ public enum LabelRun {
         let maskCLIP = try MaskCLIP(model: model, classes: classes, options: configuration.options)
         let out = configuration.outputDirectory
         do {
-            try Directory.make(out.path)
+            try AtomicFile.createDirectories(out.path)
             try AtomicFile.write([UInt8](try ClassList(classes.classNames).json()), to: out.appendingPathComponent("classes.json").path)
         } catch let error as FileError {
             throw InferenceError(.io, "cannot write the labels: \(error)")

@@ -18,7 +18,7 @@ public enum JobExport {
         let labels = directory.appendingPathComponent("labels")
         let classes = [UInt8](try ClassList(status.classes).json())
         try CurlError.file { () throws(FileError) in
-            try Directory.make(labels.path)
+            try AtomicFile.createDirectories(labels.path)
             try AtomicFile.write(classes, to: directory.appendingPathComponent("classes.json").path)
         }
         // results.jsonl comes straight to disk (a million-image job is a few hundred MB), then is read a line

@@ -21,9 +21,7 @@ struct ImageFetcher: Sendable {
         if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
             return try await download(HTTPRequest(url: uri, timeout: timeout), uri)
         }
-        if let colon = uri.range(of: "://"), !uri.hasPrefix("file://") {
-            throw Failure(description: "\(uri): \(uri[..<colon.lowerBound]):// URIs are not supported (http://, https://, file:// or a path)", permanent: true)
-        }
+        if let problem = ImageURI.unsupported(uri) { throw Failure(description: "\(uri): \(problem)", permanent: true) }
         let path = uri.hasPrefix("file://") ? String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri : uri
         guard path.hasPrefix("/") else {
             throw Failure(description: "\(uri) is a relative path and the coordinator serves no --image-root", permanent: true)
