@@ -47,7 +47,7 @@ struct RunInput {
     }
 
     /// The manifest with relative paths made absolute (relative to the manifest's folder). Lines end in "\n", "\r\n"
-    /// or "\r". One without a usable line (empty, or only `s3://` URIs, say) is refused.
+    /// or "\r". One without a usable line (empty, or only `gs://` URIs, say) is refused.
     static func absoluteManifest(_ url: URL) throws -> String {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             let reason = FileManager.default.fileExists(atPath: url.path) ? "not readable UTF-8 text" : "no such file or folder"

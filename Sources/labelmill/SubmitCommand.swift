@@ -9,11 +9,16 @@ struct SubmitCommand: AsyncParsableCommand {
         commandName: "submit", abstract: "Submit a labeling job; prints its id.",
         discussion: """
             Relative paths in the manifest are read by the coordinator from its --image-root; absolute paths and
-            file:// URLs by each worker from its own disk; http(s) URLs by the workers.
+            file:// URLs by each worker from its own disk; http(s) URLs and s3://bucket/key objects by the workers
+            (s3:// with each worker's own AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or
+            AWS_PROFILE and ~/.aws/credentials; AWS_ENDPOINT_URL for MinIO, R2, Ceph and other S3-compatible stores).
+            --from lists an s3:// prefix with this machine's credentials and submits the objects found; the
+            coordinator only ever sees the s3:// URIs.
 
-            Example:
+            Examples:
               labelmill submit --coordinator http://10.0.0.5:8080 --token-file token --model clip-b16 \\
                 --manifest images.jsonl --classes-file classes.txt
+              labelmill submit --model clip-b16 --classes-file classes.txt --from s3://photos/2026/ --pattern '*.jpg'
             """)
 
     @OptionGroup var client: ClientOptions
@@ -22,7 +27,13 @@ struct SubmitCommand: AsyncParsableCommand {
     var model: String
 
     @Option(help: "Manifest: JSON Lines {\"id\", \"uri\"} or one path/URL per line.")
-    var manifest: String
+    var manifest: String?
+
+    @Option(help: "Instead of --manifest: every image under an s3://bucket/prefix/ (ids: the keys after the prefix, without extension, / as _).")
+    var from: String?
+
+    @Option(help: "With --from: a shell pattern for the keys after the prefix (default: .jpg, .jpeg and .png; * also matches /).")
+    var pattern: String?
 
     @OptionGroup var classOptions: ClassOptions
 
@@ -38,18 +49,51 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Idempotency key: submitting again with the same key returns the same job.") var idempotencyKey: String?
     @Flag(help: "Print {\"id\": ...} as JSON.") var json = false
 
+    func validate() throws {
+        guard (manifest == nil) != (from == nil) else { throw ValidationError("give either --manifest FILE or --from s3://bucket/prefix/") }
+        if pattern != nil && from == nil { throw ValidationError("--pattern goes with --from") }
+        if let from {
+            guard S3Location.isS3(from) else { throw ValidationError("--from \(from): give an s3://bucket/prefix/ to list") }
+            do { _ = try S3Location.parse(from) } catch { throw ValidationError("--from \(error)") }
+        }
+    }
+
     func run() async throws {
-        guard FileManager.default.isReadableFile(atPath: manifest) else { throw CLIError("cannot read the manifest \(manifest): no such file, or not readable") }
+        if let manifest, !FileManager.default.isReadableFile(atPath: manifest) {
+            throw CLIError("cannot read the manifest \(manifest): no such file, or not readable")
+        }
         var settings = try maskCLIP.settings(templates: Self.templateSpec(templates))
         (settings.shardSize, settings.maxAttempts, settings.leaseSeconds) = (shardSize, maxAttempts, leaseSeconds)
         try settings.validateFlags()
-        // The manifest streams up first (any size), then the job refers to it.
         let coordinator = try client.client()
-        let upload = try await coordinator.uploadManifest(file: manifest)
+        let classes = try classOptions.names()
+        // The manifest streams up first (any size), then the job refers to it.
+        let upload: String
+        if let manifest {
+            upload = try await coordinator.uploadManifest(file: manifest)
+        } else {
+            upload = try await uploadListing(try S3Location.parse(from ?? ""), to: coordinator)
+        }
         let response = try await coordinator.createJob(CreateJobRequest(
-            name: name, model: model, classes: try classOptions.names(), settings: settings,
+            name: name, model: model, classes: classes, settings: settings,
             idempotencyKey: idempotencyKey, manifestUpload: upload))
         if json { try printJSON(["id": response.id]) } else { print(response.id) }
+    }
+
+    /// The objects under `prefix` as a manifest, listed into a temporary file and uploaded from it.
+    private func uploadListing(_ prefix: S3Location, to coordinator: CoordinatorClient) async throws -> String {
+        let s3 = S3Client(configuration: try S3Configuration.resolve(), http: HTTPClient())
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("labelmill-manifest-\(UUID().uuidString).jsonl").path
+        guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw CLIError("cannot create a temporary manifest \(file)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let count = try await S3Manifest.write(from: prefix, pattern: pattern, client: s3, to: file)
+        guard count > 0 else {
+            throw CLIError("no objects under \(prefix) match \(pattern.map { "--pattern '\($0)'" } ?? "the image extensions (.jpg, .jpeg, .png)")")
+        }
+        FileHandle.standardError.write(Data("listed \(count) images under \(prefix)\n".utf8))
+        return try await coordinator.uploadManifest(file: file)
     }
 
     /// Built-in names pass through; a template file travels inline, so the coordinator needs no copy of it.

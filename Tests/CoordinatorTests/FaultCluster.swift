@@ -83,8 +83,10 @@ final class FaultCluster: @unchecked Sendable {
     func killCoordinator() { coordinator?.kill() }
 
     /// `model add` and `submit` through the CLI; waits until the job's class embeddings are ready.
-    /// `uris` maps image ids to manifest URIs (default: the files under the image root).
-    func submit(uris: [String: String] = [:], leaseSeconds: Double = 3, maxAttempts: Int = 5) async throws {
+    /// `uris` maps image ids to manifest URIs (default: the files under the image root); `source` replaces
+    /// `--manifest FILE` (`--from s3://...`), with `environment` for the submitting process.
+    func submit(uris: [String: String] = [:], source: [String]? = nil, environment: [String: String] = [:],
+                leaseSeconds: Double = 3, maxAttempts: Int = 5) async throws {
         let manifest = directory.appendingPathComponent("manifest.jsonl")
         let lines = try images.map { image in
             String(decoding: try JSONEncoder().encode(["id": image.id, "uri": uris[image.id] ?? image.file]), as: UTF8.self)
@@ -92,9 +94,10 @@ final class FaultCluster: @unchecked Sendable {
         try lines.joined(separator: "\n").write(to: manifest, atomically: true, encoding: .utf8)
         let auth = ["--coordinator", url, "--token-file", tokenFile]
         _ = try await LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
-        let output = try await LabelmillProcess.run(["submit"] + auth + [
-            "--model", "tiny", "--manifest", manifest.path, "--classes", Self.classes, "--short-side", "48",
-            "--shard-size", "2", "--lease-seconds", "\(leaseSeconds)", "--max-attempts", "\(maxAttempts)", "--json"])
+        let output = try await LabelmillProcess.run(["submit"] + auth + (source ?? ["--manifest", manifest.path]) + [
+            "--model", "tiny", "--classes", Self.classes, "--short-side", "48",
+            "--shard-size", "2", "--lease-seconds", "\(leaseSeconds)", "--max-attempts", "\(maxAttempts)", "--json"],
+            environment: environment)
         job = try #require(try JSONDecoder().decode([String: String].self, from: Data(output.utf8))["id"])
         try await waitUntil("the class embeddings of \(job) are ready", timeout: .seconds(30)) {
             (try? await self.admin.job(self.job).embeddingsReady) ?? false
@@ -113,12 +116,14 @@ final class FaultCluster: @unchecked Sendable {
     /// Starts `labelmill worker --name <name>` against `coordinator` (default: the coordinator itself), with
     /// `LABELMILL_FAULTS=<faults>` (default: none), on the scenario's shared cache unless told otherwise.
     @discardableResult
-    func startWorker(_ name: String, coordinator: String? = nil, faults: String = "", cache: Cache = .shared) throws -> LabelmillProcess {
+    func startWorker(_ name: String, coordinator: String? = nil, faults: String = "", cache: Cache = .shared,
+                     environment: [String: String] = [:]) throws -> LabelmillProcess {
         var arguments = ["worker", "--coordinator", coordinator ?? url, "--token-file", tokenFile, "--name", name]
         if cache != .home { arguments += ["--cache", cacheDirectory(cache, name: name).path] }
         let worker = try LabelmillProcess.start(
             arguments, log: directory.appendingPathComponent("worker-\(name).log"),
-            environment: ["LABELMILL_FAULTS": faults, "HOME": directory.appendingPathComponent("home").path, "XDG_CACHE_HOME": ""])
+            environment: ["LABELMILL_FAULTS": faults, "HOME": directory.appendingPathComponent("home").path, "XDG_CACHE_HOME": ""]
+                .merging(environment) { $1 })
         workers.append(worker)
         return worker
     }

@@ -195,9 +195,9 @@ import Worker
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".labelmill").path), "a failed start leaves no .labelmill")
         Self.expectOneLine(try await labelmill(["label", "--model", desk.model.path, "--classes-file", "nope.txt", "--out", out.path, "x.png"]),
                            containing: "cannot read the classes file nope.txt: no such file")
-        let s3 = desk.root.appendingPathComponent("s3.txt")
-        try "s3://bucket/photos/x.jpg\n".write(to: s3, atomically: true, encoding: .utf8)
-        Self.expectOneLine(try await desk.run(["--manifest", s3.path, "--out", out.path]), containing: "s3:// URIs are not supported")
+        let gs = desk.root.appendingPathComponent("gs.txt")
+        try "gs://bucket/photos/x.jpg\n".write(to: gs, atomically: true, encoding: .utf8)
+        Self.expectOneLine(try await desk.run(["--manifest", gs.path, "--out", out.path]), containing: "gs:// URIs are not supported")
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".labelmill").path), "refused before the store opens")
         let file = desk.root.appendingPathComponent("a-file")
         try "".write(to: file, atomically: true, encoding: .utf8)

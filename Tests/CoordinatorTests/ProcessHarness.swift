@@ -24,8 +24,8 @@ struct LabelmillProcess {
     }
 
     /// Runs `labelmill <arguments>` to the end and returns its standard output; fails the test on a non-zero exit.
-    static func run(_ arguments: [String]) async throws -> String {
-        let result = try await runToEnd(arguments)
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> String {
+        let result = try await runToEnd(arguments, environment: environment)
         #expect(result.status == 0, "labelmill \(arguments.joined(separator: " ")): \(result.errors)")
         return result.output
     }

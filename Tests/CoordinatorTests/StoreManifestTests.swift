@@ -19,13 +19,13 @@ import LabelAPI
     @Test func jsonLines() throws {
         let items = try Manifest.parse("""
             {"id": "cat", "uri": "https://example.com/a/cat.jpg"}
-            {"uri": "s3://bucket/dir/dog.01.png", "label": "ignored"}
+            {"uri": "gs://bucket/dir/dog.01.png", "label": "ignored"}
             {"id": null, "uri": "/abs/bird.jpeg"}
             """)
         #expect(items == [
             ManifestItem(id: "cat", uri: "https://example.com/a/cat.jpg", line: 1),
-            ManifestItem(id: "dog.01", uri: "s3://bucket/dir/dog.01.png", line: 2,
-                         rejection: "manifest line 2: s3:// URIs are not supported (http://, https://, file:// or a path)"),
+            ManifestItem(id: "dog.01", uri: "gs://bucket/dir/dog.01.png", line: 2,
+                         rejection: "manifest line 2: gs:// URIs are not supported (http://, https://, s3://, file:// or a path)"),
             ManifestItem(id: "bird", uri: "/abs/bird.jpeg", line: 3),
         ])
     }
@@ -127,10 +127,10 @@ import LabelAPI
     @Test func aJobOfOnlyRejectedLinesSaysWhy() throws {
         let fixture = try StoreFixture()
         let model = try fixture.model()
-        let rejection = "manifest line 1: s3:// URIs are not supported (http://, https://, file:// or a path)"
+        let rejection = "manifest line 1: gs:// URIs are not supported (http://, https://, s3://, file:// or a path)"
         let error = storeError {
             _ = try fixture.store.createJob(NewJob(name: "s3", modelId: model.id, classes: ["cat"], options: JobSettings(),
-                                                   items: [ManifestItem(id: "x", uri: "s3://b/x.png", line: 1, rejection: rejection)]))
+                                                   items: [ManifestItem(id: "x", uri: "gs://b/x.png", line: 1, rejection: rejection)]))
         }
         #expect(error?.code == .invalid && error?.message == "the job has no usable images (the first: \(rejection))")
     }

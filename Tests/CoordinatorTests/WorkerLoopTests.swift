@@ -39,7 +39,7 @@ import Worker
             status = try await live.admin.job(job)
         }
         stop.set()
-        await running.value
+        _ = await running.value
         #expect(status.state == .done)
         #expect(status.images == JobStatus.Images(total: 5, pending: 0, running: 0, done: 3, failed: 2))
 

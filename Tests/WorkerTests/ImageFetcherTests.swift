@@ -13,9 +13,9 @@ import Testing
     }
 
     @Test func otherSchemesAreNamed() async {
-        let failure = await failure("s3://bucket/photos/cat.jpg")
+        let failure = await failure("gs://bucket/photos/cat.jpg")
         #expect(failure?.permanent == true)
-        #expect(failure?.description == "s3://bucket/photos/cat.jpg: s3:// URIs are not supported (http://, https://, file:// or a path)")
+        #expect(failure?.description == "gs://bucket/photos/cat.jpg: gs:// URIs are not supported (http://, https://, s3://, file:// or a path)")
     }
 
     @Test func localFilesAreReadAndRelativePathsRefused() async throws {

@@ -35,6 +35,8 @@ public struct HTTPRequest: Sendable {
     /// Follow up to `CurlSession.Configuration.maxRedirects` redirects. Defaults to true for
     /// GET and HEAD only: replaying a POST or PUT body to another location is rarely wanted.
     public var followRedirects: Bool
+    /// Sign with AWS Signature Version 4 (libcurl computes it); S3 objects and listings.
+    public var awsSignature: AWSSignature?
 
     public init(
         method: Method = .get,
@@ -50,6 +52,21 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.timeout = timeout
         self.followRedirects = followRedirects ?? (method == .get || method == .head)
+    }
+
+    /// The credentials and scope libcurl signs a request with (`CURLOPT_AWS_SIGV4`).
+    public struct AWSSignature: Sendable, Equatable {
+        public var accessKeyID: String
+        public var secretAccessKey: String
+        public var region: String
+        public var service: String
+
+        public init(accessKeyID: String, secretAccessKey: String, region: String, service: String = "s3") {
+            self.accessKeyID = accessKeyID
+            self.secretAccessKey = secretAccessKey
+            self.region = region
+            self.service = service
+        }
     }
 
     /// Convenience for a JSON or other byte body.

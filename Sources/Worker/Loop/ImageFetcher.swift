@@ -2,11 +2,22 @@ import Foundation
 import LabelAPI
 
 /// Gets an image's bytes from where its manifest entry points: the coordinator's file route (with the token),
-/// an http(s) URL (without it: tokens never go to third parties), or a local path / file:// URL.
+/// an http(s) URL (without it: tokens never go to third parties), an s3:// object (signed with this host's AWS
+/// credentials), or a local path / file:// URL.
 struct ImageFetcher: Sendable {
     let client: CoordinatorClient
     let maxBytes: Int
     let timeout: Duration
+    /// How s3:// images are read, or why they cannot be (an unreadable ~/.aws/config, say).
+    let s3: Result<S3Client, S3Error>
+
+    init(client: CoordinatorClient, maxBytes: Int, timeout: Duration,
+         s3: Result<S3Configuration, S3Error> = Result { () throws(S3Error) in try S3Configuration.resolve() }) {
+        self.client = client
+        self.maxBytes = maxBytes
+        self.timeout = timeout
+        self.s3 = s3.map { S3Client(configuration: $0, http: client.http, retry: client.retry) }
+    }
 
     /// A failure to fetch: `permanent` ones (404, missing file) are not worth another try.
     struct Failure: Error, CustomStringConvertible {
@@ -22,6 +33,13 @@ struct ImageFetcher: Sendable {
             return try await download(HTTPRequest(url: uri, timeout: timeout), uri)
         }
         if let problem = ImageURI.unsupported(uri) { throw Failure(description: "\(uri): \(problem)", permanent: true) }
+        if S3Location.isS3(uri), let location = try? S3Location.parse(uri) {
+            do {
+                return try await s3.get().get(location, maxBytes: maxBytes, timeout: timeout)
+            } catch {
+                throw Failure(description: error.description, permanent: !error.isRetryable)
+            }
+        }
         let path = uri.hasPrefix("file://") ? String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri : uri
         guard path.hasPrefix("/") else {
             throw Failure(description: "\(uri) is a relative path and the coordinator serves no --image-root", permanent: true)

@@ -47,6 +47,10 @@ public struct WorkerLoop: Sendable {
         var answered = false
         let started = ContinuousClock.now
         logger.info("worker.started", metadata: ["coordinator": "\(configuration.coordinatorURL)"])
+        switch fetcher.s3 {
+        case .success(let s3): logger.debug("worker.s3", metadata: ["s3": "\(s3.configuration.summary)"])
+        case .failure(let error): logger.warning("worker.s3.unusable", metadata: ["reason": "\(error)"])
+        }
         defer { logger.info("worker.stopped") }
         while !stop.isSet {
             do {

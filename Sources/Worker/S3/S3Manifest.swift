@@ -1,0 +1,50 @@
+import Foundation
+import Inference
+import LabelAPI
+import Support
+
+/// `labelmill submit --from s3://bucket/prefix/`: a manifest of the objects under a prefix, written as JSON Lines a
+/// listing page at a time (a million keys never sit in memory). An object's id is its key after the prefix's last
+/// `/`, without the extension, `/` as `_` (the rule folders follow: `photos/cats/001.jpg` under `photos/` is
+/// `cats_001`).
+public enum S3Manifest {
+    /// Writes the manifest to `path`; returns how many objects it lists. `pattern` is a shell glob matched against
+    /// the key after the prefix's last `/` (`*` also matches `/`); without one, the image extensions of a folder.
+    public static func write(from prefix: S3Location, pattern: String?, client: S3Client, to path: String) async throws -> Int {
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw S3Error("cannot write \(path)") }
+        defer { try? handle.close() }
+        let base = prefix.key.lastIndex(of: "/").map { prefix.key[...$0].count } ?? 0
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var count = 0
+        try await client.list(prefix) { objects in
+            var lines = Data()
+            for object in objects where !object.key.hasSuffix("/") {
+                let relative = String(object.key.dropFirst(base))
+                guard matches(relative, pattern: pattern) else { continue }
+                let uri = S3Location(bucket: prefix.bucket, key: object.key).description
+                lines += try encoder.encode(["id": id(of: relative), "uri": uri])
+                lines.append(UInt8(ascii: "\n"))
+                count += 1
+            }
+            try handle.write(contentsOf: lines)
+        }
+        return count
+    }
+
+    static func matches(_ relative: String, pattern: String?) -> Bool {
+        guard let pattern else {
+            let name = relative.split(separator: "/").last ?? ""
+            guard let dot = name.lastIndex(of: ".") else { return false }
+            return ImageFolder.extensions.contains(name[name.index(after: dot)...].lowercased())
+        }
+        return fnmatch(pattern, relative, 0) == 0
+    }
+
+    static func id(of relative: String) -> String {
+        let name = relative.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        let dot = name.lastIndex(of: ".").flatMap { $0 == name.startIndex ? nil : $0 }
+        let stem = dot.map { relative.dropLast(name[$0...].count) } ?? relative[...]
+        return stem.replacingOccurrences(of: "/", with: "_")
+    }
+}
