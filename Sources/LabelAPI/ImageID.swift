@@ -21,6 +21,14 @@ public enum ImageID {
 
     public static func isSafe(_ id: String) -> Bool { problem(id) == nil }
 
+    /// `name` with every character an id may not hold (spaces, `/`, punctuation) as `_`, and a leading `.` too:
+    /// how a file's path becomes an id (`cats/001 b.jpg` under a folder is `cats_001_b`).
+    public static func from(_ name: String) -> String {
+        var id = String(String.UnicodeScalarView(name.unicodeScalars.map { isAllowed($0) ? $0 : "_" }))
+        if id.hasPrefix(".") { id = "_" + id.dropFirst() }
+        return id
+    }
+
     private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII {
             switch scalar {

@@ -31,8 +31,8 @@ struct RunInput {
         manifest = ImageFolder.isFolder(source.path) ? try Self.folderManifest(source) : try Self.absoluteManifest(source)
     }
 
-    /// One JSON line per image of the folder; its id is its path under the folder with `/` as `_` (`cats/001.jpg`
-    /// is `cats_001`).
+    /// One JSON line per image of the folder; its id is its path under the folder without the extension, with `/` and
+    /// other characters ids may not hold as `_` (`cats/001 b.jpg` is `cats_001_b`).
     static func folderManifest(_ folder: URL) throws -> String {
         let entries = try ImageFolder.images(in: folder)
         guard !entries.isEmpty else {
@@ -41,7 +41,7 @@ struct RunInput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try entries.map { entry in
-            let line = ["id": entry.name.replacingOccurrences(of: "/", with: "_"), "uri": entry.path]
+            let line = ["id": ImageID.from(entry.name), "uri": entry.path]
             return String(decoding: try encoder.encode(line), as: UTF8.self)
         }.joined(separator: "\n")
     }

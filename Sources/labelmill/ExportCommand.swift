@@ -2,25 +2,46 @@ import ArgumentParser
 import Foundation
 import Worker
 
+extension ExportFormat: ExpressibleByArgument {}
+
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "export", abstract: "Write DIR/labels/<id>.png, DIR/classes.json and DIR/results.jsonl of a job.",
+        commandName: "export", abstract: "Write a job's label maps in a layout other tools read.",
         discussion: """
-            Exits 1 when images failed (their reasons are in results.jsonl); a rerun completes an interrupted export.
+            Formats (each also gets classes.json and results.jsonl, every image's state and failure reason):
+              labelmill     labels/<id>.png (the default)
+              mmseg         img_dir/train, ann_dir/train, splits/train.txt, dataset.py for mmsegmentation
+              coco          annotations.json (one RLE segmentation per class per image, COCO-Stuff style), images/
+              label-studio  tasks.json with brush pre-annotations, labeling-config.xml to paste into the project
+              cvat          CVAT's "Segmentation mask 1.1" layout (labelmap.txt, SegmentationClass, JPEGImages, ...)
+              hf            a folder `datasets.load_dataset` reads: image and label columns, id2label.json
+            Label maps hold the class index per pixel, 255 where no class applies. mmseg, coco, cvat and hf copy the
+            images too: this machine reads them from their manifest URIs (paths, http(s), s3:// with its AWS
+            credentials, or the coordinator's --image-root); an image it cannot read is left out and named.
+            Exits 1 when images failed or were left out; a rerun completes an interrupted export.
 
-            Example:
+            Examples:
               labelmill export --coordinator http://10.0.0.5:8080 --token-file token job-0193c2a1f0e2d4a1b2c3 --out results/
+              labelmill export job-0193c2a1f0e2d4a1b2c3 --format coco --out coco/
             """)
 
     @OptionGroup var client: ClientOptions
     @Argument(help: "Job id.") var job: String
     @Option(help: "Output directory.") var out: String
+    @Option(help: "Layout: \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", ")).") var format: ExportFormat = .labelmill
+    @Option(help: "label-studio: task images at this URL + the image id (default: their manifest URIs).") var imageBaseURL: String?
 
     func run() async throws {
-        let summary = try await JobExport.run(client: client.client(), job: job, to: URL(fileURLWithPath: out))
-        print("exported \(summary.labels) label maps and \(summary.results) results to \(out)")
-        if summary.failed > 0 {
-            FileHandle.standardError.write(Data("labelmill: \(summary.failed) images failed; their reasons are in \(out)/results.jsonl\n".utf8))
+        let options = JobExport.Options(format: format, imageBaseURL: imageBaseURL)
+        let summary = try await JobExport.run(client: client.client(), job: job, to: URL(fileURLWithPath: out), options: options)
+        print("exported \(summary.labels) label maps (\(format.rawValue)) and \(summary.results) results to \(out)")
+        for line in summary.unreadable.prefix(10) { FileHandle.standardError.write(Data("labelmill: left out \(line)\n".utf8)) }
+        if summary.unreadable.count > 10 { FileHandle.standardError.write(Data("labelmill: ... and \(summary.unreadable.count - 10) more left out\n".utf8)) }
+        if summary.failed > 0 || !summary.unreadable.isEmpty {
+            var reasons: [String] = []
+            if summary.failed > 0 { reasons.append("\(summary.failed) images failed; their reasons are in \(out)/results.jsonl") }
+            if !summary.unreadable.isEmpty { reasons.append("\(summary.unreadable.count) labeled images could not be read here and were left out") }
+            FileHandle.standardError.write(Data("labelmill: \(reasons.joined(separator: "; "))\n".utf8))
             throw ExitCode(1)
         }
     }

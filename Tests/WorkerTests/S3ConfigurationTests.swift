@@ -69,7 +69,8 @@ struct S3ConfigurationTests {
 
     @Test func listedKeysBecomeFolderStyleIds() {
         #expect(S3Manifest.id(of: "cats/001.jpg") == "cats_001")
-        #expect(S3Manifest.id(of: "été 1.png") == "été 1")
+        #expect(S3Manifest.id(of: "été 1.png") == "été_1")
+        #expect(S3Manifest.id(of: ".hidden/x y+z.png") == "_hidden_x_y_z")
         #expect(S3Manifest.id(of: "a.b/c") == "a.b_c")
         #expect(S3Manifest.matches("x/1.JPG", pattern: nil) && !S3Manifest.matches("notes.txt", pattern: nil))
         #expect(S3Manifest.matches("x/1.jpg", pattern: "*.jpg") && !S3Manifest.matches("x/1.png", pattern: "*.jpg"))

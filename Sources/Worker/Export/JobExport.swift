@@ -3,22 +3,38 @@ import Inference
 import LabelAPI
 import Support
 
-/// `labelmill export`: a job's label maps, class list and per-image results in a directory. Files are written
-/// atomically, so an interrupted export leaves no torn files and a rerun completes it.
+/// `labelmill export`: a job's label maps in one of the `ExportFormat` layouts, with classes.json and results.jsonl
+/// (every image's state and, for failures, the reason). It streams: results.jsonl comes to disk first and is read a
+/// line at a time, each label map (and image, for layouts that copy them) is fetched, checked and written before the
+/// next, so memory does not grow with the job. Files are written atomically; a rerun completes an interrupted export.
 public enum JobExport {
     public struct Summary: Sendable {
         public var labels: Int
         public var results: Int
         /// Images that failed (their reasons are in results.jsonl).
         public var failed: Int
+        /// Labeled images left out because the exporting machine could not read the image, with the reasons.
+        public var unreadable: [String] = []
     }
 
-    public static func run(client: CoordinatorClient, job: String, to directory: URL) async throws -> Summary {
+    public struct Options: Sendable {
+        public var format: ExportFormat
+        /// Label Studio: task images at `imageBaseURL` + id instead of their manifest URIs.
+        public var imageBaseURL: String?
+        public var maxImageBytes: Int
+
+        public init(format: ExportFormat = .labelmill, imageBaseURL: String? = nil, maxImageBytes: Int = 256 << 20) {
+            self.format = format
+            self.imageBaseURL = imageBaseURL
+            self.maxImageBytes = maxImageBytes
+        }
+    }
+
+    public static func run(client: CoordinatorClient, job: String, to directory: URL, options: Options = .init()) async throws -> Summary {
         let status = try await client.job(job)
-        let labels = directory.appendingPathComponent("labels")
         let classes = [UInt8](try ClassList(status.classes).json())
         try CurlError.file { () throws(FileError) in
-            try AtomicFile.createDirectories(labels.path)
+            try AtomicFile.createDirectories(directory.path)
             try AtomicFile.write(classes, to: directory.appendingPathComponent("classes.json").path)
         }
         // results.jsonl comes straight to disk (a million-image job is a few hundred MB), then is read a line
@@ -28,28 +44,52 @@ public enum JobExport {
             DownloadRequest(url: client.url(Routes.results, [job]), destination: resultsPath, resume: false,
                             headers: ["Authorization": "Bearer \(client.token)"]),
             retry: client.retry)
-        var count = 0, written = 0, failed = 0
+        var writer = try makeWriter(options, directory: directory, classes: status.classes, job: job)
+        let fetcher = ImageFetcher(client: client, maxBytes: options.maxImageBytes, timeout: .seconds(120))
+        var summary = Summary(labels: 0, results: 0, failed: 0)
         for try await line in ResultLines(path: resultsPath) {
-            count += 1
+            summary.results += 1
             let result = try JSONDecoder().decode(ImageResultLine.self, from: Data(line))
-            if result.status == .failed { failed += 1 }
+            if result.status == .failed { summary.failed += 1 }
             guard result.status == .done, let sha = result.sha256 else { continue }
             if let problem = ImageID.problem(result.id) {
                 throw CurlError(.io, "image id \(result.id.debugDescription) \(problem): not written")
             }
-            let path = labels.appendingPathComponent("\(result.id).png")
-            if let existing = FileManager.default.contents(atPath: path.path), SHA256Hex.of(existing) == sha {
-                written += 1
+            if options.format == .labelmill, let existing = FileManager.default.contents(atPath: directory.appendingPathComponent("labels/\(result.id).png").path),
+               SHA256Hex.of(existing) == sha {
+                summary.labels += 1
                 continue
             }
             let png = try await client.labelPNG(job: job, image: result.id)
             guard SHA256Hex.of(png) == sha else {
                 throw CurlError(.checksumMismatch, "label map of \(result.id) does not match its recorded sha256")
             }
-            try CurlError.file { () throws(FileError) in try AtomicFile.write(png, to: path.path) }
-            written += 1
+            var item = ExportItem(id: result.id, uri: result.uri, labelPNG: png, label: try ImageCodec.decodeLabelPNG(png))
+            if options.format.copiesImages {
+                do {
+                    let bytes = try await fetcher.fetch(result.uri)
+                    item.image = (bytes, bytes.starts(with: [0xFF, 0xD8, 0xFF]) ? "jpg" : "png")
+                } catch {
+                    summary.unreadable.append("\(result.id): \(error)")
+                    continue
+                }
+            }
+            try writer.add(item)
+            summary.labels += 1
         }
-        return Summary(labels: written, results: count, failed: failed)
+        try writer.finish()
+        return summary
+    }
+
+    private static func makeWriter(_ options: Options, directory: URL, classes: [String], job: String) throws -> any ExportWriter {
+        switch options.format {
+        case .labelmill: LabelmillWriter(directory: directory)
+        case .mmseg: try MMSegWriter(directory: directory, classes: classes)
+        case .coco: try COCOWriter(directory: directory, classes: classes, job: job)
+        case .labelStudio: try LabelStudioWriter(directory: directory, classes: classes, job: job, imageBaseURL: options.imageBaseURL)
+        case .cvat: try CVATWriter(directory: directory, classes: classes)
+        case .hf: try HFWriter(directory: directory, classes: classes, job: job)
+        }
     }
 }
 

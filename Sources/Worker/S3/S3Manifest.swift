@@ -5,8 +5,8 @@ import Support
 
 /// `labelmill submit --from s3://bucket/prefix/`: a manifest of the objects under a prefix, written as JSON Lines a
 /// listing page at a time (a million keys never sit in memory). An object's id is its key after the prefix's last
-/// `/`, without the extension, `/` as `_` (the rule folders follow: `photos/cats/001.jpg` under `photos/` is
-/// `cats_001`).
+/// `/`, without the extension, with `/` and other characters ids may not hold as `_` (the rule folders follow:
+/// `photos/cats/001 b.jpg` under `photos/` is `cats_001_b`).
 public enum S3Manifest {
     /// Writes the manifest to `path`; returns how many objects it lists. `pattern` is a shell glob matched against
     /// the key after the prefix's last `/` (`*` also matches `/`); without one, the image extensions of a folder.
@@ -45,6 +45,6 @@ public enum S3Manifest {
         let name = relative.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
         let dot = name.lastIndex(of: ".").flatMap { $0 == name.startIndex ? nil : $0 }
         let stem = dot.map { relative.dropLast(name[$0...].count) } ?? relative[...]
-        return stem.replacingOccurrences(of: "/", with: "_")
+        return ImageID.from(String(stem))
     }
 }

@@ -1,0 +1,126 @@
+import Foundation
+import Inference
+import Support
+
+/// The layouts `labelmill export --format` writes. Each is read by the tool named, and checked with that tool's own
+/// reader (scripts/check-exports).
+public enum ExportFormat: String, CaseIterable, Sendable {
+    /// labels/<id>.png, classes.json, results.jsonl.
+    case labelmill
+    /// mmsegmentation's custom dataset: img_dir/train, ann_dir/train, a split file, dataset.py.
+    case mmseg
+    /// COCO-Stuff style: annotations.json with one RLE segmentation per class per image, images/.
+    case coco
+    /// Label Studio tasks with the labels as brush pre-annotations, and the labeling config to paste.
+    case labelStudio = "label-studio"
+    /// CVAT's "Segmentation mask 1.1" (PASCAL VOC segmentation) layout.
+    case cvat
+    /// A folder Hugging Face `datasets.load_dataset` reads: image and label columns, id2label.json.
+    case hf
+
+    /// Whether the export holds copies of the images (fetched by the exporting machine).
+    var copiesImages: Bool { self != .labelmill && self != .labelStudio }
+}
+
+/// One labeled image as the writers get it.
+struct ExportItem {
+    var id: String
+    var uri: String
+    /// The label map PNG as the coordinator stores it (VOC palette, 255 = void).
+    var labelPNG: [UInt8]
+    var label: LabelMap
+    /// The image's bytes and extension ("jpg" or "png"), for formats that copy images.
+    var image: (bytes: [UInt8], fileExtension: String)?
+}
+
+/// Writes one export format a labeled image at a time; `finish` completes the files that span every image.
+protocol ExportWriter {
+    mutating func add(_ item: ExportItem) throws
+    mutating func finish() throws
+}
+
+/// A file written a piece at a time (JSON arrays, split files), created empty or truncated.
+final class StreamFile {
+    let path: String
+    private let handle: FileHandle
+    private var buffer = Data()
+
+    init(_ path: String) throws {
+        self.path = path
+        try AtomicFile.createDirectories(AtomicFile.parentDirectory(of: path))
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw FileError("create", path, reason: "cannot create the file")
+        }
+        self.handle = handle
+    }
+
+    func write(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    func write(_ data: Data) throws {
+        buffer.append(data)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Appends the whole file at `path`, a MiB at a time.
+    func append(contentsOf path: String) throws {
+        try flush()
+        guard let source = FileHandle(forReadingAtPath: path) else { throw FileError("read", path, reason: "cannot open") }
+        defer { try? source.close() }
+        while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty { try handle.write(contentsOf: chunk) }
+    }
+
+    func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        try handle.synchronize()
+        try handle.close()
+    }
+}
+
+enum ExportJSON {
+    static func encode(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+
+    static func string(_ value: some Encodable) throws -> String { String(decoding: try encode(value), as: UTF8.self) }
+}
+
+/// What a label map holds per class: pixel count and bounding box.
+struct ClassExtents {
+    var area = [Int](repeating: 0, count: 256)
+    var minX = [Int](repeating: .max, count: 256)
+    var minY = [Int](repeating: .max, count: 256)
+    var maxX = [Int](repeating: -1, count: 256)
+    var maxY = [Int](repeating: -1, count: 256)
+
+    init(_ map: LabelMap) {
+        map.indices.withUnsafeBufferPointer { pixels in
+            for y in 0..<map.height {
+                for x in 0..<map.width {
+                    let c = Int(pixels[y * map.width + x])
+                    area[c] += 1
+                    if x < minX[c] { minX[c] = x }
+                    if x > maxX[c] { maxX[c] = x }
+                    if y < minY[c] { minY[c] = y }
+                    if y > maxY[c] { maxY[c] = y }
+                }
+            }
+        }
+    }
+
+    /// The classes present (void excluded), in index order.
+    func present(classCount: Int) -> [Int] { (0..<min(classCount, 255)).filter { area[$0] > 0 } }
+
+    /// COCO's [x, y, width, height].
+    func bbox(_ c: Int) -> [Int] { [minX[c], minY[c], maxX[c] - minX[c] + 1, maxY[c] - minY[c] + 1] }
+}
