@@ -28,7 +28,8 @@ struct ExportItem {
     var uri: String
     /// The label map PNG as the coordinator stores it (VOC palette, 255 = void).
     var labelPNG: [UInt8]
-    var label: LabelMap
+    /// Its indices, decoded for the formats that re-encode them (layouts that copy the PNG never decode it).
+    var label: LabelMap { get throws { try ImageCodec.decodeLabelPNG(labelPNG) } }
     /// The image's bytes and extension ("jpg" or "png"), for formats that copy images.
     var image: (bytes: [UInt8], fileExtension: String)?
 }
@@ -56,11 +57,6 @@ final class StreamFile {
 
     func write(_ text: String) throws {
         buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    func write(_ data: Data) throws {
-        buffer.append(data)
         if buffer.count >= 1 << 20 { try flush() }
     }
 

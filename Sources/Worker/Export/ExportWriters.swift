@@ -123,7 +123,7 @@ struct COCOWriter: ExportWriter {
         let file = "\(item.id).\(image.fileExtension)"
         try AtomicFile.write(image.bytes, to: directory.appendingPathComponent("images/\(file)").path)
         imageCount += 1
-        let map = item.label
+        let map = try item.label
         try images.write((imageCount > 1 ? ",\n" : "") + ExportJSON.string(
             Image(id: imageCount, file_name: file, width: map.width, height: map.height, labelmill_id: item.id)))
         let extents = ClassExtents(map)
@@ -207,7 +207,7 @@ struct LabelStudioWriter: ExportWriter {
 
     mutating func add(_ item: ExportItem) throws {
         count += 1
-        let map = item.label
+        let map = try item.label
         let regions = ClassExtents(map).present(classCount: classes.count).map { c in
             Region(id: "\(count)-\(c)", original_width: map.width, original_height: map.height,
                    value: .init(rle: SegmentationRLE.labelStudio(map, index: UInt8(c)), brushlabels: [classes[c]]))
@@ -267,7 +267,7 @@ struct CVATWriter: ExportWriter {
     }
 
     mutating func add(_ item: ExportItem) throws {
-        let map = item.label
+        let map = try item.label
         try AtomicFile.write(try ImageCodec.encodeLabelPNG(map, palette: classPalette),
                              to: directory.appendingPathComponent("SegmentationClass/\(item.id).png").path)
         // Instance k (from 1) is the k-th class present; 0 (black) is none.

@@ -64,7 +64,7 @@ public enum JobExport {
             guard SHA256Hex.of(png) == sha else {
                 throw CurlError(.checksumMismatch, "label map of \(result.id) does not match its recorded sha256")
             }
-            var item = ExportItem(id: result.id, uri: result.uri, labelPNG: png, label: try ImageCodec.decodeLabelPNG(png))
+            var item = ExportItem(id: result.id, uri: result.uri, labelPNG: png)
             if options.format.copiesImages {
                 do {
                     let bytes = try await fetcher.fetch(result.uri)
