@@ -84,9 +84,6 @@ struct SubmitCommand: AsyncParsableCommand {
     private func uploadListing(_ prefix: S3Location, to coordinator: CoordinatorClient) async throws -> String {
         let s3 = S3Client(configuration: try S3Configuration.resolve(), http: HTTPClient())
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("labelmill-manifest-\(UUID().uuidString).jsonl").path
-        guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw CLIError("cannot create a temporary manifest \(file)")
-        }
         defer { try? FileManager.default.removeItem(atPath: file) }
         let count = try await S3Manifest.write(from: prefix, pattern: pattern, client: s3, to: file)
         guard count > 0 else {

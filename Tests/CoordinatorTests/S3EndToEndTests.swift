@@ -118,7 +118,6 @@ struct S3EndToEndTests {
         await #expect(throws: S3Error.self) { try await client.get(S3Location(bucket: "pages", key: "p/missing.png"), maxBytes: 10) }
 
         let manifest = directory.appendingPathComponent("manifest.jsonl")
-        _ = FileManager.default.createFile(atPath: manifest.path, contents: nil)
         let count = try await S3Manifest.write(from: S3Location(bucket: "pages", key: "p/"), pattern: nil, client: client, to: manifest.path)
         let lines = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n")
         #expect(count == 5 && lines.count == 5)

@@ -1,14 +1,22 @@
 /// The encoded formats `ImageCodec` reads, told apart by their first bytes.
-enum ImageFormat: Sendable, Equatable {
+public enum ImageFormat: Sendable, Equatable {
     case jpeg
     case png
+
+    /// The usual file name extension, without the dot.
+    public var fileExtension: String {
+        switch self {
+        case .jpeg: "jpg"
+        case .png: "png"
+        }
+    }
 
     private static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
     private static let jpegSignature: [UInt8] = [0xFF, 0xD8, 0xFF]
 
     /// Throws `.badImage` for anything else, naming what the data looks like instead (never its bytes: the
     /// message reaches whoever reads the job's results, and the data may be any file a worker can read).
-    init(sniffing bytes: [UInt8]) throws {
+    public init(sniffing bytes: [UInt8]) throws {
         if bytes.starts(with: Self.jpegSignature) {
             self = .jpeg
         } else if bytes.starts(with: Self.pngSignature) {

@@ -40,47 +40,6 @@ protocol ExportWriter {
     mutating func finish() throws
 }
 
-/// A file written a piece at a time (JSON arrays, split files), created empty or truncated.
-final class StreamFile {
-    let path: String
-    private let handle: FileHandle
-    private var buffer = Data()
-
-    init(_ path: String) throws {
-        self.path = path
-        try AtomicFile.createDirectories(AtomicFile.parentDirectory(of: path))
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw FileError("create", path, reason: "cannot create the file")
-        }
-        self.handle = handle
-    }
-
-    func write(_ text: String) throws {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    /// Appends the whole file at `path`, a MiB at a time.
-    func append(contentsOf path: String) throws {
-        try flush()
-        guard let source = FileHandle(forReadingAtPath: path) else { throw FileError("read", path, reason: "cannot open") }
-        defer { try? source.close() }
-        while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty { try handle.write(contentsOf: chunk) }
-    }
-
-    func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try handle.write(contentsOf: buffer)
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() throws {
-        try flush()
-        try handle.synchronize()
-        try handle.close()
-    }
-}
-
 enum ExportJSON {
     static func encode(_ value: some Encodable) throws -> Data {
         let encoder = JSONEncoder()

@@ -68,7 +68,7 @@ public enum JobExport {
             if options.format.copiesImages {
                 do {
                     let bytes = try await fetcher.fetch(result.uri)
-                    item.image = (bytes, bytes.starts(with: [0xFF, 0xD8, 0xFF]) ? "jpg" : "png")
+                    item.image = (bytes, try ImageFormat(sniffing: bytes).fileExtension)
                 } catch {
                     summary.unreadable.append("\(result.id): \(error)")
                     continue

@@ -125,8 +125,7 @@ enum XMLText {
 
     static func all(_ name: String, in xml: some StringProtocol) -> [Substring] {
         var found: [Substring] = []
-        let text = Substring(xml)
-        var rest = text[...]
+        var rest = Substring(xml)
         while let open = rest.range(of: "<\(name)>"), let close = rest[open.upperBound...].range(of: "</\(name)>") {
             found.append(rest[open.upperBound..<close.lowerBound])
             rest = rest[close.upperBound...]

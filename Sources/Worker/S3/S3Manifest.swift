@@ -8,27 +8,24 @@ import Support
 /// `/`, without the extension, with `/` and other characters ids may not hold as `_` (the rule folders follow:
 /// `photos/cats/001 b.jpg` under `photos/` is `cats_001_b`).
 public enum S3Manifest {
-    /// Writes the manifest to `path`; returns how many objects it lists. `pattern` is a shell glob matched against
+    /// Writes the manifest to `path` (created for its owner only); returns how many objects it lists. `pattern` is a shell glob matched against
     /// the key after the prefix's last `/` (`*` also matches `/`); without one, the image extensions of a folder.
     public static func write(from prefix: S3Location, pattern: String?, client: S3Client, to path: String) async throws -> Int {
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw S3Error("cannot write \(path)") }
-        defer { try? handle.close() }
+        let out = try StreamFile(path, mode: 0o600)
         let base = prefix.key.lastIndex(of: "/").map { prefix.key[...$0].count } ?? 0
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var count = 0
         try await client.list(prefix) { objects in
-            var lines = Data()
             for object in objects where !object.key.hasSuffix("/") {
                 let relative = String(object.key.dropFirst(base))
                 guard matches(relative, pattern: pattern) else { continue }
                 let uri = S3Location(bucket: prefix.bucket, key: object.key).description
-                lines += try encoder.encode(["id": id(of: relative), "uri": uri])
-                lines.append(UInt8(ascii: "\n"))
+                try out.write(String(decoding: try encoder.encode(["id": id(of: relative), "uri": uri]), as: UTF8.self) + "\n")
                 count += 1
             }
-            try handle.write(contentsOf: lines)
         }
+        try out.close()
         return count
     }
 
