@@ -15,9 +15,11 @@ public final class StreamFile {
         handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     }
 
-    public func write(_ text: String) throws {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 20 { try flush() }
+    public func write(_ text: String) throws { try write(Array(text.utf8)) }
+
+    public func write(_ bytes: [UInt8]) throws {
+        if buffer.count + bytes.count > 1 << 20 { try flush() }
+        if bytes.count >= 1 << 20 { try handle.write(contentsOf: bytes) } else { buffer.append(contentsOf: bytes) }
     }
 
     /// Appends the whole file at `path`, a MiB at a time.

@@ -13,7 +13,7 @@ struct ExportCommand: AsyncParsableCommand {
               mmseg         img_dir/train, ann_dir/train, splits/train.txt, dataset.py for mmsegmentation
               coco          annotations.json (one RLE segmentation per class per image, COCO-Stuff style), images/
               label-studio  tasks.json with brush pre-annotations, labeling-config.xml to paste into the project
-              cvat          CVAT's "Segmentation mask 1.1" layout (labelmap.txt, SegmentationClass, JPEGImages, ...)
+              cvat          cvat.zip, CVAT's "Segmentation mask 1.1" archive (labelmap.txt, SegmentationClass, ...)
               hf            a folder `datasets.load_dataset` reads: image and label columns, id2label.json
             Label maps hold the class index per pixel, 255 where no class applies. mmseg, coco, cvat and hf copy the
             images too: this machine reads them from their manifest URIs (paths, http(s), s3:// with its AWS

@@ -242,12 +242,14 @@ struct LabelStudioWriter: ExportWriter {
     }
 }
 
-/// CVAT's "Segmentation mask 1.1" (PASCAL VOC segmentation): labelmap.txt (void first, as `background`, black;
-/// class c in VOC colour c + 1), ImageSets/Segmentation/default.txt, SegmentationClass/<id>.png (palette PNGs in
-/// those colours), SegmentationObject/<id>.png (one instance per class present) and JPEGImages/<id>.<ext>.
+/// CVAT's "Segmentation mask 1.1" archive, cvat.zip, as CVAT imports it (PASCAL VOC segmentation): labelmap.txt
+/// (void first, as `background`, black; class c in VOC colour c + 1), ImageSets/Segmentation/default.txt,
+/// SegmentationClass/<id>.png (palette PNGs in those colours), SegmentationObject/<id>.png (one instance per class
+/// present) and JPEGImages/<id>.<ext>. The image list streams through a temporary file and goes in last.
 struct CVATWriter: ExportWriter {
     let directory: URL
     let classes: [String]
+    private let archive: ZipArchive
     private let list: StreamFile
     private let classPalette: LabelPalette
 
@@ -260,7 +262,8 @@ struct CVATWriter: ExportWriter {
         }
         self.directory = directory
         self.classes = classes
-        list = try StreamFile(directory.appendingPathComponent("ImageSets/Segmentation/default.txt").path)
+        archive = try ZipArchive(directory.appendingPathComponent("cvat.zip").path)
+        list = try StreamFile(directory.appendingPathComponent(".default.txt.part").path)
         var colors = (0..<256).map { LabelPalette.voc.colors[min($0 + 1, 255)] }
         colors[255] = (0, 0, 0)
         classPalette = LabelPalette(colors: colors)
@@ -268,16 +271,14 @@ struct CVATWriter: ExportWriter {
 
     mutating func add(_ item: ExportItem) throws {
         let map = try item.label
-        try AtomicFile.write(try ImageCodec.encodeLabelPNG(map, palette: classPalette),
-                             to: directory.appendingPathComponent("SegmentationClass/\(item.id).png").path)
+        try archive.add("SegmentationClass/\(item.id).png", try ImageCodec.encodeLabelPNG(map, palette: classPalette))
         // Instance k (from 1) is the k-th class present; 0 (black) is none.
         var instance = [UInt8](repeating: 0, count: 256)
         for (k, c) in ClassExtents(map).present(classCount: classes.count).enumerated() { instance[c] = UInt8(k + 1) }
         let objects = LabelMap(width: map.width, height: map.height, indices: map.indices.map { instance[Int($0)] })
-        try AtomicFile.write(try ImageCodec.encodeLabelPNG(objects, palette: .voc),
-                             to: directory.appendingPathComponent("SegmentationObject/\(item.id).png").path)
+        try archive.add("SegmentationObject/\(item.id).png", try ImageCodec.encodeLabelPNG(objects, palette: .voc))
         if let image = item.image {
-            try AtomicFile.write(image.bytes, to: directory.appendingPathComponent("JPEGImages/\(item.id).\(image.fileExtension)").path)
+            try archive.add("JPEGImages/\(item.id).\(image.fileExtension)", image.bytes)
         }
         try list.write(item.id + "\n")
     }
@@ -289,7 +290,10 @@ struct CVATWriter: ExportWriter {
             let (r, g, b) = classPalette.colors[c]
             lines.append("\(name):\(r),\(g),\(b)::")
         }
-        try AtomicFile.write([UInt8]((lines.joined(separator: "\n") + "\n").utf8), to: directory.appendingPathComponent("labelmap.txt").path)
+        try archive.add("labelmap.txt", [UInt8]((lines.joined(separator: "\n") + "\n").utf8))
+        try archive.add("ImageSets/Segmentation/default.txt", contentsOf: list.path)
+        try FileManager.default.removeItem(atPath: list.path)
+        try archive.finish()
     }
 }
 
