@@ -15,8 +15,10 @@ public enum AtomicFile {
         return "\(directory)/.\(name).\(getpid()).\(random).tmp"
     }
 
-    /// Writes `bytes` to `path` atomically and durably; `mode` is filtered by the umask as usual.
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o666) throws(FileError) {
+    /// Writes `bytes` to `path` atomically and durably; `mode` is filtered by the umask as usual. With `durable`
+    /// false the file and its directory are not fsynced: still never torn under its name while the machine runs,
+    /// for writers of many small files that call `syncEverything()` once after the last.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o666, durable: Bool = true) throws(FileError) {
         try createDirectories(parentDirectory(of: path))
         let temporary = temporaryPath(for: path)
         let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
@@ -25,14 +27,15 @@ public enum AtomicFile {
         bytes.withUnsafeBytes { raw in
             do throws(FileError) { try writeFully(fd, raw, path: temporary) } catch { failure = error }
         }
-        if failure == nil, fsync(fd) != 0 { failure = .system("fsync", temporary) }
+        if durable, failure == nil, fsync(fd) != 0 { failure = .system("fsync", temporary) }
         close(fd)
         if let failure {
             unlink(temporary)
             throw failure
         }
-        do {
-            try publish(temporary, to: path)
+        do throws(FileError) {
+            guard rename(temporary, path) == 0 else { throw FileError.system("rename \(temporary) to", path) }
+            if durable { try syncDirectory(parentDirectory(of: path)) }
         } catch {
             unlink(temporary)
             throw error
@@ -54,6 +57,12 @@ public enum AtomicFile {
     private static func publish(_ temporary: String, to destination: String) throws(FileError) {
         guard rename(temporary, destination) == 0 else { throw .system("rename \(temporary) to", destination) }
         try syncDirectory(parentDirectory(of: destination))
+    }
+
+    /// Makes every file written so far durable: sync(2), which on Linux returns once the data is on disk (Swift's
+    /// Glibc module does not offer syncfs(2), which would limit it to one file system).
+    public static func syncEverything() {
+        sync()
     }
 
     /// fsync of a directory, so the names created or renamed in it are durable.

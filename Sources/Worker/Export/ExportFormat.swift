@@ -34,6 +34,14 @@ struct ExportItem {
     var image: (bytes: [UInt8], fileExtension: String)?
 }
 
+/// An export's files: each written atomically (never torn under its name), not fsynced one by one, as an export is
+/// many small files; `JobExport` makes them durable with one sync at the end.
+enum ExportFile {
+    static func write(_ bytes: [UInt8], to path: String) throws(FileError) {
+        try AtomicFile.write(bytes, to: path, durable: false)
+    }
+}
+
 /// Writes one export format a labeled image at a time; `finish` completes the files that span every image.
 protocol ExportWriter {
     mutating func add(_ item: ExportItem) throws

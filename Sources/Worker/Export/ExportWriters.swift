@@ -7,7 +7,7 @@ struct LabelmillWriter: ExportWriter {
     let directory: URL
 
     func add(_ item: ExportItem) throws {
-        try AtomicFile.write(item.labelPNG, to: directory.appendingPathComponent("labels/\(item.id).png").path)
+        try ExportFile.write(item.labelPNG, to: directory.appendingPathComponent("labels/\(item.id).png").path)
     }
 
     func finish() throws {}
@@ -30,8 +30,8 @@ struct MMSegWriter: ExportWriter {
 
     mutating func add(_ item: ExportItem) throws {
         guard let image = item.image else { return }
-        try AtomicFile.write(image.bytes, to: directory.appendingPathComponent("img_dir/train/\(item.id).\(image.fileExtension)").path)
-        try AtomicFile.write(item.labelPNG, to: directory.appendingPathComponent("ann_dir/train/\(item.id).png").path)
+        try ExportFile.write(image.bytes, to: directory.appendingPathComponent("img_dir/train/\(item.id).\(image.fileExtension)").path)
+        try ExportFile.write(item.labelPNG, to: directory.appendingPathComponent("ann_dir/train/\(item.id).png").path)
         try all.write(item.id + "\n")
         if bySuffix[image.fileExtension] == nil {
             bySuffix[image.fileExtension] = try StreamFile(directory.appendingPathComponent("splits/train-\(image.fileExtension).txt").path)
@@ -71,7 +71,7 @@ struct MMSegWriter: ExportWriter {
             ])
 
             """
-        try AtomicFile.write([UInt8](config.utf8), to: directory.appendingPathComponent("dataset.py").path)
+        try ExportFile.write([UInt8](config.utf8), to: directory.appendingPathComponent("dataset.py").path)
     }
 }
 
@@ -121,7 +121,7 @@ struct COCOWriter: ExportWriter {
     mutating func add(_ item: ExportItem) throws {
         guard let image = item.image else { return }
         let file = "\(item.id).\(image.fileExtension)"
-        try AtomicFile.write(image.bytes, to: directory.appendingPathComponent("images/\(file)").path)
+        try ExportFile.write(image.bytes, to: directory.appendingPathComponent("images/\(file)").path)
         imageCount += 1
         let map = try item.label
         try images.write((imageCount > 1 ? ",\n" : "") + ExportJSON.string(
@@ -233,7 +233,7 @@ struct LabelStudioWriter: ExportWriter {
             </View>
 
             """
-        try AtomicFile.write([UInt8](config.utf8), to: directory.appendingPathComponent("labeling-config.xml").path)
+        try ExportFile.write([UInt8](config.utf8), to: directory.appendingPathComponent("labeling-config.xml").path)
     }
 
     static func escape(_ text: String) -> String {
@@ -316,15 +316,15 @@ struct HFWriter: ExportWriter {
     mutating func add(_ item: ExportItem) throws {
         guard let image = item.image else { return }
         let imageFile = "images/\(item.id).\(image.fileExtension)", labelFile = "labels/\(item.id).png"
-        try AtomicFile.write(image.bytes, to: directory.appendingPathComponent(imageFile).path)
-        try AtomicFile.write(item.labelPNG, to: directory.appendingPathComponent(labelFile).path)
+        try ExportFile.write(image.bytes, to: directory.appendingPathComponent(imageFile).path)
+        try ExportFile.write(item.labelPNG, to: directory.appendingPathComponent(labelFile).path)
         try metadata.write(ExportJSON.string(["file_name": imageFile, "label_file_name": labelFile, "id": item.id]) + "\n")
     }
 
     func finish() throws {
         try metadata.close()
         let id2label = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ("\($0.offset)", $0.element) })
-        try AtomicFile.write([UInt8](try ExportJSON.encode(id2label)), to: directory.appendingPathComponent("id2label.json").path)
+        try ExportFile.write([UInt8](try ExportJSON.encode(id2label)), to: directory.appendingPathComponent("id2label.json").path)
         let card = """
             ---
             configs:
@@ -349,6 +349,6 @@ struct HFWriter: ExportWriter {
             ```
 
             """
-        try AtomicFile.write([UInt8](card.utf8), to: directory.appendingPathComponent("README.md").path)
+        try ExportFile.write([UInt8](card.utf8), to: directory.appendingPathComponent("README.md").path)
     }
 }

@@ -78,6 +78,7 @@ public enum JobExport {
             summary.labels += 1
         }
         try writer.finish()
+        AtomicFile.syncEverything()
         return summary
     }
 
