@@ -46,7 +46,8 @@ struct SubmitCommand: AsyncParsableCommand {
     var maxAttempts = 3
     @Option(parsing: .unconditional, help: "Lease length in seconds (workers heartbeat every third).") var leaseSeconds: Double = 60
     @Option(help: "Job name.") var name: String?
-    @Option(help: "Idempotency key: submitting again with the same key returns the same job.") var idempotencyKey: String?
+    @Option(help: "Idempotency key: submitting again with the same key returns the same job (default: a new one per run, so a retried request never makes a second job).")
+    var idempotencyKey: String?
     @Flag(help: "Print {\"id\": ...} as JSON.") var json = false
 
     func validate() throws {
@@ -76,7 +77,7 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         let response = try await coordinator.createJob(CreateJobRequest(
             name: name, model: model, classes: classes, settings: settings,
-            idempotencyKey: idempotencyKey, manifestUpload: upload))
+            idempotencyKey: idempotencyKey ?? "submit-\(UUID().uuidString.lowercased())", manifestUpload: upload))
         if json { try printJSON(["id": response.id]) } else { print(response.id) }
     }
 

@@ -198,6 +198,27 @@ import Support
         await expectStatus(403) { _ = try await live.worker.uploadManifest(file: file.path) }
     }
 
+    /// A create request sent again after its upload was used (a client that gave up waiting while a large job was
+    /// created, and retried): with the idempotency key it gets the first job back; without one, a reason.
+    @Test func aRetriedCreateGetsItsJobBackNotAnEmptyOne() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
+        let file = live.dataDirectory.deletingLastPathComponent().appendingPathComponent("manifest-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Self.manifest.write(to: file, atomically: true, encoding: .utf8)
+        let upload = try await live.admin.uploadManifest(file: file.path)
+        let request = CreateJobRequest(name: nil, model: "tiny", classes: ["a", "b"], settings: JobSettings(),
+                                       idempotencyKey: "submit-retry-test", manifestUpload: upload)
+        let first = try await live.admin.createJob(request)
+        let again = try await live.admin.createJob(request)
+        #expect(first.created && !again.created && again.id == first.id && again.images == 3)
+        var withoutKey = request
+        withoutKey.idempotencyKey = nil
+        await expectStatus(404, containing: "another request already used it") { _ = try await live.admin.createJob(withoutKey) }
+        #expect(try await live.admin.jobs().count == 1)
+    }
+
     /// Bodies over the limits are refused with 413 and change nothing.
     @Test func oversizedBodiesAreRefused() async throws {
         let live = try await LiveCoordinator.start(limits: 4096)

@@ -52,10 +52,21 @@ final class CoordinatorServices: Sendable {
             job.items = try Manifest.parse(text)
             return try store.createJob(job, refuse: relativePathRule)
         case (nil, let upload?):
+            // One request takes the upload (an atomic rename): a retried request, whose client gave up waiting
+            // while a large job was created, never reads it half-consumed. With the same idempotency key it gets
+            // the job the first request made (writes are serialized, so it waits for that one to commit).
             let path = try manifestUploadPath(upload)
-            guard FileManager.default.fileExists(atPath: path) else { throw CoordinatorError(.notFound, "no manifest upload \(upload)") }
-            defer { unlink(path) }
-            return try store.createJob(job, manifestFile: path, refuse: relativePathRule)
+            let taken = path + ".\(UUID().uuidString.lowercased()).taken"
+            guard rename(path, taken) == 0 else {
+                if let key = request.idempotencyKey,
+                   let existing = try store.write("finding the job of idempotency key \(key)", { db in try store.job(db, idempotencyKey: key) }) {
+                    return (existing, false)
+                }
+                throw CoordinatorError(.notFound, "no manifest upload \(upload): it was never made, or another request already "
+                                       + "used it (a retried submit: send an idempotencyKey to get that job back)")
+            }
+            defer { unlink(taken) }
+            return try store.createJob(job, manifestFile: taken, refuse: relativePathRule)
         default:
             throw CoordinatorError(.badRequest, "give either manifest (the text) or manifestUpload (from PUT \(Routes.uploadManifest.template))")
         }

@@ -180,6 +180,10 @@ extension Store {
         try read("reading job \(id)") { db in try job(db, id) }
     }
 
+    public func job(_ db: Database, idempotencyKey key: String) throws -> JobRecord? {
+        try db.one("SELECT * FROM jobs WHERE idempotency_key = ?", [key]).map { try JobRecord(row: $0) }
+    }
+
     public func job(_ db: Database, _ id: String) throws -> JobRecord? {
         try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [id])
     }
