@@ -53,8 +53,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            // The API's OpenAPI document, served at /openapi.json.
-            resources: [.embedInCode("Resources/openapi.json")]
+            // The API's OpenAPI document, served at /openapi.json, and the dashboard's page, script and style.
+            resources: [
+                .embedInCode("Resources/openapi.json"), .embedInCode("Resources/dashboard.html"),
+                .embedInCode("Resources/sign-in.html"), .embedInCode("Resources/app.js"), .embedInCode("Resources/app.css"),
+            ]
         ),
         .target(
             name: "Worker",

@@ -8,9 +8,9 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
         case get = "GET", head = "HEAD", post = "POST", put = "PUT", delete = "DELETE"
     }
 
-    /// Which bearer token a route needs.
+    /// Which bearer token a route needs (or, for the dashboard, a signed-in session: it speaks for the admin).
     public enum Access: String, Sendable, Hashable {
-        /// None: health checks and the API document.
+        /// None: health checks, the API document, the dashboard's sign-in.
         case open
         /// The worker token or the admin token.
         case worker
@@ -65,6 +65,7 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
 /// Every route of the coordinator's API, in one place.
 public enum Routes {
     // Liveness, readiness and the API document: no token.
+    /// The dashboard, or its sign-in page without a session; `/?token=ADMIN_TOKEN` signs in.
     public static let root = Route(.get, "/", .open)
     public static let health = Route(.get, "/healthz", .open)
     public static let ready = Route(.get, "/readyz", .open)
@@ -108,11 +109,21 @@ public enum Routes {
     /// Files under the coordinator's `--image-root`, for manifest entries that are relative paths.
     public static let file = Route(.get, "/v1/files/{path*}", .worker)
 
+    // The dashboard (see docs/DASHBOARD.md): a form post of the admin token starts a session (a cookie).
+    public static let signIn = Route(.post, "/ui/sign-in", .open)
+    public static let signOut = Route(.post, "/ui/sign-out", .admin)
+    /// Its script and style sheet, embedded in the binary (the style sheet is the sign-in page's too).
+    public static let script = Route(.get, "/ui/app.js", .admin)
+    public static let styleSheet = Route(.get, "/ui/app.css", .open)
+    /// Per-worker figures and images per minute of a job.
+    public static let activity = Route(.get, "/v1/jobs/{job}/activity", .admin)
+
     public static let all: [Route] = [
         root, health, ready, openAPI, metrics,
-        createJob, jobs, uploadManifest, job, deleteJob, cancel, retryFailed, results, events, label, embeddings,
+        createJob, jobs, uploadManifest, job, deleteJob, cancel, retryFailed, results, events, label, embeddings, activity,
         claim, heartbeat, complete, release, uploadLabel, failImage, failTask,
         registerModel, models, model, uploadBlob, blobExists, blob, file,
+        signIn, signOut, script, styleSheet,
     ]
 
     /// The prefix of `file` paths: an image URI a worker gets starting with it is fetched from the coordinator.

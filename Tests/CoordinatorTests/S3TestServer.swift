@@ -9,21 +9,24 @@ final class S3TestServer: @unchecked Sendable {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// A Python that can run the server, or nil.
-    static let python: String? = {
+    static let python: String? = python(importing: "moto.server, boto3")
+
+    /// The tests' Python (scripts/test-python) where it can import `modules` (comma-separated), or nil.
+    static func python(importing modules: String) -> String? {
         let candidates = [ProcessInfo.processInfo.environment["LABELMILL_TEST_PYTHON"],
                           root.appendingPathComponent(".build/test-python/bin/python3").path].compactMap { $0 }
         return candidates.first { path in
             guard FileManager.default.isExecutableFile(atPath: path) else { return false }
             let probe = Process()
             probe.executableURL = URL(fileURLWithPath: path)
-            probe.arguments = ["-c", "import moto.server, boto3"]
+            probe.arguments = ["-c", "import \(modules)"]
             probe.standardOutput = FileHandle.nullDevice
             probe.standardError = FileHandle.nullDevice
             guard (try? probe.run()) != nil else { return false }
             probe.waitUntilExit()
             return probe.terminationStatus == 0
         }
-    }()
+    }
 
     let process: Process
     private let input: Pipe

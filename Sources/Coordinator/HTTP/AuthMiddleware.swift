@@ -14,6 +14,8 @@ enum Role: Sendable {
 struct CoordinatorContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     var role: Role?
+    /// The CSRF token of the dashboard session the request came with (its role is then admin).
+    var sessionCSRF: String?
     var maxUploadSize: Int { 256 << 20 }
 
     init(source: ApplicationRequestContextSource) {
@@ -21,21 +23,36 @@ struct CoordinatorContext: RequestContext {
     }
 }
 
-/// Finds who a request speaks for from its bearer token; each route then checks its `Route.Access` (see
-/// `Router.on(_:use:)`). Only the open routes (health checks, the API document) answer without a token.
+/// Finds who a request speaks for from its bearer token, or from a dashboard session cookie (the admin, signed in
+/// through the dashboard); each route then checks its `Route.Access` (see `Router.on(_:use:)`). Only the open
+/// routes (health checks, the API document, the sign-in) answer without either. A request that changes something
+/// on a session's behalf must echo the session's CSRF token in `X-CSRF-Token` and come from the same origin.
 /// Comparisons take the same time whatever the token.
 struct AuthMiddleware: RouterMiddleware {
     let tokens: TokenSet
+    let sessions: DashboardSessions
     let open = Set(Routes.all.filter { $0.access == .open }.map(\.template))
 
     func handle(_ request: Request, context: CoordinatorContext, next: (Request, CoordinatorContext) async throws -> Response) async throws -> Response {
+        var context = context
+        let header = request.headers[.authorization]
+        if header == nil, let csrf = try await sessions.csrfToken(of: request) {
+            context.role = .admin
+            context.sessionCSRF = csrf
+            if ![.get, .head].contains(request.method), !open.contains(request.uri.path) {
+                try DashboardSessions.checkSameOrigin(request)
+                guard let echoed = request.headers[DashboardSessions.csrfHeader], Self.constantTimeEquals(echoed, csrf) else {
+                    throw CoordinatorError(.forbidden, "missing or wrong \(DashboardSessions.csrfHeader) header for this session")
+                }
+            }
+            return try await next(request, context)
+        }
         if open.contains(request.uri.path) { return try await next(request, context) }
         // The scheme name is case-insensitive (RFC 9110 section 11.1).
-        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw CoordinatorError(.unauthorized, "missing bearer token")
         }
         let presented = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        var context = context
         if Self.constantTimeEquals(presented, tokens.admin) {
             context.role = .admin
         } else if let worker = tokens.worker, Self.constantTimeEquals(presented, worker) {

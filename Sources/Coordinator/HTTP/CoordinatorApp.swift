@@ -22,11 +22,10 @@ public func buildCoordinator(
     let router = Router(context: CoordinatorContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMappingMiddleware())
-    router.add(middleware: AuthMiddleware(tokens: configuration.tokens))
+    let sessions = DashboardSessions(store: store)
+    router.add(middleware: AuthMiddleware(tokens: configuration.tokens, sessions: sessions))
     // Liveness: the process answers. Readiness: it can also read its database.
-    for route in [Routes.root, Routes.health] {
-        router.on(route) { _, _ in try json(["status": "ok"]) }
-    }
+    router.on(Routes.health) { _, _ in try json(["status": "ok"]) }
     router.on(Routes.ready) { _, _ in
         do {
             try await store.read("reading the database") { db in try store.ping(db) }
@@ -48,6 +47,7 @@ public func buildCoordinator(
     TaskRoutes(services: services).register(on: router)
     ModelRoutes(services: services).register(on: router)
     FileRoutes(services: services).register(on: router)
+    DashboardRoutes(services: services, sessions: sessions).register(on: router)
 
     return Application(
         router: router,

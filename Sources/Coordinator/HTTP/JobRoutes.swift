@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Inference
 import LabelAPI
@@ -13,11 +14,19 @@ struct JobRoutes {
             let (upload, bytes) = try await services.receiveManifest(request.body)
             return try json(ManifestUploadResponse(upload: upload, bytes: bytes), status: .created)
         }
-        router.on(Routes.jobs) { _, context in
-            let statuses = try await services.store.read("listing jobs") { db in
-                try services.store.jobs(db).map { try services.status(db, of: $0) }
+        // Newest first, a page at a time: ?limit= (default 100, at most 500) and ?offset=; X-Total-Count says
+        // how many jobs there are.
+        router.on(Routes.jobs) { request, context in
+            let query = request.uri.queryParameters
+            let limit = try query["limit"].map { try parse(Int($0), "limit", $0, in: 0...500) } ?? 100
+            let offset = try query["offset"].map { try parse(Int($0), "offset", $0, in: 0...) } ?? 0
+            let (statuses, total) = try await services.store.read("listing jobs") { db in
+                let page = try services.store.jobsPage(db, limit: limit, offset: offset)
+                return (try page.jobs.map { try services.status(db, of: $0) }, page.total)
             }
-            return try json(statuses)
+            var response = try json(statuses)
+            response.headers[HTTPField.Name("X-Total-Count")!] = String(total)
+            return response
         }
         router.on(Routes.job) { _, context in
             let id = try context.parameters.require("job")

@@ -15,6 +15,10 @@ enum Migrations {
         migrator.registerMigration("v3") { db in
             try db.execute(sql: v3)
         }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: v4)
+            try db.execute(sql: countFinishedImagesFromTheLedger)
+        }
         return migrator
     }
 
@@ -253,5 +257,69 @@ enum Migrations {
         CREATE TRIGGER events_no_delete BEFORE DELETE ON events
         WHEN NOT EXISTS (SELECT 1 FROM deleted_jobs WHERE id = OLD.job_id)
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        """
+
+    /// The dashboard: finished images per minute and per worker (kept by a trigger on the ledger), and sign-in
+    /// sessions.
+    static let v4 = """
+        -- Running counts of finished images per job: per minute (the dashboard's throughput chart) and per worker
+        -- (its workers table). Kept by a trigger on the ledger, so every path that finishes an image counts.
+        CREATE TABLE job_minutes (
+            job_id TEXT NOT NULL REFERENCES jobs (id),
+            minute INTEGER NOT NULL,  -- seconds since 1970 / 60
+            done   INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (job_id, minute)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE job_workers (
+            job_id       TEXT NOT NULL REFERENCES jobs (id),
+            worker_id    TEXT NOT NULL,
+            done         INTEGER NOT NULL DEFAULT 0,
+            failed       INTEGER NOT NULL DEFAULT 0,
+            last_at      REAL NOT NULL,
+            window_at    REAL NOT NULL,             -- start of the current rate window
+            window_done  INTEGER NOT NULL DEFAULT 0,
+            rate         REAL NOT NULL DEFAULT 0,   -- images/s over the last full window (60 s or more)
+            PRIMARY KEY (job_id, worker_id)
+        ) WITHOUT ROWID;
+
+        CREATE TRIGGER events_count_images AFTER INSERT ON events
+        WHEN NEW.kind IN ('image.done', 'image.failed')
+        BEGIN
+            INSERT INTO job_minutes (job_id, minute, done, failed)
+            VALUES (NEW.job_id, CAST(NEW.at / 60 AS INTEGER), NEW.kind = 'image.done', NEW.kind = 'image.failed')
+            ON CONFLICT (job_id, minute) DO UPDATE SET done = done + excluded.done, failed = failed + excluded.failed;
+            INSERT INTO job_workers (job_id, worker_id, done, failed, last_at, window_at, window_done)
+            SELECT NEW.job_id, NEW.worker_id, NEW.kind = 'image.done', NEW.kind = 'image.failed', NEW.at, NEW.at,
+                   NEW.kind = 'image.done'
+            WHERE NEW.worker_id IS NOT NULL
+            ON CONFLICT (job_id, worker_id) DO UPDATE SET
+                done = done + excluded.done, failed = failed + excluded.failed,
+                last_at = max(last_at, excluded.last_at),
+                rate = CASE WHEN excluded.last_at - window_at >= 60
+                            THEN (window_done + excluded.done) / (excluded.last_at - window_at) ELSE rate END,
+                window_done = CASE WHEN excluded.last_at - window_at >= 60 THEN 0 ELSE window_done + excluded.done END,
+                window_at = CASE WHEN excluded.last_at - window_at >= 60 THEN excluded.last_at ELSE window_at END;
+        END;
+
+        -- Dashboard sessions: the sha256 of the session id (the cookie holds the id itself), the token its
+        -- state-changing requests must echo (X-CSRF-Token), and when it ends.
+        CREATE TABLE ui_sessions (
+            id_sha256  TEXT PRIMARY KEY NOT NULL CHECK (length(id_sha256) = 64),
+            csrf_token TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        ) WITHOUT ROWID;
+        """
+
+    /// v4's counts of the images finished before it, from the ledger (the trigger counts the rest).
+    static let countFinishedImagesFromTheLedger = """
+        INSERT INTO job_minutes (job_id, minute, done, failed)
+        SELECT job_id, CAST(at / 60 AS INTEGER), SUM(kind = 'image.done'), SUM(kind = 'image.failed')
+        FROM events WHERE kind IN ('image.done', 'image.failed') GROUP BY 1, 2;
+        INSERT INTO job_workers (job_id, worker_id, done, failed, last_at, window_at)
+        SELECT job_id, worker_id, SUM(kind = 'image.done'), SUM(kind = 'image.failed'), MAX(at), MAX(at)
+        FROM events WHERE kind IN ('image.done', 'image.failed') AND worker_id IS NOT NULL GROUP BY 1, 2;
         """
 }

@@ -1,0 +1,36 @@
+/// `GET /v1/jobs/{job}/activity`: who labeled a job, and how fast over time (the dashboard's workers table and
+/// throughput chart). Kept as running counts when images finish, so it reads in constant time at any job size.
+public struct JobActivity: Codable, Sendable, Equatable {
+    public struct Worker: Codable, Sendable, Equatable {
+        /// The worker's name (its `--name`, else its id).
+        public var name: String
+        public var imagesDone: Int
+        public var imagesFailed: Int
+        /// Images it labeled per second over the last minute it worked on the job.
+        public var imagesPerSecond: Double
+        public var lastSeenAt: Double
+        /// The task it holds on this job now, if any.
+        public var currentTask: Int64?
+
+        public init(name: String, imagesDone: Int, imagesFailed: Int, imagesPerSecond: Double, lastSeenAt: Double, currentTask: Int64?) {
+            (self.name, self.imagesDone, self.imagesFailed, self.imagesPerSecond, self.lastSeenAt, self.currentTask) =
+                (name, imagesDone, imagesFailed, imagesPerSecond, lastSeenAt, currentTask)
+        }
+    }
+
+    /// Images finished in one minute of wall time.
+    public struct Minute: Codable, Sendable, Equatable {
+        /// The minute's start, seconds since 1970.
+        public var at: Double
+        public var done: Int
+        public var failed: Int
+
+        public init(at: Double, done: Int, failed: Int) { (self.at, self.done, self.failed) = (at, done, failed) }
+    }
+
+    public var workers: [Worker]
+    /// Oldest first; the last 24 hours that had any activity, at most.
+    public var minutes: [Minute]
+
+    public init(workers: [Worker], minutes: [Minute]) { (self.workers, self.minutes) = (workers, minutes) }
+}
