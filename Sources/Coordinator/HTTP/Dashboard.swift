@@ -128,7 +128,8 @@ struct DashboardRoutes {
         if let worker = tokens.worker, AuthMiddleware.constantTimeEquals(token, worker) {
             return signInPage("That is the worker token: the dashboard takes the admin token.", status: .forbidden)
         }
-        return signInPage(token.isEmpty ? "Enter the admin token." : "That is not this coordinator's admin token.", status: .unauthorized)
+        if token.isEmpty { return signInPage("Enter the admin token.", status: .ok) }
+        return signInPage("That is not this coordinator's admin token.", status: .unauthorized)
     }
 
     private func cookie(_ value: String, _ request: Request, maxAge: Int) -> String {
