@@ -31,7 +31,8 @@ import Support
     @Test func leaseUploadAndFencing() async throws {
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
-        let job = try await live.submit(Self.manifest)
+        // A lease that outlasts the test on a busy machine (the default 5 s once ran out mid-test in the full suite).
+        let job = try await live.submit(Self.manifest, settings: JobSettings(shortSide: 48, shardSize: 2, leaseSeconds: 120))
         let worker = live.worker
         let task = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
         #expect(task.images.count == 2)

@@ -72,4 +72,44 @@ import Testing
         }
         #expect(left == 0)
     }
+
+    /// The kept image counts equal a count of the rows after every kind of change: labels, failures, a release, an
+    /// expired lease swept to a dead letter, retry, cancel, a job that fails as a whole, rejected manifest lines.
+    @Test func keptImageCountsEqualTheRowsAfterEveryPath() throws {
+        let fixture = try StoreFixture()
+        func check(_ job: String, _ step: String) throws {
+            let (kept, counted) = try fixture.store.read("counts") { db in
+                let kept = try fixture.store.imageCounts(db, job)
+                let row = try #require(try Row.fetchOne(db, sql: """
+                    SELECT SUM(finished = 0) AS unfinished, SUM(state = 'done') AS done, SUM(state = 'failed') AS failed
+                    FROM images WHERE job_id = ?
+                    """, arguments: [job]))
+                return ([kept.unfinished, kept.done, kept.failed], [row["unfinished"] as Int, row["done"] as Int, row["failed"] as Int])
+            }
+            #expect(kept == counted, "after \(step)")
+        }
+        let job = try fixture.job(images: 8, shardSize: 2, maxAttempts: 1, leaseSeconds: 10)
+        try check(job.id, "creation")
+        let a = try #require(try fixture.store.claim(worker: "w1"))
+        _ = try fixture.store.recordLabel(taskId: a.taskId, token: a.token, imageId: a.images[0].id, label: StoreFixture.label(image: a.images[0].id))
+        try fixture.store.failImage(taskId: a.taskId, token: a.token, imageId: a.images[1].id, reason: "bad")
+        try fixture.store.complete(taskId: a.taskId, token: a.token)
+        try check(job.id, "a label and a failure")
+        let b = try #require(try fixture.store.claim(worker: "w1"))
+        try fixture.store.release(taskId: b.taskId, token: b.token, reason: "stopping")
+        try check(job.id, "a release")
+        _ = try #require(try fixture.store.claim(worker: "w2"))
+        fixture.clock.advance(30)
+        _ = try fixture.store.sweepExpired()
+        try check(job.id, "an expired lease, dead-lettered")
+        _ = try fixture.store.retryFailed(job.id)
+        try check(job.id, "retry")
+        try fixture.store.cancelJob(job.id, reason: "enough")
+        try check(job.id, "cancel")
+
+        let other = try fixture.job(images: 4, shardSize: 2, prefix: "o")
+        _ = try #require(try fixture.store.claim(worker: "w3"))
+        try fixture.store.failJob(other.id, reason: "the model does not load")
+        try check(other.id, "a job failed as a whole")
+    }
 }

@@ -28,6 +28,12 @@ import Testing
     func oneTaskWakesOneWaiter() async throws {
         let signal = WorkSignal()
         let woken = LockedList<Int>()
+        // Until `count` waiters have woken (however busy the machine), then a little longer, for any extra to show.
+        func settle(_ count: Int) async {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while woken.items.count < count, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
         await withTaskGroup(of: Void.self) { group in
             for i in 0..<10 {
                 group.addTask {
@@ -36,11 +42,11 @@ import Testing
                 while signal.waiting < i + 1 { try? await Task.sleep(for: .milliseconds(1)) }
             }
             signal.notify(count: 1)
-            try? await Task.sleep(for: .milliseconds(200))
+            await settle(1)
             #expect(woken.items == [0])
             #expect(signal.waiting == 9)
             signal.notify(count: 3)
-            try? await Task.sleep(for: .milliseconds(200))
+            await settle(4)
             #expect(woken.items.sorted() == [0, 1, 2, 3])
             signal.notifyAll()
         }

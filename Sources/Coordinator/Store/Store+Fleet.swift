@@ -29,11 +29,11 @@ extension Store {
         let at = timestamp()
         var counts = FleetCounts()
         let images = try db.one("""
-            SELECT (SELECT COUNT(*) FROM images INDEXED BY images_unfinished WHERE finished = 0) AS unfinished,
-                   (SELECT COUNT(*) FROM images WHERE state = 'running'
-                      AND task_id IN (SELECT id FROM tasks WHERE state IN ('leased', 'cancelled'))) AS running,
-                   (SELECT COUNT(*) FROM images INDEXED BY images_done WHERE state = 'done') AS done,
-                   (SELECT COUNT(*) FROM images INDEXED BY images_failed WHERE state = 'failed') AS failed
+            SELECT (SELECT COALESCE(SUM(unfinished), 0) FROM job_image_counts) AS unfinished,
+                   (SELECT COUNT(*) FROM images INDEXED BY images_running JOIN tasks ON tasks.id = images.task_id
+                    WHERE images.state = 'running' AND tasks.state IN ('leased', 'cancelled')) AS running,
+                   (SELECT COALESCE(SUM(done), 0) FROM job_image_counts) AS done,
+                   (SELECT COALESCE(SUM(failed), 0) FROM job_image_counts) AS failed
             """, [])
         if let images {
             let unfinished: Int = images["unfinished"], running: Int = images["running"]

@@ -146,6 +146,8 @@ extension Store {
             }
             try closeTask()
             try db.run("UPDATE jobs SET image_count = ?, task_count = ? WHERE id = ?", [count, tasks, jobId])
+            // Accepted images are pending (unfinished), rejected lines failed; the trigger on images keeps it from here.
+            try db.run("INSERT INTO job_image_counts (job_id, unfinished, done, failed) VALUES (?, ?, 0, ?)", [jobId, accepted, rejected])
         }
     }
 

@@ -2,8 +2,10 @@ import Foundation
 import GRDB
 import LabelAPI
 
-/// Progress, computed from the stored rows (never from memory), on one read snapshot. The image counts use the
-/// partial indexes `images_unfinished`, `images_done` and `images_failed`, pinned with `INDEXED BY` (no planner statistics).
+/// Progress, read from the stored rows (never from memory), on one read snapshot. The image counts come from
+/// `job_image_counts`, which job creation writes and a trigger keeps as images change (debug builds check them against a count of the rows);
+/// the rest uses partial indexes, pinned with `INDEXED BY` (no planner statistics), so a status costs about the
+/// same for ten images as for a million.
 extension Store {
     public func progress(_ jobId: String) throws(StoreError) -> JobProgress {
         try read("reading progress of job \(jobId)") { db in try progress(db, jobId) }
@@ -15,21 +17,16 @@ extension Store {
         else { throw StoreError.notFound("job \(jobId) does not exist") }
         var progress = JobProgress(jobId: jobId, state: job.state, createdAt: job.createdAt,
                                    startedAt: job.startedAt, finishedAt: job.finishedAt)
-        let unfinished = try db.value(Int.self, """
-            SELECT COUNT(*) FROM images INDEXED BY images_unfinished WHERE job_id = ? AND finished = 0
-            """, [jobId]) ?? 0
+        let counts = try imageCounts(db, jobId)
+        // Running: images marked running in a task that is still leased (or was cancelled while leased); an
+        // image marked running in a task that went back to the queue is pending.
         progress.images.running = try db.value(Int.self, """
-            SELECT COUNT(*) FROM images
-            WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state IN ('leased', 'cancelled'))
-              AND state = 'running'
+            SELECT COUNT(*) FROM images INDEXED BY images_running JOIN tasks ON tasks.id = images.task_id
+            WHERE images.job_id = ? AND images.state = 'running' AND tasks.state IN ('leased', 'cancelled')
             """, [jobId]) ?? 0
-        progress.images.pending = unfinished - progress.images.running
-        progress.images.done = try db.value(Int.self, """
-            SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = ? AND state = 'done'
-            """, [jobId]) ?? 0
-        progress.images.failed = try db.value(Int.self, """
-            SELECT COUNT(*) FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed'
-            """, [jobId]) ?? 0
+        progress.images.pending = counts.unfinished - progress.images.running
+        progress.images.done = counts.done
+        progress.images.failed = counts.failed
         var leasedTasks = 0
         for row in try db.all("""
             SELECT state, COUNT(*) AS n, SUM(lease_count) AS leases, SUM(lease_count > 0) AS leased_tasks,
@@ -54,7 +51,7 @@ extension Store {
             SELECT COUNT(*) FROM (
                 SELECT id FROM workers WHERE last_job_id = ? AND last_seen_at >= ?
                 UNION
-                SELECT worker_id FROM tasks WHERE job_id = ? AND state = 'leased' AND lease_expires_at > ?)
+                SELECT worker_id FROM tasks INDEXED BY tasks_leased_by_job WHERE job_id = ? AND state = 'leased' AND lease_expires_at > ?)
             """, [jobId, at - 2 * job.options.leaseSeconds, jobId, at]) ?? 0
         // The rate's window: the last minute, or since the job started when that is less.
         let since = max(at - 60, job.startedAt?.timeIntervalSince1970 ?? at)
@@ -79,6 +76,22 @@ extension Store {
                                    at: Date(timeIntervalSince1970: row["updated_at"]))
         }
         return progress
+    }
+
+    /// The job's image counts as the triggers keep them; debug builds count the rows too and stop on a difference.
+    func imageCounts(_ db: Database, _ jobId: String) throws -> (unfinished: Int, done: Int, failed: Int) {
+        let row = try db.one("SELECT unfinished, done, failed FROM job_image_counts WHERE job_id = ?", [jobId])
+        let kept = (unfinished: row?["unfinished"] ?? 0, done: row?["done"] ?? 0, failed: row?["failed"] ?? 0) as (unfinished: Int, done: Int, failed: Int)
+        #if DEBUG
+        let counted = try db.one("""
+            SELECT (SELECT COUNT(*) FROM images INDEXED BY images_unfinished WHERE job_id = :job AND finished = 0) AS unfinished,
+                   (SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = :job AND state = 'done') AS done,
+                   (SELECT COUNT(*) FROM images INDEXED BY images_failed WHERE job_id = :job AND state = 'failed') AS failed
+            """, ["job": jobId])
+        let truth = (unfinished: counted?["unfinished"] ?? 0, done: counted?["done"] ?? 0, failed: counted?["failed"] ?? 0) as (unfinished: Int, done: Int, failed: Int)
+        precondition(kept == truth, "job_image_counts of \(jobId) is \(kept), the rows say \(truth)")
+        #endif
+        return kept
     }
 
     /// Workers' reports that they could not prepare the job, grouped by reason, the most recent reasons first.
