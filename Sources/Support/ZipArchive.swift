@@ -56,16 +56,8 @@ public final class ZipArchive {
         let size = UInt32(size)
         var header = ByteWriter()
         header.u32(0x0403_4B50)
-        header.u16(45)  // version needed: 4.5, ZIP64
-        header.u16(1 << 11)  // UTF-8 names
-        header.u16(0)  // stored
-        header.u16(stamp.time)
-        header.u16(stamp.date)
-        header.u32(crc)
-        header.u32(size)
-        header.u32(size)
-        header.u16(UInt16(nameBytes.count))
-        header.u16(0)
+        sharedFields(&header, crc: crc, size: size, nameLength: nameBytes.count)
+        header.u16(0)  // extra field length
         header.bytes(nameBytes)
         try out.write(header.data)
         try writeData()
@@ -74,15 +66,7 @@ public final class ZipArchive {
         var entry = ByteWriter()
         entry.u32(0x0201_4B50)
         entry.u16(3 << 8 | 45)  // made by Unix, 4.5
-        entry.u16(45)
-        entry.u16(1 << 11)
-        entry.u16(0)
-        entry.u16(stamp.time)
-        entry.u16(stamp.date)
-        entry.u32(crc)
-        entry.u32(size)
-        entry.u32(size)
-        entry.u16(UInt16(nameBytes.count))
+        sharedFields(&entry, crc: crc, size: size, nameLength: nameBytes.count)
         entry.u16(zip64Offset ? 12 : 0)  // extra field length
         entry.u16(0)  // comment
         entry.u16(0)  // disk
@@ -99,6 +83,19 @@ public final class ZipArchive {
         offset += UInt64(header.data.count) + UInt64(size)
         directorySize += UInt64(entry.data.count)
         count += 1
+    }
+
+    /// The fields a local header and its central directory entry share, "version needed" to the name's length.
+    private func sharedFields(_ record: inout ByteWriter, crc: UInt32, size: UInt32, nameLength: Int) {
+        record.u16(45)  // version needed: 4.5, ZIP64
+        record.u16(1 << 11)  // UTF-8 names
+        record.u16(0)  // stored
+        record.u16(stamp.time)
+        record.u16(stamp.date)
+        record.u32(crc)
+        record.u32(size)  // compressed
+        record.u32(size)
+        record.u16(UInt16(nameLength))
     }
 
     /// Appends the central directory and the end records, and moves the archive into place.

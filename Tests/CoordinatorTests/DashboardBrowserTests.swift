@@ -16,18 +16,10 @@ import Testing
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
         let job = try await live.submit("/nowhere/a.png\n/nowhere/b.png\n/nowhere/c.png")
-        let script = Process()
-        script.executableURL = URL(fileURLWithPath: python)
-        script.arguments = [S3TestServer.root.appendingPathComponent("scripts/browser-test").path, live.url,
-                            LiveCoordinator.adminToken, LiveCoordinator.workerToken, job]
-        if let directory = ProcessInfo.processInfo.environment["LABELMILL_SCREENSHOTS"] { script.arguments! += ["--screenshots", directory] }
-        let output = Pipe()
-        script.standardOutput = output
-        script.standardError = output
-        try script.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        await LabelmillProcess.exit(of: script)
-        #expect(script.terminationStatus == 0, "\(text)")
+        var arguments = [live.url, LiveCoordinator.adminToken, LiveCoordinator.workerToken, job]
+        if let directory = ProcessInfo.processInfo.environment["LABELMILL_SCREENSHOTS"] { arguments += ["--screenshots", directory] }
+        let (status, text) = try await S3TestServer.runScript(python, "browser-test", arguments)
+        #expect(status == 0, "\(text)")
         for step in ["the token is not in the address", "the page says 1 labeled without a reload",
                      "Retry sends the failed image back", "the browser's API requests get 401"] {
             #expect(text.contains(step), "\(text)")

@@ -73,17 +73,9 @@ struct ExportEndToEndTests {
             print("ExportEndToEndTests: consumer checks skipped: no Python with the consumers (run scripts/test-python)")
             return
         }
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: python)
-        check.arguments = [S3TestServer.root.appendingPathComponent("scripts/check-exports").path,
-                           cluster.directory.appendingPathComponent("export-labelmill").path] + arguments
-        let output = Pipe()
-        check.standardOutput = output
-        check.standardError = output
-        try check.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        await LabelmillProcess.exit(of: check)
-        #expect(check.terminationStatus == 0, "\(text)")
+        let (status, text) = try await S3TestServer.runScript(
+            python, "check-exports", [cluster.directory.appendingPathComponent("export-labelmill").path] + arguments)
+        #expect(status == 0, "\(text)")
         for format in ExportFormat.allCases where format != .labelmill {
             #expect(text.contains("check-exports: \(format.rawValue): 3 label maps equal the job's (3 void pixels)"), "\(text)")
         }

@@ -11,6 +11,20 @@ final class S3TestServer: @unchecked Sendable {
     /// A Python that can run the server, or nil.
     static let python: String? = python(importing: "moto.server, boto3")
 
+    /// Runs `scripts/<script>` with `python`: its exit status and what it printed (stdout and stderr together).
+    static func runScript(_ python: String, _ script: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [root.appendingPathComponent("scripts/\(script)").path] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        await LabelmillProcess.exit(of: process)
+        return (process.terminationStatus, text)
+    }
+
     /// The tests' Python (scripts/test-python) where it can import `modules` (comma-separated), or nil.
     static func python(importing modules: String) -> String? {
         let candidates = [ProcessInfo.processInfo.environment["LABELMILL_TEST_PYTHON"],

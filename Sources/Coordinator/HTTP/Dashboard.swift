@@ -139,7 +139,7 @@ struct DashboardRoutes {
     }
 
     private func signInPage(_ message: String?, status: HTTPResponse.Status) -> Response {
-        let text = message.map { "<p class=\"error\" role=\"alert\">\(Self.escape($0))</p>" } ?? ""
+        let text = message.map { "<p class=\"error\" role=\"alert\">\(MarkupText.escape($0))</p>" } ?? ""
         return html(String(decoding: PackageResources.sign_in_html, as: UTF8.self).replacingOccurrences(of: "{{message}}", with: text), status: status)
     }
 
@@ -166,9 +166,4 @@ struct DashboardRoutes {
         HTTPField.Name("Referrer-Policy")!: "no-referrer",
         .contentSecurityPolicy: "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     ]
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
 }

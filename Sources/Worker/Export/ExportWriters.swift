@@ -222,7 +222,7 @@ struct LabelStudioWriter: ExportWriter {
         try tasks.write("\n]\n")
         try tasks.close()
         let labels = classes.enumerated().map { c, name in
-            "    <Label value=\"\(Self.escape(name))\" background=\"\(LabelPalette.voc.hex(c))\"/>"
+            "    <Label value=\"\(MarkupText.escape(name))\" background=\"\(LabelPalette.voc.hex(c))\"/>"
         }.joined(separator: "\n")
         let config = """
             <View>
@@ -234,11 +234,6 @@ struct LabelStudioWriter: ExportWriter {
 
             """
         try ExportFile.write([UInt8](config.utf8), to: directory.appendingPathComponent("labeling-config.xml").path)
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
 
