@@ -122,10 +122,11 @@ import Worker
                                                   "--classes", "cat,dog,tree,sky,person", "--short-side", "48", "--shard-size", "3",
                                                   "--lease-seconds", "3", "--json"])
         let job = try JSONDecoder().decode([String: String].self, from: Data(submitted.utf8))["id"]!
-        // An image timeout well above the slow route's 800 ms and a loaded loopback server's answer, far below the stall.
+        // An image timeout well above the slow route's 800 ms and this process's loopback server's answer while the
+        // whole suite loads both cores (2 s once was not: /status/500 timed out in CI), far below the 60 s stall.
         for name in ["w1", "w2"] {
             workers.append(try LabelmillProcess.start(
-                ["worker"] + auth + ["--name", name, "--cache", dir.appendingPathComponent("cache").path, "--image-timeout", "2"],
+                ["worker"] + auth + ["--name", name, "--cache", dir.appendingPathComponent("cache").path, "--image-timeout", "10"],
                 log: dir.appendingPathComponent("\(name).log")))
         }
 
