@@ -33,9 +33,8 @@ public enum AtomicFile {
             unlink(temporary)
             throw failure
         }
-        do throws(FileError) {
-            guard rename(temporary, path) == 0 else { throw FileError.system("rename \(temporary) to", path) }
-            if durable { try syncDirectory(parentDirectory(of: path)) }
+        do {
+            try publish(temporary, to: path, durable: durable)
         } catch {
             unlink(temporary)
             throw error
@@ -54,9 +53,10 @@ public enum AtomicFile {
         try publish(temporary, to: destination)
     }
 
-    private static func publish(_ temporary: String, to destination: String) throws(FileError) {
+    /// Renames `temporary` onto `destination`; with `durable`, fsyncs the directory so the new name survives a crash.
+    private static func publish(_ temporary: String, to destination: String, durable: Bool = true) throws(FileError) {
         guard rename(temporary, destination) == 0 else { throw .system("rename \(temporary) to", destination) }
-        try syncDirectory(parentDirectory(of: destination))
+        if durable { try syncDirectory(parentDirectory(of: destination)) }
     }
 
     /// Makes every file written so far durable: sync(2), which on Linux returns once the data is on disk (Swift's

@@ -22,7 +22,7 @@ struct DashboardSessions: Sendable {
 
     /// Starts a session; returns the cookie's value.
     func start() async throws -> String {
-        let id = Self.randomToken(), csrf = Self.randomToken()
+        let id = Store.randomHex(bits: 256), csrf = Store.randomHex(bits: 256)
         let digest = SHA256Hex.of(Array(id.utf8))
         try await store.write("starting a dashboard session") { db in
             try store.createSession(db, idSHA256: digest, csrfToken: csrf, lifetime: Self.lifetime)
@@ -47,13 +47,6 @@ struct DashboardSessions: Sendable {
             }
         }
         return nil
-    }
-
-    /// 256 random bits, base64url.
-    static func randomToken() -> String {
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// Refuses a request that a browser marks as coming from another site (Sec-Fetch-Site, or an Origin that is
