@@ -120,6 +120,7 @@ CREATE TABLE labels (
     height        INTEGER NOT NULL CHECK (height > 0),
     relative_path TEXT NOT NULL,
     created_at    REAL NOT NULL,
+    classes       TEXT,  -- "class:pixels,..." most pixels first (255 is void); NULL if recorded before v6
     PRIMARY KEY (job_id, image_id),
     FOREIGN KEY (job_id, image_id) REFERENCES images (job_id, id)
 ) WITHOUT ROWID;
@@ -234,7 +235,8 @@ CREATE TABLE job_image_counts (
     job_id     TEXT PRIMARY KEY NOT NULL REFERENCES jobs (id),
     unfinished INTEGER NOT NULL DEFAULT 0,  -- images with finished = 0 (pending, or running)
     done       INTEGER NOT NULL DEFAULT 0,
-    failed     INTEGER NOT NULL DEFAULT 0
+    failed     INTEGER NOT NULL DEFAULT 0,
+    counted    INTEGER NOT NULL DEFAULT 0   -- label maps whose classes are in job_class_pixels
 ) WITHOUT ROWID;
 
 CREATE TRIGGER images_count_changed AFTER UPDATE OF state, finished ON images
@@ -250,3 +252,25 @@ END;
 -- A job's running images and leased tasks, without walking all of its rows.
 CREATE INDEX images_running ON images (job_id) WHERE state = 'running';
 CREATE INDEX tasks_leased_by_job ON tasks (job_id, worker_id) WHERE state = 'leased';
+
+-- One row per class present in a label map, counted when its upload was validated: the gallery's "images
+-- containing class c", in image id order.
+CREATE TABLE label_classes (
+    job_id      TEXT NOT NULL,
+    class_index INTEGER NOT NULL CHECK (class_index BETWEEN 0 AND 255),
+    image_id    TEXT NOT NULL,
+    pixels      INTEGER NOT NULL CHECK (pixels > 0),
+    PRIMARY KEY (job_id, class_index, image_id)
+) WITHOUT ROWID;
+
+-- The same summed per job: a class's pixels over the job's label maps and how many contain it.
+CREATE TABLE job_class_pixels (
+    job_id      TEXT NOT NULL REFERENCES jobs (id),
+    class_index INTEGER NOT NULL CHECK (class_index BETWEEN 0 AND 255),
+    pixels      INTEGER NOT NULL DEFAULT 0,
+    images      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job_id, class_index)
+) WITHOUT ROWID;
+
+-- The gallery's failed images, a page at a time in id order.
+CREATE INDEX images_failed_by_id ON images (job_id, id) WHERE state = 'failed';

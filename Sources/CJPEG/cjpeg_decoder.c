@@ -1,4 +1,5 @@
-// JPEG decoding through TurboJPEG: header first, then pixels into the caller's buffer.
+// JPEG through TurboJPEG: decoding (header first, then pixels into the caller's buffer) and encoding
+// (the workers' gallery thumbnails).
 #include "CJPEG.h"
 
 #include <stdarg.h>
@@ -106,3 +107,27 @@ int cjpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixels, uint
     tjDestroy(tj);
     return status;
 }
+
+int cjpeg_encode_rgb(const uint8_t *rgb, uint32_t width, uint32_t height, int quality, uint8_t **jpeg,
+                     size_t *jpeg_size, char *message) {
+    *jpeg = NULL;
+    *jpeg_size = 0;
+    if (width == 0 || height == 0 || width > 65500 || height > 65500 || quality < 1 || quality > 100)
+        return fail(message, CJPEG_BAD_ARGUMENT, "cannot encode a %ux%u JPEG at quality %d", width, height, quality);
+    tjhandle tj = tjInitCompress();
+    if (tj == NULL) return fail(message, CJPEG_NO_MEMORY, "%s", tjGetErrorStr2(NULL));
+    unsigned char *out = NULL;
+    unsigned long size = 0;
+    int status = CJPEG_OK;
+    if (tjCompress2(tj, rgb, (int)width, (int)width * 3, (int)height, TJPF_RGB, &out, &size, TJSAMP_420, quality, 0) != 0) {
+        status = fail(message, CJPEG_NO_MEMORY, "%s", tjGetErrorStr2(tj));
+        tjFree(out);
+    } else {
+        *jpeg = out;
+        *jpeg_size = (size_t)size;
+    }
+    tjDestroy(tj);
+    return status;
+}
+
+void cjpeg_free(uint8_t *jpeg) { tjFree(jpeg); }

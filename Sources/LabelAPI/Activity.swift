@@ -31,6 +31,13 @@ public struct JobActivity: Codable, Sendable, Equatable {
     public var workers: [Worker]
     /// Oldest first; the last 24 hours that had any activity, at most.
     public var minutes: [Minute]
+    /// Pixels per class summed over the job's label maps (255 is void), most first, with how many label maps
+    /// contain each: counted once when each label was validated.
+    public var classes: [ClassPixels]
+    /// The label maps those sums cover (labels recorded before the coordinator counted classes are not in them).
+    public var countedImages: Int
 
-    public init(workers: [Worker], minutes: [Minute]) { (self.workers, self.minutes) = (workers, minutes) }
+    public init(workers: [Worker], minutes: [Minute], classes: [ClassPixels], countedImages: Int) {
+        (self.workers, self.minutes, self.classes, self.countedImages) = (workers, minutes, classes, countedImages)
+    }
 }

@@ -85,6 +85,12 @@ public enum Routes {
     public static let results = Route(.get, "/v1/jobs/{job}/results", .admin)
     public static let events = Route(.get, "/v1/jobs/{job}/events", .admin)
     public static let label = Route(.get, "/v1/jobs/{job}/labels/{image}", .admin)
+    /// The thumbnail its worker uploaded with the label (a JPEG, at most 256 pixels a side).
+    public static let thumbnail = Route(.get, "/v1/jobs/{job}/thumbnails/{image}", .admin)
+    /// A page of the job's labeled or failed images, optionally only those containing a class (the gallery).
+    public static let gallery = Route(.get, "/v1/jobs/{job}/gallery", .admin)
+    /// One failed image back to pending, in a task of its own.
+    public static let retryImage = Route(.post, "/v1/jobs/{job}/images/{image}/retry", .admin)
     /// The job's class embeddings, which workers download.
     public static let embeddings = Route(.get, "/v1/jobs/{job}/embeddings", .worker)
 
@@ -94,6 +100,8 @@ public enum Routes {
     public static let complete = Route(.post, "/v1/tasks/{task}/complete", .worker)
     public static let release = Route(.post, "/v1/tasks/{task}/release", .worker)
     public static let uploadLabel = Route(.put, "/v1/tasks/{task}/images/{image}/label", .worker)
+    /// A small JPEG of the image for the dashboard's gallery, uploaded before its label.
+    public static let uploadThumbnail = Route(.put, "/v1/tasks/{task}/images/{image}/thumbnail", .worker)
     public static let failImage = Route(.post, "/v1/tasks/{task}/images/{image}/fail", .worker)
     /// The worker cannot prepare the task's job at all (see `TaskFailure`).
     public static let failTask = Route(.post, "/v1/tasks/{task}/fail", .worker)
@@ -121,7 +129,8 @@ public enum Routes {
     public static let all: [Route] = [
         root, health, ready, openAPI, metrics,
         createJob, jobs, uploadManifest, job, deleteJob, cancel, retryFailed, results, events, label, embeddings, activity,
-        claim, heartbeat, complete, release, uploadLabel, failImage, failTask,
+        thumbnail, gallery, retryImage,
+        claim, heartbeat, complete, release, uploadLabel, uploadThumbnail, failImage, failTask,
         registerModel, models, model, uploadBlob, blobExists, blob, file,
         signIn, signOut, script, styleSheet,
     ]

@@ -1,11 +1,13 @@
 import Coordinator
 import Foundation
+import Inference
 import LabelAPI
 import Worker
 import Synchronization
 
 /// `labelmill bench coordinator`: a real coordinator process on loopback, driven over HTTP by N concurrent
-/// clients each doing claim + complete on its own keep-alive connection, until M tasks are done. With `idle`,
+/// clients each doing claim + complete on its own keep-alive connection, until M tasks are done. With `labels`,
+/// each client also uploads a label map for every image of its task, as a worker does. With `idle`,
 /// that many more workers long-poll meanwhile (taking and completing a task when a poll gets one), and stay
 /// on after the work is gone, while the coordinator's CPU use is measured with only them left.
 public enum CoordinatorBenchmark {
@@ -37,6 +39,8 @@ public enum CoordinatorBenchmark {
         public var idleWorkerTasks: Int
         /// The coordinator's CPU use (percent of one core) over 10 s with only the long-polling workers left.
         public var idleCPUPercent: Double
+        /// Whether every image got a label map upload.
+        public var labels: Bool
 
         enum CodingKeys: String, CodingKey {
             case clients, tasks, seconds
@@ -46,11 +50,13 @@ public enum CoordinatorBenchmark {
             case coordinatorCPUMicrosecondsPerTask = "coordinator_cpu_us_per_task"
             case images, createSeconds = "create_seconds", resultsSeconds = "results_seconds", databaseMiB = "database_mib"
             case idleWorkers = "idle_workers", idleWorkerTasks = "idle_worker_tasks", idleCPUPercent = "idle_cpu_percent"
+            case labels
         }
     }
 
     /// `executable` is the labelmill binary that runs `serve`.
-    public static func run(clients: Int, tasks: Int, imagesPerTask: Int = 1, idle: Int = 0, executable: String) async throws -> Result {
+    public static func run(clients: Int, tasks: Int, imagesPerTask: Int = 1, idle: Int = 0, labels: Bool = false,
+                           executable: String) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("labelmill-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = directory.appendingPathComponent("data")
@@ -90,7 +96,7 @@ public enum CoordinatorBenchmark {
         let started = DispatchTime.now().uptimeNanoseconds
         let latencies = try await withThrowingTaskGroup(of: ([Double], [Double]).self) { group in
             for _ in 0..<clients {
-                group.addTask { try await ClientThread.run(url: url, token: token) }
+                group.addTask { try await ClientThread.run(url: url, token: token, labels: labels) }
             }
             var claims: [Double] = [], completes: [Double] = []
             for try await (c, d) in group {
@@ -127,7 +133,7 @@ public enum CoordinatorBenchmark {
                       coordinatorCPUMicrosecondsPerTask: done == 0 ? 0 : cpu / Double(done) * 1e6,
                       images: tasks * imagesPerTask, createSeconds: createSeconds, resultsSeconds: resultsSeconds,
                       databaseMiB: Double(databaseBytes) / 1_048_576,
-                      idleWorkers: idle, idleWorkerTasks: idleTasks.value, idleCPUPercent: idleCPU)
+                      idleWorkers: idle, idleWorkerTasks: idleTasks.value, idleCPUPercent: idleCPU, labels: labels)
     }
 
     /// One job of `tasks` tasks of `imagesPerTask` images, made claimable (its class embeddings marked ready).
@@ -136,7 +142,7 @@ public enum CoordinatorBenchmark {
         try store.recordBlob(sha256: sha, size: 0, relativePath: "blobs/none")
         let model = try store.registerModel(name: "bench", files: [ModelFileEntry(name: "model.safetensors", sha256: sha, size: 0)])
         let items = (0..<tasks * imagesPerTask).map { ManifestItem(id: "img\($0)", uri: "/bench/img\($0).png", line: $0 + 1) }
-        let (job, _) = try store.createJob(NewJob(name: "bench", modelId: model.id, classes: ["a", "b"],
+        let (job, _) = try store.createJob(NewJob(name: "bench", modelId: model.id, classes: ["a", "b", "c", "d"],
                                                   options: JobSettings(shardSize: imagesPerTask, leaseSeconds: 600), idempotencyKey: nil, items: items))
         try store.setEmbeddings(jobId: job.id, sha256: sha)
         return job.id
@@ -185,19 +191,28 @@ public enum LocalPort {
     }
 }
 
-/// One benchmark client: its own thread and keep-alive connection, claim + complete until no task is left.
+/// One benchmark client: its own thread and keep-alive connection, claim (+ uploads) + complete until no task is
+/// left.
 enum ClientThread {
-    static func run(url: String, token: String) async throws -> ([Double], [Double]) {
+    static func run(url: String, token: String, labels: Bool) async throws -> ([Double], [Double]) {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result { try loop(url: url, token: token) })
+                continuation.resume(with: Result { try loop(url: url, token: token, labels: labels) })
             }
             thread.stackSize = 1 << 20
             thread.start()
         }
     }
 
-    private static func loop(url: String, token: String) throws -> ([Double], [Double]) {
+    /// A 64×48 image's label map, as a worker would upload it: four classes in bands, some void.
+    static let labelSize = (width: 64, height: 48)
+    static let labelPNG: [UInt8] = {
+        let (width, height) = labelSize
+        let indices = (0..<width * height).map { i -> UInt8 in i % width < 4 ? LabelMap.void : UInt8(i / width / 12) }
+        return try! ImageCodec.encodeLabelPNG(LabelMap(width: width, height: height, indices: indices))
+    }()
+
+    private static func loop(url: String, token: String, labels: Bool) throws -> ([Double], [Double]) {
         let session = CurlSession(configuration: .init(bearerToken: token))
         let claimBody = [UInt8](try JSONEncoder().encode(ClaimRequest(worker: "bench-\(UUID().uuidString.prefix(8))")))
         var claims: [Double] = [], completes: [Double] = []
@@ -207,10 +222,21 @@ enum ClientThread {
             claims.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             if response.status == 204 { return (claims, completes) }
             let task = try JSONDecoder().decode(TaskAssignment.self, from: Data(response.body))
+            if labels { try upload(task, session: session, url: url) }
             let body = [UInt8](try JSONEncoder().encode(LeaseRequest(leaseToken: task.leaseToken)))
             start = DispatchTime.now().uptimeNanoseconds
             _ = try session.perform(.post(url + Routes.complete.path(String(task.taskId)), body: body, contentType: "application/json")).requireOK()
             completes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+    }
+
+    /// A label map for every image of the task, as a worker uploads them.
+    private static func upload(_ task: TaskAssignment, session: CurlSession, url: String) throws {
+        for image in task.images {
+            let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: task.leaseToken,
+                                        "X-Image-Width": String(labelSize.width), "X-Image-Height": String(labelSize.height)]
+            _ = try session.perform(HTTPRequest(method: .put, url: url + Routes.uploadLabel.path(String(task.taskId), image.id),
+                                                headers: headers, body: .bytes(labelPNG))).requireOK()
         }
     }
 }

@@ -80,17 +80,20 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "coordinator",
             abstract: "A coordinator on loopback driven by N concurrent HTTP clients doing claim + complete: tasks/s and claim latency.",
-            discussion: "Example:\n  labelmill bench coordinator --clients 64 --tasks 30000")
+            discussion: "Example:\n  labelmill bench coordinator --clients 64 --tasks 30000\n  labelmill bench coordinator --clients 16 --tasks 5000 --images-per-task 8 --labels")
 
         @Option(help: "Concurrent clients.") var clients = 64
         @Option(help: "Tasks to claim and complete.") var tasks = 30_000
         @Option(help: "Images per task (the job has tasks × this many images).") var imagesPerTask = 1
         @Option(help: "Long-polling workers alongside the clients (and alone for 10 s afterwards).") var idle = 0
+        @Flag(help: "Each client also uploads a label map for every image, as a worker does.") var labels = false
         @Flag(help: "End with one JSON line.") var json = false
 
         func run() async throws {
             let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let r = try await CoordinatorBenchmark.run(clients: clients, tasks: tasks, imagesPerTask: imagesPerTask, idle: idle, executable: executable)
+            let r = try await CoordinatorBenchmark.run(clients: clients, tasks: tasks, imagesPerTask: imagesPerTask, idle: idle,
+                                                        labels: labels, executable: executable)
+            if labels { print("every image got a label map upload (64x48, 4 classes and void)") }
             print(String(format: "%d tasks by %d clients in %.2f s: %.0f tasks/s; claim p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.1f ms; complete p99 %.2f ms",
                          r.tasks, r.clients, r.seconds, r.tasksPerSecond, r.claimP50Ms, r.claimP90Ms, r.claimP99Ms, r.claimMaxMs, r.completeP99Ms))
             print(String(format: "coordinator RSS %.0f MiB (peak %.0f MiB), CPU %.0f µs per task", r.coordinatorRSSMiB, r.coordinatorPeakRSSMiB, r.coordinatorCPUMicrosecondsPerTask))

@@ -140,4 +140,5 @@ extension FaultCluster {
     }
 
     static let uploadRoute = "/v1/tasks/{task}/images/{image}/label"
+    static let thumbnailRoute = "/v1/tasks/{task}/images/{image}/thumbnail"
 }

@@ -44,4 +44,12 @@ int cjpeg_read_header(const uint8_t *data, size_t size, cjpeg_header *header, ch
 int cjpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixels, uint8_t *dst, size_t dst_size,
                      cjpeg_header *header, char *message);
 
+/// Encodes 8-bit RGB (`width * height * 3` bytes) as a baseline JPEG of `quality` (1-100, 4:2:0).
+/// On success `*jpeg` holds `*jpeg_size` bytes that the caller frees with cjpeg_free.
+int cjpeg_encode_rgb(const uint8_t *rgb, uint32_t width, uint32_t height, int quality, uint8_t **jpeg,
+                     size_t *jpeg_size, char *message);
+
+/// Frees a buffer cjpeg_encode_rgb returned.
+void cjpeg_free(uint8_t *jpeg);
+
 #endif

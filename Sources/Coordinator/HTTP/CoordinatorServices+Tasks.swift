@@ -116,7 +116,8 @@ extension CoordinatorServices {
         let existed = FileManager.default.fileExists(atPath: path)
         if !existed { try AtomicFile.write(bytes, to: path, mode: 0o600) }
         return WrittenLabel(jobId: jobId, worker: worker,
-                            file: LabelFile(sha256: sha, bytes: Int64(bytes.count), width: width, height: height, relativePath: relative),
+                            file: LabelFile(sha256: sha, bytes: Int64(bytes.count), width: width, height: height, relativePath: relative,
+                                            classes: LabelFile.classPixels(map.indices)),
                             created: !existed)
     }
 }

@@ -37,10 +37,11 @@ struct JobRoutes {
             let deleted = try await services.store.write("deleting job \(id)") { db in try services.store.deleteJob(db, id) }
             let embeddings = deleted.embeddingsSHA256.map { services.dataPath(EmbeddingService.relativePath(sha256: $0)) }
             let files = deleted.labelFiles.map { services.dataPath($0) } + (embeddings.map { [$0] } ?? [])
-            let folder = services.dataPath("labels/\(id)")
+            let folder = services.dataPath("labels/\(id)"), thumbnails = services.dataPath("thumbnails/\(id)")
             try await BlockingIO.run {
                 files.forEach { unlink($0) }
                 rmdir(folder)
+                try? FileManager.default.removeItem(atPath: thumbnails)
             }
             return try json(DeleteJobResponse(id: id, images: deleted.images, labelFiles: deleted.labelFiles.count))
         }
@@ -57,6 +58,15 @@ struct JobRoutes {
                 (try services.store.retryFailed(db, id), try services.status(db, jobId: id))
             }
             services.workSignal.notify(count: retried)
+            return try json(status)
+        }
+        router.on(Routes.retryImage) { _, context in
+            let (id, image) = (try context.parameters.require("job"), try context.parameters.imageID())
+            let status = try await services.store.write("retrying image \(image) of job \(id)") { db in
+                _ = try services.store.retryFailed(db, id, image: image)
+                return try services.status(db, jobId: id)
+            }
+            services.workSignal.notify(count: 1)
             return try json(status)
         }
         router.on(Routes.results) { _, context in

@@ -82,6 +82,19 @@ struct TaskRoutes {
         router.on(Routes.uploadLabel) { request, context in
             try await upload(request, context)
         }
+        router.on(Routes.uploadThumbnail) { request, context in
+            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.imageID())
+            guard let token = request.headers[Self.leaseTokenHeader] else {
+                throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
+            }
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: CoordinatorServices.thumbnailMaxBytes) } catch {
+                throw CoordinatorError(.tooLarge, "thumbnails are limited to \(CoordinatorServices.thumbnailMaxBytes) bytes")
+            }
+            let bytes = [UInt8](body.readableBytesView)
+            try await BlockingIO.run { try services.storeThumbnail(bytes, taskId: task, token: token, imageId: image) }
+            return Response(status: .noContent)
+        }
     }
 
     private func lease(_ request: Request) async throws -> LeaseRequest {

@@ -200,8 +200,20 @@ async function jobPage(id) {
         h("td", { class: "num" }, rate(w.imagesPerSecond)), h("td", {}, ago(w.lastSeenAt)),
         h("td", {}, w.currentTask === null || w.currentTask === undefined ? "—" : `#${w.currentTask}`)))))) :
     h("p", { class: "muted" }, "No worker has taken a task of this job yet.");
-  const legend = h("ul", { class: "legend", "aria-label": "Classes and their colours" }, job.classes.map((name, c) =>
-    h("li", {}, h("span", { class: "swatch", style: `background: ${vocColor(c)}`, "aria-hidden": "true" }), `${c} ${name}`)));
+  // Each class with its colour, index and share of the labeled pixels (counted when each label map was stored).
+  const shares = new Map(activity.classes.map(entry => [entry.class, entry]));
+  const allPixels = activity.classes.reduce((sum, entry) => sum + entry.pixels, 0);
+  const share = c => {
+    const entry = shares.get(c);
+    if (!allPixels) return "";
+    return entry ? ` · ${(100 * entry.pixels / allPixels).toFixed(1)}% of pixels, in ${number(entry.images)} images` : " · 0%";
+  };
+  const legend = h("ul", { class: "legend", "aria-label": "Classes, their colours and share of the labeled pixels" }, job.classes.map((name, c) =>
+    h("li", { "data-class": String(c) }, h("span", { class: "swatch", style: `background: ${vocColor(c)}`, "aria-hidden": "true" }), `${c} ${name}`,
+      h("span", { class: "small muted" }, share(c)))),
+    shares.has(255) ? h("li", { "data-class": "255" }, h("span", { class: "swatch", style: `background: ${vocColor(255)}`, "aria-hidden": "true" }),
+      "255 void", h("span", { class: "small muted" }, share(255))) : null);
+  const counted = activity.countedImages ? h("p", { class: "small muted" }, `Shares over ${number(activity.countedImages)} label maps.`) : null;
   const settings = h("dl", { class: "settings" }, Object.entries(job.settings).sort().flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
   render(
     h("p", {}, h("a", { href: "#/" }, "← Jobs")),
@@ -216,7 +228,7 @@ async function jobPage(id) {
     h("section", {}, h("h2", {}, "Throughput"), chart(activity.minutes)),
     h("section", {}, h("h2", {}, "Workers"), workers),
     h("section", {}, h("h2", {}, "Problems"), problems),
-    h("section", {}, h("h2", {}, "Classes"), legend),
+    h("section", {}, h("h2", {}, "Classes"), legend, counted),
     h("section", {}, h("h2", {}, "Settings"), settings));
 }
 

@@ -10,13 +10,37 @@ public struct LabelFile: Codable, Sendable, Equatable, Hashable {
     public var height: Int
     /// Relative to the coordinator's data directory.
     public var relativePath: String
+    /// Pixels per class present in the map (255 is void), most first; empty when not counted.
+    public var classes: [ClassPixels]
 
-    public init(sha256: String, bytes: Int64, width: Int, height: Int, relativePath: String) {
+    public init(sha256: String, bytes: Int64, width: Int, height: Int, relativePath: String, classes: [ClassPixels] = []) {
         self.sha256 = sha256
         self.bytes = bytes
         self.width = width
         self.height = height
         self.relativePath = relativePath
+        self.classes = classes
+    }
+
+    /// The pixels of each class in `indices` (a label map's values), most first.
+    public static func classPixels(_ indices: [UInt8]) -> [ClassPixels] {
+        var counts = [Int64](repeating: 0, count: 256)
+        indices.withUnsafeBufferPointer { for value in $0 { counts[Int(value)] += 1 } }
+        return counts.enumerated().filter { $0.element > 0 }.map { ClassPixels(class: $0.offset, pixels: $0.element) }
+            .sorted { ($0.pixels, -$0.class) > ($1.pixels, -$1.class) }
+    }
+
+    /// `classes` as stored in `labels.classes`: "class:pixels,...".
+    static func encode(_ classes: [ClassPixels]) -> String {
+        classes.map { "\($0.class):\($0.pixels)" }.joined(separator: ",")
+    }
+
+    static func decode(_ text: String?) -> [ClassPixels] {
+        (text ?? "").split(separator: ",").compactMap { pair in
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let index = Int(parts[0]), let pixels = Int64(parts[1]) else { return nil }
+            return ClassPixels(class: index, pixels: pixels)
+        }
     }
 
     /// Why this cannot be recorded, or nil.
@@ -25,6 +49,7 @@ public struct LabelFile: Codable, Sendable, Equatable, Hashable {
         if bytes < 0 { return "label bytes must not be negative" }
         if width < 1 || height < 1 { return "label width and height must be positive" }
         if relativePath.isEmpty { return "label relativePath is empty" }
+        if classes.contains(where: { !(0...255).contains($0.class) || $0.pixels < 1 }) { return "label class counts are out of range" }
         return nil
     }
 }

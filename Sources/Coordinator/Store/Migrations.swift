@@ -23,6 +23,9 @@ enum Migrations {
             try db.execute(sql: v5)
             try db.execute(sql: countImagesSoFar)
         }
+        migrator.registerMigration("v6") { db in
+            try db.execute(sql: v6)
+        }
         return migrator
     }
 
@@ -342,6 +345,38 @@ enum Migrations {
         -- A job's running images and leased tasks, without walking all of its rows.
         CREATE INDEX images_running ON images (job_id) WHERE state = 'running';
         CREATE INDEX tasks_leased_by_job ON tasks (job_id, worker_id) WHERE state = 'leased';
+        """
+
+    /// The gallery and class shares: each label map's pixels per class, counted when its upload is validated,
+    /// per label and summed per job; failed images in id order.
+    static let v6 = """
+        -- A label map's classes as "class:pixels,..." (most pixels first, 255 is void); NULL for a label recorded
+        -- before the coordinator counted classes.
+        ALTER TABLE labels ADD COLUMN classes TEXT;
+
+        -- One row per class present in a label map: the gallery's "images containing class c", in image id order.
+        CREATE TABLE label_classes (
+            job_id      TEXT NOT NULL,
+            class_index INTEGER NOT NULL CHECK (class_index BETWEEN 0 AND 255),
+            image_id    TEXT NOT NULL,
+            pixels      INTEGER NOT NULL CHECK (pixels > 0),
+            PRIMARY KEY (job_id, class_index, image_id)
+        ) WITHOUT ROWID;
+
+        -- The same summed per job: a class's pixels over the job's label maps and how many contain it.
+        CREATE TABLE job_class_pixels (
+            job_id      TEXT NOT NULL REFERENCES jobs (id),
+            class_index INTEGER NOT NULL CHECK (class_index BETWEEN 0 AND 255),
+            pixels      INTEGER NOT NULL DEFAULT 0,
+            images      INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (job_id, class_index)
+        ) WITHOUT ROWID;
+
+        -- Label maps whose classes are counted in job_class_pixels.
+        ALTER TABLE job_image_counts ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+
+        -- The gallery's failed images, a page at a time in id order.
+        CREATE INDEX images_failed_by_id ON images (job_id, id) WHERE state = 'failed';
         """
 
     /// v5's counts of the images already there.

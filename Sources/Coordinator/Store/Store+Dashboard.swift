@@ -59,7 +59,8 @@ extension Store {
             JobActivity.Minute(at: Double(row["minute"] as Int64) * 60, done: row["done"], failed: row["failed"])
         }
         let workers = byName.values.sorted { ($0.currentTask != nil ? 0 : 1, -$0.lastSeenAt, $0.name) < ($1.currentTask != nil ? 0 : 1, -$1.lastSeenAt, $1.name) }
-        return JobActivity(workers: workers, minutes: minutes)
+        let (classes, counted) = try classPixels(db, job: job)
+        return JobActivity(workers: workers, minutes: minutes, classes: classes, countedImages: counted)
     }
 
     // MARK: Sessions

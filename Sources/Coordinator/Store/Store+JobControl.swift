@@ -37,19 +37,32 @@ extension Store {
     /// Puts the job's failed images back to pending, in new tasks (consecutive shards of `shardSize` in manifest
     /// order, claimable at once, or once its embeddings are ready); a done or failed job runs again, its failure
     /// reports no longer counted against it. Images rejected at submit stay failed: their manifest line is what is
-    /// wrong. Returns how many images were retried.
-    public func retryFailed(_ jobId: String) throws(StoreError) -> Int {
-        try write("retrying failed images of job \(jobId)") { db in try retryFailed(db, jobId) }
+    /// wrong. With `image`, only that image, which must be failed. Returns how many images were retried.
+    public func retryFailed(_ jobId: String, image: String? = nil) throws(StoreError) -> Int {
+        try write("retrying failed images of job \(jobId)") { db in try retryFailed(db, jobId, image: image) }
     }
 
-    public func retryFailed(_ db: Database, _ jobId: String) throws -> Int {
+    public func retryFailed(_ db: Database, _ jobId: String, image: String? = nil) throws -> Int {
         let at = timestamp()
         let job = try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [jobId])
         guard let job else { throw StoreError.notFound("job \(jobId) does not exist") }
         if job.state == .cancelled { throw StoreError.conflict("job \(jobId) is cancelled") }
-        let failed = try String.fetchAll(db.cachedStatement(sql: """
-            SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' AND rejected = 0 ORDER BY seq
-            """), arguments: [jobId])
+        let failed: [String]
+        if let image {
+            let row = try db.one("SELECT state, rejected FROM images WHERE job_id = ? AND id = ?", [jobId, image])
+            guard let row else { throw StoreError.notFound("job \(jobId) has no image \(image.debugDescription)") }
+            guard row["state"] as String == ImageState.failed.rawValue else {
+                throw StoreError.conflict("image \(image) is \(row["state"] as String), not failed")
+            }
+            guard row["rejected"] as Int == 0 else {
+                throw StoreError.conflict("image \(image) was refused at submit: its manifest line is what is wrong")
+            }
+            failed = [image]
+        } else {
+            failed = try String.fetchAll(db.cachedStatement(sql: """
+                SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' AND rejected = 0 ORDER BY seq
+                """), arguments: [jobId])
+        }
         if job.state == .failed {
             try db.run("""
                 UPDATE jobs SET state = 'running', failure = NULL, finished_at = NULL WHERE id = ? AND \(JobState.sqlWhere(.failed, to: .running))

@@ -28,13 +28,16 @@ extension Store {
         case .pending:
             throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
         case .running:
+            try uncountClasses(db, job: lease.jobId, image: imageId)
             try db.run("""
-                INSERT INTO labels (job_id, image_id, sha256, bytes, width, height, relative_path, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO labels (job_id, image_id, sha256, bytes, width, height, relative_path, created_at, classes)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (job_id, image_id) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
                     width = excluded.width, height = excluded.height, relative_path = excluded.relative_path,
-                    created_at = excluded.created_at
-                """, [lease.jobId, imageId, label.sha256, label.bytes, label.width, label.height, label.relativePath, at])
+                    created_at = excluded.created_at, classes = excluded.classes
+                """, [lease.jobId, imageId, label.sha256, label.bytes, label.width, label.height, label.relativePath, at,
+                      label.classes.isEmpty ? nil : LabelFile.encode(label.classes)])
+            try countClasses(db, job: lease.jobId, image: imageId, label.classes)
             try db.run("""
                 UPDATE images SET state = 'done', finished = 1, error = NULL, updated_at = ?
                 WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.running, to: .done))
@@ -42,6 +45,31 @@ extension Store {
             try appendEvent(db, at: at, kind: .imageDone, job: lease.jobId, task: taskId, image: imageId, worker: lease.worker)
             return .recorded
         }
+    }
+
+    /// Adds a label map's class pixels to the gallery's index and the job's sums.
+    private func countClasses(_ db: Database, job: String, image: String, _ classes: [ClassPixels]) throws {
+        guard !classes.isEmpty else { return }
+        for entry in classes {
+            try db.run("INSERT INTO label_classes (job_id, class_index, image_id, pixels) VALUES (?, ?, ?, ?)",
+                       [job, entry.class, image, entry.pixels])
+            try db.run("""
+                INSERT INTO job_class_pixels (job_id, class_index, pixels, images) VALUES (?, ?, ?, 1)
+                ON CONFLICT (job_id, class_index) DO UPDATE SET pixels = pixels + excluded.pixels, images = images + 1
+                """, [job, entry.class, entry.pixels])
+        }
+        try db.run("UPDATE job_image_counts SET counted = counted + 1 WHERE job_id = ?", [job])
+    }
+
+    /// Takes the counts of the label the image has now, if any, back out (before it gets another).
+    private func uncountClasses(_ db: Database, job: String, image: String) throws {
+        guard let text = try db.value(String.self, "SELECT classes FROM labels WHERE job_id = ? AND image_id = ?", [job, image]) else { return }
+        for entry in LabelFile.decode(text) {
+            try db.run("DELETE FROM label_classes WHERE job_id = ? AND class_index = ? AND image_id = ?", [job, entry.class, image])
+            try db.run("UPDATE job_class_pixels SET pixels = pixels - ?, images = images - 1 WHERE job_id = ? AND class_index = ?",
+                       [entry.pixels, job, entry.class])
+        }
+        try db.run("UPDATE job_image_counts SET counted = counted - 1 WHERE job_id = ?", [job])
     }
 
     /// The job and worker (its name) of an upload's target, checked before its file is written: the lease is current and the image is

@@ -36,6 +36,12 @@ public enum ImageCodec {
         }
     }
 
+    /// Encodes `image` as a baseline JPEG (4:2:0) at `quality`, 1 to 100.
+    public static func encodeJPEG(_ image: RGBImage, quality: Int = 80) throws -> [UInt8] {
+        guard (1...100).contains(quality) else { throw InferenceError(.badArgument, "JPEG quality \(quality) is not 1...100") }
+        return try JPEGCodec.encode(image, quality: quality)
+    }
+
     /// Encodes a label map as an 8-bit palette PNG whose PLTE is `palette` (all 256 entries), with
     /// fast compression. PIL opens the result as mode "P" with the same indices.
     public static func encodeLabelPNG(_ map: LabelMap, palette: LabelPalette = .voc) throws -> [UInt8] {

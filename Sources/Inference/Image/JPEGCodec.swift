@@ -28,6 +28,19 @@ enum JPEGCodec {
         return RGBImage(width: width, height: height, pixels: pixels)
     }
 
+    /// A baseline JPEG of `image` at `quality` (1–100).
+    static func encode(_ image: RGBImage, quality: Int) throws -> [UInt8] {
+        var jpeg: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        var message = [CChar](repeating: 0, count: Int(CJPEG_MESSAGE_CAPACITY))
+        let status = image.pixels.withUnsafeBufferPointer {
+            cjpeg_encode_rgb($0.baseAddress, UInt32(image.width), UInt32(image.height), Int32(quality), &jpeg, &size, &message)
+        }
+        try check(status, message)
+        defer { cjpeg_free(jpeg) }
+        return [UInt8](UnsafeBufferPointer(start: jpeg, count: size))
+    }
+
     private static func check(_ status: Int32, _ message: [CChar]) throws {
         guard status != Int32(CJPEG_OK.rawValue) else { return }
         let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

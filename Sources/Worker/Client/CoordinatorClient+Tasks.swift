@@ -33,6 +33,12 @@ extension CoordinatorClient {
                                                                                  body: TaskFailure(leaseToken: token, reason: reason)))).outcome
     }
 
+    /// The image's gallery thumbnail (a JPEG), sent before its label map.
+    public func uploadThumbnail(task: Int64, image: String, token: String, jpeg: [UInt8]) async throws {
+        let headers: HTTPHeaders = ["Content-Type": "image/jpeg", Routes.leaseTokenHeader: token]
+        _ = try await send(request(Routes.uploadThumbnail, String(task), image, body: .bytes(jpeg), headers: headers))
+    }
+
     public func uploadLabel(task: Int64, image: String, token: String, png: [UInt8], width: Int, height: Int) async throws {
         let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: token,
                                     "X-Image-Width": String(width), "X-Image-Height": String(height)]

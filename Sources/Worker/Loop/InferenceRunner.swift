@@ -11,14 +11,21 @@ final class InferenceRunner: Sendable {
         let png: [UInt8]
         let width: Int
         let height: Int
+        /// The image at most `thumbnailSide` pixels a side, as a JPEG: the dashboard's gallery shows it under
+        /// the label map, so the coordinator never reads the image itself.
+        let thumbnail: [UInt8]
     }
 
-    /// Decodes `bytes`, labels the image and encodes the label map. Image errors throw `InferenceError`.
+    static let thumbnailSide = 256
+
+    /// Decodes `bytes`, labels the image and encodes the label map and a thumbnail. Image errors throw
+    /// `InferenceError`.
     func label(_ bytes: [UInt8], with maskCLIP: MaskCLIP, maxPixels: Int) async throws -> Labeled {
         try await run {
             let image = try ImageCodec.decode(bytes, maxPixels: maxPixels)
             let png = try ImageCodec.encodeLabelPNG(try maskCLIP.label(image))
-            return Labeled(png: png, width: image.width, height: image.height)
+            let thumbnail = try ImageCodec.encodeJPEG(image.thumbnail(maxSide: Self.thumbnailSide), quality: 80)
+            return Labeled(png: png, width: image.width, height: image.height, thumbnail: thumbnail)
         }
     }
 

@@ -88,6 +88,15 @@ extension WorkerLoop {
             return
         }
         FaultPoints.reached(.upload)
+        // The thumbnail goes first, so a labeled image has its picture in the gallery. It is a nicety: only a
+        // lost lease stops the image; any other failure leaves the gallery without this picture.
+        do {
+            try await client.uploadThumbnail(task: task.taskId, image: image.id, token: task.leaseToken, jpeg: labeled.thumbnail)
+        } catch let error as CurlError where error.code == .httpStatus(409) {
+            throw error
+        } catch {
+            logger.warning("image.thumbnail.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
+        }
         try await client.uploadLabel(task: task.taskId, image: image.id, token: task.leaseToken, png: labeled.png,
                                      width: labeled.width, height: labeled.height)
         logger.debug("image.labeled", metadata: ["image.id": "\(image.id)"])

@@ -1,0 +1,37 @@
+import Foundation
+import Inference
+import LabelAPI
+import Support
+
+/// Gallery thumbnails: a small JPEG per labeled image that its worker uploads, stored as
+/// `thumbnails/{job}/{image}.jpg` in the data directory (the coordinator never reads worker-local images).
+extension CoordinatorServices {
+    /// A thumbnail is at most this many pixels a side and this many bytes.
+    static let thumbnailMaxSide = 512
+    static let thumbnailMaxBytes = 256 << 10
+
+    func thumbnailPath(job: String, image: String) -> String { dataPath("thumbnails/\(job)/\(image).jpg") }
+
+    /// Checks the lease (as a label upload does) and that `bytes` is a JPEG that decodes and is small, then writes
+    /// it atomically. Blocking.
+    func storeThumbnail(_ bytes: [UInt8], taskId: Int64, token: String, imageId: String) throws {
+        guard ImageID.isSafe(imageId) else { throw CoordinatorError(.notFound, "no image \(imageId.debugDescription) in task \(taskId)") }
+        let (jobId, _) = try store.uploadTarget(taskId: taskId, token: token, imageId: imageId)
+        guard (try? ImageFormat(sniffing: bytes)) == .jpeg else { throw CoordinatorError(.invalidUpload, "a thumbnail must be a JPEG") }
+        let side = Self.thumbnailMaxSide
+        let image = try ImageCodec.decode(bytes, maxPixels: side * side)
+        guard image.width <= side, image.height <= side else {
+            throw CoordinatorError(.invalidUpload, "a thumbnail is at most \(side) pixels a side, got \(image.width)x\(image.height)")
+        }
+        try AtomicFile.write(bytes, to: thumbnailPath(job: jobId, image: imageId), mode: 0o600, durable: false)
+    }
+
+    /// Which of `images` of `job` have a thumbnail. Blocking.
+    func withThumbnailFlags(_ page: GalleryPage, job: String) -> GalleryPage {
+        var page = page
+        for index in page.images.indices where page.images[index].state == "done" {
+            page.images[index].thumbnail = access(thumbnailPath(job: job, image: page.images[index].id), F_OK) == 0
+        }
+        return page
+    }
+}
