@@ -22,9 +22,12 @@ public struct LocalRunConfiguration: Sendable {
     public var cacheDirectory: URL
     /// Set (by SIGINT, say) to stop: the workers finish the image they are on and give their tasks back.
     public var stop: AtomicFlag
+    /// `labelmill run --ui`: serve the dashboard while the job runs, and after it until `stop`.
+    public var dashboard: LocalDashboard?
 
     public init(modelDirectory: URL, classNames: [String], settings: JobSettings, manifest: URL, outputDirectory: URL, workers: Int = 1,
-                cacheDirectory: URL = WorkerConfiguration.defaultCacheDirectory, stop: AtomicFlag = AtomicFlag()) {
+                cacheDirectory: URL = WorkerConfiguration.defaultCacheDirectory, stop: AtomicFlag = AtomicFlag(),
+                dashboard: LocalDashboard? = nil) {
         self.modelDirectory = modelDirectory
         self.classNames = classNames
         self.settings = settings
@@ -33,6 +36,23 @@ public struct LocalRunConfiguration: Sendable {
         self.workers = workers
         self.cacheDirectory = cacheDirectory
         self.stop = stop
+        self.dashboard = dashboard
+    }
+}
+
+/// The embedded coordinator's web dashboard for `labelmill run --ui`, on 127.0.0.1 only, signed in with the run's
+/// own token (`.labelmill/token`, readable by its owner only).
+public struct LocalDashboard: Sendable {
+    /// The port on 127.0.0.1; 0 takes any free one.
+    public var port: Int
+    /// Given the dashboard's sign-in address (`http://127.0.0.1:PORT/?token=…`) once the coordinator listens.
+    public var opened: @Sendable (String) -> Void
+    /// Given the summary when the job has ended (or the run was stopped) and is exported; the dashboard then stays
+    /// up until the run's stop flag is set.
+    public var finished: @Sendable (LocalRun.Summary) -> Void
+
+    public init(port: Int = 0, opened: @escaping @Sendable (String) -> Void, finished: @escaping @Sendable (LocalRun.Summary) -> Void) {
+        (self.port, self.opened, self.finished) = (port, opened, finished)
     }
 }
 
@@ -58,8 +78,8 @@ public enum LocalRun {
             try AtomicFile.createDirectories(configuration.outputDirectory.path)
             try AtomicFile.createDirectories(data.path, mode: 0o700)
         }
-        let coordinator = CoordinatorConfiguration(dataDirectory: data.appendingPathComponent("coordinator"), host: "127.0.0.1", port: 0,
-                                                   tokens: TokenSet(admin: ""))
+        let coordinator = CoordinatorConfiguration(dataDirectory: data.appendingPathComponent("coordinator"), host: "127.0.0.1",
+                                                   port: configuration.dashboard?.port ?? 0, tokens: TokenSet(admin: ""))
         let model: ModelRecord
         do {
             (model, _) = try input.prepareStore(at: coordinator, logger: logger)
@@ -73,13 +93,24 @@ public enum LocalRun {
         served.tokens = TokenSet(admin: token)
         let app = try buildCoordinator(served, logger: logger, onListening: { listening.continuation.yield($0) })
         let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let server = Task { try await services.run() }
+        let server = Task {
+            defer { listening.continuation.finish() }
+            try await services.run()
+        }
         defer { server.cancel() }
         do {
             var ports = listening.stream.makeAsyncIterator()
-            guard let port = await ports.next() else { throw CurlError(.couldNotConnect, "the embedded coordinator did not start") }
-            let summary = try await label(input, model: model, url: "http://127.0.0.1:\(port)", token: token, data: data,
-                                          logger: logger, progress: progress)
+            guard let port = await ports.next() else {
+                try await server.value  // the reason it stopped (a taken --ui-port, say)
+                throw CurlError(.couldNotConnect, "the embedded coordinator did not start")
+            }
+            let url = "http://127.0.0.1:\(port)"
+            configuration.dashboard?.opened("\(url)/?token=\(token)")
+            let summary = try await label(input, model: model, url: url, token: token, data: data, logger: logger, progress: progress)
+            if let dashboard = configuration.dashboard {
+                dashboard.finished(summary)
+                while !configuration.stop.isSet { try? await Task.sleep(for: .milliseconds(200)) }
+            }
             await services.triggerGracefulShutdown()
             try? await server.value
             return summary

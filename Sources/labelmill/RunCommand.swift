@@ -14,6 +14,10 @@ struct RunCommand: AsyncParsableCommand {
             again goes on from there (and tries the images that failed again). The model is not copied into OUT:
             the workers share the user's cache (~/.cache/labelmill).
 
+            With --ui, the coordinator's web dashboard (jobs, live progress, the gallery of labels over their images)
+            is served on 127.0.0.1 while the job runs, and after it until Ctrl-C; the address printed signs the
+            browser in.
+
             Example:
               labelmill run --model clip-vit-base-patch16 --classes cat,dog,grass,sky --manifest photos/ --out labels/
             """)
@@ -29,10 +33,14 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var maskCLIP: MaskCLIPFlags
     @Option(parsing: .unconditional, help: "Images per task.") var shardSize = 8
     @Flag(help: "No progress line.") var quiet = false
+    @Flag(help: "Serve the web dashboard on 127.0.0.1 while the job runs and after it, until Ctrl-C; prints its address.")
+    var ui = false
+    @Option(parsing: .unconditional, help: "The dashboard's port with --ui (0: any free port).") var uiPort = 0
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if workers < 1 { throw ValidationError("--workers \(workers) is out of range: at least 1") }
+        if !(0...65535).contains(uiPort) { throw ValidationError("--ui-port \(uiPort) is not a port (0 to 65535)") }
     }
 
     func run() async throws {
@@ -43,28 +51,48 @@ struct RunCommand: AsyncParsableCommand {
         let stop = AtomicFlag()
         let signals = StopSignals(stop)
         defer { signals.cancel() }
-        let quiet = quiet
+        let (quiet, out) = (quiet, out)
+        let dashboard = ui ? LocalDashboard(
+            port: uiPort,
+            opened: { address in
+                Self.say("dashboard: \(address)")
+                Self.say("(open it in a browser on this machine; it stays up after the job until Ctrl-C)")
+            },
+            finished: { summary in
+                Self.report(summary, out: out)
+                Self.say("the dashboard is still up: Ctrl-C to stop")
+            }) : nil
         let summary = try await LocalRun.run(
             LocalRunConfiguration(modelDirectory: URL(fileURLWithPath: model), classNames: try classOptions.names(), settings: settings,
                                   manifest: URL(fileURLWithPath: manifest), outputDirectory: URL(fileURLWithPath: out), workers: workers,
-                                  stop: stop),
+                                  stop: stop, dashboard: dashboard),
             logger: logger,
             progress: { status in if !quiet { Console.standardError.progress(StatusCommand.bar(status)) } })
+        if dashboard == nil { Self.report(summary, out: out) }
+        if summary.interrupted { throw ExitCode(130) }
+        if summary.job.images.failed > 0 || summary.job.state != .done { throw ExitCode(1) }
+    }
+
+    /// A line on stdout, written at once (the run's lines and the dashboard's address come from other tasks, and a
+    /// pipe or file would buffer `print`).
+    private static func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+    /// What the run did, and what to do next.
+    private static func report(_ summary: LocalRun.Summary, out: String) {
         Console.standardError.endProgress()
         let images = summary.job.images
-        if summary.retried > 0 { print("retried \(summary.retried) images that had failed before") }
+        if summary.retried > 0 { Self.say("retried \(summary.retried) images that had failed before") }
         if summary.interrupted {
-            print("interrupted: \(images.done) of \(images.total) labeled, \(images.failed) failed; \(summary.exported) label maps in \(out)/labels")
-            print("the rest is saved in \(out)/.labelmill: run the same command again to go on")
-            throw ExitCode(130)
+            Self.say("interrupted: \(images.done) of \(images.total) labeled, \(images.failed) failed; \(summary.exported) label maps in \(out)/labels")
+            Self.say("the rest is saved in \(out)/.labelmill: run the same command again to go on")
+            return
         }
-        print("\(summary.job.state.rawValue): \(images.done) labeled, \(images.failed) failed of \(images.total); \(summary.exported) label maps in \(out)/labels")
+        Self.say("\(summary.job.state.rawValue): \(images.done) labeled, \(images.failed) failed of \(images.total); \(summary.exported) label maps in \(out)/labels")
         if let failure = summary.job.failure {
             FileHandle.standardError.write(Data("labelmill: the job failed: \(failure)\n".utf8))
         }
         if images.failed > 0 {
             FileHandle.standardError.write(Data("labelmill: \(images.failed) images failed (reasons in \(out)/results.jsonl); run again to retry them\n".utf8))
         }
-        if images.failed > 0 || summary.job.state != .done { throw ExitCode(1) }
     }
 }

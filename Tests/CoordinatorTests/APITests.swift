@@ -113,6 +113,47 @@ import Support
         #expect((try? FileManager.default.subpathsOfDirectory(atPath: labels))?.filter { $0.hasSuffix(".png") } ?? [] == [])
     }
 
+    /// A thumbnail is a JPEG of at most 512 pixels a side and 256 KiB, under a live lease; the gallery's and the
+    /// jobs list's query parameters are numbers in range. Each refusal says why.
+    @Test func thumbnailsAndQueriesAreRefusedWithReasons() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        let job = try await live.submit(Self.manifest, settings: JobSettings(shortSide: 48, shardSize: 3, leaseSeconds: 120))
+        let worker = live.worker
+        let task = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
+        let image = task.images[0].id
+        func picture(_ width: Int, _ height: Int) -> RGBImage {
+            RGBImage(width: width, height: height, pixels: (0..<width * height * 3).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        }
+        let upload = { (bytes: [UInt8], token: String) in
+            try await worker.uploadThumbnail(task: task.taskId, image: image, token: token, jpeg: bytes)
+        }
+        await expectStatus(422, containing: "must be a JPEG") {
+            try await upload(try ImageCodec.encodeLabelPNG(LabelMap(width: 2, height: 2, indices: [0, 1, 0, 1])), task.leaseToken)
+        }
+        await expectStatus(422, containing: "at most 512 pixels a side") { try await upload(try ImageCodec.encodeJPEG(picture(600, 40)), task.leaseToken) }
+        await expectStatus(413) { try await upload([0xFF, 0xD8] + [UInt8](repeating: 0, count: 300 << 10), task.leaseToken) }
+        await expectStatus(409) { try await upload(try ImageCodec.encodeJPEG(picture(64, 48)), "stale") }
+        let http = HTTPClient(), admin: HTTPHeaders = ["Authorization": "Bearer \(LiveCoordinator.adminToken)"]
+        let path = live.url + "/v1/jobs/\(job)/thumbnails/\(image)"
+        #expect(try await http.send(HTTPRequest(url: path, headers: admin)).status == 404, "nothing was stored")
+
+        let jpeg = try ImageCodec.encodeJPEG(picture(64, 48))
+        try await upload(jpeg, task.leaseToken)
+        #expect(try await http.send(HTTPRequest(url: path, headers: admin)).body == jpeg)
+
+        for (query, reason) in [("gallery?state=bogus", "state=bogus is not done or failed"),
+                                ("gallery?class=256", "class=256 is not a whole number in 0...255"),
+                                ("gallery?limit=0", "limit=0 is not a whole number in 1...200"),
+                                ("gallery?limit=ten", "limit=ten is not a whole number"),
+                                ("events?after=-1", "after=-1 is not a whole number ≥ 0")] {
+            let response = try await http.send(HTTPRequest(url: live.url + "/v1/jobs/\(job)/\(query)", headers: admin))
+            #expect(response.status == 400 && response.bodyText.contains(reason), "\(query): \(response.bodyText)")
+        }
+        let offset = try await http.send(HTTPRequest(url: live.url + "/v1/jobs?offset=-5", headers: admin))
+        #expect(offset.status == 400 && offset.bodyText.contains("offset=-5 is not a whole number ≥ 0"), "\(offset.bodyText)")
+    }
+
     /// The served OpenAPI document needs no token, and every operation it lists is a route of this server: each
     /// answers something other than the router's "no such route" (unknown paths are 404, known paths with
     /// another method 405 or 404, both with the router's own message).

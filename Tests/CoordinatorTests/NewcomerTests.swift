@@ -141,6 +141,47 @@ import Worker
         #expect(expired == 0 && released >= 1 && maxAttempts == 1, "expired \(expired), released \(released), attempts \(maxAttempts)")
     }
 
+    /// `run --ui`: the address it prints signs a browser in to the embedded coordinator's dashboard, whose gallery
+    /// has the local workers' thumbnails; it stays up after the job until Ctrl-C, which then ends the run cleanly.
+    @Test(.timeLimit(.minutes(3)))
+    func runWithTheDashboardServesItUntilCtrlC() async throws {
+        let desk = try Desk()
+        let out = desk.root.appendingPathComponent("out")
+        let run = try LabelmillProcess.start(["run", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48",
+                                              "--manifest", try desk.photos().path, "--out", out.path, "--ui"],
+                                             log: desk.root.appendingPathComponent("run.log"), environment: desk.environment)
+        defer { run.kill() }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !run.logText.contains("the dashboard is still up") && run.process.isRunning && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let log = run.logText
+        #expect(log.contains("done: 3 labeled, 0 failed of 3") && log.contains("Ctrl-C to stop"), "\(log)")
+        let line = try #require(log.split(separator: "\n").first { $0.hasPrefix("dashboard: http://127.0.0.1:") }, "\(log)")
+        let address = String(line.dropFirst("dashboard: ".count))
+        let base = String(address.prefix { $0 != "?" }).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+
+        let http = HTTPClient()
+        let signIn = try await http.send(HTTPRequest(url: address, followRedirects: false))
+        #expect(signIn.status == 303, "\(signIn.bodyText)")
+        let cookie = String(try #require(signIn.headers["Set-Cookie"]?.split(separator: ";").first))
+        let session: HTTPHeaders = ["Cookie": cookie]
+        #expect(try await http.send(HTTPRequest(url: base + "/", headers: session)).bodyText.contains("/ui/app.js"))
+        let jobs = try JSONDecoder().decode([JobStatus].self, from: Data(try await http.send(HTTPRequest(url: base + "/v1/jobs", headers: session)).body))
+        let job = try #require(jobs.first)
+        #expect(jobs.count == 1 && job.state == .done)
+        let gallery = try JSONDecoder().decode(GalleryPage.self, from: Data(
+            try await http.send(HTTPRequest(url: base + "/v1/jobs/\(job.id)/gallery", headers: session)).body))
+        #expect(gallery.images.map(\.id).sorted() == ["a", "sub_b", "sub_deeper_c"] && gallery.images.allSatisfy(\.thumbnail), "\(gallery)")
+        let thumbnail = try await http.send(HTTPRequest(url: base + "/v1/jobs/\(job.id)/thumbnails/sub_b", headers: session))
+        #expect(thumbnail.status == 200 && thumbnail.body.starts(with: [0xFF, 0xD8]), "a JPEG from the worker")
+
+        run.send(SIGINT)
+        #expect(await run.waitForExit(timeout: .seconds(20)))
+        #expect(run.process.terminationStatus == 0, "\(run.logText)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path))?.count == 3)
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func aRerunRetriesTheImagesThatFailed() async throws {
         let desk = try Desk()

@@ -110,11 +110,11 @@ struct DashboardRoutes {
             let query = request.uri.queryParameters
             let filter: Store.GalleryFilter
             switch query["state"].map(String.init) ?? "done" {
-            case "done": filter = .labeled(class: try query["class"].map { try Self.number($0, "class", in: 0...255) })
+            case "done": filter = .labeled(class: try request.queryNumber("class", in: 0...255))
             case "failed": filter = .failed
             case let other: throw CoordinatorError(.badRequest, "query parameter state=\(other) is not done or failed")
             }
-            let limit = try query["limit"].map { try Self.number($0, "limit", in: 1...200) } ?? 48
+            let limit = try request.queryNumber("limit", in: 1...200) ?? 48
             let after = query["after"].map(String.init)
             let page = try await services.store.read("reading the gallery of job \(id)") { db in
                 guard try services.store.job(db, id) != nil else { throw CoordinatorError(.notFound, "no job \(id)") }
@@ -128,14 +128,6 @@ struct DashboardRoutes {
             return try await services.fileResponse(path: services.thumbnailPath(job: job, image: image), contentType: "image/jpeg",
                                                    what: "the thumbnail of \(image)", context: context)
         }
-    }
-
-    /// A query parameter that must be a number in `range`, or a 400 that says which and why.
-    private static func number(_ text: Substring, _ name: String, in range: ClosedRange<Int>) throws -> Int {
-        guard let value = Int(text), range.contains(value) else {
-            throw CoordinatorError(.badRequest, "query parameter \(name)=\(text) is not a number in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return value
     }
 
     /// The admin token starts a session and goes to `/` (so the token leaves the address bar); any other token

@@ -20,6 +20,17 @@ extension Request {
             throw CoordinatorError(.badRequest, "malformed \(T.self) body: \(error)")
         }
     }
+
+    /// Query parameter `name` as a whole number in `range`: nil when absent, a 400 that names the parameter and
+    /// the range when it is something else.
+    func queryNumber<T: FixedWidthInteger>(_ name: String, in range: ClosedRange<T>) throws -> T? {
+        guard let text = uri.queryParameters[name[...]] else { return nil }
+        guard let value = T(text), range.contains(value) else {
+            let allowed = range.upperBound == T.max ? "≥ \(range.lowerBound)" : "in \(range.lowerBound)...\(range.upperBound)"
+            throw CoordinatorError(.badRequest, "query parameter \(name)=\(text) is not a whole number \(allowed)")
+        }
+        return value
+    }
 }
 
 extension Parameters {

@@ -17,9 +17,8 @@ struct JobRoutes {
         // Newest first, a page at a time: ?limit= (default 100, at most 500) and ?offset=; X-Total-Count says
         // how many jobs there are.
         router.on(Routes.jobs) { request, context in
-            let query = request.uri.queryParameters
-            let limit = try query["limit"].map { try parse(Int($0), "limit", $0, in: 0...500) } ?? 100
-            let offset = try query["offset"].map { try parse(Int($0), "offset", $0, in: 0...) } ?? 0
+            let limit = try request.queryNumber("limit", in: 0...500) ?? 100
+            let offset = try request.queryNumber("offset", in: 0...Int.max) ?? 0
             let (statuses, total) = try await services.store.read("listing jobs") { db in
                 let page = try services.store.jobsPage(db, limit: limit, offset: offset)
                 return (try page.jobs.map { try services.status(db, of: $0) }, page.total)
@@ -91,9 +90,8 @@ struct JobRoutes {
         }
         router.on(Routes.events) { request, context in
             let id = try context.parameters.require("job")
-            let query = request.uri.queryParameters
-            let after = try query["after"].map { try parse(Int64($0), "after", $0, in: 0...) } ?? 0
-            let limit = try query["limit"].map { try parse(Int($0), "limit", $0, in: 1...10_000) } ?? 1000
+            let after = try request.queryNumber("after", in: Int64(0)...Int64.max) ?? 0
+            let limit = try request.queryNumber("limit", in: 1...10_000) ?? 1000
             return try json(try await services.store.read("reading events of job \(id)") { db in
                 try services.store.events(db, jobId: id, after: after, limit: limit).map(\.wire)
             })
@@ -122,13 +120,5 @@ struct JobRoutes {
         if created { services.embeddings.schedule(jobId: job.id) }
         return try json(CreateJobResponse(id: job.id, created: created, images: job.imageCount, tasks: job.taskCount),
                         status: created ? .created : .ok)
-    }
-
-    /// A query parameter's value, or a 400 that says which one and why.
-    private func parse<T: Comparable>(_ value: T?, _ name: String, _ text: Substring, in range: some RangeExpression<T>) throws -> T {
-        guard let value, range.contains(value) else {
-            throw CoordinatorError(.badRequest, "query parameter \(name)=\(text) is not a number in the allowed range")
-        }
-        return value
     }
 }
