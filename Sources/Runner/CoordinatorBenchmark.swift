@@ -7,7 +7,7 @@ import Synchronization
 
 /// `labelmill bench coordinator`: a real coordinator process on loopback, driven over HTTP by N concurrent
 /// clients each doing claim + complete on its own keep-alive connection, until M tasks are done. With `labels`,
-/// each client also uploads a label map for every image of its task, as a worker does. With `idle`,
+/// each client also uploads a thumbnail and a label map for every image of its task, as a worker does. With `idle`,
 /// that many more workers long-poll meanwhile (taking and completing a task when a poll gets one), and stay
 /// on after the work is gone, while the coordinator's CPU use is measured with only them left.
 public enum CoordinatorBenchmark {
@@ -39,7 +39,7 @@ public enum CoordinatorBenchmark {
         public var idleWorkerTasks: Int
         /// The coordinator's CPU use (percent of one core) over 10 s with only the long-polling workers left.
         public var idleCPUPercent: Double
-        /// Whether every image got a label map upload.
+        /// Whether every image got a thumbnail and a label map upload.
         public var labels: Bool
 
         enum CodingKeys: String, CodingKey {
@@ -211,6 +211,12 @@ enum ClientThread {
         let indices = (0..<width * height).map { i -> UInt8 in i % width < 4 ? LabelMap.void : UInt8(i / width / 12) }
         return try! ImageCodec.encodeLabelPNG(LabelMap(width: width, height: height, indices: indices))
     }()
+    /// Its thumbnail, a JPEG as the worker sends it.
+    static let thumbnailJPEG: [UInt8] = {
+        let (width, height) = labelSize
+        let pixels = (0..<width * height * 3).map { UInt8(truncatingIfNeeded: $0 % 3 == 0 ? $0 / 3 % width * 4 : $0 / 3 / width * 5) }
+        return try! ImageCodec.encodeJPEG(RGBImage(width: width, height: height, pixels: pixels))
+    }()
 
     private static func loop(url: String, token: String, labels: Bool) throws -> ([Double], [Double]) {
         let session = CurlSession(configuration: .init(bearerToken: token))
@@ -230,9 +236,12 @@ enum ClientThread {
         }
     }
 
-    /// A label map for every image of the task, as a worker uploads them.
+    /// A thumbnail and a label map for every image of the task, as a worker uploads them.
     private static func upload(_ task: TaskAssignment, session: CurlSession, url: String) throws {
         for image in task.images {
+            _ = try session.perform(HTTPRequest(method: .put, url: url + Routes.uploadThumbnail.path(String(task.taskId), image.id),
+                                                headers: ["Content-Type": "image/jpeg", Routes.leaseTokenHeader: task.leaseToken],
+                                                body: .bytes(thumbnailJPEG))).requireOK()
             let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: task.leaseToken,
                                         "X-Image-Width": String(labelSize.width), "X-Image-Height": String(labelSize.height)]
             _ = try session.perform(HTTPRequest(method: .put, url: url + Routes.uploadLabel.path(String(task.taskId), image.id),
