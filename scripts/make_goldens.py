@@ -35,6 +35,16 @@ CASES = {
     "img_a.reference": ("img_a", "reference", 48, 2048),
     "img_a.clip.long56": ("img_a", "clip", 48, 56),
 }
+# The other dense modes, whole image, no prompt denoising: case name -> (image, mode, short side). img_a and img_b
+# have grids other than the model's 4 x 4 (position embeddings resized by scale factor); img_c at 64 has it.
+MODE_CASES = {
+    "img_a.clearclip": ("img_a", "clearclip", 48),
+    "img_a.sclip": ("img_a", "sclip", 48),
+    "img_a.naclip": ("img_a", "naclip", 48),
+    "img_b.naclip": ("img_b", "naclip", 48),
+    "img_b.clearclip": ("img_b", "clearclip", 48),
+    "img_c.sclip.s64": ("img_c", "sclip", 64),
+}
 
 
 def tag(t):
@@ -128,6 +138,18 @@ def case_goldens(w, T, rgb, preset, short, long_cap, keep_rgb):
     return {k: f32(v) for k, v in out.items()}, r
 
 
+def mode_case_goldens(w, T, rgb, mode, short):
+    r = ref.label_image(w, T, rgb, short, 2048, "clip", settings=[(0.0, 0.0)], mode=mode)
+    run = r["runs"][(0.0, 0.0)]
+    out = {"input": r["input"], "pos_embedding": r["pos"], "features": r["features"], "logits": r["logits"],
+           "labels": run["labels"], "margin": run["margin"]}
+    m = run["margin"]
+    notes = {"label_margin": {"min": float(m.min()), "below_1e-5": int((m < 1e-5).sum()),
+                              "below_1e-3": int((m < 1e-3).sum()),
+                              "classes_used": sorted(set(run["labels"].flatten().tolist()))}}
+    return {k: f32(v) for k, v in out.items()}, r, notes
+
+
 def robustness(r):
     """How far this case's decisions are from the thresholds, so float32 code cannot flip them."""
     p = torch.softmax(100.0 * r["logits"], dim=1)
@@ -168,7 +190,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=os.path.join(FIXTURES, "tiny-clip"))
     ap.add_argument("--out", default=os.path.join(FIXTURES, "golden"))
+    ap.add_argument("--only", help="comma-separated case names to (re)write; the rest of report.json is kept")
     args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
     torch.set_grad_enabled(False)
     images_dir = os.path.join(args.out, "images")
     if not all(os.path.exists(os.path.join(images_dir, f)) for f in IMAGES.values()):
@@ -178,11 +202,27 @@ def main():
     tok = ref.Tokenizer(args.model)
     text, info = text_goldens(w, tok, CLASSES)
     meta = {"classes": ",".join(CLASSES), "dtype": "computed in float64, stored as F32"}
-    save(text, os.path.join(args.out, "text.safetensors"), meta)
-    report = {"vision_layers_vs_hf_rel_err": sanity_check_layers(w),
-              "text_vs_hf_rel_err": {k: v["hf_rel_err"] for k, v in info.items()}}
+    report_path = os.path.join(args.out, "report.json")
+    report = json.load(open(report_path)) if only else {}
+    if not only or "text" in only:
+        save(text, os.path.join(args.out, "text.safetensors"), meta)
+    report.update({"vision_layers_vs_hf_rel_err": sanity_check_layers(w),
+                   "text_vs_hf_rel_err": {k: v["hf_rel_err"] for k, v in info.items()}})
     T = info["maskclip85"]["T"]
+    for case, (image, mode, short) in MODE_CASES.items():
+        if only and case not in only:
+            continue
+        rgb = ref.load_rgb(os.path.join(images_dir, IMAGES[image]))
+        tensors, r, notes = mode_case_goldens(w, T, rgb, mode, short)
+        meta = dict(image=f"images/{IMAGES[image]}", mode=mode, preset="clip", short_side=str(short), long_side="2048",
+                    classes=",".join(CLASSES), templates="maskclip85", h=str(rgb.shape[0]), w=str(rgb.shape[1]),
+                    nh=str(r["resized"][0]), nw=str(r["resized"][1]), gh=str(r["grid"][0]), gw=str(r["grid"][1]),
+                    dtype="computed in float64, stored as F32")
+        save(tensors, os.path.join(args.out, case + ".safetensors"), meta)
+        report[case] = dict(meta, shapes={k: list(v.shape) for k, v in tensors.items()}, **notes)
     for case, (image, preset, short, long_cap) in CASES.items():
+        if only and case not in only:
+            continue
         rgb = ref.load_rgb(os.path.join(images_dir, IMAGES[image]))
         tensors, r = case_goldens(w, T, rgb, preset, short, long_cap, keep_rgb=(case == f"{image}.clip"))
         meta = dict(image=f"images/{IMAGES[image]}", preset=preset, short_side=str(short), long_side=str(long_cap),
@@ -191,7 +231,7 @@ def main():
                     dtype="computed in float64, stored as F32")
         save(tensors, os.path.join(args.out, case + ".safetensors"), meta)
         report[case] = dict(meta, shapes={k: list(v.shape) for k, v in tensors.items()}, **robustness(r))
-    with open(os.path.join(args.out, "report.json"), "w") as f:
+    with open(report_path, "w") as f:
         json.dump(report, f, indent=1)
         f.write("\n")
     print(json.dumps(report, indent=1))

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Independent reference implementation of docs/maskclip.md (sections 2-6) in PyTorch, float64 by default.
+"""Independent reference implementation of docs/maskclip.md (sections 2-6) and of the whole-image path of the
+other dense modes of docs/DENSE-MODES.md (clearclip, sclip, naclip), in PyTorch, float64 by default.
 
 The image side is built from the raw safetensors weights with plain tensor ops, step by step as the spec writes
 it; transformers is used only for the tokenizer (checked against the spec's test vectors) and, as a sanity
@@ -8,6 +9,7 @@ assertion, to recompute some prompt embeddings with CLIPModel.get_text_features.
     /root/mlvenv/bin/python scripts/reference.py --model DIR --classes cat,dog,sky \
         [--templates maskclip85|single|FILE] [--short-side 512] [--long-side 2048] \
         [--prompt-denoise 0.5] [--key-smoothing 0] [--preset clip|reference] [--dtype float64|float32] \
+        [--mode maskclip|clearclip|sclip|naclip] \
         --out OUT_DIR IMAGE...
 
 Writes OUT_DIR/<stem>.png: 8-bit palette PNGs (PASCAL VOC palette), pixel value = class index.
@@ -276,8 +278,10 @@ def resized_size(h, w, short, long_cap):
     return int(h * s + 0.5), int(w * s + 0.5)
 
 
-def preprocess(rgb, short, long_cap, preset, patch, dtype):
-    """uint8 [h,w,3] -> normalised, zero-padded input [3, H', W'] and the resized size (nh, nw)."""
+def preprocess(rgb, short, long_cap, preset, patch, dtype, mode="maskclip"):
+    """uint8 [h,w,3] -> normalised input [3, H', W'] of whole patches and the resized size (nh, nw): zero-padded
+    at the bottom and right (maskclip), or cut down to whole patches as the newer modes' patch convolution does
+    (docs/DENSE-MODES.md, "Geometry"; a side shorter than a patch is still padded to one)."""
     h, w = rgb.shape[:2]
     nh, nw = resized_size(h, w, short, long_cap)
     x = torch.from_numpy(rgb).to(dtype).permute(2, 0, 1)[None]            # [1,3,h,w], values 0..255
@@ -285,7 +289,9 @@ def preprocess(rgb, short, long_cap, preset, patch, dtype):
     mean = torch.tensor(preset.mean, dtype=dtype)[:, None, None]
     std = torch.tensor(preset.std, dtype=dtype)[:, None, None]
     x = (x - mean) / std
-    ph, pw = -nh % patch, -nw % patch
+    if mode != "maskclip":
+        x = x[:, : max(1, nh // patch) * patch, : max(1, nw // patch) * patch]
+    ph, pw = -x.shape[1] % patch, -x.shape[2] % patch
     x = F.pad(x, (0, pw, 0, ph))                                            # bottom/right, zeros
     return x, (nh, nw)
 
@@ -299,8 +305,59 @@ def resized_position_embedding(w, gh, gw):
     return torch.cat([pos[:1], grid[0].permute(1, 2, 0).reshape(gh * gw, d)])
 
 
-def dense_features(w, x, preset):
-    """MaskCLIP image tower on the padded input x [3, H', W'].
+def scaled_position_embedding(w, gh, gw):
+    """The newer modes' resize: unchanged on the checkpoint's own G x G grid, else bicubic by scale_factor
+    ((gh + 0.1) / G, (gw + 0.1) / G), which samples x_src = (x_dst + 0.5) G / (g + 0.1) - 0.5."""
+    pos = w["vision_model.embeddings.position_embedding.weight"]
+    g, d = w.grid, pos.shape[1]
+    if (gh, gw) == (g, g):
+        return pos
+    grid = pos[1:].reshape(g, g, d).permute(2, 0, 1)[None]
+    grid = F.interpolate(grid, scale_factor=((gh + 0.1) / g, (gw + 0.1) / g), mode="bicubic", align_corners=False)
+    assert tuple(grid.shape[-2:]) == (gh, gw), grid.shape
+    return torch.cat([pos[:1], grid[0].permute(1, 2, 0).reshape(gh * gw, d)])
+
+
+def neighbourhood_prior(gh, gw, dtype, sigma=5.0):
+    """NACLIP's omega [1 + gh*gw, 1 + gh*gw]: exp(-|p_i - p_j|^2 / (2 sigma^2)) between patches, 0 for the class token."""
+    r, c = torch.meshgrid(torch.arange(gh, dtype=dtype), torch.arange(gw, dtype=dtype), indexing="ij")
+    p = torch.stack([r.flatten(), c.flatten()], 1)
+    d2 = ((p[:, None, :] - p[None, :, :]) ** 2).sum(-1)
+    omega = torch.zeros(1 + gh * gw, 1 + gh * gw, dtype=dtype)
+    omega[1:, 1:] = torch.exp(-d2 / (2 * sigma ** 2))
+    return omega
+
+
+def last_block(w, h, mode, preset, grid):
+    """The last block as `mode` changes it (docs/DENSE-MODES.md section 1), on the full sequence h [1+HW, D]."""
+    V = w.vision
+    last = f"vision_model.encoder.layers.{V.layers - 1}"
+    n, d = h.shape
+    heads, hd = V.heads, d // V.heads
+    y = layer_norm(h, w, last + ".layer_norm1", preset.eps)
+    q, k, v = (linear(y, w, f"{last}.self_attn.{name}_proj").reshape(n, heads, hd).transpose(0, 1) for name in "qkv")
+    s = hd ** -0.5
+
+    def weights(a, b, bias=0.0):
+        return torch.softmax(s * (a @ b.transpose(1, 2)) + bias, dim=-1)          # [heads, N, N], rows sum to 1
+
+    if mode == "clearclip":
+        a = weights(q, q)
+    elif mode == "sclip":
+        a = weights(q, q) + weights(k, k)
+    elif mode == "naclip":
+        a = weights(k, k, neighbourhood_prior(*grid, h.dtype))
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    attn = linear((a @ v).transpose(0, 1).reshape(n, d), w, last + ".self_attn.out_proj")
+    if mode != "sclip":
+        return attn                                                                # no residual, no MLP
+    z = h + attn
+    return z + mlp(layer_norm(z, w, last + ".layer_norm2", preset.eps), w, last + ".mlp", preset.act)
+
+
+def dense_features(w, x, preset, mode="maskclip"):
+    """The image tower on the prepared input x [3, H', W']: MaskCLIP's last block, or another mode's.
 
     Returns a dict: pos [1+HW, D], pre_last (input of the last layer) [1+HW, D],
     hidden (post_layernorm, class token dropped) [HW, D], key [HW, D],
@@ -309,12 +366,17 @@ def dense_features(w, x, preset):
     gh, gw = x.shape[1] // P, x.shape[2] // P
     tokens = F.conv2d(x[None], w["vision_model.embeddings.patch_embedding.weight"], stride=P)   # [1, D, gh, gw]
     tokens = tokens[0].flatten(1).T                                                            # [HW, D] row-major
-    pos = resized_position_embedding(w, gh, gw)
+    pos = resized_position_embedding(w, gh, gw) if mode == "maskclip" else scaled_position_embedding(w, gh, gw)
     h = torch.cat([w["vision_model.embeddings.class_embedding"][None], tokens]) + pos
     h = layer_norm(h, w, "vision_model.pre_layrnorm", preset.eps)
     for i in range(V.layers - 1):
         h = block(h, w, f"vision_model.encoder.layers.{i}", V, act=preset.act, eps=preset.eps)
     pre_last = h
+    if mode != "maskclip":
+        z = layer_norm(last_block(w, h, mode, preset, (gh, gw)), w, "vision_model.post_layernorm", preset.eps)[1:]
+        f = z @ w["visual_projection.weight"].T
+        f = f / f.norm(dim=-1, keepdim=True)
+        return dict(pos=pos, pre_last=pre_last, hidden=z, key=None, features=f, grid=(gh, gw))
     last = f"vision_model.encoder.layers.{V.layers - 1}"
     y = layer_norm(h, w, last + ".layer_norm1", preset.eps)
     v = linear(linear(y, w, last + ".self_attn.v_proj"), w, last + ".self_attn.out_proj")
@@ -366,18 +428,22 @@ def upsample_labels(scores, grid, resized, original):
     return labels, margin
 
 
-def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0.0, settings=None):
+def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0.0, settings=None, mode="maskclip"):
     """Run section 4 on one decoded image. `settings`: optional list of (pd, ks) pairs to evaluate on the same
-    dense features; the result dict then holds labels/margins per pair as well as the intermediates."""
+    dense features; the result dict then holds labels/margins per pair as well as the intermediates.
+
+    The grid's scores go to the image bilinearly through the resized size (maskclip, naclip) or straight to the
+    image's size (clearclip, sclip), as each method's code does it."""
     pr = vision_preset(preset, w) if isinstance(preset, str) else preset
-    x, resized = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype)
-    out = dense_features(w, x, pr)
+    x, resized = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype, mode)
+    out = dense_features(w, x, pr, mode)
     out.update(input=x, resized=resized, original=rgb.shape[:2], logits=out["features"] @ T.T)
     out["runs"] = {}
     for t_pd, t_ks in settings or [(pd, ks)]:
         logits = prompt_denoise(out["logits"], t_pd)
         scores = key_smooth(logits, out["key"], t_ks) if t_ks > 0 else logits
-        labels, margin = upsample_labels(scores, out["grid"], resized, rgb.shape[:2])
+        through = rgb.shape[:2] if mode in ("clearclip", "sclip") else resized
+        labels, margin = upsample_labels(scores, out["grid"], through, rgb.shape[:2])
         out["runs"][(t_pd, t_ks)] = dict(logits=logits, scores=scores, labels=labels, margin=margin)
     return out
 
@@ -401,6 +467,7 @@ def main(argv=None):
     ap.add_argument("--prompt-denoise", type=float, default=0.5, help="threshold; 0 disables")
     ap.add_argument("--key-smoothing", type=float, default=0.0, help="threshold; 0 disables (reference: 1.0)")
     ap.add_argument("--preset", choices=["clip", "reference"], default="clip")
+    ap.add_argument("--mode", choices=["maskclip", "clearclip", "sclip", "naclip"], default="maskclip")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     ap.add_argument("--check-hf", type=int, default=85, help="prompts to recompute with transformers (0: skip)")
     ap.add_argument("--out", required=True)
@@ -419,7 +486,7 @@ def main(argv=None):
     for path in args.images:
         rgb = load_rgb(path)
         r = label_image(w, T, rgb, args.short_side, args.long_side, args.preset, args.prompt_denoise,
-                        args.key_smoothing)
+                        args.key_smoothing, mode=args.mode)
         labels = r["runs"][(args.prompt_denoise, args.key_smoothing)]["labels"]
         stem = os.path.splitext(os.path.basename(path))[0]
         save_label_png(labels, os.path.join(args.out, stem + ".png"))

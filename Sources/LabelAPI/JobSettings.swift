@@ -1,8 +1,11 @@
 /// How a job is labeled and scheduled; stored with the job as JSON, so adding a field with a default needs no
 /// migration. `maxAttempts` and `leaseSeconds` are also copied into columns that the lease SQL reads.
 public struct JobSettings: Codable, Sendable, Equatable, Hashable {
+    /// How CLIP's last block becomes dense features: maskclip, clearclip, sclip or naclip (docs/DENSE-MODES.md).
+    public var mode: String = "maskclip"
     /// Prompt template set used for the class embeddings.
     public var templates: String = "maskclip85"
+    /// MaskCLIP's prompt denoising: on (0.5) in mode maskclip, off (0) in the others unless given.
     public var promptDenoise: Float = 0.5
     public var keySmoothing: Float = 0
     /// Resize bounds of the input image, in pixels.
@@ -17,12 +20,13 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     public var leaseSeconds: Double = 60
 
     public init(
-        templates: String = "maskclip85", promptDenoise: Float = 0.5, keySmoothing: Float = 0,
+        mode: String = "maskclip", templates: String = "maskclip85", promptDenoise: Float? = nil, keySmoothing: Float = 0,
         shortSide: Int = 512, longSide: Int = 2048, preset: String = "clip",
         shardSize: Int = 8, maxAttempts: Int = 3, leaseSeconds: Double = 60
     ) {
+        self.mode = mode
         self.templates = templates
-        self.promptDenoise = promptDenoise
+        self.promptDenoise = promptDenoise ?? Self.defaultPromptDenoise(mode: mode)
         self.keySmoothing = keySmoothing
         self.shortSide = shortSide
         self.longSide = longSide
@@ -36,8 +40,9 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = JobSettings()
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? d.mode
         templates = try c.decodeIfPresent(String.self, forKey: .templates) ?? d.templates
-        promptDenoise = try c.decodeIfPresent(Float.self, forKey: .promptDenoise) ?? d.promptDenoise
+        promptDenoise = try c.decodeIfPresent(Float.self, forKey: .promptDenoise) ?? Self.defaultPromptDenoise(mode: mode)
         keySmoothing = try c.decodeIfPresent(Float.self, forKey: .keySmoothing) ?? d.keySmoothing
         shortSide = try c.decodeIfPresent(Int.self, forKey: .shortSide) ?? d.shortSide
         longSide = try c.decodeIfPresent(Int.self, forKey: .longSide) ?? d.longSide
@@ -71,6 +76,10 @@ extension JobSettings {
     public static let maxAttemptsRange = 1...100
     public static let leaseSecondsRange: ClosedRange<Double> = 1...86_400
     public static let presets = ["clip", "reference"]
+    /// The dense modes (Inference's `DenseMode`); MaskCLIP is the default.
+    public static let modes = ["maskclip", "clearclip", "sclip", "naclip"]
+    /// Prompt denoising is MaskCLIP's refinement: on by default there, off in the newer modes.
+    public static func defaultPromptDenoise(mode: String) -> Float { mode == "maskclip" ? 0.5 : 0 }
     public static let builtInTemplates = ["maskclip85", "single"]
     /// Marks templates carried in the setting itself, one per line (how a job sends a user's template file).
     public static let inlineTemplatesPrefix = "inline:"
@@ -83,6 +92,9 @@ extension JobSettings {
             guard range.contains(value) else {
                 throw SettingError(field: field, value: "\(value)", allowed: "\(range.lowerBound) to \(range.upperBound)")
             }
+        }
+        if !Self.modes.contains(mode) {
+            throw SettingError(field: "mode", value: mode.debugDescription, allowed: Self.modes.joined(separator: ", "))
         }
         if !(Self.builtInTemplates.contains(templates) || templates.hasPrefix(Self.inlineTemplatesPrefix)) {
             throw SettingError(field: "templates", value: templates.debugDescription,
@@ -99,6 +111,10 @@ extension JobSettings {
         try check("promptDenoise", promptDenoise, Self.promptDenoiseRange)
         if !keySmoothing.isFinite { throw SettingError(field: "keySmoothing", value: "\(keySmoothing)", allowed: "a finite number") }
         try check("keySmoothing", keySmoothing, Self.keySmoothingRange)
+        if keySmoothing != 0 && mode != "maskclip" {
+            throw SettingError(field: "keySmoothing", value: "\(keySmoothing)",
+                               allowed: "0 in mode \(mode) (key smoothing uses MaskCLIP's last-block keys)")
+        }
         try check("shortSide", shortSide, Self.shortSideRange)
         try check("longSide", longSide, max(shortSide, Self.longSideRange.lowerBound)...Self.longSideRange.upperBound)
         if !Self.presets.contains(preset) {

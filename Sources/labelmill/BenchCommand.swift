@@ -18,7 +18,8 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Input side in pixels.") var size = 448
         @Option(help: "Timed runs (after one warm-up).") var runs = 10
         @Option(help: "Number of random classes.") var classes = 21
-        @Option(help: "Key-smoothing threshold (0 = off).") var keySmoothing: Float = 0
+        @Option(help: "Key-smoothing threshold (0 = off; mode maskclip only).") var keySmoothing: Float = 0
+        @Option(help: "Dense mode: maskclip, clearclip, sclip or naclip.") var mode: DenseMode = .maskclip
         @Flag(help: "End with one JSON line.") var json = false
         @OptionGroup var logging: LoggingOptions
 
@@ -26,9 +27,9 @@ struct BenchCommand: ParsableCommand {
             _ = logging.bootstrap()
             let clip = try CLIPModel(directory: URL(fileURLWithPath: model))
             let r = try Benchmark.encoder(model: clip, size: size, runs: runs, classes: classes,
-                                          options: MaskCLIPOptions(keySmoothing: keySmoothing))
-            print(String(format: "encoder %d×%d: median %.1f ms (min %.1f) over %d runs, %.1f GFLOP, %.1f GFLOP/s",
-                         r.size, r.size, r.encoderMs, r.minMs, r.runs, r.gflopPerImage, r.gflops))
+                                          options: MaskCLIPOptions(mode: mode, keySmoothing: keySmoothing))
+            print(String(format: "encoder (%@) %d×%d: median %.1f ms (min %.1f) over %d runs, %.1f GFLOP, %.1f GFLOP/s",
+                         mode.rawValue, r.size, r.size, r.encoderMs, r.minMs, r.runs, r.gflopPerImage, r.gflops))
             print(String(format: "BLAS kernel %@, %d threads; sgemm peak %.1f GFLOP/s (%.0f%% of it); peak RSS %.0f MiB",
                          r.kernel, r.threads, r.sgemmPeakGflops, 100 * r.shareOfSgemmPeak, r.peakRSSMiB))
             if json { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
@@ -86,14 +87,14 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Tasks to claim and complete.") var tasks = 30_000
         @Option(help: "Images per task (the job has tasks × this many images).") var imagesPerTask = 1
         @Option(help: "Long-polling workers alongside the clients (and alone for 10 s afterwards).") var idle = 0
-        @Flag(help: "Each client also uploads a label map for every image, as a worker does.") var labels = false
+        @Flag(help: "Each client also uploads a thumbnail and a label map for every image, as a worker does.") var labels = false
         @Flag(help: "End with one JSON line.") var json = false
 
         func run() async throws {
             let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
             let r = try await CoordinatorBenchmark.run(clients: clients, tasks: tasks, imagesPerTask: imagesPerTask, idle: idle,
                                                         labels: labels, executable: executable)
-            if labels { print("every image got a label map upload (64x48, 4 classes and void)") }
+            if labels { print("every image got a thumbnail (64x48 JPEG) and a label map (64x48, 4 classes and void) upload") }
             print(String(format: "%d tasks by %d clients in %.2f s: %.0f tasks/s; claim p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.1f ms; complete p99 %.2f ms",
                          r.tasks, r.clients, r.seconds, r.tasksPerSecond, r.claimP50Ms, r.claimP90Ms, r.claimP99Ms, r.claimMaxMs, r.completeP99Ms))
             print(String(format: "coordinator RSS %.0f MiB (peak %.0f MiB), CPU %.0f µs per task", r.coordinatorRSSMiB, r.coordinatorPeakRSSMiB, r.coordinatorCPUMicrosecondsPerTask))

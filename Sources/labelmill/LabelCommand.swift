@@ -63,8 +63,11 @@ struct LabelCommand: ParsableCommand {
 /// The per-image MaskCLIP flags, shared by `label`, `run`, `submit` and `bench`. Numbers are read even when they
 /// start with "-", so that a negative value is refused with its range instead of being taken for a flag.
 struct MaskCLIPFlags: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Prompt-denoising threshold (0 turns it off).")
-    var promptDenoise: Float = 0.5
+    @Option(help: "How CLIP's last block becomes dense features: maskclip (the default), clearclip, sclip or naclip (docs/DENSE-MODES.md).")
+    var mode: DenseMode = .maskclip
+
+    @Option(parsing: .unconditional, help: "Prompt-denoising threshold (0 turns it off; default 0.5 in mode maskclip, 0 in the others).")
+    var promptDenoise: Float?
 
     @Option(parsing: .unconditional, help: "Key-smoothing threshold (0 turns it off; the paper uses 1.0).")
     var keySmoothing: Float = 0
@@ -79,14 +82,15 @@ struct MaskCLIPFlags: ParsableArguments {
     var preset: Preset = .clip
 
     var options: MaskCLIPOptions {
-        MaskCLIPOptions(shortSide: shortSide, longSide: longSide, promptDenoise: promptDenoise,
+        MaskCLIPOptions(mode: mode, shortSide: shortSide, longSide: longSide,
+                        promptDenoise: promptDenoise ?? JobSettings.defaultPromptDenoise(mode: mode.rawValue),
                         keySmoothing: keySmoothing, preset: preset)
     }
 
     /// These flags as a job's settings (whose ranges are the one definition every command checks).
     func settings(templates: String) throws -> JobSettings {
-        JobSettings(templates: templates, promptDenoise: promptDenoise, keySmoothing: keySmoothing, shortSide: shortSide,
-                    longSide: longSide, preset: preset.rawValue)
+        JobSettings(mode: mode.rawValue, templates: templates, promptDenoise: promptDenoise, keySmoothing: keySmoothing,
+                    shortSide: shortSide, longSide: longSide, preset: preset.rawValue)
     }
 }
 
@@ -103,3 +107,4 @@ extension JobSettings {
 }
 
 extension Preset: ExpressibleByArgument {}
+extension DenseMode: ExpressibleByArgument {}

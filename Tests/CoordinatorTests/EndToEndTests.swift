@@ -113,12 +113,14 @@ import Worker
     }
 
     /// Compares a label map with the independent float64 PyTorch reference (`scripts/reference.py`, stored in
-    /// the golden fixtures for these settings: short side 48, PD 0.5, KS 0, preset clip, maskclip85): identical
-    /// wherever the reference's top-two margin is not a near tie, and at least 99.5% identical overall.
-    static func expectMatchesReference(_ map: LabelMap, image: String) throws {
+    /// the golden fixtures for these settings: short side 48, PD 0.5, KS 0, preset clip, maskclip85; or a dense
+    /// mode's case, `mode`, PD 0): identical wherever the reference's top-two margin is not a near tie, and at
+    /// least 99.5% identical overall.
+    static func expectMatchesReference(_ map: LabelMap, image: String, mode: String = "maskclip") throws {
         let stem = image.split(separator: ".")[0]
-        let golden = try SafeTensorsFile(path: LiveCoordinator.fixtures.appendingPathComponent("golden/\(stem).clip.safetensors").path)
-        let expected = Array(try golden.floats("labels.pd0.5.ks0").buffer), margin = Array(try golden.floats("margin.pd0.5.ks0").buffer)
+        let (name, suffix) = mode == "maskclip" ? ("clip", ".pd0.5.ks0") : (mode, "")
+        let golden = try SafeTensorsFile(path: LiveCoordinator.fixtures.appendingPathComponent("golden/\(stem).\(name).safetensors").path)
+        let expected = Array(try golden.floats("labels\(suffix)").buffer), margin = Array(try golden.floats("margin\(suffix)").buffer)
         #expect(expected.count == map.indices.count)
         var same = 0, clearMismatches = 0
         for i in 0..<min(expected.count, map.indices.count) {

@@ -3,7 +3,8 @@ import Testing
 @testable import Inference
 
 /// The whole forward pass against golden outputs of the independent Python implementation of
-/// docs/maskclip.md (scripts/reference.py via scripts/make_goldens.py, computed in float64) on the tiny model.
+/// docs/maskclip.md and docs/DENSE-MODES.md (scripts/reference.py via scripts/make_goldens.py, computed in float64)
+/// on the tiny model.
 @Suite struct GoldenTests {
     static let classes = TestFixtures.classNames
 
@@ -41,10 +42,9 @@ import Testing
         let plain = try Self.maskCLIP(preset, short: short, long: long, pd: 0, ks: 0)
         let prepared = plain.prepare(image)
         let input = try golden.floats("input")
-        #expect(input.shape == [3, prepared.paddedHeight, prepared.paddedWidth])
+        #expect(input.shape == [3, prepared.inputHeight, prepared.inputWidth])
         #expect(maxAbsDifference(prepared.planes, input.buffer) < 1e-4)
-        let p = plain.model.config.vision.patchSize
-        let position = plain.model.vision.resizedPositionEmbedding(gh: prepared.paddedHeight / p, gw: prepared.paddedWidth / p)
+        let position = plain.model.vision.resizedPositionEmbedding(gh: prepared.gridHeight, gw: prepared.gridWidth)
         #expect(maxAbsDifference(position.data, try golden.floats("pos_embedding").buffer) < 1e-5)
 
         let dense = plain.denseScores(prepared)
@@ -66,15 +66,59 @@ import Testing
         let image = try TestFixtures.goldenImage(file)
         for (pd, ks) in [("0", "0"), ("0.5", "0"), ("0.5", "1"), ("0", "1")] {
             let labels = try Self.maskCLIP(preset, short: short, long: long, pd: Float(pd)!, ks: Float(ks)!).label(image)
-            let expected = try golden.floats("labels.pd\(pd).ks\(ks)")
-            let margin = try golden.floats("margin.pd\(pd).ks\(ks)")
-            #expect(expected.shape == [image.height, image.width])
-            var same = 0, clearMismatches = 0
-            for i in 0..<labels.indices.count {
-                if Float(labels.indices[i]) == expected[i] { same += 1 } else if margin[i] > 1e-3 { clearMismatches += 1 }
-            }
-            #expect(clearMismatches == 0, "pd \(pd) ks \(ks)")
-            #expect(Double(same) / Double(labels.indices.count) >= 0.995, "pd \(pd) ks \(ks): \(same) of \(labels.indices.count)")
+            try Self.expectSameLabels(labels, golden, labels: "labels.pd\(pd).ks\(ks)", margin: "margin.pd\(pd).ks\(ks)")
         }
+    }
+
+    /// Identical wherever the reference's top-two margin is clear (> 1e-3), and at least 99.5% identical overall.
+    static func expectSameLabels(_ labels: LabelMap, _ golden: SafeTensorsFile, labels name: String, margin marginName: String,
+                                 sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let expected = try golden.floats(name), margin = try golden.floats(marginName)
+        #expect(expected.shape == [labels.height, labels.width], sourceLocation: sourceLocation)
+        var same = 0, clearMismatches = 0
+        for i in 0..<labels.indices.count {
+            if Float(labels.indices[i]) == expected[i] { same += 1 } else if margin[i] > 1e-3 { clearMismatches += 1 }
+        }
+        #expect(clearMismatches == 0, "\(name)", sourceLocation: sourceLocation)
+        #expect(Double(same) / Double(labels.indices.count) >= 0.995, "\(name): \(same) of \(labels.indices.count)",
+                sourceLocation: sourceLocation)
+    }
+
+    /// (golden file, image, mode, short side): the other dense modes on the whole image, no prompt denoising.
+    static let modeCases: [(String, String, DenseMode, Int)] = [
+        ("img_a.clearclip", "img_a.png", .clearclip, 48),
+        ("img_a.sclip", "img_a.png", .sclip, 48),
+        ("img_a.naclip", "img_a.png", .naclip, 48),
+        ("img_b.naclip", "img_b.jpg", .naclip, 48),
+        ("img_b.clearclip", "img_b.jpg", .clearclip, 48),
+        ("img_c.sclip.s64", "img_c.png", .sclip, 64),  // a 4 x 4 grid, the model's own: positions as they are
+    ]
+
+    /// Each mode's geometry (cut to whole patches, positions resized by scale factor), last block, features and
+    /// label maps against the reference.
+    @Test(arguments: modeCases)
+    func denseModes(golden name: String, image file: String, mode: DenseMode, short: Int) throws {
+        let golden = try TestFixtures.golden(name)
+        let image = try TestFixtures.goldenImage(file)
+        let run = try MaskCLIP(model: TestFixtures.tinyModel.get(), classes: Self.classEmbeddings("maskclip85"),
+                               options: MaskCLIPOptions(mode: mode, shortSide: short, promptDenoise: 0))
+        let prepared = run.prepare(image)
+        let input = try golden.floats("input")
+        #expect(input.shape == [3, prepared.inputHeight, prepared.inputWidth])
+        #expect(maxAbsDifference(prepared.planes, input.buffer) < 1e-4)
+        let position = run.model.vision.resizedPositionEmbedding(gh: prepared.gridHeight, gw: prepared.gridWidth, scaled: true)
+        #expect(maxAbsDifference(position.data, try golden.floats("pos_embedding").buffer) < 1e-5)
+        let dense = run.denseScores(prepared)
+        #expect(maxAbsDifference(dense.features.data, try golden.floats("features").buffer) < 1e-4)
+        #expect(maxAbsDifference(dense.logits.data, try golden.floats("logits").buffer) < 1e-4)
+        try Self.expectSameLabels(try run.label(image), golden, labels: "labels", margin: "margin")
+    }
+
+    /// Key smoothing needs MaskCLIP's keys: the other modes refuse it by name.
+    @Test func keySmoothingIsMaskCLIPsOnly() throws {
+        #expect(throws: InferenceError.self) {
+            try MaskCLIPOptions(mode: .naclip, promptDenoise: 0, keySmoothing: 1).validate()
+        }
+        try MaskCLIPOptions(mode: .maskclip, keySmoothing: 1).validate()
     }
 }

@@ -24,12 +24,14 @@ func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
 func addInPlace(_ x: inout Matrix, _ y: Matrix) {
     precondition(x.data.count == y.data.count, "residual shape mismatch")
     x.data.withUnsafeMutableBufferPointer { a in
-        y.data.withUnsafeBufferPointer { b in
-            let (pa, pb) = (a.baseAddress!, b.baseAddress!)
-            Parallel.forEachChunk(a.count, grain: 1 << 16) { range in
-                lm_add(pa + range.lowerBound, pb + range.lowerBound, range.count)
-            }
-        }
+        y.data.withUnsafeBufferPointer { b in addInPlace(a.baseAddress!, b.baseAddress!, count: a.count) }
+    }
+}
+
+/// x[0..<count] += y[0..<count].
+func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    Parallel.forEachChunk(count, grain: 1 << 16) { range in
+        lm_add(x + range.lowerBound, y + range.lowerBound, range.count)
     }
 }
 

@@ -24,3 +24,11 @@ extension CLIPEncoderLayer {
         return linear(hidden, weight: fc2Weight, bias: fc2Bias)
     }
 }
+
+extension CLIPEncoderLayer {
+    /// v_proj(y), the values every attention of the dense modes weighs.
+    func values(_ y: Matrix) -> Matrix { linear(y, weight: vWeight, bias: vBias) }
+
+    /// out_proj of the heads' concatenated outputs.
+    func attentionOutput(_ context: Matrix) -> Matrix { linear(context, weight: outWeight, bias: outBias) }
+}

@@ -27,28 +27,48 @@ public struct CLIPVisionTransformer: Sendable {
         projection = try read("visual_projection.weight", [e, d])
     }
 
-    /// The MaskCLIP dense path for one normalised, padded image.
-    /// Returns f [gh·gw, E] with unit rows and, when `keys` is set, the last block's keys [gh·gw, D].
-    func denseFeatures(_ image: PreparedImage, settings: BlockSettings, keys wantKeys: Bool) -> (features: Matrix, keys: Matrix?) {
-        let (gh, gw) = (image.paddedHeight / config.patchSize, image.paddedWidth / config.patchSize)
-        var x = embeddings(image, gh: gh, gw: gw)
+    /// The dense path for one prepared image: every block but the last as CLIP runs it, the last as `mode` changes
+    /// it. Returns f [gh·gw, E] with unit rows and, when `keys` is set (MaskCLIP only), the last block's keys
+    /// [gh·gw, D].
+    func denseFeatures(_ image: PreparedImage, mode: DenseMode = .maskclip, settings: BlockSettings,
+                       keys wantKeys: Bool) -> (features: Matrix, keys: Matrix?) {
+        let (gh, gw) = (image.gridHeight, image.gridWidth)
+        var x = embeddings(image, gh: gh, gw: gw, scaledPositions: mode != .maskclip)
         x = layerNorm(x, weight: preNormWeight, bias: preNormBias, eps: settings.eps)
         let all = [0..<x.rows]
         for layer in layers.dropLast() {
             layer.forward(&x, heads: config.numAttentionHeads, segments: all, causal: false, settings: settings)
         }
-        // Last block, no attention computed (code):
-        //   y = ln1(x); v = out_proj(v_proj(y)); z = x + v; z = z + mlp(ln2(z)); key = out_proj(k_proj(y))
         let last = layers[layers.count - 1]
+        let heads = config.numAttentionHeads
         let y = layerNorm(x, weight: last.norm1Weight, bias: last.norm1Bias, eps: settings.eps)
-        let v = linear(linear(y, weight: last.vWeight, bias: last.vBias), weight: last.outWeight, bias: last.outBias)
-        var z = x
-        addInPlace(&z, v)
-        addInPlace(&z, last.mlp(layerNorm(z, weight: last.norm2Weight, bias: last.norm2Bias, eps: settings.eps), settings))
+        var z: Matrix
         var keys: Matrix?
-        if wantKeys {
-            let k = linear(y.rows(1..<y.rows), weight: last.kWeight, bias: last.kBias)
-            keys = linear(k, weight: last.outWeight, bias: last.outBias)
+        switch mode {
+        case .maskclip:
+            // No attention computed (code): z = x + out_proj(v_proj(y)); z = z + mlp(ln2(z)); key = out_proj(k_proj(y))
+            z = x
+            addInPlace(&z, linear(linear(y, weight: last.vWeight, bias: last.vBias), weight: last.outWeight, bias: last.outBias))
+            addInPlace(&z, last.mlp(layerNorm(z, weight: last.norm2Weight, bias: last.norm2Bias, eps: settings.eps), settings))
+            if wantKeys {
+                let k = linear(y.rows(1..<y.rows), weight: last.kWeight, bias: last.kBias)
+                keys = linear(k, weight: last.outWeight, bias: last.outBias)
+            }
+        case .clearclip:
+            // z = Attn(softmax(s q qᵀ)): no residual, no MLP.
+            let q = linear(y, weight: last.qWeight, bias: last.qBias)
+            z = last.attentionOutput(similarityAttention(terms: [(q, q)], v: last.values(y), heads: heads))
+        case .sclip:
+            // y' = x + Attn(softmax(s q qᵀ) + softmax(s k kᵀ)); z = y' + mlp(ln2(y')).
+            let (q, k) = (linear(y, weight: last.qWeight, bias: last.qBias), linear(y, weight: last.kWeight, bias: last.kBias))
+            z = x
+            addInPlace(&z, last.attentionOutput(similarityAttention(terms: [(q, q), (k, k)], v: last.values(y), heads: heads)))
+            addInPlace(&z, last.mlp(layerNorm(z, weight: last.norm2Weight, bias: last.norm2Bias, eps: settings.eps), settings))
+        case .naclip:
+            // z = Attn(softmax(s k kᵀ + ω)): no residual, no MLP.
+            let k = linear(y, weight: last.kWeight, bias: last.kBias)
+            z = last.attentionOutput(similarityAttention(terms: [(k, k)], v: last.values(y), heads: heads,
+                                                         bias: neighbourhoodPrior(gridHeight: gh, gridWidth: gw)))
         }
         // z = post_layernorm(z)[1:]; f = z·projᵀ; f = f / ‖f‖
         let patches = layerNorm(z.rows(1..<z.rows), weight: postNormWeight, bias: postNormBias, eps: settings.eps)
@@ -58,10 +78,10 @@ public struct CLIPVisionTransformer: Sendable {
     }
 
     /// [class_embedding ; patch tokens] + position embedding resized to the gh × gw grid: [1 + gh·gw, D].
-    func embeddings(_ image: PreparedImage, gh: Int, gw: Int) -> Matrix {
+    func embeddings(_ image: PreparedImage, gh: Int, gw: Int, scaledPositions: Bool = false) -> Matrix {
         let d = config.hiddenSize
-        let tokens = linear(image.patches(size: config.patchSize), weight: patchMatrix, bias: nil)
-        let position = resizedPositionEmbedding(gh: gh, gw: gw)
+        let tokens = linear(image.patches(), weight: patchMatrix, bias: nil)
+        let position = resizedPositionEmbedding(gh: gh, gw: gw, scaled: scaledPositions)
         var x = Matrix(rows: 1 + gh * gw, cols: d)
         for c in 0..<d { x[0, c] = classEmbedding[c] + position[0, c] }
         for r in 0..<gh * gw {
@@ -76,13 +96,19 @@ public struct CLIPVisionTransformer: Sendable {
                owner: patchEmbedding.owner)
     }
 
-    /// The class row unchanged; the G × G grid resized bicubic to gh × gw.
-    func resizedPositionEmbedding(gh: Int, gw: Int) -> Matrix {
+    /// The class row unchanged; the G × G grid resized bicubic to gh × gw: by size (MaskCLIP), or `scaled` as the
+    /// newer modes' code does it, by the factor (g + 0.1) / G per axis and not at all on a G × G grid.
+    func resizedPositionEmbedding(gh: Int, gw: Int, scaled: Bool = false) -> Matrix {
         let (d, g) = (config.hiddenSize, config.gridSize)
         var out = Matrix(rows: 1 + gh * gw, cols: d)
         for c in 0..<d { out[0, c] = positionEmbedding[c] }
         let grid = UnsafeBufferPointer(start: positionEmbedding.pointer + d, count: g * g * d)
-        let resized = Resample.bicubic(grid, height: g, width: g, channels: d, toHeight: gh, toWidth: gw)
+        if scaled && gh == g && gw == g {
+            out.data.replaceSubrange(d..<out.data.count, with: grid)
+            return out
+        }
+        let scales = scaled ? (y: Float(g) / (Float(gh) + 0.1), x: Float(g) / (Float(gw) + 0.1)) : nil
+        let resized = Resample.bicubic(grid, height: g, width: g, channels: d, toHeight: gh, toWidth: gw, scales: scales)
         out.data.replaceSubrange(d..<out.data.count, with: resized)
         return out
     }

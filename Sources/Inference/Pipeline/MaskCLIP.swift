@@ -1,5 +1,7 @@
-/// Per-image options of MaskCLIP (docs/maskclip.md section 4 to 6).
+/// Per-image options of MaskCLIP (docs/maskclip.md section 4 to 6) and the other dense modes (docs/DENSE-MODES.md).
 public struct MaskCLIPOptions: Sendable, Equatable, Codable {
+    /// How the last block becomes dense features.
+    public var mode: DenseMode = .maskclip
     /// Target short side of the resize (s = min(longSide / long, shortSide / short)).
     public var shortSide: Int = 512
     /// Cap on the long side after resizing.
@@ -10,8 +12,9 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
     public var keySmoothing: Float = 0
     public var preset: Preset = .clip
 
-    public init(shortSide: Int = 512, longSide: Int = 2048, promptDenoise: Float = 0.5, keySmoothing: Float = 0,
-                preset: Preset = .clip) {
+    public init(mode: DenseMode = .maskclip, shortSide: Int = 512, longSide: Int = 2048, promptDenoise: Float = 0.5,
+                keySmoothing: Float = 0, preset: Preset = .clip) {
+        self.mode = mode
         self.shortSide = shortSide
         self.longSide = longSide
         self.promptDenoise = promptDenoise
@@ -25,6 +28,9 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
         guard shortSide >= 1, longSide >= 1 else { throw InferenceError(.badArgument, "short and long side must be positive") }
         guard promptDenoise.isFinite, promptDenoise >= 0, keySmoothing.isFinite, keySmoothing >= 0 else {
             throw InferenceError(.badArgument, "the prompt-denoising and key-smoothing thresholds must be finite and not negative")
+        }
+        guard keySmoothing == 0 || mode.hasKeySmoothing else {
+            throw InferenceError(.badArgument, "key smoothing uses MaskCLIP's last-block keys: it runs in mode maskclip only, not \(mode.rawValue)")
         }
     }
 }
@@ -62,16 +68,19 @@ public struct MaskCLIP: Sendable {
         }
         let prepared = prepare(image)
         let scores = denseScores(prepared).scores
-        let p = model.config.vision.patchSize
-        let indices = upsampleArgmax(scores, gridHeight: prepared.paddedHeight / p, gridWidth: prepared.paddedWidth / p,
-                                     resizedHeight: prepared.resizedHeight, resizedWidth: prepared.resizedWidth,
-                                     height: image.height, width: image.width)
+        // The grid's scores to the image, bilinear: through the resized size (MaskCLIP, NACLIP) or straight to the
+        // image's own size (ClearCLIP, SCLIP), as each method's code does it.
+        let through = [.clearclip, .sclip].contains(options.mode) ? (image.height, image.width)
+            : (prepared.resizedHeight, prepared.resizedWidth)
+        let indices = upsampleArgmax(scores, gridHeight: prepared.gridHeight, gridWidth: prepared.gridWidth,
+                                     resizedHeight: through.0, resizedWidth: through.1, height: image.height, width: image.width)
         return LabelMap(width: image.width, height: image.height, indices: indices)
     }
 
     /// Bytes one image needs besides the model and the decoded image: the prepared planes and patches, the
-    /// encoder's activations ([N, 6·D + I] floats), one head's attention scores ([N, N]: quadratic in the tokens),
-    /// the dense scores and their upsampling, and the label map.
+    /// encoder's activations ([N, 6·D + I] floats), one head's attention scores ([N, N]: quadratic in the tokens;
+    /// two such matrices in the last block of SCLIP and NACLIP), the dense scores and their upsampling, and the
+    /// label map.
     public func memoryEstimate(height: Int, width: Int) -> Int {
         let vision = model.config.vision
         let p = vision.patchSize
@@ -79,14 +88,15 @@ public struct MaskCLIP: Sendable {
         let (ph, pw) = ((h + p - 1) / p * p, (w + p - 1) / p * p)
         let tokens = ph / p * (pw / p) + 1
         let k = classes.classNames.count
-        let floats = 2 * 3 * ph * pw + tokens * (6 * vision.hiddenSize + vision.intermediateSize) + tokens * tokens + 4 * tokens * k
+        let floats = 2 * 3 * ph * pw + tokens * (6 * vision.hiddenSize + vision.intermediateSize)
+            + options.mode.attentionMatrices * tokens * tokens + 4 * tokens * k
             + 2 * Parallel.workers * w * k
         return 4 * floats + 2 * height * width
     }
 
     func prepare(_ image: RGBImage) -> PreparedImage {
         PreparedImage(image, shortSide: options.shortSide, longSide: options.longSide,
-                      patch: model.config.vision.patchSize, statistics: options.preset.statistics)
+                      patch: model.config.vision.patchSize, statistics: options.preset.statistics, rounding: options.mode.rounding)
     }
 
     /// Everything between the prepared image and the upsampling, kept apart for the golden tests.
@@ -99,7 +109,7 @@ public struct MaskCLIP: Sendable {
     /// The image path from patch embedding to dense scores (what `bench encoder` times).
     func denseScores(_ prepared: PreparedImage) -> Dense {
         let smoothing = options.keySmoothing > 0
-        let (features, keys) = model.vision.denseFeatures(prepared, settings: settings, keys: smoothing)
+        let (features, keys) = model.vision.denseFeatures(prepared, mode: options.mode, settings: settings, keys: smoothing)
         let logits = classes.values.withUnsafeBufferPointer {
             linear(features, weight: Tensor($0.baseAddress!, shape: [classes.classNames.count, classes.dimension]), bias: nil)
         }

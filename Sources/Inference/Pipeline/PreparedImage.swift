@@ -13,12 +13,25 @@ public struct PixelStatistics: Sendable, Equatable {
     public static let imageNet = PixelStatistics(mean: (123.675, 116.28, 103.53), std: (58.395, 57.12, 57.375))
 }
 
-/// An image resized, normalised and zero-padded for the vision tower: planes [3, paddedHeight, paddedWidth].
+/// An image resized and normalised for the vision tower, made whole patches: planes [3, inputHeight, inputWidth].
 struct PreparedImage {
+    /// How a resized side that is not a multiple of the patch size becomes whole patches.
+    enum PatchRounding {
+        /// Zero padding at the bottom and right (MaskCLIP).
+        case padUp
+        /// The last `side mod P` rows and columns are left out, as the newer dense modes' patch convolution does
+        /// (a side shorter than one patch is still padded to one).
+        case cutDown
+    }
+
     let height: Int, width: Int                 // the source
     let resizedHeight: Int, resizedWidth: Int   // nh, nw
-    let paddedHeight: Int, paddedWidth: Int     // multiples of the patch size
+    let inputHeight: Int, inputWidth: Int       // multiples of the patch size
+    let patch: Int
     var planes: [Float]
+
+    var gridHeight: Int { inputHeight / patch }
+    var gridWidth: Int { inputWidth / patch }
 
     /// s = min(long / max(h, w), short / min(h, w)); nh = int(h·s + 0.5), nw = int(w·s + 0.5).
     static func resizedSize(height h: Int, width w: Int, shortSide: Int, longSide: Int) -> (Int, Int) {
@@ -26,20 +39,26 @@ struct PreparedImage {
         return (max(1, Int(Double(h) * s + 0.5)), max(1, Int(Double(w) * s + 0.5)))
     }
 
-    /// Bilinear resize (align_corners = false, no antialias) on float values, then (x - mean) / std, then zero
-    /// padding at the bottom and right up to multiples of `patch` (after normalisation, so padding is 0).
-    init(_ image: RGBImage, shortSide: Int, longSide: Int, patch: Int, statistics: PixelStatistics) {
+    /// Bilinear resize (align_corners = false, no antialias) on float values, then (x - mean) / std, then whole
+    /// patches: zero padding at the bottom and right (after normalisation, so padding is 0), or the remainder cut.
+    init(_ image: RGBImage, shortSide: Int, longSide: Int, patch: Int, statistics: PixelStatistics, rounding: PatchRounding = .padUp) {
         (height, width) = (image.height, image.width)
         (resizedHeight, resizedWidth) = Self.resizedSize(height: height, width: width, shortSide: shortSide, longSide: longSide)
-        paddedHeight = (resizedHeight + patch - 1) / patch * patch
-        paddedWidth = (resizedWidth + patch - 1) / patch * patch
-        let plane = paddedHeight * paddedWidth
+        self.patch = patch
+        func whole(_ side: Int) -> Int {
+            switch rounding {
+            case .padUp: (side + patch - 1) / patch * patch
+            case .cutDown: max(1, side / patch) * patch
+            }
+        }
+        (inputHeight, inputWidth) = (whole(resizedHeight), whole(resizedWidth))
+        let plane = inputHeight * inputWidth
         var planes = [Float](repeating: 0, count: 3 * plane)
-        let ys = Resample.linearTaps(from: height, to: resizedHeight)
-        let xs = Resample.linearTaps(from: width, to: resizedWidth)
+        let ys = Resample.linearTaps(from: height, to: resizedHeight).prefix(inputHeight)
+        let xs = Resample.linearTaps(from: width, to: resizedWidth).prefix(inputWidth)
         let mean = [statistics.mean.0, statistics.mean.1, statistics.mean.2]
         let inverseStd = [1 / statistics.std.0, 1 / statistics.std.1, 1 / statistics.std.2]
-        let (w, pw) = (width, paddedWidth)
+        let (w, pw) = (width, inputWidth)
         image.pixels.withUnsafeBufferPointer { src in
             for (oy, ty) in ys.enumerated() {
                 let row0 = ty.i0 * w * 3, row1 = ty.i1 * w * 3
@@ -58,16 +77,16 @@ struct PreparedImage {
 
     /// im2col for the patch convolution: row (py·gw + px) holds the patch's pixels in the conv weight's
     /// [3, P, P] order, so tokens = patches · Wᵀ.
-    func patches(size p: Int) -> Matrix {
-        let (gh, gw) = (paddedHeight / p, paddedWidth / p)
-        let plane = paddedHeight * paddedWidth
+    func patches() -> Matrix {
+        let (p, gh, gw) = (patch, gridHeight, gridWidth)
+        let plane = inputHeight * inputWidth
         var m = Matrix(rows: gh * gw, cols: 3 * p * p)
         for py in 0..<gh {
             for px in 0..<gw {
                 let row = (py * gw + px) * 3 * p * p
                 for c in 0..<3 {
                     for ky in 0..<p {
-                        let src = c * plane + (py * p + ky) * paddedWidth + px * p
+                        let src = c * plane + (py * p + ky) * inputWidth + px * p
                         let dst = row + (c * p + ky) * p
                         m.data.replaceSubrange(dst..<dst + p, with: planes[src..<src + p])
                     }

@@ -25,11 +25,13 @@ enum Resample {
         let weight: (Float, Float, Float, Float)
     }
 
-    static func cubicTaps(from input: Int, to output: Int) -> [CubicTap] {
+    /// `scale` is input / output unless given: torch's `scale_factor=` resize samples with 1 / the factor it was
+    /// given, which the newer dense modes' code passes as (g + 0.1) / G.
+    static func cubicTaps(from input: Int, to output: Int, scale given: Float? = nil) -> [CubicTap] {
         let a: Float = -0.75
         func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }        // |x| <= 1
         func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }  // 1 < |x| < 2
-        let scale = Float(input) / Float(output)
+        let scale = given ?? Float(input) / Float(output)
         return (0..<output).map { dst in
             let src = scale * (Float(dst) + 0.5) - 0.5  // not clamped for cubic
             let base = Int(src.rounded(.down))
@@ -42,9 +44,9 @@ enum Resample {
 
     /// Bicubic resize of a channels-last grid [height, width, channels] to [toHeight, toWidth, channels].
     static func bicubic(_ grid: UnsafeBufferPointer<Float>, height: Int, width: Int, channels: Int,
-                        toHeight: Int, toWidth: Int) -> [Float] {
-        let ys = cubicTaps(from: height, to: toHeight)
-        let xs = cubicTaps(from: width, to: toWidth)
+                        toHeight: Int, toWidth: Int, scales: (y: Float, x: Float)? = nil) -> [Float] {
+        let ys = cubicTaps(from: height, to: toHeight, scale: scales?.y)
+        let xs = cubicTaps(from: width, to: toWidth, scale: scales?.x)
         var out = [Float](repeating: 0, count: toHeight * toWidth * channels)
         func at(_ y: Int, _ x: Int, _ c: Int) -> Float { grid[(y * width + x) * channels + c] }
         for (oy, ty) in ys.enumerated() {

@@ -48,9 +48,8 @@ public enum Benchmark {
         }
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-        let flop = encoderFLOP(model.config, gridHeight: prepared.paddedHeight / model.config.vision.patchSize,
-                               gridWidth: prepared.paddedWidth / model.config.vision.patchSize, classes: classes,
-                               keySmoothing: sized.keySmoothing > 0)
+        let flop = encoderFLOP(model.config, gridHeight: prepared.gridHeight, gridWidth: prepared.gridWidth, classes: classes,
+                               mode: sized.mode, keySmoothing: sized.keySmoothing > 0)
         let peak = sgemmPeakGflops()
         let gflops = flop / 1e9 / (median / 1000)
         return EncoderResult(size: size, runs: times.count, encoderMs: median, minMs: times[0], gflopPerImage: flop / 1e9,
@@ -59,13 +58,20 @@ public enum Benchmark {
     }
 
     /// Multiply-adds × 2 of the dense image path (GEMMs and attention; element-wise work not counted).
-    static func encoderFLOP(_ config: CLIPConfig, gridHeight gh: Int, gridWidth gw: Int, classes: Int, keySmoothing: Bool) -> Double {
+    static func encoderFLOP(_ config: CLIPConfig, gridHeight gh: Int, gridWidth gw: Int, classes: Int, mode: DenseMode = .maskclip,
+                            keySmoothing: Bool) -> Double {
         let v = config.vision
         let (hw, d, i, p, e) = (Double(gh * gw), Double(v.hiddenSize), Double(v.intermediateSize), Double(v.patchSize),
                                 Double(config.projectionDim))
         let n = hw + 1
         let fullLayer = 2 * n * (4 * d * d + 2 * d * i) + 2 * 2 * n * n * d
-        let lastLayer = 2 * n * (2 * d * d + 2 * d * i) + (keySmoothing ? 2 * hw * 2 * d * d : 0)
+        // The last block as the mode runs it: its projections, its N×N products (scores and weights·values), its MLP.
+        let lastLayer: Double
+        switch mode {
+        case .maskclip: lastLayer = 2 * n * (2 * d * d + 2 * d * i) + (keySmoothing ? 2 * hw * 2 * d * d : 0)
+        case .clearclip, .naclip: lastLayer = 2 * n * 3 * d * d + 2 * 2 * n * n * d
+        case .sclip: lastLayer = 2 * n * (4 * d * d + 2 * d * i) + 3 * 2 * n * n * d
+        }
         return 2 * hw * 3 * p * p * d + Double(v.numHiddenLayers - 1) * fullLayer + lastLayer
             + 2 * hw * d * e + 2 * hw * e * Double(classes)
     }

@@ -1,0 +1,74 @@
+import Foundation
+import Inference
+import LabelAPI
+import Testing
+
+/// A job in another dense mode as users run it: `submit --mode naclip` to `labelmill serve`, real `labelmill
+/// worker` processes on a shared cache, `export`; the labels equal `labelmill label --mode naclip`'s and the
+/// independent reference's.
+@Suite struct DenseModeEndToEndTests {
+    @Test(.timeLimit(.minutes(3)))
+    func aJobInAnotherModeIsLabeledByTheFleetAsLocally() async throws {
+        let cluster = try FaultCluster("dense-mode", imageCount: 6)
+        defer { cluster.shutdown() }
+        try await cluster.startCoordinator()
+        try await cluster.submit(leaseSeconds: 30, arguments: ["--mode", "naclip"])
+        let settings = try await cluster.admin.job(cluster.job).settings
+        #expect(settings.mode == "naclip" && settings.promptDenoise == 0, "the mode travels; prompt denoising is off by default: \(settings)")
+        try cluster.startWorker("w1")
+        try cluster.startWorker("w2")
+        try await cluster.waitForJobEnd()
+        let status = try await cluster.admin.job(cluster.job)
+        #expect(status.state == .done && status.images.done == 6, "\(status.images)\n\(cluster.logTails())")
+
+        let auth = ["--coordinator", cluster.url, "--token-file", cluster.tokenFile]
+        let out = cluster.directory.appendingPathComponent("export")
+        _ = try await LabelmillProcess.run(["export"] + auth + [cluster.job, "--out", out.path])
+        let local = cluster.directory.appendingPathComponent("local")
+        _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
+                                            "--short-side", "48", "--mode", "naclip", "--out", local.path, "--log-level", "error"]
+                                           + FaultCluster.sources.map { APITests.images.appendingPathComponent($0).path })
+        for image in cluster.images {
+            let source = FaultCluster.source(of: image.id).lastPathComponent
+            let remote = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("labels/\(image.id).png"))))
+            let mine = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: local.appendingPathComponent("\(source.split(separator: ".")[0]).png"))))
+            #expect(remote == mine, "\(image.id): the fleet's label equals labelmill label's")
+            if source != "img_c.png" { try EndToEndTests.expectMatchesReference(remote, image: source, mode: "naclip") }
+        }
+        // The same images in mode maskclip give other labels: the mode is not ignored on the way.
+        let maskclip = cluster.directory.appendingPathComponent("maskclip")
+        _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
+                                            "--short-side", "48", "--prompt-denoise", "0", "--out", maskclip.path, "--log-level", "error",
+                                            APITests.images.appendingPathComponent("img_a.png").path])
+        #expect(try Data(contentsOf: maskclip.appendingPathComponent("img_a.png")) != Data(contentsOf: local.appendingPathComponent("img_a.png")))
+    }
+
+    /// A mode that does not exist, or key smoothing outside MaskCLIP, is refused before anything runs, by name.
+    @Test(.timeLimit(.minutes(2)))
+    func modeSettingsAreCheckedUpFront() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
+        for (settings, reason) in [(JobSettings(mode: "bogus"), #"settings.mode = "bogus" is not allowed: maskclip, clearclip, sclip, naclip"#),
+                                   (JobSettings(mode: "sclip", keySmoothing: 1), "settings.keySmoothing = 1.0 is not allowed: 0 in mode sclip")] {
+            await expectStatus(400, containing: reason) {
+                _ = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["cat"], settings: settings,
+                                                                    idempotencyKey: nil, manifest: "/nowhere/a.png"))
+            }
+        }
+        // Decoded from JSON, a missing promptDenoise takes its mode's default.
+        let decoded = try JSONDecoder().decode(JobSettings.self, from: Data(#"{"mode": "clearclip"}"#.utf8))
+        #expect(decoded.promptDenoise == 0 && JobSettings().promptDenoise == 0.5)
+        #expect(JobSettings.modes == DenseMode.allCases.map(\.rawValue), "LabelAPI and Inference list the same modes")
+
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("modes-\(UUID().uuidString)").path
+        let image = APITests.images.appendingPathComponent("img_a.png").path
+        let smoothing = try await LabelmillProcess.runToEnd(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat",
+                                                             "--mode", "naclip", "--key-smoothing", "1", "--out", out, image])
+        #expect(smoothing.status != 0 && smoothing.errors.contains("--key-smoothing 1.0 is out of range: 0 in mode naclip"), "\(smoothing.errors)")
+        let unknown = try await LabelmillProcess.runToEnd(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat",
+                                                           "--mode", "segformer", "--out", out, image])
+        #expect(unknown.status != 0 && unknown.errors.contains("segformer"), "\(unknown.errors)")
+        #expect(!FileManager.default.fileExists(atPath: out), "nothing was written")
+    }
+}
