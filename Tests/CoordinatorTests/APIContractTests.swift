@@ -203,8 +203,10 @@ import Worker
         defer { try? FileManager.default.removeItem(at: file) }
         try manifest.write(to: file, atomically: true, encoding: .utf8)
         let upload = try await live.admin.uploadManifest(file: file.path)
+        // With an idempotency key, as `labelmill submit` sends it: on a loaded machine the creation can outlast the
+        // client's stall timeout, and the retry then gets the job the first request made.
         let streamed = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["cat"], settings: JobSettings(),
-                                                                       idempotencyKey: nil, manifestUpload: upload))
+                                                                       idempotencyKey: "large-\(upload)", manifestUpload: upload))
         #expect(streamed.images == 60_000)
     }
 }

@@ -33,10 +33,11 @@ extension CoordinatorClient {
                                                                                  body: TaskFailure(leaseToken: token, reason: reason)))).outcome
     }
 
-    /// The image's gallery thumbnail (a JPEG), sent before its label map.
+    /// The image's gallery thumbnail (a JPEG), sent before its label map, once: a lost thumbnail only costs the
+    /// gallery its picture, and retrying it with backoff would hold the label back while the coordinator struggles.
     public func uploadThumbnail(task: Int64, image: String, token: String, jpeg: [UInt8]) async throws {
         let headers: HTTPHeaders = ["Content-Type": "image/jpeg", Routes.leaseTokenHeader: token]
-        _ = try await send(request(Routes.uploadThumbnail, String(task), image, body: .bytes(jpeg), headers: headers))
+        _ = try await send(request(Routes.uploadThumbnail, String(task), image, body: .bytes(jpeg), headers: headers), retrying: false)
     }
 
     public func uploadLabel(task: Int64, image: String, token: String, png: [UInt8], width: Int, height: Int) async throws {
