@@ -45,6 +45,16 @@ MODE_CASES = {
     "img_b.clearclip": ("img_b", "clearclip", 48),
     "img_c.sclip.s64": ("img_c", "sclip", 64),
 }
+# Sliding windows (docs/DENSE-MODES.md section 2): case name -> (image, mode, short side, window, stride). 56-pixel
+# windows are not whole patches (ClearCLIP pads them around, SCLIP/NACLIP cut them to 48, MaskCLIP pads them to
+# 64); img_c at 48 is smaller than its 64-pixel window.
+WINDOW_CASES = {
+    "img_a.clearclip.w56": ("img_a", "clearclip", 80, 56, 24),
+    "img_a.naclip.w56": ("img_a", "naclip", 80, 56, 24),
+    "img_a.maskclip.w56": ("img_a", "maskclip", 80, 56, 24),
+    "img_b.sclip.w64": ("img_b", "sclip", 80, 64, 32),
+    "img_c.sclip.w64": ("img_c", "sclip", 48, 64, 0),
+}
 
 
 def tag(t):
@@ -138,11 +148,12 @@ def case_goldens(w, T, rgb, preset, short, long_cap, keep_rgb):
     return {k: f32(v) for k, v in out.items()}, r
 
 
-def mode_case_goldens(w, T, rgb, mode, short):
-    r = ref.label_image(w, T, rgb, short, 2048, "clip", settings=[(0.0, 0.0)], mode=mode)
+def mode_case_goldens(w, T, rgb, mode, short, window=0, stride=0):
+    r = ref.label_image(w, T, rgb, short, 2048, "clip", pd=0.0, settings=[(0.0, 0.0)], mode=mode, window=window, stride=stride)
     run = r["runs"][(0.0, 0.0)]
-    out = {"input": r["input"], "pos_embedding": r["pos"], "features": r["features"], "logits": r["logits"],
-           "labels": run["labels"], "margin": run["margin"]}
+    out = {"input": r["input"], "logits": r["logits"], "labels": run["labels"], "margin": run["margin"]}
+    if not window:
+        out.update(pos_embedding=r["pos"], features=r["features"])
     m = run["margin"]
     notes = {"label_margin": {"min": float(m.min()), "below_1e-5": int((m < 1e-5).sum()),
                               "below_1e-3": int((m < 1e-3).sum()),
@@ -209,12 +220,14 @@ def main():
     report.update({"vision_layers_vs_hf_rel_err": sanity_check_layers(w),
                    "text_vs_hf_rel_err": {k: v["hf_rel_err"] for k, v in info.items()}})
     T = info["maskclip85"]["T"]
-    for case, (image, mode, short) in MODE_CASES.items():
+    cases = {k: v + (0, 0) for k, v in MODE_CASES.items()} | WINDOW_CASES
+    for case, (image, mode, short, window, stride) in cases.items():
         if only and case not in only:
             continue
         rgb = ref.load_rgb(os.path.join(images_dir, IMAGES[image]))
-        tensors, r, notes = mode_case_goldens(w, T, rgb, mode, short)
+        tensors, r, notes = mode_case_goldens(w, T, rgb, mode, short, window, stride)
         meta = dict(image=f"images/{IMAGES[image]}", mode=mode, preset="clip", short_side=str(short), long_side="2048",
+                    window=str(window), stride=str(stride),
                     classes=",".join(CLASSES), templates="maskclip85", h=str(rgb.shape[0]), w=str(rgb.shape[1]),
                     nh=str(r["resized"][0]), nw=str(r["resized"][1]), gh=str(r["grid"][0]), gw=str(r["grid"][1]),
                     dtype="computed in float64, stored as F32")

@@ -278,7 +278,7 @@ def resized_size(h, w, short, long_cap):
     return int(h * s + 0.5), int(w * s + 0.5)
 
 
-def preprocess(rgb, short, long_cap, preset, patch, dtype, mode="maskclip"):
+def preprocess(rgb, short, long_cap, preset, patch, dtype, mode="maskclip", whole_patches=True):
     """uint8 [h,w,3] -> normalised input [3, H', W'] of whole patches and the resized size (nh, nw): zero-padded
     at the bottom and right (maskclip), or cut down to whole patches as the newer modes' patch convolution does
     (docs/DENSE-MODES.md, "Geometry"; a side shorter than a patch is still padded to one)."""
@@ -289,6 +289,8 @@ def preprocess(rgb, short, long_cap, preset, patch, dtype, mode="maskclip"):
     mean = torch.tensor(preset.mean, dtype=dtype)[:, None, None]
     std = torch.tensor(preset.std, dtype=dtype)[:, None, None]
     x = (x - mean) / std
+    if not whole_patches:                                                    # the source of sliding windows
+        return x, (nh, nw)
     if mode != "maskclip":
         x = x[:, : max(1, nh // patch) * patch, : max(1, nw // patch) * patch]
     ph, pw = -x.shape[1] % patch, -x.shape[2] % patch
@@ -389,6 +391,44 @@ def dense_features(w, x, preset, mode="maskclip"):
     return dict(pos=pos, pre_last=pre_last, hidden=z, key=key[1:], features=f, grid=(gh, gw))
 
 
+def windowed_logits(w, T, x, crop, stride, mode, preset):
+    """docs/DENSE-MODES.md section 2 over the normalised resized image x [3, H, W]: windows of side `crop` every
+    `stride` pixels, each made whole patches as its mode's code does it (maskclip: zeros bottom/right; clearclip:
+    zeros split around it, cut from the upsampled scores; sclip, naclip: the remainder cut off, the scores stretched
+    over the window), raw cosines averaged over the windows covering each pixel. Returns [Q, H, W]."""
+    P = w.patch
+    _, H, W = x.shape
+    c, t = crop, stride
+    rows, cols = max(H - c + t - 1, 0) // t + 1, max(W - c + t - 1, 0) // t + 1
+    total = torch.zeros(T.shape[0], H, W, dtype=x.dtype)
+    count = torch.zeros(H, W, dtype=x.dtype)
+    for i in range(rows):
+        for j in range(cols):
+            y2, x2 = min(i * t + c, H), min(j * t + c, W)
+            y1, x1 = max(y2 - c, 0), max(x2 - c, 0)
+            win = x[:, y1:y2, x1:x2]
+            h, wd = win.shape[1:]
+            ph, pw = -h % P, -wd % P
+            if mode == "clearclip":
+                win = F.pad(win, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+            elif mode == "maskclip":
+                win = F.pad(win, (0, pw, 0, ph))
+            else:
+                win = win[:, : max(1, h // P) * P, : max(1, wd // P) * P]
+                win = F.pad(win, (0, -win.shape[2] % P, 0, -win.shape[1] % P))
+            out = dense_features(w, win, preset, mode)
+            gh, gw = out["grid"]
+            L = (out["features"] @ T.T).T.reshape(1, -1, gh, gw)
+            if mode == "clearclip":
+                L = F.interpolate(L, size=tuple(win.shape[1:]), mode="bilinear", align_corners=False)[0]
+                L = L[:, ph // 2: ph // 2 + h, pw // 2: pw // 2 + wd]
+            else:
+                L = F.interpolate(L, size=(h, wd), mode="bilinear", align_corners=False)[0]
+            total[:, y1:y2, x1:x2] += L
+            count[y1:y2, x1:x2] += 1
+    return total / count
+
+
 def prompt_denoise(logits, t):
     """Classes whose max softmax(100*logits) probability over positions is < t get logits -100."""
     if t <= 0:
@@ -428,13 +468,21 @@ def upsample_labels(scores, grid, resized, original):
     return labels, margin
 
 
-def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0.0, settings=None, mode="maskclip"):
+def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0.0, settings=None, mode="maskclip",
+                window=0, stride=0):
     """Run section 4 on one decoded image. `settings`: optional list of (pd, ks) pairs to evaluate on the same
     dense features; the result dict then holds labels/margins per pair as well as the intermediates.
 
     The grid's scores go to the image bilinearly through the resized size (maskclip, naclip) or straight to the
     image's size (clearclip, sclip), as each method's code does it."""
     pr = vision_preset(preset, w) if isinstance(preset, str) else preset
+    if window > 0:
+        x, resized = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype, mode, whole_patches=False)
+        logits = windowed_logits(w, T, x, window, stride or max(1, window // 2), mode, pr)      # [Q, H, W]
+        scores = logits.flatten(1).T                                                          # [H*W, Q]
+        labels, margin = upsample_labels(scores, resized, rgb.shape[:2], rgb.shape[:2])
+        run = dict(logits=scores, scores=scores, labels=labels, margin=margin)
+        return dict(input=x, resized=resized, original=rgb.shape[:2], grid=resized, logits=scores, runs={(0.0, 0.0): run})
     x, resized = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype, mode)
     out = dense_features(w, x, pr, mode)
     out.update(input=x, resized=resized, original=rgb.shape[:2], logits=out["features"] @ T.T)
@@ -468,6 +516,8 @@ def main(argv=None):
     ap.add_argument("--key-smoothing", type=float, default=0.0, help="threshold; 0 disables (reference: 1.0)")
     ap.add_argument("--preset", choices=["clip", "reference"], default="clip")
     ap.add_argument("--mode", choices=["maskclip", "clearclip", "sclip", "naclip"], default="maskclip")
+    ap.add_argument("--window", type=int, default=0, help="sliding-window side (0: the whole image)")
+    ap.add_argument("--stride", type=int, default=0, help="sliding-window step (0: half the window)")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     ap.add_argument("--check-hf", type=int, default=85, help="prompts to recompute with transformers (0: skip)")
     ap.add_argument("--out", required=True)
@@ -486,7 +536,7 @@ def main(argv=None):
     for path in args.images:
         rgb = load_rgb(path)
         r = label_image(w, T, rgb, args.short_side, args.long_side, args.preset, args.prompt_denoise,
-                        args.key_smoothing, mode=args.mode)
+                        args.key_smoothing, mode=args.mode, window=args.window, stride=args.stride)
         labels = r["runs"][(args.prompt_denoise, args.key_smoothing)]["labels"]
         stem = os.path.splitext(os.path.basename(path))[0]
         save_label_png(labels, os.path.join(args.out, stem + ".png"))

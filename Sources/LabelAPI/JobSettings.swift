@@ -5,12 +5,16 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     public var mode: String = "maskclip"
     /// Prompt template set used for the class embeddings.
     public var templates: String = "maskclip85"
-    /// MaskCLIP's prompt denoising: on (0.5) in mode maskclip, off (0) in the others unless given.
+    /// MaskCLIP's prompt denoising: on (0.5) in mode maskclip on the whole image, off (0) otherwise unless given.
     public var promptDenoise: Float = 0.5
     public var keySmoothing: Float = 0
     /// Resize bounds of the input image, in pixels.
     public var shortSide: Int = 512
     public var longSide: Int = 2048
+    /// Sliding windows of this side over the resized image; 0 labels the whole image at once.
+    public var window: Int = 0
+    /// The windows' step; 0 is half the window.
+    public var stride: Int = 0
     public var preset: String = "clip"
     /// Images per task.
     public var shardSize: Int = 8
@@ -21,12 +25,14 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
 
     public init(
         mode: String = "maskclip", templates: String = "maskclip85", promptDenoise: Float? = nil, keySmoothing: Float = 0,
-        shortSide: Int = 512, longSide: Int = 2048, preset: String = "clip",
+        shortSide: Int = 512, longSide: Int = 2048, window: Int = 0, stride: Int = 0, preset: String = "clip",
         shardSize: Int = 8, maxAttempts: Int = 3, leaseSeconds: Double = 60
     ) {
+        self.window = window
+        self.stride = stride
         self.mode = mode
         self.templates = templates
-        self.promptDenoise = promptDenoise ?? Self.defaultPromptDenoise(mode: mode)
+        self.promptDenoise = promptDenoise ?? Self.defaultPromptDenoise(mode: mode, window: window)
         self.keySmoothing = keySmoothing
         self.shortSide = shortSide
         self.longSide = longSide
@@ -42,10 +48,13 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         let d = JobSettings()
         mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? d.mode
         templates = try c.decodeIfPresent(String.self, forKey: .templates) ?? d.templates
-        promptDenoise = try c.decodeIfPresent(Float.self, forKey: .promptDenoise) ?? Self.defaultPromptDenoise(mode: mode)
+        let window = try c.decodeIfPresent(Int.self, forKey: .window) ?? d.window
+        promptDenoise = try c.decodeIfPresent(Float.self, forKey: .promptDenoise) ?? Self.defaultPromptDenoise(mode: mode, window: window)
         keySmoothing = try c.decodeIfPresent(Float.self, forKey: .keySmoothing) ?? d.keySmoothing
         shortSide = try c.decodeIfPresent(Int.self, forKey: .shortSide) ?? d.shortSide
         longSide = try c.decodeIfPresent(Int.self, forKey: .longSide) ?? d.longSide
+        self.window = window
+        stride = try c.decodeIfPresent(Int.self, forKey: .stride) ?? d.stride
         preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? d.preset
         shardSize = try c.decodeIfPresent(Int.self, forKey: .shardSize) ?? d.shardSize
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
@@ -72,14 +81,17 @@ extension JobSettings {
     public static let keySmoothingRange: ClosedRange<Float> = 0...1
     public static let shortSideRange = 16...2048
     public static let longSideRange = 16...4096
+    /// A window at least one ViT-L/14 patch and at most the largest short side; 0 is the whole image.
+    public static let windowRange = 14...2048
     public static let shardSizeRange = 1...10_000
     public static let maxAttemptsRange = 1...100
     public static let leaseSecondsRange: ClosedRange<Double> = 1...86_400
     public static let presets = ["clip", "reference"]
     /// The dense modes (Inference's `DenseMode`); MaskCLIP is the default.
     public static let modes = ["maskclip", "clearclip", "sclip", "naclip"]
-    /// Prompt denoising is MaskCLIP's refinement: on by default there, off in the newer modes.
-    public static func defaultPromptDenoise(mode: String) -> Float { mode == "maskclip" ? 0.5 : 0 }
+    /// Prompt denoising is MaskCLIP's whole-image refinement: on by default there, off in the newer modes and with
+    /// sliding windows.
+    public static func defaultPromptDenoise(mode: String, window: Int = 0) -> Float { mode == "maskclip" && window == 0 ? 0.5 : 0 }
     public static let builtInTemplates = ["maskclip85", "single"]
     /// Marks templates carried in the setting itself, one per line (how a job sends a user's template file).
     public static let inlineTemplatesPrefix = "inline:"
@@ -117,6 +129,16 @@ extension JobSettings {
         }
         try check("shortSide", shortSide, Self.shortSideRange)
         try check("longSide", longSide, max(shortSide, Self.longSideRange.lowerBound)...Self.longSideRange.upperBound)
+        if window != 0 { try check("window", window, Self.windowRange) }
+        if window == 0 && stride != 0 {
+            throw SettingError(field: "stride", value: "\(stride)", allowed: "0 without a window (the whole image is one pass)")
+        }
+        if window != 0 { try check("stride", stride, 0...window) }
+        if window != 0 && (promptDenoise != 0 || keySmoothing != 0) {
+            throw SettingError(field: promptDenoise != 0 ? "promptDenoise" : "keySmoothing",
+                               value: "\(promptDenoise != 0 ? promptDenoise : keySmoothing)",
+                               allowed: "0 with sliding windows (MaskCLIP's refinements run on the whole image)")
+        }
         if !Self.presets.contains(preset) {
             throw SettingError(field: "preset", value: preset.debugDescription, allowed: Self.presets.joined(separator: " or "))
         }

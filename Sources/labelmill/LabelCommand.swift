@@ -78,19 +78,29 @@ struct MaskCLIPFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "...unless the long side would exceed this.")
     var longSide = 2048
 
+    @Option(parsing: .unconditional, help: "Sliding windows of this side over the resized image (0: the whole image at once).")
+    var window = 0
+
+    @Option(parsing: .unconditional, help: "The windows' step in pixels (0: half the window).")
+    var stride = 0
+
     @Option(help: "clip (the checkpoint's GELU, eps and CLIP statistics) or reference (MaskCLIP code's: erf GELU, eps 1e-6, ImageNet statistics).")
     var preset: Preset = .clip
 
     var options: MaskCLIPOptions {
-        MaskCLIPOptions(mode: mode, shortSide: shortSide, longSide: longSide,
-                        promptDenoise: promptDenoise ?? JobSettings.defaultPromptDenoise(mode: mode.rawValue),
-                        keySmoothing: keySmoothing, preset: preset)
+        MaskCLIPOptions(mode: mode, shortSide: shortSide, longSide: longSide, promptDenoise: resolvedPromptDenoise,
+                        keySmoothing: keySmoothing, preset: preset, window: window, stride: stride)
+    }
+
+    /// Prompt denoising runs on MaskCLIP's whole-image path: on by default there, off otherwise unless given.
+    private var resolvedPromptDenoise: Float {
+        promptDenoise ?? JobSettings.defaultPromptDenoise(mode: mode.rawValue, window: window)
     }
 
     /// These flags as a job's settings (whose ranges are the one definition every command checks).
     func settings(templates: String) throws -> JobSettings {
-        JobSettings(mode: mode.rawValue, templates: templates, promptDenoise: promptDenoise, keySmoothing: keySmoothing,
-                    shortSide: shortSide, longSide: longSide, preset: preset.rawValue)
+        JobSettings(mode: mode.rawValue, templates: templates, promptDenoise: resolvedPromptDenoise, keySmoothing: keySmoothing,
+                    shortSide: shortSide, longSide: longSide, window: window, stride: stride, preset: preset.rawValue)
     }
 }
 

@@ -43,6 +43,18 @@ import Testing
         #expect(try Data(contentsOf: maskclip.appendingPathComponent("img_a.png")) != Data(contentsOf: local.appendingPathComponent("img_a.png")))
     }
 
+    /// `label` with sliding windows: ClearCLIP's 56-pixel windows (padded around to whole patches) every 24 pixels
+    /// over img_a at short side 80 give the reference's labels.
+    @Test func labelWithSlidingWindowsMatchesTheReference() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("windows-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
+                                            "--mode", "clearclip", "--short-side", "80", "--window", "56", "--stride", "24",
+                                            "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_a.png").path])
+        let map = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_a.png"))))
+        try EndToEndTests.expectMatchesReference(map, image: "img_a.png", mode: "clearclip.w56")
+    }
+
     /// A mode that does not exist, or key smoothing outside MaskCLIP, is refused before anything runs, by name.
     @Test(.timeLimit(.minutes(2)))
     func modeSettingsAreCheckedUpFront() async throws {
@@ -50,7 +62,11 @@ import Testing
         defer { live.stop() }
         _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
         for (settings, reason) in [(JobSettings(mode: "bogus"), #"settings.mode = "bogus" is not allowed: maskclip, clearclip, sclip, naclip"#),
-                                   (JobSettings(mode: "sclip", keySmoothing: 1), "settings.keySmoothing = 1.0 is not allowed: 0 in mode sclip")] {
+                                   (JobSettings(mode: "sclip", keySmoothing: 1), "settings.keySmoothing = 1.0 is not allowed: 0 in mode sclip"),
+                                   (JobSettings(window: 10), "settings.window = 10 is not allowed: 14 to 2048"),
+                                   (JobSettings(window: 224, stride: 300), "settings.stride = 300 is not allowed: 0 to 224"),
+                                   (JobSettings(stride: 100), "settings.stride = 100 is not allowed: 0 without a window"),
+                                   (JobSettings(promptDenoise: 0.5, window: 224), "settings.promptDenoise = 0.5 is not allowed: 0 with sliding windows")] {
             await expectStatus(400, containing: reason) {
                 _ = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["cat"], settings: settings,
                                                                     idempotencyKey: nil, manifest: "/nowhere/a.png"))
@@ -59,6 +75,7 @@ import Testing
         // Decoded from JSON, a missing promptDenoise takes its mode's default.
         let decoded = try JSONDecoder().decode(JobSettings.self, from: Data(#"{"mode": "clearclip"}"#.utf8))
         #expect(decoded.promptDenoise == 0 && JobSettings().promptDenoise == 0.5)
+        #expect(try JSONDecoder().decode(JobSettings.self, from: Data(#"{"window": 224}"#.utf8)).promptDenoise == 0, "none with windows")
         #expect(JobSettings.modes == DenseMode.allCases.map(\.rawValue), "LabelAPI and Inference list the same modes")
 
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("modes-\(UUID().uuidString)").path

@@ -114,7 +114,7 @@ import Worker
 
     /// Compares a label map with the independent float64 PyTorch reference (`scripts/reference.py`, stored in
     /// the golden fixtures for these settings: short side 48, PD 0.5, KS 0, preset clip, maskclip85; or a dense
-    /// mode's case, `mode`, PD 0): identical wherever the reference's top-two margin is not a near tie, and at
+    /// mode's case, `mode` such as naclip or clearclip.w56, PD 0): identical wherever the reference's top-two margin is not a near tie, and at
     /// least 99.5% identical overall.
     static func expectMatchesReference(_ map: LabelMap, image: String, mode: String = "maskclip") throws {
         let stem = image.split(separator: ".")[0]

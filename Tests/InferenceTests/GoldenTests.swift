@@ -114,6 +114,30 @@ import Testing
         try Self.expectSameLabels(try run.label(image), golden, labels: "labels", margin: "margin")
     }
 
+    /// (golden file, image, mode, short side, window, stride): sliding windows in each mode's geometry.
+    static let windowCases: [(String, String, DenseMode, Int, Int, Int)] = [
+        ("img_a.clearclip.w56", "img_a.png", .clearclip, 80, 56, 24),  // windows padded around to 64
+        ("img_a.naclip.w56", "img_a.png", .naclip, 80, 56, 24),        // windows cut to 48
+        ("img_a.maskclip.w56", "img_a.png", .maskclip, 80, 56, 24),    // windows padded to 64 bottom-right
+        ("img_b.sclip.w64", "img_b.jpg", .sclip, 80, 64, 32),
+        ("img_c.sclip.w64", "img_c.png", .sclip, 48, 64, 0),           // one window, smaller than its side
+    ]
+
+    /// The averaged window scores over the resized image, and the label maps, against the reference.
+    @Test(arguments: windowCases)
+    func slidingWindows(golden name: String, image file: String, mode: DenseMode, short: Int, window: Int, stride: Int) throws {
+        let golden = try TestFixtures.golden(name)
+        let image = try TestFixtures.goldenImage(file)
+        let run = try MaskCLIP(model: TestFixtures.tinyModel.get(), classes: Self.classEmbeddings("maskclip85"),
+                               options: MaskCLIPOptions(mode: mode, shortSide: short, promptDenoise: 0, window: window, stride: stride))
+        let resized = run.prepare(image, rounding: .asResized)
+        #expect(maxAbsDifference(resized.planes, try golden.floats("input").buffer) < 1e-4)
+        let logits = run.windowedLogits(resized)
+        #expect(try golden.floats("logits").shape == [resized.resizedHeight * resized.resizedWidth, Self.classes.count])
+        #expect(maxAbsDifference(logits.data, try golden.floats("logits").buffer) < 1e-4)
+        try Self.expectSameLabels(try run.label(image), golden, labels: "labels", margin: "margin")
+    }
+
     /// Key smoothing needs MaskCLIP's keys: the other modes refuse it by name.
     @Test func keySmoothingIsMaskCLIPsOnly() throws {
         #expect(throws: InferenceError.self) {

@@ -16,6 +16,16 @@ public enum DenseMode: String, Sendable, Codable, CaseIterable {
     /// resizes the position embeddings by a scale factor (docs/DENSE-MODES.md, "Geometry").
     var rounding: PreparedImage.PatchRounding { self == .maskclip ? .padUp : .cutDown }
 
+    /// A sliding window that is not whole patches: MaskCLIP pads it as it pads a whole image; ClearCLIP's code pads
+    /// it on both sides (and cuts the padding from the upsampled scores); SCLIP's and NACLIP's cut it down.
+    var windowRounding: PreparedImage.PatchRounding {
+        switch self {
+        case .maskclip: .padUp
+        case .clearclip: .padAround
+        case .sclip, .naclip: .cutDown
+        }
+    }
+
     /// Key smoothing uses MaskCLIP's last-block keys, which only MaskCLIP computes.
     public var hasKeySmoothing: Bool { self == .maskclip }
 

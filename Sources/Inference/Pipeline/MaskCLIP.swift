@@ -11,10 +11,16 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
     /// Key-smoothing threshold; 0 (default) turns it off, the reference uses 1.0.
     public var keySmoothing: Float = 0
     public var preset: Preset = .clip
+    /// Sliding windows of this side over the resized image (docs/DENSE-MODES.md §2); 0: the whole image at once.
+    public var window: Int = 0
+    /// The windows' step; 0: half the window.
+    public var stride: Int = 0
 
     public init(mode: DenseMode = .maskclip, shortSide: Int = 512, longSide: Int = 2048, promptDenoise: Float = 0.5,
-                keySmoothing: Float = 0, preset: Preset = .clip) {
+                keySmoothing: Float = 0, preset: Preset = .clip, window: Int = 0, stride: Int = 0) {
         self.mode = mode
+        self.window = window
+        self.stride = stride
         self.shortSide = shortSide
         self.longSide = longSide
         self.promptDenoise = promptDenoise
@@ -32,7 +38,16 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
         guard keySmoothing == 0 || mode.hasKeySmoothing else {
             throw InferenceError(.badArgument, "key smoothing uses MaskCLIP's last-block keys: it runs in mode maskclip only, not \(mode.rawValue)")
         }
+        guard window >= 0, stride >= 0, stride <= window else {
+            throw InferenceError(.badArgument, "the window must be 0 (whole image) or positive, the stride 0 (half the window) to the window")
+        }
+        guard window == 0 || (promptDenoise == 0 && keySmoothing == 0) else {
+            throw InferenceError(.badArgument, "prompt denoising and key smoothing run on the whole image only (window 0)")
+        }
     }
+
+    /// The step between windows.
+    var windowStride: Int { stride > 0 ? stride : max(1, window / 2) }
 }
 
 /// MaskCLIP for one job: the vision tower, the job's class embeddings and its options. Labels one image at a
@@ -66,6 +81,13 @@ public struct MaskCLIP: Sendable {
                     + "lower the job's shortSide/longSide or give the worker more memory",
                 image.width, image.height, w, h, Double(needed) / 1_073_741_824, Double(available) / 1_073_741_824))
         }
+        if options.window > 0 {
+            let resized = prepare(image, rounding: .asResized)
+            let logits = windowedLogits(resized)
+            let indices = upsampleArgmax(logits, gridHeight: resized.resizedHeight, gridWidth: resized.resizedWidth,
+                                         resizedHeight: image.height, resizedWidth: image.width, height: image.height, width: image.width)
+            return LabelMap(width: image.width, height: image.height, indices: indices)
+        }
         let prepared = prepare(image)
         let scores = denseScores(prepared).scores
         // The grid's scores to the image, bilinear: through the resized size (MaskCLIP, NACLIP) or straight to the
@@ -85,18 +107,69 @@ public struct MaskCLIP: Sendable {
         let vision = model.config.vision
         let p = vision.patchSize
         let (h, w) = PreparedImage.resizedSize(height: height, width: width, shortSide: options.shortSide, longSide: options.longSide)
-        let (ph, pw) = ((h + p - 1) / p * p, (w + p - 1) / p * p)
-        let tokens = ph / p * (pw / p) + 1
         let k = classes.classNames.count
+        // What the tower sees at once: the whole image, or one window (with sliding windows, the resized image,
+        // the running sums [H·W, K] and one window's upsampled scores besides).
+        let c = options.window
+        let (th, tw) = c > 0 ? (min(c, h), min(c, w)) : (h, w)
+        let (ph, pw) = ((th + p - 1) / p * p, (tw + p - 1) / p * p)
+        let tokens = ph / p * (pw / p) + 1
+        let windows = c > 0 ? 3 * h * w + h * w * (k + 1) + ph * pw * k : 0
         let floats = 2 * 3 * ph * pw + tokens * (6 * vision.hiddenSize + vision.intermediateSize)
             + options.mode.attentionMatrices * tokens * tokens + 4 * tokens * k
-            + 2 * Parallel.workers * w * k
+            + 2 * Parallel.workers * w * k + windows
         return 4 * floats + 2 * height * width
     }
 
-    func prepare(_ image: RGBImage) -> PreparedImage {
+    func prepare(_ image: RGBImage, rounding: PreparedImage.PatchRounding? = nil) -> PreparedImage {
         PreparedImage(image, shortSide: options.shortSide, longSide: options.longSide,
-                      patch: model.config.vision.patchSize, statistics: options.preset.statistics, rounding: options.mode.rounding)
+                      patch: model.config.vision.patchSize, statistics: options.preset.statistics, rounding: rounding ?? options.mode.rounding)
+    }
+
+    /// The sliding-window protocol (docs/DENSE-MODES.md §2) over the resized image: windows of side c every t
+    /// pixels (the last row and column of windows moved back to end at the image's edge), each labeled as an image
+    /// of its own, its raw cosines upsampled bilinearly to the window and averaged over the windows covering each
+    /// pixel. Returns [H·W, K] for the resized H × W.
+    func windowedLogits(_ resized: PreparedImage) -> Matrix {
+        let (height, width, c, t) = (resized.resizedHeight, resized.resizedWidth, options.window, options.windowStride)
+        let k = classes.classNames.count
+        var sum = Matrix(rows: height * width, cols: k)
+        var count = [Float](repeating: 0, count: height * width)
+        let rows = max(height - c + t - 1, 0) / t + 1, cols = max(width - c + t - 1, 0) / t + 1
+        for i in 0..<rows {
+            for j in 0..<cols {
+                let (y2, x2) = (min(i * t + c, height), min(j * t + c, width))
+                let (y1, x1) = (max(y2 - c, 0), max(x2 - c, 0))
+                let crop = resized.window(y: y1, x: x1, height: y2 - y1, width: x2 - x1, rounding: options.mode.windowRounding)
+                let logits = classLogits(model.vision.denseFeatures(crop, mode: options.mode, settings: settings, keys: false).features)
+                // To the window's pixels: padding around the window (ClearCLIP) is upsampled with it and cut away;
+                // otherwise the grid is stretched over the window.
+                let padded = options.mode.windowRounding == .padAround
+                let (th, tw) = padded ? (crop.inputHeight, crop.inputWidth) : (crop.resizedHeight, crop.resizedWidth)
+                let upsampled = logits.data.withUnsafeBufferPointer {
+                    Resample.bilinear($0, height: crop.gridHeight, width: crop.gridWidth, channels: k, toHeight: th, toWidth: tw)
+                }
+                for r in 0..<crop.resizedHeight {
+                    let from = ((crop.top + r) * tw + crop.left) * k, to = ((y1 + r) * width + x1) * k
+                    sum.data.withUnsafeMutableBufferPointer { s in
+                        upsampled.withUnsafeBufferPointer { u in addInPlace(s.baseAddress! + to, u.baseAddress! + from, count: crop.resizedWidth * k) }
+                    }
+                    for x in x1..<x2 { count[(y1 + r) * width + x] += 1 }
+                }
+            }
+        }
+        for p in 0..<height * width {
+            let inverse = 1 / count[p]
+            for j in 0..<k { sum.data[p * k + j] *= inverse }
+        }
+        return sum
+    }
+
+    /// f Tᵀ: each position's cosine with each class embedding.
+    func classLogits(_ features: Matrix) -> Matrix {
+        classes.values.withUnsafeBufferPointer {
+            linear(features, weight: Tensor($0.baseAddress!, shape: [classes.classNames.count, classes.dimension]), bias: nil)
+        }
     }
 
     /// Everything between the prepared image and the upsampling, kept apart for the golden tests.
@@ -110,9 +183,7 @@ public struct MaskCLIP: Sendable {
     func denseScores(_ prepared: PreparedImage) -> Dense {
         let smoothing = options.keySmoothing > 0
         let (features, keys) = model.vision.denseFeatures(prepared, mode: options.mode, settings: settings, keys: smoothing)
-        let logits = classes.values.withUnsafeBufferPointer {
-            linear(features, weight: Tensor($0.baseAddress!, shape: [classes.classNames.count, classes.dimension]), bias: nil)
-        }
+        let logits = classLogits(features)
         var scores = logits
         MaskCLIPHead.promptDenoise(&scores, threshold: options.promptDenoise)
         if smoothing, let keys {

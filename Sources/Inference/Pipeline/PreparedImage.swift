@@ -19,14 +19,30 @@ struct PreparedImage {
     enum PatchRounding {
         /// Zero padding at the bottom and right (MaskCLIP).
         case padUp
+        /// Zero padding split around the image, the odd row or column at the bottom or right (ClearCLIP's windows).
+        case padAround
         /// The last `side mod P` rows and columns are left out, as the newer dense modes' patch convolution does
         /// (a side shorter than one patch is still padded to one).
         case cutDown
+        /// Not made whole patches: the resized image as it is, which sliding windows are cut from.
+        case asResized
+
+        /// The input side for an image side, and the padding before it.
+        func input(_ side: Int, patch p: Int) -> (size: Int, before: Int) {
+            switch self {
+            case .padUp: ((side + p - 1) / p * p, 0)
+            case .padAround: ((side + p - 1) / p * p, ((side + p - 1) / p * p - side) / 2)
+            case .cutDown: (max(1, side / p) * p, 0)
+            case .asResized: (side, 0)
+            }
+        }
     }
 
     let height: Int, width: Int                 // the source
     let resizedHeight: Int, resizedWidth: Int   // nh, nw
-    let inputHeight: Int, inputWidth: Int       // multiples of the patch size
+    let inputHeight: Int, inputWidth: Int       // multiples of the patch size (unless rounded .asResized)
+    /// Where the resized image starts in the input (padding before it: `.padAround` only).
+    let top: Int, left: Int
     let patch: Int
     var planes: [Float]
 
@@ -45,17 +61,12 @@ struct PreparedImage {
         (height, width) = (image.height, image.width)
         (resizedHeight, resizedWidth) = Self.resizedSize(height: height, width: width, shortSide: shortSide, longSide: longSide)
         self.patch = patch
-        func whole(_ side: Int) -> Int {
-            switch rounding {
-            case .padUp: (side + patch - 1) / patch * patch
-            case .cutDown: max(1, side / patch) * patch
-            }
-        }
-        (inputHeight, inputWidth) = (whole(resizedHeight), whole(resizedWidth))
+        ((inputHeight, top), (inputWidth, left)) = (rounding.input(resizedHeight, patch: patch), rounding.input(resizedWidth, patch: patch))
         let plane = inputHeight * inputWidth
         var planes = [Float](repeating: 0, count: 3 * plane)
-        let ys = Resample.linearTaps(from: height, to: resizedHeight).prefix(inputHeight)
-        let xs = Resample.linearTaps(from: width, to: resizedWidth).prefix(inputWidth)
+        let ys = Resample.linearTaps(from: height, to: resizedHeight).prefix(inputHeight - top)
+        let xs = Resample.linearTaps(from: width, to: resizedWidth).prefix(inputWidth - left)
+        let origin = top * inputWidth + left
         let mean = [statistics.mean.0, statistics.mean.1, statistics.mean.2]
         let inverseStd = [1 / statistics.std.0, 1 / statistics.std.1, 1 / statistics.std.2]
         let (w, pw) = (width, inputWidth)
@@ -67,11 +78,36 @@ struct PreparedImage {
                         let a = Float(src[row0 + tx.i0 * 3 + c]), b = Float(src[row0 + tx.i1 * 3 + c])
                         let d = Float(src[row1 + tx.i0 * 3 + c]), e = Float(src[row1 + tx.i1 * 3 + c])
                         let value = ty.w0 * (tx.w0 * a + tx.w1 * b) + ty.w1 * (tx.w0 * d + tx.w1 * e)
-                        planes[c * plane + oy * pw + ox] = (value - mean[c]) * inverseStd[c]
+                        planes[c * plane + origin + oy * pw + ox] = (value - mean[c]) * inverseStd[c]
                     }
                 }
             }
         }
+        self.planes = planes
+    }
+
+    /// Rows y..<y+h and columns x..<x+w of this image (rounded `.asResized`), made whole patches `rounding`'s way:
+    /// a sliding window, which the tower sees as an image of its own.
+    func window(y: Int, x: Int, height h: Int, width w: Int, rounding: PatchRounding) -> PreparedImage {
+        precondition(inputHeight == resizedHeight && inputWidth == resizedWidth, "windows are cut from an image rounded .asResized")
+        let ((ih, top), (iw, left)) = (rounding.input(h, patch: patch), rounding.input(w, patch: patch))
+        var out = [Float](repeating: 0, count: 3 * ih * iw)
+        let (rows, cols) = (min(h, ih - top), min(w, iw - left))
+        for c in 0..<3 {
+            for r in 0..<rows {
+                let src = c * inputHeight * inputWidth + (y + r) * inputWidth + x
+                let dst = c * ih * iw + (top + r) * iw + left
+                out.replaceSubrange(dst..<dst + cols, with: planes[src..<src + cols])
+            }
+        }
+        return PreparedImage(height: h, width: w, resizedHeight: h, resizedWidth: w, inputHeight: ih, inputWidth: iw,
+                             top: top, left: left, patch: patch, planes: out)
+    }
+
+    private init(height: Int, width: Int, resizedHeight: Int, resizedWidth: Int, inputHeight: Int, inputWidth: Int,
+                 top: Int, left: Int, patch: Int, planes: [Float]) {
+        (self.height, self.width, self.resizedHeight, self.resizedWidth) = (height, width, resizedHeight, resizedWidth)
+        (self.inputHeight, self.inputWidth, self.top, self.left, self.patch) = (inputHeight, inputWidth, top, left, patch)
         self.planes = planes
     }
 

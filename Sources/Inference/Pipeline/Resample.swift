@@ -42,6 +42,24 @@ enum Resample {
         }
     }
 
+    /// Bilinear resize (align_corners = false) of a channels-last grid [height, width, channels].
+    static func bilinear(_ grid: UnsafeBufferPointer<Float>, height: Int, width: Int, channels k: Int,
+                         toHeight: Int, toWidth: Int) -> [Float] {
+        let ys = linearTaps(from: height, to: toHeight), xs = linearTaps(from: width, to: toWidth)
+        var out = [Float](repeating: 0, count: toHeight * toWidth * k)
+        for (oy, ty) in ys.enumerated() {
+            for (ox, tx) in xs.enumerated() {
+                let a = (ty.i0 * width + tx.i0) * k, b = (ty.i0 * width + tx.i1) * k
+                let c = (ty.i1 * width + tx.i0) * k, d = (ty.i1 * width + tx.i1) * k
+                let base = (oy * toWidth + ox) * k
+                for j in 0..<k {
+                    out[base + j] = ty.w0 * (tx.w0 * grid[a + j] + tx.w1 * grid[b + j]) + ty.w1 * (tx.w0 * grid[c + j] + tx.w1 * grid[d + j])
+                }
+            }
+        }
+        return out
+    }
+
     /// Bicubic resize of a channels-last grid [height, width, channels] to [toHeight, toWidth, channels].
     static func bicubic(_ grid: UnsafeBufferPointer<Float>, height: Int, width: Int, channels: Int,
                         toHeight: Int, toWidth: Int, scales: (y: Float, x: Float)? = nil) -> [Float] {

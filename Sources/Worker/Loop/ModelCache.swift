@@ -35,7 +35,7 @@ actor ModelCache {
         }
         let options = MaskCLIPOptions(mode: mode, shortSide: settings.shortSide, longSide: settings.longSide,
                                       promptDenoise: settings.promptDenoise, keySmoothing: settings.keySmoothing,
-                                      preset: Preset(rawValue: settings.preset) ?? .clip)
+                                      preset: Preset(rawValue: settings.preset) ?? .clip, window: settings.window, stride: settings.stride)
         let maskCLIP = try await runner.run {
             let classes = try ClassEmbeddings(contentsOf: embeddingsPath)
             return try MaskCLIP(model: model, classes: classes, options: options)
