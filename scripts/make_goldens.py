@@ -55,6 +55,13 @@ WINDOW_CASES = {
     "img_b.sclip.w64": ("img_b", "sclip", 80, 64, 32),
     "img_c.sclip.w64": ("img_c", "sclip", 48, 64, 0),
 }
+# PAMR (docs/DENSE-MODES.md section 3) on the full-size scores: case name -> (image, mode, short side, window,
+# stride, iterations, dilations). Dilations larger than the image replicate its border.
+PAMR_CASES = {
+    "img_a.naclip.pamr": ("img_a", "naclip", 48, 0, 0, 10, (8, 16)),
+    "img_b.sclip.w64.pamr": ("img_b", "sclip", 80, 64, 32, 3, (2, 5)),
+    "img_a.maskclip.pamr": ("img_a", "maskclip", 48, 0, 0, 4, (1, 3, 40)),
+}
 
 
 def tag(t):
@@ -148,8 +155,9 @@ def case_goldens(w, T, rgb, preset, short, long_cap, keep_rgb):
     return {k: f32(v) for k, v in out.items()}, r
 
 
-def mode_case_goldens(w, T, rgb, mode, short, window=0, stride=0):
-    r = ref.label_image(w, T, rgb, short, 2048, "clip", pd=0.0, settings=[(0.0, 0.0)], mode=mode, window=window, stride=stride)
+def mode_case_goldens(w, T, rgb, mode, short, window=0, stride=0, pamr_iterations=0, pamr_dilations=()):
+    r = ref.label_image(w, T, rgb, short, 2048, "clip", pd=0.0, settings=[(0.0, 0.0)], mode=mode, window=window, stride=stride,
+                        pamr_iterations=pamr_iterations, pamr_dilations=pamr_dilations)
     run = r["runs"][(0.0, 0.0)]
     out = {"input": r["input"], "logits": r["logits"], "labels": run["labels"], "margin": run["margin"]}
     if not window:
@@ -220,14 +228,16 @@ def main():
     report.update({"vision_layers_vs_hf_rel_err": sanity_check_layers(w),
                    "text_vs_hf_rel_err": {k: v["hf_rel_err"] for k, v in info.items()}})
     T = info["maskclip85"]["T"]
-    cases = {k: v + (0, 0) for k, v in MODE_CASES.items()} | WINDOW_CASES
-    for case, (image, mode, short, window, stride) in cases.items():
+    cases = ({k: v + (0, 0, 0, ()) for k, v in MODE_CASES.items()} | {k: v + (0, ()) for k, v in WINDOW_CASES.items()}
+             | PAMR_CASES)
+    for case, (image, mode, short, window, stride, iterations, dilations) in cases.items():
         if only and case not in only:
             continue
         rgb = ref.load_rgb(os.path.join(images_dir, IMAGES[image]))
-        tensors, r, notes = mode_case_goldens(w, T, rgb, mode, short, window, stride)
+        tensors, r, notes = mode_case_goldens(w, T, rgb, mode, short, window, stride, iterations, dilations)
         meta = dict(image=f"images/{IMAGES[image]}", mode=mode, preset="clip", short_side=str(short), long_side="2048",
-                    window=str(window), stride=str(stride),
+                    window=str(window), stride=str(stride), pamr_iterations=str(iterations),
+                    pamr_dilations=",".join(map(str, dilations)),
                     classes=",".join(CLASSES), templates="maskclip85", h=str(rgb.shape[0]), w=str(rgb.shape[1]),
                     nh=str(r["resized"][0]), nw=str(r["resized"][1]), gh=str(r["grid"][0]), gw=str(r["grid"][1]),
                     dtype="computed in float64, stored as F32")

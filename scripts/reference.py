@@ -429,6 +429,26 @@ def windowed_logits(w, T, x, crop, stride, mode, preset):
     return total / count
 
 
+def neighbours(t, d):
+    """The 8 neighbours at dilation d of every pixel of t [C, h, w], borders replicated: [8, C, h, w]."""
+    _, h, w = t.shape
+    p = F.pad(t[None], (d, d, d, d), mode="replicate")[0]
+    return torch.stack([p[:, d + i * d: d + i * d + h, d + j * d: d + j * d + w]
+                        for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)])
+
+
+def pamr(image, logits, dilations, iterations):
+    """docs/DENSE-MODES.md section 3: logits [Q, h, w] refined `iterations` times, guided by image [3, h, w]."""
+    near = torch.cat([neighbours(image, d) for d in dilations])                      # [8|D|, 3, h, w]
+    values = torch.cat([torch.cat([neighbours(image, d), image[None]]) for d in dilations])  # 9|D| values
+    sigma = values.std(dim=0, unbiased=True)                                           # [3, h, w]
+    kappa = (-(image[None] - near).abs() / (1e-8 + 0.1 * sigma[None])).mean(dim=1)     # [8|D|, h, w]
+    a = torch.softmax(kappa, dim=0)
+    for _ in range(iterations):
+        logits = (a[:, None] * torch.cat([neighbours(logits, d) for d in dilations])).sum(0)
+    return logits
+
+
 def prompt_denoise(logits, t):
     """Classes whose max softmax(100*logits) probability over positions is < t get logits -100."""
     if t <= 0:
@@ -451,14 +471,17 @@ def key_smooth(logits, key, t):
     return out
 
 
-def upsample_labels(scores, grid, resized, original):
-    """scores [HW, K] -> [K, gh, gw] -> bilinear to (nh, nw) -> bilinear to (h, w); argmax (lowest index on ties).
+def upsample_labels(scores, grid, resized, original, refine=None):
+    """scores [HW, K] -> [K, gh, gw] -> bilinear to (nh, nw) -> bilinear to (h, w) [-> refine, e.g. PAMR]; argmax
+    (lowest index on ties).
 
     Returns labels [h, w] (int64) and the top-1 minus top-2 score margin [h, w]."""
     gh, gw = grid
     s = scores.T.reshape(1, -1, gh, gw)
     s = F.interpolate(s, size=resized, mode="bilinear", align_corners=False)
     s = F.interpolate(s, size=original, mode="bilinear", align_corners=False)[0]   # [K, h, w]
+    if refine is not None:
+        s = refine(s)
     labels = torch.argmax(s, dim=0)  # first maximal index
     if s.shape[0] > 1:
         top2 = torch.topk(s, 2, dim=0).values
@@ -469,18 +492,24 @@ def upsample_labels(scores, grid, resized, original):
 
 
 def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0.0, settings=None, mode="maskclip",
-                window=0, stride=0):
+                window=0, stride=0, pamr_iterations=0, pamr_dilations=(8, 16)):
     """Run section 4 on one decoded image. `settings`: optional list of (pd, ks) pairs to evaluate on the same
     dense features; the result dict then holds labels/margins per pair as well as the intermediates.
 
     The grid's scores go to the image bilinearly through the resized size (maskclip, naclip) or straight to the
     image's size (clearclip, sclip), as each method's code does it."""
     pr = vision_preset(preset, w) if isinstance(preset, str) else preset
+    refine = None
+    if pamr_iterations > 0:
+        # The guide: the normalised resized image (not made whole patches) at the image's own size.
+        guide, _ = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype, mode, whole_patches=False)
+        guide = F.interpolate(guide[None], size=rgb.shape[:2], mode="bilinear", align_corners=False)[0]
+        refine = lambda s: pamr(guide, s, pamr_dilations, pamr_iterations)  # noqa: E731
     if window > 0:
         x, resized = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype, mode, whole_patches=False)
         logits = windowed_logits(w, T, x, window, stride or max(1, window // 2), mode, pr)      # [Q, H, W]
         scores = logits.flatten(1).T                                                          # [H*W, Q]
-        labels, margin = upsample_labels(scores, resized, rgb.shape[:2], rgb.shape[:2])
+        labels, margin = upsample_labels(scores, resized, rgb.shape[:2], rgb.shape[:2], refine)
         run = dict(logits=scores, scores=scores, labels=labels, margin=margin)
         return dict(input=x, resized=resized, original=rgb.shape[:2], grid=resized, logits=scores, runs={(0.0, 0.0): run})
     x, resized = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype, mode)
@@ -491,7 +520,7 @@ def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0
         logits = prompt_denoise(out["logits"], t_pd)
         scores = key_smooth(logits, out["key"], t_ks) if t_ks > 0 else logits
         through = rgb.shape[:2] if mode in ("clearclip", "sclip") else resized
-        labels, margin = upsample_labels(scores, out["grid"], through, rgb.shape[:2])
+        labels, margin = upsample_labels(scores, out["grid"], through, rgb.shape[:2], refine)
         out["runs"][(t_pd, t_ks)] = dict(logits=logits, scores=scores, labels=labels, margin=margin)
     return out
 
@@ -518,6 +547,8 @@ def main(argv=None):
     ap.add_argument("--mode", choices=["maskclip", "clearclip", "sclip", "naclip"], default="maskclip")
     ap.add_argument("--window", type=int, default=0, help="sliding-window side (0: the whole image)")
     ap.add_argument("--stride", type=int, default=0, help="sliding-window step (0: half the window)")
+    ap.add_argument("--pamr-iterations", type=int, default=0, help="PAMR iterations (0: off)")
+    ap.add_argument("--pamr-dilations", default="8,16")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     ap.add_argument("--check-hf", type=int, default=85, help="prompts to recompute with transformers (0: skip)")
     ap.add_argument("--out", required=True)
@@ -536,7 +567,9 @@ def main(argv=None):
     for path in args.images:
         rgb = load_rgb(path)
         r = label_image(w, T, rgb, args.short_side, args.long_side, args.preset, args.prompt_denoise,
-                        args.key_smoothing, mode=args.mode, window=args.window, stride=args.stride)
+                        args.key_smoothing, mode=args.mode, window=args.window, stride=args.stride,
+                        pamr_iterations=args.pamr_iterations,
+                        pamr_dilations=[int(d) for d in args.pamr_dilations.split(",")])
         labels = r["runs"][(args.prompt_denoise, args.key_smoothing)]["labels"]
         stem = os.path.splitext(os.path.basename(path))[0]
         save_label_png(labels, os.path.join(args.out, stem + ".png"))

@@ -138,6 +138,30 @@ import Testing
         try Self.expectSameLabels(try run.label(image), golden, labels: "labels", margin: "margin")
     }
 
+    /// (golden file, image, mode, short side, window, stride, PAMR iterations, dilations).
+    static let pamrCases: [(String, String, DenseMode, Int, Int, Int, Int, [Int])] = [
+        ("img_a.naclip.pamr", "img_a.png", .naclip, 48, 0, 0, 10, [8, 16]),       // NACLIP's own setting
+        ("img_b.sclip.w64.pamr", "img_b.jpg", .sclip, 80, 64, 32, 3, [2, 5]),     // after sliding windows
+        ("img_a.maskclip.pamr", "img_a.png", .maskclip, 48, 0, 0, 4, [1, 3, 40]), // a dilation wider than the image
+    ]
+
+    /// PAMR on the full-size scores: label maps against the reference.
+    @Test(arguments: pamrCases)
+    func pamrRefinement(golden name: String, image file: String, mode: DenseMode, short: Int, window: Int, stride: Int,
+                        iterations: Int, dilations: [Int]) throws {
+        let golden = try TestFixtures.golden(name)
+        let image = try TestFixtures.goldenImage(file)
+        let options = MaskCLIPOptions(mode: mode, shortSide: short, promptDenoise: 0, window: window, stride: stride,
+                                      pamrIterations: iterations, pamrDilations: dilations)
+        let run = try MaskCLIP(model: TestFixtures.tinyModel.get(), classes: Self.classEmbeddings("maskclip85"), options: options)
+        try Self.expectSameLabels(try run.label(image), golden, labels: "labels", margin: "margin")
+        // Without PAMR the same run gives other labels: the refinement is not a no-op here.
+        var plain = options
+        plain.pamrIterations = 0
+        let unrefined = try MaskCLIP(model: run.model, classes: run.classes, options: plain).label(image)
+        #expect(unrefined != (try run.label(image)))
+    }
+
     /// Key smoothing needs MaskCLIP's keys: the other modes refuse it by name.
     @Test func keySmoothingIsMaskCLIPsOnly() throws {
         #expect(throws: InferenceError.self) {

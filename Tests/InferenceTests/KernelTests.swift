@@ -25,6 +25,49 @@ import Testing
         for (x, y) in zip(xs, out) { #expect(abs(Double(y) - Foundation.erf(Double(x))) < 3e-7, "erf(\(x))") }
     }
 
+    /// PAMR's C kernels against the formulas of docs/DENSE-MODES.md §3 written out in Double, on an odd-sized image
+    /// with a dilation wider than it (every neighbour clamped).
+    @Test mutating func pamrMatchesNaive() {
+        let (h, w, k, dilations, iterations) = (9, 13, 3, [1, 2, 20], 3)
+        let image = random(3 * h * w), start = random(k * h * w)
+        var scores = start
+        PAMR.refine(&scores, classes: k, image: image, height: h, width: w, dilations: dilations, iterations: iterations)
+
+        func at(_ t: [Double], _ c: Int, _ y: Int, _ x: Int) -> Double { t[c * h * w + min(max(y, 0), h - 1) * w + min(max(x, 0), w - 1)] }
+        let picture = image.map(Double.init)
+        let offsets = dilations.flatMap { d in [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)].map { ($0.0 * d, $0.1 * d) } }
+        var weights = [[Double]](repeating: [], count: h * w)
+        for y in 0..<h {
+            for x in 0..<w {
+                var kappa = [Double](repeating: 0, count: offsets.count)
+                for c in 0..<3 {
+                    let values = offsets.map { at(picture, c, y + $0.0, x + $0.1) } + [Double](repeating: at(picture, c, y, x), count: dilations.count)
+                    let mean = values.reduce(0, +) / Double(values.count)
+                    let sigma = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+                    for (n, o) in offsets.enumerated() {
+                        kappa[n] -= abs(at(picture, c, y, x) - at(picture, c, y + o.0, x + o.1)) / (1e-8 + 0.1 * sigma) / 3
+                    }
+                }
+                let top = kappa.max()!, e = kappa.map { Foundation.exp($0 - top) }, total = e.reduce(0, +)
+                weights[y * w + x] = e.map { $0 / total }
+            }
+        }
+        var expected = start.map(Double.init)
+        for _ in 0..<iterations {
+            var next = expected
+            for c in 0..<k {
+                for y in 0..<h {
+                    for x in 0..<w {
+                        next[c * h * w + y * w + x] = offsets.enumerated().reduce(0) { $0 + weights[y * w + x][$1.offset] * at(expected, c, y + $1.element.0, x + $1.element.1) }
+                    }
+                }
+            }
+            expected = next
+        }
+        #expect(zip(scores, expected).allSatisfy { abs(Double($0) - $1) < 1e-4 }, "max \(zip(scores, expected).map { abs(Double($0) - $1) }.max()!)")
+        #expect(zip(scores, start).contains { $0 != $1 })
+    }
+
     @Test mutating func layerNormMatchesNaive() {
         let (rows, cols) = (7, 37)
         let x = Matrix(rows: rows, cols: cols, data: random(rows * cols))

@@ -15,10 +15,16 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
     public var window: Int = 0
     /// The windows' step; 0: half the window.
     public var stride: Int = 0
+    /// PAMR refinement (docs/DENSE-MODES.md §3) on the full-size scores: iterations (0 = off) and dilations.
+    public var pamrIterations: Int = 0
+    public var pamrDilations: [Int] = [8, 16]
 
     public init(mode: DenseMode = .maskclip, shortSide: Int = 512, longSide: Int = 2048, promptDenoise: Float = 0.5,
-                keySmoothing: Float = 0, preset: Preset = .clip, window: Int = 0, stride: Int = 0) {
+                keySmoothing: Float = 0, preset: Preset = .clip, window: Int = 0, stride: Int = 0,
+                pamrIterations: Int = 0, pamrDilations: [Int] = [8, 16]) {
         self.mode = mode
+        self.pamrIterations = pamrIterations
+        self.pamrDilations = pamrDilations
         self.window = window
         self.stride = stride
         self.shortSide = shortSide
@@ -40,6 +46,10 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
         }
         guard window >= 0, stride >= 0, stride <= window else {
             throw InferenceError(.badArgument, "the window must be 0 (whole image) or positive, the stride 0 (half the window) to the window")
+        }
+        guard pamrIterations >= 0, pamrIterations == 0 || (1...8).contains(pamrDilations.count),
+              pamrDilations.allSatisfy({ $0 >= 1 }) else {
+            throw InferenceError(.badArgument, "PAMR needs 0 or more iterations and 1 to 8 positive dilations")
         }
         guard window == 0 || (promptDenoise == 0 && keySmoothing == 0) else {
             throw InferenceError(.badArgument, "prompt denoising and key smoothing run on the whole image only (window 0)")
@@ -81,22 +91,66 @@ public struct MaskCLIP: Sendable {
                     + "lower the job's shortSide/longSide or give the worker more memory",
                 image.width, image.height, w, h, Double(needed) / 1_073_741_824, Double(available) / 1_073_741_824))
         }
+        let (h, w) = (image.height, image.width)
+        // Scores on a grid, and the size they pass through on their way to the image (bilinear both times).
+        let scores: Matrix, grid: (Int, Int), through: (Int, Int)
         if options.window > 0 {
             let resized = prepare(image, rounding: .asResized)
-            let logits = windowedLogits(resized)
-            let indices = upsampleArgmax(logits, gridHeight: resized.resizedHeight, gridWidth: resized.resizedWidth,
-                                         resizedHeight: image.height, resizedWidth: image.width, height: image.height, width: image.width)
-            return LabelMap(width: image.width, height: image.height, indices: indices)
+            (scores, grid, through) = (windowedLogits(resized), (resized.resizedHeight, resized.resizedWidth), (h, w))
+        } else {
+            // Through the resized size (MaskCLIP, NACLIP) or straight to the image's size (ClearCLIP, SCLIP), as
+            // each method's code does it.
+            let prepared = prepare(image)
+            scores = denseScores(prepared).scores
+            grid = (prepared.gridHeight, prepared.gridWidth)
+            through = [.clearclip, .sclip].contains(options.mode) ? (h, w) : (prepared.resizedHeight, prepared.resizedWidth)
         }
-        let prepared = prepare(image)
-        let scores = denseScores(prepared).scores
-        // The grid's scores to the image, bilinear: through the resized size (MaskCLIP, NACLIP) or straight to the
-        // image's own size (ClearCLIP, SCLIP), as each method's code does it.
-        let through = [.clearclip, .sclip].contains(options.mode) ? (image.height, image.width)
-            : (prepared.resizedHeight, prepared.resizedWidth)
-        let indices = upsampleArgmax(scores, gridHeight: prepared.gridHeight, gridWidth: prepared.gridWidth,
-                                     resizedHeight: through.0, resizedWidth: through.1, height: image.height, width: image.width)
-        return LabelMap(width: image.width, height: image.height, indices: indices)
+        let indices = options.pamrIterations > 0
+            ? refinedLabels(scores, grid: grid, through: through, image: image)
+            : upsampleArgmax(scores, gridHeight: grid.0, gridWidth: grid.1, resizedHeight: through.0, resizedWidth: through.1,
+                             height: h, width: w)
+        return LabelMap(width: w, height: h, indices: indices)
+    }
+
+    /// The scores at the image's full size, refined by PAMR (guided by the normalised image at that size), then
+    /// the best class of each pixel (the lowest index on ties).
+    func refinedLabels(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage) -> [UInt8] {
+        let (h, w, k) = (image.height, image.width, scores.cols)
+        var full = refinedScores(scores, grid: grid, through: through, image: image)
+        var labels = [UInt8](repeating: 0, count: h * w)
+        full.withUnsafeMutableBufferPointer { s in
+            for p in 0..<h * w {
+                var (best, label) = (s[p], 0)
+                for c in 1..<max(k, 1) where s[c * h * w + p] > best { (best, label) = (s[c * h * w + p], c) }
+                labels[p] = UInt8(label)
+            }
+        }
+        return labels
+    }
+
+    /// PAMR's input and output: the scores upsampled to the image [K, h, w], refined.
+    func refinedScores(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage) -> [Float] {
+        let (h, w, k) = (image.height, image.width, scores.cols)
+        let middle = scores.data.withUnsafeBufferPointer {
+            Resample.bilinear($0, height: grid.0, width: grid.1, channels: k, toHeight: through.0, toWidth: through.1)
+        }
+        let channelsLast = middle.withUnsafeBufferPointer {
+            Resample.bilinear($0, height: through.0, width: through.1, channels: k, toHeight: h, toWidth: w)
+        }
+        var planes = [Float](repeating: 0, count: k * h * w)
+        for p in 0..<h * w { for c in 0..<k { planes[c * h * w + p] = channelsLast[p * k + c] } }
+        let resized = prepare(image, rounding: .asResized)
+        var guide = [Float](repeating: 0, count: 3 * h * w)
+        let plane = resized.resizedHeight * resized.resizedWidth
+        for c in 0..<3 {
+            let channel = resized.planes[c * plane..<(c + 1) * plane].withUnsafeBufferPointer {
+                Resample.bilinear($0, height: resized.resizedHeight, width: resized.resizedWidth, channels: 1, toHeight: h, toWidth: w)
+            }
+            guide.replaceSubrange(c * h * w..<(c + 1) * h * w, with: channel)
+        }
+        PAMR.refine(&planes, classes: k, image: guide, height: h, width: w, dilations: options.pamrDilations,
+                    iterations: options.pamrIterations)
+        return planes
     }
 
     /// Bytes one image needs besides the model and the decoded image: the prepared planes and patches, the
@@ -115,9 +169,12 @@ public struct MaskCLIP: Sendable {
         let (ph, pw) = ((th + p - 1) / p * p, (tw + p - 1) / p * p)
         let tokens = ph / p * (pw / p) + 1
         let windows = c > 0 ? 3 * h * w + h * w * (k + 1) + ph * pw * k : 0
+        // PAMR at the image's size: the scores three times over (two passes of upsampling, then two buffers), the
+        // guide and the neighbours' weights.
+        let pamr = options.pamrIterations > 0 ? height * width * (3 * k + 3 + 8 * options.pamrDilations.count) + h * w * k : 0
         let floats = 2 * 3 * ph * pw + tokens * (6 * vision.hiddenSize + vision.intermediateSize)
             + options.mode.attentionMatrices * tokens * tokens + 4 * tokens * k
-            + 2 * Parallel.workers * w * k + windows
+            + 2 * Parallel.workers * w * k + windows + pamr
         return 4 * floats + 2 * height * width
     }
 
