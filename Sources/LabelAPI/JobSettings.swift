@@ -15,6 +15,9 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     public var window: Int = 0
     /// The windows' step; 0 is half the window.
     public var stride: Int = 0
+    /// PAMR refinement of the full-size scores: iterations (0 = off) and neighbour dilations in pixels.
+    public var pamrIterations: Int = 0
+    public var pamrDilations: [Int] = [8, 16]
     public var preset: String = "clip"
     /// Images per task.
     public var shardSize: Int = 8
@@ -25,11 +28,14 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
 
     public init(
         mode: String = "maskclip", templates: String = "maskclip85", promptDenoise: Float? = nil, keySmoothing: Float = 0,
-        shortSide: Int = 512, longSide: Int = 2048, window: Int = 0, stride: Int = 0, preset: String = "clip",
+        shortSide: Int = 512, longSide: Int = 2048, window: Int = 0, stride: Int = 0,
+        pamrIterations: Int = 0, pamrDilations: [Int] = [8, 16], preset: String = "clip",
         shardSize: Int = 8, maxAttempts: Int = 3, leaseSeconds: Double = 60
     ) {
         self.window = window
         self.stride = stride
+        self.pamrIterations = pamrIterations
+        self.pamrDilations = pamrDilations
         self.mode = mode
         self.templates = templates
         self.promptDenoise = promptDenoise ?? Self.defaultPromptDenoise(mode: mode, window: window)
@@ -55,6 +61,8 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         longSide = try c.decodeIfPresent(Int.self, forKey: .longSide) ?? d.longSide
         self.window = window
         stride = try c.decodeIfPresent(Int.self, forKey: .stride) ?? d.stride
+        pamrIterations = try c.decodeIfPresent(Int.self, forKey: .pamrIterations) ?? d.pamrIterations
+        pamrDilations = try c.decodeIfPresent([Int].self, forKey: .pamrDilations) ?? d.pamrDilations
         preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? d.preset
         shardSize = try c.decodeIfPresent(Int.self, forKey: .shardSize) ?? d.shardSize
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
@@ -83,6 +91,9 @@ extension JobSettings {
     public static let longSideRange = 16...4096
     /// A window at least one ViT-L/14 patch and at most the largest short side; 0 is the whole image.
     public static let windowRange = 14...2048
+    public static let pamrIterationsRange = 0...50
+    public static let pamrDilationRange = 1...256
+    public static let pamrDilationCount = 1...8
     public static let shardSizeRange = 1...10_000
     public static let maxAttemptsRange = 1...100
     public static let leaseSecondsRange: ClosedRange<Double> = 1...86_400
@@ -134,6 +145,12 @@ extension JobSettings {
             throw SettingError(field: "stride", value: "\(stride)", allowed: "0 without a window (the whole image is one pass)")
         }
         if window != 0 { try check("stride", stride, 0...window) }
+        try check("pamrIterations", pamrIterations, Self.pamrIterationsRange)
+        if !Self.pamrDilationCount.contains(pamrDilations.count) || !pamrDilations.allSatisfy(Self.pamrDilationRange.contains) {
+            throw SettingError(field: "pamrDilations", value: pamrDilations.map(String.init).joined(separator: ","),
+                               allowed: "\(Self.pamrDilationCount.lowerBound) to \(Self.pamrDilationCount.upperBound) dilations, each "
+                                   + "\(Self.pamrDilationRange.lowerBound) to \(Self.pamrDilationRange.upperBound) pixels")
+        }
         if window != 0 && (promptDenoise != 0 || keySmoothing != 0) {
             throw SettingError(field: promptDenoise != 0 ? "promptDenoise" : "keySmoothing",
                                value: "\(promptDenoise != 0 ? promptDenoise : keySmoothing)",

@@ -7,7 +7,32 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Print speed figures.",
         discussion: "Example:\n  labelmill bench encoder --model clip-vit-base-patch16 --size 448",
-        subcommands: [Encoder.self, Text.self, Blas.self, CoordinatorLoad.self])
+        subcommands: [Encoder.self, Text.self, Blas.self, CoordinatorLoad.self, Pamr.self])
+
+    struct Pamr: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Median ms of PAMR refinement on random scores (NACLIP's setting: 10 iterations, dilations 8 and 16).",
+            discussion: "Example:\n  labelmill bench pamr --width 500 --height 375 --classes 21")
+
+        @Option(help: "Image width.") var width = 500
+        @Option(help: "Image height.") var height = 375
+        @Option(help: "Classes.") var classes = 21
+        @Option(help: "Iterations.") var iterations = 10
+        @Option(help: "Dilations, comma-separated.") var dilations = "8,16"
+        @Option(help: "Timed runs (after one warm-up).") var runs = 5
+        @OptionGroup var logging: LoggingOptions
+
+        func run() throws {
+            _ = logging.bootstrap()
+            let list = dilations.split(separator: ",").compactMap { Int($0) }
+            guard !list.isEmpty, list.allSatisfy({ $0 >= 1 }), width >= 1, height >= 1, classes >= 1, iterations >= 0 else {
+                throw ValidationError("give positive sizes, classes and dilations")
+            }
+            let r = Benchmark.pamr(width: width, height: height, classes: classes, iterations: iterations, dilations: list, runs: runs)
+            print(String(format: "pamr %d×%d, %d classes, %d iterations, dilations %@: median %.1f ms (min %.1f) over %d runs, %d threads",
+                         width, height, classes, iterations, dilations, r.medianMs, r.minMs, runs, ProcessInfo.processInfo.activeProcessorCount))
+        }
+    }
 
     struct Encoder: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -84,12 +84,22 @@ struct MaskCLIPFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "The windows' step in pixels (0: half the window).")
     var stride = 0
 
+    @Option(parsing: .unconditional, help: "PAMR refinement iterations on the full-size scores (0: off; NACLIP uses 10).")
+    var pamrIterations = 0
+
+    @Option(help: "PAMR's neighbour dilations in pixels, comma-separated.")
+    var pamrDilations = "8,16"
+
+    /// `--pamr-dilations` as numbers (validated with the rest of the settings).
+    var dilations: [Int] { pamrDilations.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 } }
+
     @Option(help: "clip (the checkpoint's GELU, eps and CLIP statistics) or reference (MaskCLIP code's: erf GELU, eps 1e-6, ImageNet statistics).")
     var preset: Preset = .clip
 
     var options: MaskCLIPOptions {
         MaskCLIPOptions(mode: mode, shortSide: shortSide, longSide: longSide, promptDenoise: resolvedPromptDenoise,
-                        keySmoothing: keySmoothing, preset: preset, window: window, stride: stride)
+                        keySmoothing: keySmoothing, preset: preset, window: window, stride: stride,
+                        pamrIterations: pamrIterations, pamrDilations: dilations)
     }
 
     /// Prompt denoising runs on MaskCLIP's whole-image path: on by default there, off otherwise unless given.
@@ -100,7 +110,8 @@ struct MaskCLIPFlags: ParsableArguments {
     /// These flags as a job's settings (whose ranges are the one definition every command checks).
     func settings(templates: String) throws -> JobSettings {
         JobSettings(mode: mode.rawValue, templates: templates, promptDenoise: resolvedPromptDenoise, keySmoothing: keySmoothing,
-                    shortSide: shortSide, longSide: longSide, window: window, stride: stride, preset: preset.rawValue)
+                    shortSide: shortSide, longSide: longSide, window: window, stride: stride, pamrIterations: pamrIterations,
+                    pamrDilations: dilations, preset: preset.rawValue)
     }
 }
 

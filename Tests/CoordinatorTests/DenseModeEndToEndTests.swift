@@ -3,18 +3,20 @@ import Inference
 import LabelAPI
 import Testing
 
-/// A job in another dense mode as users run it: `submit --mode naclip` to `labelmill serve`, real `labelmill
-/// worker` processes on a shared cache, `export`; the labels equal `labelmill label --mode naclip`'s and the
-/// independent reference's.
+/// A job in another dense mode as users run it: `submit --mode naclip --pamr-iterations 10` to `labelmill serve`,
+/// real `labelmill worker` processes on a shared cache, `export`; the labels equal `labelmill label`'s with the same
+/// flags and the independent reference's.
 @Suite struct DenseModeEndToEndTests {
     @Test(.timeLimit(.minutes(3)))
     func aJobInAnotherModeIsLabeledByTheFleetAsLocally() async throws {
         let cluster = try FaultCluster("dense-mode", imageCount: 6)
         defer { cluster.shutdown() }
         try await cluster.startCoordinator()
-        try await cluster.submit(leaseSeconds: 30, arguments: ["--mode", "naclip"])
+        let flags = ["--mode", "naclip", "--pamr-iterations", "10", "--pamr-dilations", "8,16"]
+        try await cluster.submit(leaseSeconds: 30, arguments: flags)
         let settings = try await cluster.admin.job(cluster.job).settings
-        #expect(settings.mode == "naclip" && settings.promptDenoise == 0, "the mode travels; prompt denoising is off by default: \(settings)")
+        #expect(settings.mode == "naclip" && settings.promptDenoise == 0 && settings.pamrIterations == 10 && settings.pamrDilations == [8, 16],
+                "the mode and PAMR travel; prompt denoising is off by default: \(settings)")
         try cluster.startWorker("w1")
         try cluster.startWorker("w2")
         try await cluster.waitForJobEnd()
@@ -26,14 +28,14 @@ import Testing
         _ = try await LabelmillProcess.run(["export"] + auth + [cluster.job, "--out", out.path])
         let local = cluster.directory.appendingPathComponent("local")
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
-                                            "--short-side", "48", "--mode", "naclip", "--out", local.path, "--log-level", "error"]
+                                            "--short-side", "48", "--out", local.path, "--log-level", "error"] + flags
                                            + FaultCluster.sources.map { APITests.images.appendingPathComponent($0).path })
         for image in cluster.images {
             let source = FaultCluster.source(of: image.id).lastPathComponent
             let remote = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("labels/\(image.id).png"))))
             let mine = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: local.appendingPathComponent("\(source.split(separator: ".")[0]).png"))))
             #expect(remote == mine, "\(image.id): the fleet's label equals labelmill label's")
-            if source != "img_c.png" { try EndToEndTests.expectMatchesReference(remote, image: source, mode: "naclip") }
+            if source == "img_a.png" { try EndToEndTests.expectMatchesReference(remote, image: source, mode: "naclip.pamr") }
         }
         // The same images in mode maskclip give other labels: the mode is not ignored on the way.
         let maskclip = cluster.directory.appendingPathComponent("maskclip")
@@ -53,6 +55,12 @@ import Testing
                                             "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_a.png").path])
         let map = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_a.png"))))
         try EndToEndTests.expectMatchesReference(map, image: "img_a.png", mode: "clearclip.w56")
+        // NACLIP's own setting with PAMR (10 iterations, dilations 8 and 16) through the flags.
+        _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
+                                            "--mode", "naclip", "--short-side", "48", "--pamr-iterations", "10", "--pamr-dilations", "8,16",
+                                            "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_a.png").path])
+        let refined = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_a.png"))))
+        try EndToEndTests.expectMatchesReference(refined, image: "img_a.png", mode: "naclip.pamr")
     }
 
     /// A mode that does not exist, or key smoothing outside MaskCLIP, is refused before anything runs, by name.
@@ -66,7 +74,9 @@ import Testing
                                    (JobSettings(window: 10), "settings.window = 10 is not allowed: 14 to 2048"),
                                    (JobSettings(window: 224, stride: 300), "settings.stride = 300 is not allowed: 0 to 224"),
                                    (JobSettings(stride: 100), "settings.stride = 100 is not allowed: 0 without a window"),
-                                   (JobSettings(promptDenoise: 0.5, window: 224), "settings.promptDenoise = 0.5 is not allowed: 0 with sliding windows")] {
+                                   (JobSettings(promptDenoise: 0.5, window: 224), "settings.promptDenoise = 0.5 is not allowed: 0 with sliding windows"),
+                                   (JobSettings(pamrIterations: 51), "settings.pamrIterations = 51 is not allowed: 0 to 50"),
+                                   (JobSettings(pamrIterations: 10, pamrDilations: [8, 0]), "settings.pamrDilations = 8,0 is not allowed: 1 to 8 dilations")] {
             await expectStatus(400, containing: reason) {
                 _ = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["cat"], settings: settings,
                                                                     idempotencyKey: nil, manifest: "/nowhere/a.png"))

@@ -35,7 +35,8 @@ actor ModelCache {
         }
         let options = MaskCLIPOptions(mode: mode, shortSide: settings.shortSide, longSide: settings.longSide,
                                       promptDenoise: settings.promptDenoise, keySmoothing: settings.keySmoothing,
-                                      preset: Preset(rawValue: settings.preset) ?? .clip, window: settings.window, stride: settings.stride)
+                                      preset: Preset(rawValue: settings.preset) ?? .clip, window: settings.window, stride: settings.stride,
+                                      pamrIterations: settings.pamrIterations, pamrDilations: settings.pamrDilations)
         let maskCLIP = try await runner.run {
             let classes = try ClassEmbeddings(contentsOf: embeddingsPath)
             return try MaskCLIP(model: model, classes: classes, options: options)
