@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #pragma clang fp contract(fast)
 
@@ -16,6 +17,7 @@
 #endif
 
 static inline int clamp(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
 
 // The 8 neighbour offsets of dilation d, in the order the weights are stored.
 static void offsets(int d, int dy[8], int dx[8]) {
@@ -30,74 +32,107 @@ static void offsets(int d, int dy[8], int dx[8]) {
     }
 }
 
+// Row by row, vectorised across the row: each neighbour's values as a shifted, clamped copy of an image row, then
+// the channel's spread (two passes: mean, then squares), the weights' logits, and their softmax over neighbours.
 void lm_pamr_affinity(const float *image, int h, int w, const int *dilations, int count, float *affinity, int row_from,
                       int row_to) {
     const size_t plane = (size_t)h * w;
     const int neighbours = 8 * count;
     int dy[64 * 8], dx[64 * 8];
     for (int k = 0; k < count && k < 64; k++) offsets(dilations[k], dy + 8 * k, dx + 8 * k);
-    float kappa[64 * 8];
+    float *near = malloc(sizeof(float) * (size_t)neighbours * w);    // one channel's neighbours of one row
+    float *kappa = malloc(sizeof(float) * (size_t)neighbours * w);
+    float *mean = malloc(sizeof(float) * (size_t)w), *scale = malloc(sizeof(float) * (size_t)w);
+    if (!near || !kappa || !mean || !scale) abort();
+    const int values = 9 * count;
     for (int y = row_from; y < row_to; y++) {
-        for (int x = 0; x < w; x++) {
-            const size_t p = (size_t)y * w + x;
-            for (int n = 0; n < neighbours; n++) kappa[n] = 0;
-            for (int ch = 0; ch < 3; ch++) {
-                const float *c = image + ch * plane;
-                const float centre = c[p];
-                // Unbiased standard deviation of the 9 values of every dilation (the centre once per dilation).
-                double sum = 0, squares = 0;
-                for (int n = 0; n < neighbours; n++) {
-                    const float v = c[(size_t)clamp(y + dy[n], 0, h - 1) * w + clamp(x + dx[n], 0, w - 1)];
-                    sum += v;
-                    squares += (double)v * v;
-                }
-                sum += (double)count * centre;
-                squares += (double)count * centre * centre;
-                const int values = 9 * count;
-                double variance = (squares - sum * sum / values) / (values - 1);
-                const float sigma = (float)sqrt(variance > 0 ? variance : 0);
-                const float scale = 1.0f / (1e-8f + 0.1f * sigma);
-                for (int n = 0; n < neighbours; n++) {
-                    const float v = c[(size_t)clamp(y + dy[n], 0, h - 1) * w + clamp(x + dx[n], 0, w - 1)];
-                    kappa[n] -= fabsf(centre - v) * scale / 3.0f;
-                }
-            }
-            // Softmax over the neighbours.
-            float top = kappa[0];
-            for (int n = 1; n < neighbours; n++) top = kappa[n] > top ? kappa[n] : top;
-            float total = 0;
+        for (size_t i = 0; i < (size_t)neighbours * w; i++) kappa[i] = 0;
+        for (int ch = 0; ch < 3; ch++) {
+            const float *centre = image + ch * plane + (size_t)y * w;
             for (int n = 0; n < neighbours; n++) {
-                kappa[n] = expf(kappa[n] - top);
-                total += kappa[n];
+                const float *row = image + ch * plane + (size_t)clamp(y + dy[n], 0, h - 1) * w;
+                float *out = near + (size_t)n * w;
+                for (int x = 0; x < w; x++) out[x] = row[clamp(x + dx[n], 0, w - 1)];
             }
-            for (int n = 0; n < neighbours; n++) affinity[n * plane + p] = kappa[n] / total;
+            for (int x = 0; x < w; x++) mean[x] = (float)count * centre[x];
+            for (int n = 0; n < neighbours; n++) {
+                const float *v = near + (size_t)n * w;
+                for (int x = 0; x < w; x++) mean[x] += v[x];
+            }
+            for (int x = 0; x < w; x++) {
+                mean[x] /= (float)values;
+                const float d = centre[x] - mean[x];
+                scale[x] = (float)count * d * d;
+            }
+            for (int n = 0; n < neighbours; n++) {
+                const float *v = near + (size_t)n * w;
+                for (int x = 0; x < w; x++) scale[x] += (v[x] - mean[x]) * (v[x] - mean[x]);
+            }
+            // scale = 1 / (1e-8 + 0.1 σ) / 3, σ the unbiased standard deviation; the 3 averages the channels.
+            for (int x = 0; x < w; x++) scale[x] = 1.0f / (3.0f * (1e-8f + 0.1f * sqrtf(scale[x] / (float)(values - 1))));
+            for (int n = 0; n < neighbours; n++) {
+                const float *v = near + (size_t)n * w;
+                float *k = kappa + (size_t)n * w;
+                for (int x = 0; x < w; x++) k[x] -= fabsf(centre[x] - v[x]) * scale[x];
+            }
+        }
+        // Softmax over the neighbours, for every pixel of the row at once.
+        for (int x = 0; x < w; x++) mean[x] = kappa[x];
+        for (int n = 1; n < neighbours; n++) {
+            const float *k = kappa + (size_t)n * w;
+            for (int x = 0; x < w; x++) mean[x] = k[x] > mean[x] ? k[x] : mean[x];
+        }
+        for (int n = 0; n < neighbours; n++) {
+            float *k = kappa + (size_t)n * w;
+            for (int x = 0; x < w; x++) k[x] -= mean[x];
+            lm_exp(k, k, w);
+        }
+        for (int x = 0; x < w; x++) scale[x] = 0;
+        for (int n = 0; n < neighbours; n++) {
+            const float *k = kappa + (size_t)n * w;
+            for (int x = 0; x < w; x++) scale[x] += k[x];
+        }
+        for (int n = 0; n < neighbours; n++) {
+            const float *k = kappa + (size_t)n * w;
+            float *a = affinity + n * plane + (size_t)y * w;
+            for (int x = 0; x < w; x++) a[x] = k[x] / scale[x];
         }
     }
+    free(near);
+    free(kappa);
+    free(mean);
+    free(scale);
 }
 
+// One neighbour's share of one class's output row: out[x] += a[x] · row[x + shift], the neighbour clamped to the
+// row at its ends.
+static inline void accumulate(float *restrict out, const float *restrict a, const float *restrict row, int w, int shift) {
+    // Columns whose neighbour is inside the row: a contiguous, vectorised loop.
+    const int lo = shift < 0 ? (-shift < w ? -shift : w) : 0;
+    const int hi = shift > 0 ? (w - shift > 0 ? w - shift : 0) : w;
+    for (int x = 0; x < lo; x++) out[x] += a[x] * row[clamp(x + shift, 0, w - 1)];
+    for (int x = lo; x < hi; x++) out[x] += a[x] * row[x + shift];
+    for (int x = hi > lo ? hi : lo; x < w; x++) out[x] += a[x] * row[clamp(x + shift, 0, w - 1)];
+}
+
+// Row by row, each neighbour's weights (one row of them) serve every class while they are in cache.
 MULTIVERSION
 void lm_pamr_step(const float *affinity, const float *source, float *target, int h, int w, const int *dilations, int count,
-                  int class_from, int class_to) {
+                  int classes, int row_from, int row_to) {
     const size_t plane = (size_t)h * w;
     const int neighbours = 8 * count;
     int dy[64 * 8], dx[64 * 8];
     for (int k = 0; k < count && k < 64; k++) offsets(dilations[k], dy + 8 * k, dx + 8 * k);
-    for (int c = class_from; c < class_to; c++) {
-        const float *src = source + c * plane;
-        float *dst = target + c * plane;
-        for (int y = 0; y < h; y++) {
-            float *out = dst + (size_t)y * w;
+    for (int y = row_from; y < row_to; y++) {
+        for (int c = 0; c < classes; c++) {
+            float *out = target + c * plane + (size_t)y * w;
             for (int x = 0; x < w; x++) out[x] = 0;
-            for (int n = 0; n < neighbours; n++) {
-                const float *a = affinity + n * plane + (size_t)y * w;
-                const float *row = src + (size_t)clamp(y + dy[n], 0, h - 1) * w;
-                const int shift = dx[n];
-                // Columns whose neighbour is inside the row: a contiguous, vectorisable loop.
-                const int lo = shift < 0 ? (-shift < w ? -shift : w) : 0;
-                const int hi = shift > 0 ? (w - shift > 0 ? w - shift : 0) : w;
-                for (int x = 0; x < lo; x++) out[x] += a[x] * row[clamp(x + shift, 0, w - 1)];
-                for (int x = lo; x < hi; x++) out[x] += a[x] * row[x + shift];
-                for (int x = hi > lo ? hi : lo; x < w; x++) out[x] += a[x] * row[clamp(x + shift, 0, w - 1)];
+        }
+        for (int n = 0; n < neighbours; n++) {
+            const float *a = affinity + n * plane + (size_t)y * w;
+            const size_t from = (size_t)clamp(y + dy[n], 0, h - 1) * w;
+            for (int c = 0; c < classes; c++) {
+                accumulate(target + c * plane + (size_t)y * w, a, source + c * plane + from, w, dx[n]);
             }
         }
     }

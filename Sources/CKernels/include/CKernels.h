@@ -31,10 +31,10 @@ void lm_add(float *x, const float *y, long n);
 /// 64); affinity [8·count, h, w], each pixel's weights over its 8·count neighbours summing to 1.
 void lm_pamr_affinity(const float *image, int h, int w, const int *dilations, int count, float *affinity, int row_from,
                       int row_to);
-/// One PAMR iteration for classes class_from..<class_to: target[c][p] = Σ_n affinity[n][p] · source[c][neighbour n
-/// of p] (borders replicate), source and target [classes, h, w].
+/// One PAMR iteration for rows row_from..<row_to: target[c][p] = Σ_n affinity[n][p] · source[c][neighbour n of p]
+/// (borders replicate), source and target [classes, h, w].
 void lm_pamr_step(const float *affinity, const float *source, float *target, int h, int w, const int *dilations, int count,
-                  int class_from, int class_to);
+                  int classes, int row_from, int row_to);
 
 /// Vector exp, for the tests: out[i] = e^x[i].
 void lm_exp(const float *x, float *out, long n);

@@ -26,9 +26,9 @@ enum PAMR {
                 scores.withUnsafeBufferPointer { source in
                     other.withUnsafeMutableBufferPointer { target in
                         let (weights, from, to) = (a.baseAddress!, source.baseAddress!, target.baseAddress!)
-                        Parallel.forEachChunk(k, grain: 1) { classes in
-                            lm_pamr_step(weights, from, to, Int32(h), Int32(w), dilations, Int32(dilations.count),
-                                         Int32(classes.lowerBound), Int32(classes.upperBound))
+                        Parallel.forEachChunk(h, grain: 16) { rows in
+                            lm_pamr_step(weights, from, to, Int32(h), Int32(w), dilations, Int32(dilations.count), Int32(k),
+                                         Int32(rows.lowerBound), Int32(rows.upperBound))
                         }
                     }
                 }
