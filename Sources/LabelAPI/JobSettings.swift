@@ -26,21 +26,24 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     /// Lease length when the worker does not ask for another.
     public var leaseSeconds: Double = 60
 
+    /// Settings left out take their mode's published protocol (`defaults(mode:)`).
     public init(
         mode: String = "maskclip", templates: String = "maskclip85", promptDenoise: Float? = nil, keySmoothing: Float = 0,
-        shortSide: Int = 512, longSide: Int = 2048, window: Int = 0, stride: Int = 0,
-        pamrIterations: Int = 0, pamrDilations: [Int] = [8, 16], preset: String = "clip",
+        shortSide: Int? = nil, longSide: Int = 2048, window: Int? = nil, stride: Int? = nil,
+        pamrIterations: Int? = nil, pamrDilations: [Int] = [8, 16], preset: String = "clip",
         shardSize: Int = 8, maxAttempts: Int = 3, leaseSeconds: Double = 60
     ) {
-        self.window = window
-        self.stride = stride
-        self.pamrIterations = pamrIterations
-        self.pamrDilations = pamrDilations
+        let protocolOf = Self.defaults(mode: mode)
         self.mode = mode
+        self.shortSide = shortSide ?? protocolOf.shortSide
+        self.window = window ?? protocolOf.window
+        // The protocol's stride goes with its window; another window's default stride is half of it (0).
+        self.stride = stride ?? (window == nil ? protocolOf.stride : 0)
+        self.pamrIterations = pamrIterations ?? protocolOf.pamrIterations
+        self.pamrDilations = pamrDilations
         self.templates = templates
-        self.promptDenoise = promptDenoise ?? Self.defaultPromptDenoise(mode: mode, window: window)
+        self.promptDenoise = promptDenoise ?? Self.defaultPromptDenoise(mode: mode, window: self.window)
         self.keySmoothing = keySmoothing
-        self.shortSide = shortSide
         self.longSide = longSide
         self.preset = preset
         self.shardSize = shardSize
@@ -51,17 +54,16 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     /// Decodes missing keys as their defaults, so clients may send only what they change.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = JobSettings()
-        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? d.mode
+        let mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "maskclip"
+        let d = JobSettings(
+            mode: mode, promptDenoise: try c.decodeIfPresent(Float.self, forKey: .promptDenoise),
+            shortSide: try c.decodeIfPresent(Int.self, forKey: .shortSide), window: try c.decodeIfPresent(Int.self, forKey: .window),
+            stride: try c.decodeIfPresent(Int.self, forKey: .stride), pamrIterations: try c.decodeIfPresent(Int.self, forKey: .pamrIterations))
+        self.mode = mode
+        (promptDenoise, shortSide, window, stride, pamrIterations) = (d.promptDenoise, d.shortSide, d.window, d.stride, d.pamrIterations)
         templates = try c.decodeIfPresent(String.self, forKey: .templates) ?? d.templates
-        let window = try c.decodeIfPresent(Int.self, forKey: .window) ?? d.window
-        promptDenoise = try c.decodeIfPresent(Float.self, forKey: .promptDenoise) ?? Self.defaultPromptDenoise(mode: mode, window: window)
         keySmoothing = try c.decodeIfPresent(Float.self, forKey: .keySmoothing) ?? d.keySmoothing
-        shortSide = try c.decodeIfPresent(Int.self, forKey: .shortSide) ?? d.shortSide
         longSide = try c.decodeIfPresent(Int.self, forKey: .longSide) ?? d.longSide
-        self.window = window
-        stride = try c.decodeIfPresent(Int.self, forKey: .stride) ?? d.stride
-        pamrIterations = try c.decodeIfPresent(Int.self, forKey: .pamrIterations) ?? d.pamrIterations
         pamrDilations = try c.decodeIfPresent([Int].self, forKey: .pamrDilations) ?? d.pamrDilations
         preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? d.preset
         shardSize = try c.decodeIfPresent(Int.self, forKey: .shardSize) ?? d.shardSize
@@ -100,6 +102,24 @@ extension JobSettings {
     public static let presets = ["clip", "reference"]
     /// The dense modes (Inference's `DenseMode`); MaskCLIP is the default.
     public static let modes = ["maskclip", "clearclip", "sclip", "naclip"]
+    /// A mode's published protocol on ViT-B/16 (docs/DENSE-MODES.md, "Presets"): the defaults of the settings a job
+    /// leaves out, so `--mode naclip` alone is NACLIP's setting. Every value can still be given.
+    public struct ModeDefaults: Sendable, Equatable {
+        public var shortSide: Int
+        public var window: Int
+        public var stride: Int
+        public var pamrIterations: Int
+    }
+
+    public static func defaults(mode: String) -> ModeDefaults {
+        switch mode {
+        case "clearclip": ModeDefaults(shortSide: 448, window: 448, stride: 224, pamrIterations: 0)
+        case "sclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 0)
+        case "naclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 10)
+        default: ModeDefaults(shortSide: 512, window: 0, stride: 0, pamrIterations: 0)
+        }
+    }
+
     /// Prompt denoising is MaskCLIP's whole-image refinement: on by default there, off in the newer modes and with
     /// sliding windows.
     public static func defaultPromptDenoise(mode: String, window: Int = 0) -> Float { mode == "maskclip" && window == 0 ? 0.5 : 0 }

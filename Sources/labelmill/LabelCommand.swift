@@ -63,7 +63,7 @@ struct LabelCommand: ParsableCommand {
 /// The per-image MaskCLIP flags, shared by `label`, `run`, `submit` and `bench`. Numbers are read even when they
 /// start with "-", so that a negative value is refused with its range instead of being taken for a flag.
 struct MaskCLIPFlags: ParsableArguments {
-    @Option(help: "How CLIP's last block becomes dense features: maskclip (the default), clearclip, sclip or naclip (docs/DENSE-MODES.md).")
+    @Option(help: "How CLIP's last block becomes dense features: maskclip (the default), clearclip, sclip or naclip; the settings not given take the mode's published protocol (docs/DENSE-MODES.md).")
     var mode: DenseMode = .maskclip
 
     @Option(parsing: .unconditional, help: "Prompt-denoising threshold (0 turns it off; default 0.5 in mode maskclip, 0 in the others).")
@@ -72,20 +72,20 @@ struct MaskCLIPFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "Key-smoothing threshold (0 turns it off; the paper uses 1.0).")
     var keySmoothing: Float = 0
 
-    @Option(parsing: .unconditional, help: "Resize so the short side is this long...")
-    var shortSide = 512
+    @Option(parsing: .unconditional, help: "Resize so the short side is this long (default: 512 in mode maskclip, 448 clearclip, 336 sclip and naclip)...")
+    var shortSide: Int?
 
     @Option(parsing: .unconditional, help: "...unless the long side would exceed this.")
     var longSide = 2048
 
-    @Option(parsing: .unconditional, help: "Sliding windows of this side over the resized image (0: the whole image at once).")
-    var window = 0
+    @Option(parsing: .unconditional, help: "Sliding windows of this side over the resized image (0: the whole image at once; default: 0 in mode maskclip, 448 clearclip, 224 sclip and naclip).")
+    var window: Int?
 
-    @Option(parsing: .unconditional, help: "The windows' step in pixels (0: half the window).")
-    var stride = 0
+    @Option(parsing: .unconditional, help: "The windows' step in pixels (0: half the window; default: the mode's, 224 clearclip, 112 sclip and naclip).")
+    var stride: Int?
 
-    @Option(parsing: .unconditional, help: "PAMR refinement iterations on the full-size scores (0: off; NACLIP uses 10).")
-    var pamrIterations = 0
+    @Option(parsing: .unconditional, help: "PAMR refinement iterations on the full-size scores (0: off; default 10 in mode naclip, 0 in the others).")
+    var pamrIterations: Int?
 
     @Option(help: "PAMR's neighbour dilations in pixels, comma-separated.")
     var pamrDilations = "8,16"
@@ -96,20 +96,18 @@ struct MaskCLIPFlags: ParsableArguments {
     @Option(help: "clip (the checkpoint's GELU, eps and CLIP statistics) or reference (MaskCLIP code's: erf GELU, eps 1e-6, ImageNet statistics).")
     var preset: Preset = .clip
 
+    /// The flags as MaskCLIP's options, the values not given resolved as a job's settings resolve them.
     var options: MaskCLIPOptions {
-        MaskCLIPOptions(mode: mode, shortSide: shortSide, longSide: longSide, promptDenoise: resolvedPromptDenoise,
-                        keySmoothing: keySmoothing, preset: preset, window: window, stride: stride,
-                        pamrIterations: pamrIterations, pamrDilations: dilations)
+        let s = settings(templates: "maskclip85")
+        return MaskCLIPOptions(mode: mode, shortSide: s.shortSide, longSide: s.longSide, promptDenoise: s.promptDenoise,
+                               keySmoothing: s.keySmoothing, preset: preset, window: s.window, stride: s.stride,
+                               pamrIterations: s.pamrIterations, pamrDilations: s.pamrDilations)
     }
 
-    /// Prompt denoising runs on MaskCLIP's whole-image path: on by default there, off otherwise unless given.
-    private var resolvedPromptDenoise: Float {
-        promptDenoise ?? JobSettings.defaultPromptDenoise(mode: mode.rawValue, window: window)
-    }
-
-    /// These flags as a job's settings (whose ranges are the one definition every command checks).
-    func settings(templates: String) throws -> JobSettings {
-        JobSettings(mode: mode.rawValue, templates: templates, promptDenoise: resolvedPromptDenoise, keySmoothing: keySmoothing,
+    /// These flags as a job's settings (whose ranges are the one definition every command checks); what is not
+    /// given takes the mode's protocol.
+    func settings(templates: String) -> JobSettings {
+        JobSettings(mode: mode.rawValue, templates: templates, promptDenoise: promptDenoise, keySmoothing: keySmoothing,
                     shortSide: shortSide, longSide: longSide, window: window, stride: stride, pamrIterations: pamrIterations,
                     pamrDilations: dilations, preset: preset.rawValue)
     }

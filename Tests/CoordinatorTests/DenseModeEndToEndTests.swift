@@ -63,6 +63,20 @@ import Testing
         try EndToEndTests.expectMatchesReference(refined, image: "img_a.png", mode: "naclip.pamr")
     }
 
+    /// A mode alone is its paper's protocol (docs/DENSE-MODES.md, "Presets"); what is given wins, and a window of
+    /// one's own gets half of it as its stride.
+    @Test func aModeAloneGivesItsPublishedProtocol() throws {
+        func protocolOf(_ s: JobSettings) -> [Int] { [s.shortSide, s.window, s.stride, s.pamrIterations] }
+        #expect(protocolOf(JobSettings()) == [512, 0, 0, 0] && JobSettings().promptDenoise == 0.5)
+        #expect(protocolOf(JobSettings(mode: "clearclip")) == [448, 448, 224, 0])
+        #expect(protocolOf(JobSettings(mode: "sclip")) == [336, 224, 112, 0])
+        #expect(protocolOf(JobSettings(mode: "naclip")) == [336, 224, 112, 10] && JobSettings(mode: "naclip").promptDenoise == 0)
+        #expect(protocolOf(JobSettings(mode: "naclip", shortSide: 448, window: 300, pamrIterations: 0)) == [448, 300, 0, 0])
+        let decoded = try JSONDecoder().decode(JobSettings.self, from: Data(#"{"mode": "naclip", "window": 0}"#.utf8))
+        #expect(protocolOf(decoded) == [336, 0, 0, 10], "the whole image with NACLIP's other settings")
+        for mode in JobSettings.modes { try JobSettings(mode: mode).validate() }
+    }
+
     /// A mode that does not exist, or key smoothing outside MaskCLIP, is refused before anything runs, by name.
     @Test(.timeLimit(.minutes(2)))
     func modeSettingsAreCheckedUpFront() async throws {
