@@ -9,11 +9,7 @@
 #pragma clang fp reassociate(on)
 #pragma clang fp contract(fast)
 
-#if defined(__x86_64__) && defined(__clang__)
-#define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MULTIVERSION
-#endif
+#include "multiversion.h"
 
 static inline float bits_to_float(int32_t i) {
     float f;

@@ -10,11 +10,7 @@
 
 #pragma clang fp contract(fast)
 
-#if defined(__x86_64__) && defined(__clang__)
-#define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MULTIVERSION
-#endif
+#include "multiversion.h"
 
 static inline int clamp(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
