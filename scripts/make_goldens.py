@@ -124,7 +124,7 @@ def f32(t):
 
 def text_goldens(w, tok, classes):
     out, info = {}, {}
-    for name in ("single", "maskclip85"):
+    for name in ("single", "maskclip85", "imagenet80"):
         templates = ref.load_templates(name)
         T, ids, feats = ref.class_matrix(w, tok, classes, templates, return_details=True)
         err = ref.check_text_against_hf(w, ids, feats)

@@ -54,7 +54,8 @@ SCENE_TEMPLATES = [
     "there is a {} in the scene.", "there is the {} in the scene.", "this is a {} in the scene.",
     "this is the {} in the scene.", "this is one {} in the scene.",
 ]
-TEMPLATE_SETS = {"maskclip85": IMAGENET_TEMPLATES + SCENE_TEMPLATES, "single": ["a photo of a {}."]}
+TEMPLATE_SETS = {"maskclip85": IMAGENET_TEMPLATES + SCENE_TEMPLATES, "imagenet80": IMAGENET_TEMPLATES,
+                 "single": ["a photo of a {}."]}
 assert len(IMAGENET_TEMPLATES) == 80 and len(set(IMAGENET_TEMPLATES)) == 80
 
 SOT, EOT, CONTEXT = 49406, 49407, 77

@@ -123,7 +123,7 @@ extension JobSettings {
     /// Prompt denoising is MaskCLIP's whole-image refinement: on by default there, off in the newer modes and with
     /// sliding windows.
     public static func defaultPromptDenoise(mode: String, window: Int = 0) -> Float { mode == "maskclip" && window == 0 ? 0.5 : 0 }
-    public static let builtInTemplates = ["maskclip85", "single"]
+    public static let builtInTemplates = ["maskclip85", "imagenet80", "single"]
     /// Marks templates carried in the setting itself, one per line (how a job sends a user's template file).
     public static let inlineTemplatesPrefix = "inline:"
     public static let maxInlineTemplates = 1000
@@ -141,7 +141,7 @@ extension JobSettings {
         }
         if !(Self.builtInTemplates.contains(templates) || templates.hasPrefix(Self.inlineTemplatesPrefix)) {
             throw SettingError(field: "templates", value: templates.debugDescription,
-                               allowed: "maskclip85, single, or \(Self.inlineTemplatesPrefix) followed by templates one per line")
+                               allowed: "maskclip85, imagenet80, single, or \(Self.inlineTemplatesPrefix) followed by templates one per line")
         }
         if templates.hasPrefix(Self.inlineTemplatesPrefix) {
             let lines = templates.dropFirst(Self.inlineTemplatesPrefix.count).split(whereSeparator: \.isNewline)

@@ -13,7 +13,7 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var classOptions: ClassOptions
 
-    @Option(help: "Prompt templates: maskclip85, single, or a file.")
+    @Option(help: "Prompt templates: maskclip85, imagenet80, single, or a file.")
     var templates = "maskclip85"
 
     @Option(help: "Output file (safetensors).")

@@ -18,7 +18,7 @@ struct LabelCommand: ParsableCommand {
 
     @OptionGroup var classOptions: ClassOptions
 
-    @Option(help: "Prompt templates: maskclip85 (the default), single, or a file with one template per line ({} = class name).")
+    @Option(help: "Prompt templates: maskclip85 (the default), imagenet80, single, or a file with one template per line ({} = class name).")
     var templates: String?
 
     @Option(help: "Class embeddings made by `labelmill embed` (skips the text tower; --classes and --templates, if given, must match).")

@@ -29,7 +29,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Output directory: labels/, classes.json, results.jsonl (and the coordinator's state in .labelmill/).")
     var out: String
     @Option(parsing: .unconditional, help: "Local workers (each labels one image at a time with every core).") var workers = 1
-    @Option(help: "Prompt templates: maskclip85, single, or a file.") var templates = "maskclip85"
+    @Option(help: "Prompt templates: maskclip85, imagenet80 (the newer modes' papers use it), single, or a file.") var templates = "maskclip85"
     @OptionGroup var maskCLIP: MaskCLIPFlags
     @Option(parsing: .unconditional, help: "Images per task.") var shardSize = 8
     @Flag(help: "No progress line.") var quiet = false

@@ -37,7 +37,7 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var classOptions: ClassOptions
 
-    @Option(help: "Prompt templates: maskclip85, single, or a file (sent inline).")
+    @Option(help: "Prompt templates: maskclip85, imagenet80, single, or a file (sent inline).")
     var templates = "maskclip85"
 
     @OptionGroup var maskCLIP: MaskCLIPFlags

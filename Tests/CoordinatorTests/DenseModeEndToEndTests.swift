@@ -75,6 +75,7 @@ import Testing
         let decoded = try JSONDecoder().decode(JobSettings.self, from: Data(#"{"mode": "naclip", "window": 0}"#.utf8))
         #expect(protocolOf(decoded) == [336, 0, 0, 10], "the whole image with NACLIP's other settings")
         for mode in JobSettings.modes { try JobSettings(mode: mode).validate() }
+        try JobSettings(mode: "naclip", templates: "imagenet80").validate()  // the newer papers' templates, by name
     }
 
     /// A mode that does not exist, or key smoothing outside MaskCLIP, is refused before anything runs, by name.

@@ -13,7 +13,7 @@ import Testing
                                     templates: .named(templates), modelSHA256: "test")
     }
 
-    @Test(arguments: ["single", "maskclip85"])
+    @Test(arguments: ["single", "maskclip85", "imagenet80"])
     func textEmbeddings(templates: String) throws {
         let golden = try TestFixtures.golden("text").floats("T.\(templates)")
         let ours = try Self.classEmbeddings(templates)
