@@ -14,6 +14,11 @@ extension CLIPEncoderLayer {
         let v = linear(h, weight: vWeight, bias: vBias)
         let context = multiHeadAttention(q: q, k: k, v: v, heads: heads, segments: segments, causal: causal)
         addInPlace(&x, linear(context, weight: outWeight, bias: outBias))
+        addMLP(&x, settings)
+    }
+
+    /// x = x + mlp(ln2(x)), the block's second half.
+    func addMLP(_ x: inout Matrix, _ settings: BlockSettings) {
         addInPlace(&x, mlp(layerNorm(x, weight: norm2Weight, bias: norm2Bias, eps: settings.eps), settings))
     }
 

@@ -49,7 +49,7 @@ public struct CLIPVisionTransformer: Sendable {
             // No attention computed (code): z = x + out_proj(v_proj(y)); z = z + mlp(ln2(z)); key = out_proj(k_proj(y))
             z = x
             addInPlace(&z, linear(linear(y, weight: last.vWeight, bias: last.vBias), weight: last.outWeight, bias: last.outBias))
-            addInPlace(&z, last.mlp(layerNorm(z, weight: last.norm2Weight, bias: last.norm2Bias, eps: settings.eps), settings))
+            last.addMLP(&z, settings)
             if wantKeys {
                 let k = linear(y.rows(1..<y.rows), weight: last.kWeight, bias: last.kBias)
                 keys = linear(k, weight: last.outWeight, bias: last.outBias)
@@ -63,7 +63,7 @@ public struct CLIPVisionTransformer: Sendable {
             let (q, k) = (linear(y, weight: last.qWeight, bias: last.qBias), linear(y, weight: last.kWeight, bias: last.kBias))
             z = x
             addInPlace(&z, last.attentionOutput(similarityAttention(terms: [(q, q), (k, k)], v: last.values(y), heads: heads)))
-            addInPlace(&z, last.mlp(layerNorm(z, weight: last.norm2Weight, bias: last.norm2Bias, eps: settings.eps), settings))
+            last.addMLP(&z, settings)
         case .naclip:
             // z = Attn(softmax(s k kᵀ + ω)): no residual, no MLP.
             let k = linear(y, weight: last.kWeight, bias: last.kBias)

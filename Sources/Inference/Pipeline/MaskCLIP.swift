@@ -116,9 +116,9 @@ public struct MaskCLIP: Sendable {
     /// the best class of each pixel (the lowest index on ties).
     func refinedLabels(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage) -> [UInt8] {
         let (h, w, k) = (image.height, image.width, scores.cols)
-        var full = refinedScores(scores, grid: grid, through: through, image: image)
+        let full = refinedScores(scores, grid: grid, through: through, image: image)
         var labels = [UInt8](repeating: 0, count: h * w)
-        full.withUnsafeMutableBufferPointer { s in
+        full.withUnsafeBufferPointer { s in
             for p in 0..<h * w {
                 var (best, label) = (s[p], 0)
                 for c in 1..<max(k, 1) where s[c * h * w + p] > best { (best, label) = (s[c * h * w + p], c) }
