@@ -94,7 +94,9 @@ import Support
     @Test func foreignUploadsWriteNothing() async throws {
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
-        _ = try await live.submit(Self.manifest)
+        // A lease that outlasts the test on a loaded machine: with the default 5 s one, a stale lease (409) once
+        // answered before the unknown image (404) could be checked.
+        _ = try await live.submit(Self.manifest, settings: JobSettings(shortSide: 48, shardSize: 2, leaseSeconds: 120))
         let worker = live.worker
         let task = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
         let png = try ImageCodec.encodeLabelPNG(LabelMap(width: 2, height: 2, indices: [0, 1, 0, 1]))
