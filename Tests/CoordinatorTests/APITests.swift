@@ -142,7 +142,9 @@ import Support
 
         let jpeg = try ImageCodec.encodeJPEG(picture(64, 48))
         try await upload(jpeg, task.leaseToken)
-        #expect(try await http.send(HTTPRequest(url: path, headers: admin)).body == jpeg)
+        let stored = try await http.send(HTTPRequest(url: path, headers: admin))
+        #expect(stored.status == 200 && stored.body == jpeg,
+                "HTTP \(stored.status), \(stored.body.count) bytes (sent \(jpeg.count)): \(stored.bodyText.prefix(300))")
 
         for (query, reason) in [("gallery?state=bogus", "state=bogus is not done or failed"),
                                 ("gallery?class=256", "class=256 is not a whole number in 0...255"),
