@@ -94,9 +94,11 @@ public struct MaskCLIP: Sendable {
         let (h, w) = (image.height, image.width)
         // Scores on a grid, and the size they pass through on their way to the image (bilinear both times).
         let scores: Matrix, grid: (Int, Int), through: (Int, Int)
+        var resized: PreparedImage?  // the resized image as it is: the windows' source, and PAMR's guide
         if options.window > 0 {
-            let resized = prepare(image, rounding: .asResized)
-            (scores, grid, through) = (windowedLogits(resized), (resized.resizedHeight, resized.resizedWidth), (h, w))
+            let whole = prepare(image, rounding: .asResized)
+            (scores, grid, through) = (windowedLogits(whole), (whole.resizedHeight, whole.resizedWidth), (h, w))
+            resized = whole
         } else {
             // Through the resized size (MaskCLIP, NACLIP) or straight to the image's size (ClearCLIP, SCLIP), as
             // each method's code does it.
@@ -106,17 +108,17 @@ public struct MaskCLIP: Sendable {
             through = [.clearclip, .sclip].contains(options.mode) ? (h, w) : (prepared.resizedHeight, prepared.resizedWidth)
         }
         let indices = options.pamrIterations > 0
-            ? refinedLabels(scores, grid: grid, through: through, image: image)
+            ? refinedLabels(scores, grid: grid, through: through, image: image, resized: resized ?? prepare(image, rounding: .asResized))
             : upsampleArgmax(scores, gridHeight: grid.0, gridWidth: grid.1, resizedHeight: through.0, resizedWidth: through.1,
                              height: h, width: w)
         return LabelMap(width: w, height: h, indices: indices)
     }
 
-    /// The scores at the image's full size, refined by PAMR (guided by the normalised image at that size), then
-    /// the best class of each pixel (the lowest index on ties).
-    func refinedLabels(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage) -> [UInt8] {
+    /// The scores at the image's full size, refined by PAMR (guided by `resized`, the normalised image rounded
+    /// `.asResized`, brought to that size), then the best class of each pixel (the lowest index on ties).
+    func refinedLabels(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage, resized: PreparedImage) -> [UInt8] {
         let (h, w, k) = (image.height, image.width, scores.cols)
-        let full = refinedScores(scores, grid: grid, through: through, image: image)
+        let full = refinedScores(scores, grid: grid, through: through, image: image, resized: resized)
         var labels = [UInt8](repeating: 0, count: h * w)
         full.withUnsafeBufferPointer { s in
             for p in 0..<h * w {
@@ -129,7 +131,7 @@ public struct MaskCLIP: Sendable {
     }
 
     /// PAMR's input and output: the scores upsampled to the image [K, h, w], refined.
-    func refinedScores(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage) -> [Float] {
+    func refinedScores(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage, resized: PreparedImage) -> [Float] {
         let (h, w, k) = (image.height, image.width, scores.cols)
         let middle = scores.data.withUnsafeBufferPointer {
             Resample.bilinear($0, height: grid.0, width: grid.1, channels: k, toHeight: through.0, toWidth: through.1)
@@ -139,7 +141,6 @@ public struct MaskCLIP: Sendable {
         }
         var planes = [Float](repeating: 0, count: k * h * w)
         for p in 0..<h * w { for c in 0..<k { planes[c * h * w + p] = channelsLast[p * k + c] } }
-        let resized = prepare(image, rounding: .asResized)
         var guide = [Float](repeating: 0, count: 3 * h * w)
         let plane = resized.resizedHeight * resized.resizedWidth
         for c in 0..<3 {
