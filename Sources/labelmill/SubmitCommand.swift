@@ -77,7 +77,7 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         let response = try await coordinator.createJob(CreateJobRequest(
             name: name, model: model, classes: classes, settings: settings,
-            idempotencyKey: idempotencyKey ?? "submit-\(UUID().uuidString.lowercased())", manifestUpload: upload))
+            idempotencyKey: idempotencyKey, manifestUpload: upload))
         if json { try printJSON(["id": response.id]) } else { print(response.id) }
     }
 

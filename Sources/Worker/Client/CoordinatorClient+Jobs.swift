@@ -2,8 +2,12 @@ import Foundation
 import LabelAPI
 
 extension CoordinatorClient {
+    /// Creates the job. A request without an idempotency key gets one here, so that the client's own retry (after a
+    /// creation that outlasted its stall timeout, say) gets the job the first attempt made instead of a second one.
     public func createJob(_ job: CreateJobRequest) async throws -> CreateJobResponse {
-        try decode(CreateJobResponse.self, from: try await send(try jsonRequest(Routes.createJob, body: job, timeout: .seconds(600))))
+        var job = job
+        if job.idempotencyKey == nil { job.idempotencyKey = "client-\(UUID().uuidString.lowercased())" }
+        return try decode(CreateJobResponse.self, from: try await send(try jsonRequest(Routes.createJob, body: job, timeout: .seconds(600))))
     }
 
     /// Streams a manifest file to the coordinator (never whole in memory on either side); returns the upload id
