@@ -63,6 +63,16 @@ PAMR_CASES = {
     "img_a.maskclip.pamr": ("img_a", "maskclip", 48, 0, 0, 4, (1, 3, 40)),
 }
 
+# Synonyms and confidence (docs/DENSE-MODES.md section 2): the class lines below (11 queries for 5 classes); case
+# name -> (image, mode, short side, window, stride, PAMR iterations, dilations, logit scale, prompt denoising). The
+# minimum confidence is the 0.4 quantile of the case's own probabilities, so that it voids some pixels and not others.
+SYNONYM_CLASSES = ["cat, kitten", "dog, puppy, hound", "tree", "sky, clouds", "person, man, woman"]
+SYNONYM_CASES = {
+    "img_a.naclip.syn.pamr": ("img_a", "naclip", 48, 0, 0, 10, (8, 16), 40.0, 0.0),
+    "img_b.sclip.w64.syn": ("img_b", "sclip", 80, 64, 32, 0, (), 40.0, 0.0),
+    "img_a.maskclip.syn": ("img_a", "maskclip", 48, 0, 0, 0, (), 100.0, 0.5),
+}
+
 
 def tag(t):
     return f"{t:g}"
@@ -169,6 +179,25 @@ def mode_case_goldens(w, T, rgb, mode, short, window=0, stride=0, pamr_iteration
     return {k: f32(v) for k, v in out.items()}, r, notes
 
 
+def synonym_case_goldens(w, tok, rgb, mode, short, window, stride, iterations, dilations, logit_scale, pd):
+    _, queries, query_class = ref.parse_class_lines(SYNONYM_CLASSES)
+    T = ref.class_matrix(w, tok, queries, ref.load_templates("maskclip85"))
+    kwargs = dict(pd=pd, settings=[(pd, 0.0)], mode=mode, window=window, stride=stride, pamr_iterations=iterations,
+                  pamr_dilations=dilations, query_class=query_class, logit_scale=logit_scale)
+    free = ref.label_image(w, T, rgb, short, 2048, "clip", **kwargs)["runs"][(pd, 0.0)]
+    threshold = round(float(torch.quantile(free["probability"].flatten(), 0.4)), 3)
+    r = ref.label_image(w, T, rgb, short, 2048, "clip", min_confidence=threshold, **kwargs)
+    run = r["runs"][(pd, 0.0)]
+    out = {"T": T, "logits": r["logits"], "labels": run["labels"], "margin": run["margin"],
+           "confidence": run["probability"] * 255, "labels.free": free["labels"], "margin.free": free["margin"]}
+    m = run["margin"]
+    notes = {"min_confidence": threshold, "void": int((run["labels"] == 255).sum()),
+             "label_margin": {"min": float(m.min()), "below_1e-3": int((m < 1e-3).sum()),
+                              "classes_used": sorted(set(run["labels"].flatten().tolist()))}}
+    assert 0 < notes["void"] < m.numel(), "the threshold should void some pixels and not all"
+    return {k: f32(v) for k, v in out.items()}, r, notes
+
+
 def robustness(r):
     """How far this case's decisions are from the thresholds, so float32 code cannot flip them."""
     p = torch.softmax(100.0 * r["logits"], dim=1)
@@ -241,6 +270,18 @@ def main():
                     classes=",".join(CLASSES), templates="maskclip85", h=str(rgb.shape[0]), w=str(rgb.shape[1]),
                     nh=str(r["resized"][0]), nw=str(r["resized"][1]), gh=str(r["grid"][0]), gw=str(r["grid"][1]),
                     dtype="computed in float64, stored as F32")
+        save(tensors, os.path.join(args.out, case + ".safetensors"), meta)
+        report[case] = dict(meta, shapes={k: list(v.shape) for k, v in tensors.items()}, **notes)
+    for case, (image, mode, short, window, stride, iterations, dilations, scale, pd) in SYNONYM_CASES.items():
+        if only and case not in only:
+            continue
+        rgb = ref.load_rgb(os.path.join(images_dir, IMAGES[image]))
+        tensors, r, notes = synonym_case_goldens(w, tok, rgb, mode, short, window, stride, iterations, dilations, scale, pd)
+        meta = dict(image=f"images/{IMAGES[image]}", mode=mode, preset="clip", short_side=str(short), long_side="2048",
+                    window=str(window), stride=str(stride), pamr_iterations=str(iterations),
+                    pamr_dilations=",".join(map(str, dilations)), prompt_denoise=tag(pd), logit_scale=tag(scale),
+                    min_confidence=tag(notes["min_confidence"]), classes="|".join(SYNONYM_CLASSES), templates="maskclip85",
+                    h=str(rgb.shape[0]), w=str(rgb.shape[1]), dtype="computed in float64, stored as F32")
         save(tensors, os.path.join(args.out, case + ".safetensors"), meta)
         report[case] = dict(meta, shapes={k: list(v.shape) for k, v in tensors.items()}, **notes)
     for case, (image, preset, short, long_cap) in CASES.items():

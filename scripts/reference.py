@@ -216,8 +216,23 @@ def encode_text(w, token_ids):
     return torch.stack(out) @ w["text_projection.weight"].T
 
 
+def parse_class_lines(lines):
+    """Class lines as a classes file gives them: "name, synonym, ..." (docs/DENSE-MODES.md §2). Returns the class
+    names, the queries (every class's name, then its synonyms, class after class) and each query's class."""
+    names, queries, query_class = [], [], []
+    for line in lines:
+        fields = [f.strip() for f in line.split(",")]
+        if fields == [""]:
+            continue
+        names.append(fields[0])
+        queries += fields
+        query_class += [len(names) - 1] * len(fields)
+    return names, queries, query_class
+
+
 def class_matrix(w, tokenizer, classes, templates, return_details=False):
-    """T [K, E]: per class, L2-normalise each template's embedding, average, L2-normalise again."""
+    """T [K, E] (one row per query: pass the queries to embed synonyms): per query, L2-normalise each template's
+    embedding, average, L2-normalise again."""
     rows, prompt_ids, prompt_feats = [], [], []
     for c in classes:
         ids = [tokenizer.encode(t.format(c)) for t in templates]
@@ -472,34 +487,61 @@ def key_smooth(logits, key, t):
     return out
 
 
-def upsample_labels(scores, grid, resized, original, refine=None):
-    """scores [HW, K] -> [K, gh, gw] -> bilinear to (nh, nw) -> bilinear to (h, w) [-> refine, e.g. PAMR]; argmax
-    (lowest index on ties).
+def decide(s, query_class=None, logit_scale=100.0, min_confidence=0.0):
+    """Full-size scores s [Q, h, w] -> labels (docs/DENSE-MODES.md §2): P = softmax(logit_scale * s) over the
+    queries, p_c = max of P over class c's queries, label = argmax_c p_c (lowest index on ties), void (255) where
+    max_c p_c < min_confidence.
 
-    Returns labels [h, w] (int64) and the top-1 minus top-2 score margin [h, w]."""
-    gh, gw = grid
-    s = scores.T.reshape(1, -1, gh, gw)
-    s = F.interpolate(s, size=resized, mode="bilinear", align_corners=False)
-    s = F.interpolate(s, size=original, mode="bilinear", align_corners=False)[0]   # [K, h, w]
-    if refine is not None:
-        s = refine(s)
-    labels = torch.argmax(s, dim=0)  # first maximal index
-    if s.shape[0] > 1:
-        top2 = torch.topk(s, 2, dim=0).values
+    Returns labels [h, w] (int64), the margin [h, w] (top-1 minus top-2 of the class scores max_{q in c} s_q, or
+    the distance of the probability to the threshold when that is smaller) and the probability max_c p_c [h, w]."""
+    q = s.shape[0]
+    query_class = torch.arange(q) if query_class is None else torch.as_tensor(query_class)
+    k = int(query_class.max()) + 1
+    P = torch.softmax(logit_scale * s, dim=0)
+    class_scores = torch.full((k,) + s.shape[1:], -float("inf"), dtype=s.dtype)
+    class_p = torch.zeros((k,) + s.shape[1:], dtype=s.dtype)
+    for j in range(q):
+        c = int(query_class[j])
+        class_scores[c] = torch.maximum(class_scores[c], s[j])
+        class_p[c] = torch.maximum(class_p[c], P[j])
+    labels = torch.argmax(class_p, dim=0)  # first maximal index
+    probability = class_p.max(dim=0).values
+    if k > 1:
+        top2 = torch.topk(class_scores, 2, dim=0).values
         margin = top2[0] - top2[1]
     else:
         margin = torch.full(labels.shape, float("inf"), dtype=s.dtype)
-    return labels, margin
+    if min_confidence > 0:
+        labels = torch.where(probability < min_confidence, torch.full_like(labels, 255), labels)
+        margin = torch.minimum(margin, (probability - min_confidence).abs())
+    return labels, margin, probability
+
+
+def upsample_labels(scores, grid, resized, original, refine=None, **decision):
+    """scores [HW, Q] -> [Q, gh, gw] -> bilinear to (nh, nw) -> bilinear to (h, w) [-> refine, e.g. PAMR] ->
+    `decide` (query classes, logit scale, minimum confidence as keyword arguments).
+
+    Returns labels [h, w] (int64), the margin [h, w] and each pixel's probability [h, w]."""
+    gh, gw = grid
+    s = scores.T.reshape(1, -1, gh, gw)
+    s = F.interpolate(s, size=resized, mode="bilinear", align_corners=False)
+    s = F.interpolate(s, size=original, mode="bilinear", align_corners=False)[0]   # [Q, h, w]
+    if refine is not None:
+        s = refine(s)
+    return decide(s, **decision)
 
 
 def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0.0, settings=None, mode="maskclip",
-                window=0, stride=0, pamr_iterations=0, pamr_dilations=(8, 16)):
+                window=0, stride=0, pamr_iterations=0, pamr_dilations=(8, 16), query_class=None, logit_scale=100.0,
+                min_confidence=0.0):
     """Run section 4 on one decoded image. `settings`: optional list of (pd, ks) pairs to evaluate on the same
-    dense features; the result dict then holds labels/margins per pair as well as the intermediates.
+    dense features; the result dict then holds labels/margins/probabilities per pair as well as the intermediates.
+    T has one row per query; `query_class` gives each query's class (None: one query per class).
 
     The grid's scores go to the image bilinearly through the resized size (maskclip, naclip) or straight to the
     image's size (clearclip, sclip), as each method's code does it."""
     pr = vision_preset(preset, w) if isinstance(preset, str) else preset
+    decision = dict(query_class=query_class, logit_scale=logit_scale, min_confidence=min_confidence)
     refine = None
     if pamr_iterations > 0:
         # The guide: the normalised resized image (not made whole patches) at the image's own size.
@@ -510,8 +552,8 @@ def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0
         x, resized = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype, mode, whole_patches=False)
         logits = windowed_logits(w, T, x, window, stride or max(1, window // 2), mode, pr)      # [Q, H, W]
         scores = logits.flatten(1).T                                                          # [H*W, Q]
-        labels, margin = upsample_labels(scores, resized, rgb.shape[:2], rgb.shape[:2], refine)
-        run = dict(logits=scores, scores=scores, labels=labels, margin=margin)
+        labels, margin, probability = upsample_labels(scores, resized, rgb.shape[:2], rgb.shape[:2], refine, **decision)
+        run = dict(logits=scores, scores=scores, labels=labels, margin=margin, probability=probability)
         return dict(input=x, resized=resized, original=rgb.shape[:2], grid=resized, logits=scores, runs={(0.0, 0.0): run})
     x, resized = preprocess(rgb, short, long_cap, pr, w.patch, w.dtype, mode)
     out = dense_features(w, x, pr, mode)
@@ -521,8 +563,8 @@ def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0
         logits = prompt_denoise(out["logits"], t_pd)
         scores = key_smooth(logits, out["key"], t_ks) if t_ks > 0 else logits
         through = rgb.shape[:2] if mode in ("clearclip", "sclip") else resized
-        labels, margin = upsample_labels(scores, out["grid"], through, rgb.shape[:2], refine)
-        out["runs"][(t_pd, t_ks)] = dict(logits=logits, scores=scores, labels=labels, margin=margin)
+        labels, margin, probability = upsample_labels(scores, out["grid"], through, rgb.shape[:2], refine, **decision)
+        out["runs"][(t_pd, t_ks)] = dict(logits=logits, scores=scores, labels=labels, margin=margin, probability=probability)
     return out
 
 
@@ -538,7 +580,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="MaskCLIP reference labels (docs/maskclip.md)")
     ap.add_argument("images", nargs="+")
     ap.add_argument("--model", required=True)
-    ap.add_argument("--classes", required=True, help="comma-separated class names")
+    ap.add_argument("--classes", help="comma-separated class names")
+    ap.add_argument("--classes-file", help="one class a line; synonyms after the name, comma-separated")
     ap.add_argument("--templates", default="maskclip85", help="maskclip85 | single | a file, one template a line")
     ap.add_argument("--short-side", type=int, default=512)
     ap.add_argument("--long-side", type=int, default=2048)
@@ -550,6 +593,8 @@ def main(argv=None):
     ap.add_argument("--stride", type=int, default=0, help="sliding-window step (0: half the window)")
     ap.add_argument("--pamr-iterations", type=int, default=0, help="PAMR iterations (0: off)")
     ap.add_argument("--pamr-dilations", default="8,16")
+    ap.add_argument("--logit-scale", type=float, default=100.0, help="softmax scale of the pixel probabilities")
+    ap.add_argument("--min-confidence", type=float, default=0.0, help="void below this probability (0: off)")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     ap.add_argument("--check-hf", type=int, default=85, help="prompts to recompute with transformers (0: skip)")
     ap.add_argument("--out", required=True)
@@ -558,8 +603,11 @@ def main(argv=None):
     torch.set_grad_enabled(False)
     w = CLIPWeights(args.model, getattr(torch, args.dtype))
     tok = Tokenizer(args.model)
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    T, ids, feats = class_matrix(w, tok, classes, load_templates(args.templates), return_details=True)
+    if (args.classes is None) == (args.classes_file is None):
+        ap.error("give exactly one of --classes or --classes-file")
+    lines = [c for c in args.classes.split(",")] if args.classes else open(args.classes_file, encoding="utf-8").read().splitlines()
+    _, queries, query_class = parse_class_lines(lines)
+    T, ids, feats = class_matrix(w, tok, queries, load_templates(args.templates), return_details=True)
     if args.check_hf:
         err = check_text_against_hf(w, ids, feats, args.check_hf)
         print(f"text encoder vs transformers ({min(args.check_hf, len(ids))} prompts): max rel err {err:.2e}",
@@ -570,7 +618,8 @@ def main(argv=None):
         r = label_image(w, T, rgb, args.short_side, args.long_side, args.preset, args.prompt_denoise,
                         args.key_smoothing, mode=args.mode, window=args.window, stride=args.stride,
                         pamr_iterations=args.pamr_iterations,
-                        pamr_dilations=[int(d) for d in args.pamr_dilations.split(",")])
+                        pamr_dilations=[int(d) for d in args.pamr_dilations.split(",")], query_class=query_class,
+                        logit_scale=args.logit_scale, min_confidence=args.min_confidence)
         labels = r["runs"][(args.prompt_denoise, args.key_smoothing)]["labels"]
         stem = os.path.splitext(os.path.basename(path))[0]
         save_label_png(labels, os.path.join(args.out, stem + ".png"))

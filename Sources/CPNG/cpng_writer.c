@@ -1,4 +1,4 @@
-// Palette PNG encoding into a growing malloc'd buffer.
+// Palette (label maps) and grayscale (confidence maps) PNG encoding into a growing malloc'd buffer.
 #include "CPNG.h"
 #include "cpng_private.h"
 
@@ -34,15 +34,17 @@ static int write_image(writer *w, const uint8_t *indices, uint32_t width, uint32
                        const uint8_t *palette_rgb) {
     if (setjmp(png_jmpbuf(w->png))) return CPNG_BAD_IMAGE;
     png_set_write_fn(w->png, w, on_write, on_flush);
-    png_set_IHDR(w->png, w->info, width, height, 8, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_color colors[256];
-    for (int i = 0; i < 256; i++) {
-        colors[i].red = palette_rgb[3 * i];
-        colors[i].green = palette_rgb[3 * i + 1];
-        colors[i].blue = palette_rgb[3 * i + 2];
+    png_set_IHDR(w->png, w->info, width, height, 8, palette_rgb != NULL ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_GRAY,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (palette_rgb != NULL) {
+        png_color colors[256];
+        for (int i = 0; i < 256; i++) {
+            colors[i].red = palette_rgb[3 * i];
+            colors[i].green = palette_rgb[3 * i + 1];
+            colors[i].blue = palette_rgb[3 * i + 2];
+        }
+        png_set_PLTE(w->png, w->info, colors, 256);
     }
-    png_set_PLTE(w->png, w->info, colors, 256);
     // Label maps are flat regions: the Up filter turns repeated rows into zero runs, which zlib's
     // run-length strategy at level 1 packs small and fast (1024x768: ~5 KB in ~2.5 ms; adaptive
     // filtering took 3x the time for a file twice as big).

@@ -3,8 +3,17 @@
 public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     /// How CLIP's last block becomes dense features: maskclip, clearclip, sclip or naclip (docs/DENSE-MODES.md).
     public var mode: String = "maskclip"
-    /// Prompt template set used for the class embeddings.
+    /// Prompt template set used for the class embeddings: maskclip85 in mode maskclip, imagenet80 (the newer
+    /// methods' own) in the others.
     public var templates: String = "maskclip85"
+    /// A class's further names, by class name ("person": ["person in shirt", "person in jacket"]): each name is a
+    /// query of its own, and the class's probability is the best of its names'.
+    public var synonyms: [String: [String]] = [:]
+    /// The scale of the softmax over the queries' cosines that gives each pixel's confidence: 100 (CLIP's) in mode
+    /// maskclip, the papers' in the others.
+    public var logitScale: Float = 100
+    /// Pixels whose best class probability is below this become void (255); 0 turns it off.
+    public var minConfidence: Float = 0
     /// MaskCLIP's prompt denoising: on (0.5) in mode maskclip on the whole image, off (0) otherwise unless given.
     public var promptDenoise: Float = 0.5
     public var keySmoothing: Float = 0
@@ -28,9 +37,10 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
 
     /// Settings left out take their mode's published protocol (`defaults(mode:)`).
     public init(
-        mode: String = "maskclip", templates: String = "maskclip85", promptDenoise: Float? = nil, keySmoothing: Float = 0,
-        shortSide: Int? = nil, longSide: Int = 2048, window: Int? = nil, stride: Int? = nil,
-        pamrIterations: Int? = nil, pamrDilations: [Int] = [8, 16], preset: String = "clip",
+        mode: String = "maskclip", templates: String? = nil, synonyms: [String: [String]] = [:], promptDenoise: Float? = nil,
+        keySmoothing: Float = 0, shortSide: Int? = nil, longSide: Int = 2048, window: Int? = nil, stride: Int? = nil,
+        pamrIterations: Int? = nil, pamrDilations: [Int] = [8, 16], logitScale: Float? = nil, minConfidence: Float = 0,
+        preset: String = "clip",
         shardSize: Int = 8, maxAttempts: Int = 3, leaseSeconds: Double = 60
     ) {
         let protocolOf = Self.defaults(mode: mode)
@@ -41,7 +51,10 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         self.stride = stride ?? (window == nil ? protocolOf.stride : 0)
         self.pamrIterations = pamrIterations ?? protocolOf.pamrIterations
         self.pamrDilations = pamrDilations
-        self.templates = templates
+        self.templates = templates ?? protocolOf.templates
+        self.synonyms = synonyms
+        self.logitScale = logitScale ?? protocolOf.logitScale
+        self.minConfidence = minConfidence
         self.promptDenoise = promptDenoise ?? Self.defaultPromptDenoise(mode: mode, window: self.window)
         self.keySmoothing = keySmoothing
         self.longSide = longSide
@@ -58,10 +71,14 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         let d = JobSettings(
             mode: mode, promptDenoise: try c.decodeIfPresent(Float.self, forKey: .promptDenoise),
             shortSide: try c.decodeIfPresent(Int.self, forKey: .shortSide), window: try c.decodeIfPresent(Int.self, forKey: .window),
-            stride: try c.decodeIfPresent(Int.self, forKey: .stride), pamrIterations: try c.decodeIfPresent(Int.self, forKey: .pamrIterations))
+            stride: try c.decodeIfPresent(Int.self, forKey: .stride), pamrIterations: try c.decodeIfPresent(Int.self, forKey: .pamrIterations),
+            logitScale: try c.decodeIfPresent(Float.self, forKey: .logitScale))
         self.mode = mode
-        (promptDenoise, shortSide, window, stride, pamrIterations) = (d.promptDenoise, d.shortSide, d.window, d.stride, d.pamrIterations)
+        (promptDenoise, shortSide, window, stride, pamrIterations, logitScale) =
+            (d.promptDenoise, d.shortSide, d.window, d.stride, d.pamrIterations, d.logitScale)
         templates = try c.decodeIfPresent(String.self, forKey: .templates) ?? d.templates
+        synonyms = try c.decodeIfPresent([String: [String]].self, forKey: .synonyms) ?? d.synonyms
+        minConfidence = try c.decodeIfPresent(Float.self, forKey: .minConfidence) ?? d.minConfidence
         keySmoothing = try c.decodeIfPresent(Float.self, forKey: .keySmoothing) ?? d.keySmoothing
         longSide = try c.decodeIfPresent(Int.self, forKey: .longSide) ?? d.longSide
         pamrDilations = try c.decodeIfPresent([Int].self, forKey: .pamrDilations) ?? d.pamrDilations
@@ -96,6 +113,11 @@ extension JobSettings {
     public static let pamrIterationsRange = 0...50
     public static let pamrDilationRange = 1...256
     public static let pamrDilationCount = 1...8
+    public static let logitScaleRange: ClosedRange<Float> = 1...1000
+    public static let minConfidenceRange: ClosedRange<Float> = 0...1
+    /// Synonyms of all classes together: every name is a column of the scores, which sliding windows keep at the
+    /// resized image's size.
+    public static let maxSynonyms = 1000
     public static let shardSizeRange = 1...10_000
     public static let maxAttemptsRange = 1...100
     public static let leaseSecondsRange: ClosedRange<Double> = 1...86_400
@@ -109,15 +131,28 @@ extension JobSettings {
         public var window: Int
         public var stride: Int
         public var pamrIterations: Int
+        public var templates: String
+        public var logitScale: Float
     }
 
     public static func defaults(mode: String) -> ModeDefaults {
         switch mode {
-        case "clearclip": ModeDefaults(shortSide: 448, window: 448, stride: 224, pamrIterations: 0)
-        case "sclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 0)
-        case "naclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 10)
-        default: ModeDefaults(shortSide: 512, window: 0, stride: 0, pamrIterations: 0)
+        case "clearclip": ModeDefaults(shortSide: 448, window: 448, stride: 224, pamrIterations: 0, templates: "imagenet80", logitScale: 50)
+        case "sclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 0, templates: "imagenet80", logitScale: 40)
+        case "naclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 10, templates: "imagenet80", logitScale: 40)
+        default: ModeDefaults(shortSide: 512, window: 0, stride: 0, pamrIterations: 0, templates: "maskclip85", logitScale: 100)
         }
+    }
+
+    /// Each class's synonyms in class order (empty where it has none), after checking that every class the
+    /// synonyms name is one of `classes`. The names themselves are checked with the class names (Inference's
+    /// `ClassEmbeddings.validate`).
+    public func synonymLists(for classes: [String]) throws(SettingError) -> [[String]] {
+        let known = Set(classes)
+        if let unknown = synonyms.keys.sorted().first(where: { !known.contains($0) }) {
+            throw SettingError(field: "synonyms", value: unknown.debugDescription, allowed: "synonyms of the job's classes only")
+        }
+        return classes.map { synonyms[$0] ?? [] }
     }
 
     /// Prompt denoising is MaskCLIP's whole-image refinement: on by default there, off in the newer modes and with
@@ -170,6 +205,18 @@ extension JobSettings {
             throw SettingError(field: "pamrDilations", value: pamrDilations.map(String.init).joined(separator: ","),
                                allowed: "\(Self.pamrDilationCount.lowerBound) to \(Self.pamrDilationCount.upperBound) dilations, each "
                                    + "\(Self.pamrDilationRange.lowerBound) to \(Self.pamrDilationRange.upperBound) pixels")
+        }
+        if !logitScale.isFinite { throw SettingError(field: "logitScale", value: "\(logitScale)", allowed: "a finite number") }
+        try check("logitScale", logitScale, Self.logitScaleRange)
+        if !minConfidence.isFinite { throw SettingError(field: "minConfidence", value: "\(minConfidence)", allowed: "a finite number") }
+        try check("minConfidence", minConfidence, Self.minConfidenceRange)
+        if minConfidence != 0 && keySmoothing != 0 {
+            throw SettingError(field: "minConfidence", value: "\(minConfidence)",
+                               allowed: "0 with key smoothing (its scores are smoothed probabilities, not cosines)")
+        }
+        let synonymCount = synonyms.values.reduce(0) { $0 + $1.count }
+        if synonymCount > Self.maxSynonyms {
+            throw SettingError(field: "synonyms", value: "\(synonymCount) names", allowed: "at most \(Self.maxSynonyms) synonyms in all")
         }
         if window != 0 && (promptDenoise != 0 || keySmoothing != 0) {
             throw SettingError(field: promptDenoise != 0 ? "promptDenoise" : "keySmoothing",

@@ -20,7 +20,11 @@ struct RunInput {
         self.configuration = configuration
         do { try configuration.settings.validate() } catch { throw InferenceError(.badArgument, "settings.\(error)") }
         guard configuration.workers >= 1 else { throw InferenceError(.badArgument, "a run needs at least one worker") }
-        try ClassEmbeddings.validate(classNames: configuration.classNames)
+        let synonyms: [[String]]
+        do { synonyms = try configuration.settings.synonymLists(for: configuration.classNames) } catch {
+            throw InferenceError(.badArgument, "settings.\(error)")
+        }
+        try ClassEmbeddings.validate(classNames: configuration.classNames, synonyms: synonyms)
         _ = try PromptTemplates.named(configuration.settings.templates)
         let model = configuration.modelDirectory
         for file in Self.modelFiles where !FileManager.default.fileExists(atPath: model.appendingPathComponent(file).path) {

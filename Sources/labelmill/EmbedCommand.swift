@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import LabelAPI
 
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +14,7 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var classOptions: ClassOptions
 
-    @Option(help: "Prompt templates: maskclip85, imagenet80, single, or a file.")
+    @Option(help: "Prompt templates: maskclip85, imagenet80 (the newer modes' default), single, or a file.")
     var templates = "maskclip85"
 
     @Option(help: "Output file (safetensors).")
@@ -24,9 +25,11 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         _ = logging.bootstrap()
         do {
+            let classes = try classOptions.read()
+            let synonyms = classes.names.map { classes.synonyms[$0] ?? [] }
             let clip = try CLIPModel(directory: URL(fileURLWithPath: model))
             let embeddings = try ClassEmbeddings.compute(
-                model: clip, classNames: try classOptions.names(), templates: try PromptTemplates.named(templates),
+                model: clip, classNames: classes.names, synonyms: synonyms, templates: try PromptTemplates.named(templates),
                 modelSHA256: try clip.weightsSHA256())
             try embeddings.write(to: out)
             print("\(embeddings.classNames.count) classes × \(embeddings.templateCount) templates -> \(out)")

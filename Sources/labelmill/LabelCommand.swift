@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import LabelAPI
+import Worker
 
 struct LabelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +19,7 @@ struct LabelCommand: ParsableCommand {
 
     @OptionGroup var classOptions: ClassOptions
 
-    @Option(help: "Prompt templates: maskclip85 (the default), imagenet80, single, or a file with one template per line ({} = class name).")
+    @Option(help: "Prompt templates: maskclip85 (mode maskclip's default), imagenet80 (the other modes'), single, or a file with one template per line ({} = class name).")
     var templates: String?
 
     @Option(help: "Class embeddings made by `labelmill embed` (skips the text tower; --classes and --templates, if given, must match).")
@@ -38,17 +39,22 @@ struct LabelCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        try maskCLIP.settings(templates: "maskclip85").validateFlags()
+        try maskCLIP.settings().validateFlags()
         if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
     }
 
     func run() throws {
         let logger = logging.bootstrap()
         // With --embeddings the classes may be left out; given, they must be the file's.
-        let names = embeddings != nil && classOptions.classes == nil && classOptions.classesFile == nil ? [] : try classOptions.names()
+        let classes = embeddings != nil && classOptions.classes == nil && classOptions.classesFile == nil
+            ? ClassFile(names: []) : try classOptions.read()
+        let settings = maskCLIP.settings(synonyms: classes.synonyms)
+        let synonyms: [[String]]
+        do { synonyms = try settings.synonymLists(for: classes.names) } catch { throw ValidationError("\(error)") }
         let configuration = LabelConfiguration(
-            modelDirectory: URL(fileURLWithPath: model), classNames: names, templates: templates,
-            embeddingsFile: embeddings, options: maskCLIP.options, maxPixels: maxPixels,
+            modelDirectory: URL(fileURLWithPath: model), classNames: classes.names, synonyms: synonyms,
+            templates: templates ?? (embeddings == nil ? settings.templates : nil),
+            embeddingsFile: embeddings, options: try MaskCLIPOptions(settings), maxPixels: maxPixels,
             outputDirectory: URL(fileURLWithPath: out), images: images)
         let report = try LabelRun.run(configuration, logger: logger)
         for failure in report.failed {
@@ -90,26 +96,25 @@ struct MaskCLIPFlags: ParsableArguments {
     @Option(help: "PAMR's neighbour dilations in pixels, comma-separated.")
     var pamrDilations = "8,16"
 
+    @Option(parsing: .unconditional, help: "The scale of the softmax over the classes' cosines that gives each pixel's confidence (default: 100 in mode maskclip, 50 clearclip, 40 sclip and naclip).")
+    var logitScale: Float?
+
+    @Option(parsing: .unconditional, help: "Pixels whose best class probability is below this become void (255); 0: off.")
+    var minConfidence: Float = 0
+
     /// `--pamr-dilations` as numbers (validated with the rest of the settings).
     var dilations: [Int] { pamrDilations.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 } }
 
     @Option(help: "clip (the checkpoint's GELU, eps and CLIP statistics) or reference (MaskCLIP code's: erf GELU, eps 1e-6, ImageNet statistics).")
     var preset: Preset = .clip
 
-    /// The flags as MaskCLIP's options, the values not given resolved as a job's settings resolve them.
-    var options: MaskCLIPOptions {
-        let s = settings(templates: "maskclip85")
-        return MaskCLIPOptions(mode: mode, shortSide: s.shortSide, longSide: s.longSide, promptDenoise: s.promptDenoise,
-                               keySmoothing: s.keySmoothing, preset: preset, window: s.window, stride: s.stride,
-                               pamrIterations: s.pamrIterations, pamrDilations: s.pamrDilations)
-    }
-
     /// These flags as a job's settings (whose ranges are the one definition every command checks); what is not
-    /// given takes the mode's protocol.
-    func settings(templates: String) -> JobSettings {
-        JobSettings(mode: mode.rawValue, templates: templates, promptDenoise: promptDenoise, keySmoothing: keySmoothing,
-                    shortSide: shortSide, longSide: longSide, window: window, stride: stride, pamrIterations: pamrIterations,
-                    pamrDilations: dilations, preset: preset.rawValue)
+    /// given (the templates too, when nil) takes the mode's protocol.
+    func settings(templates: String? = nil, synonyms: [String: [String]] = [:]) -> JobSettings {
+        JobSettings(mode: mode.rawValue, templates: templates, synonyms: synonyms, promptDenoise: promptDenoise,
+                    keySmoothing: keySmoothing, shortSide: shortSide, longSide: longSide, window: window, stride: stride,
+                    pamrIterations: pamrIterations, pamrDilations: dilations, logitScale: logitScale,
+                    minConfidence: minConfidence, preset: preset.rawValue)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import LabelAPI
 import Synchronization
 import Worker
 
@@ -86,18 +87,19 @@ struct ClassOptions: ParsableArguments {
     @Option(help: "Comma-separated class names, in label order.")
     var classes: String?
 
-    @Option(help: "A file with one class name per line, in label order.")
+    @Option(help: "A file with one class per line, in label order; a line may add synonyms after the name, comma-separated (person, person in shirt, person in jacket).")
     var classesFile: String?
 
-    func names() throws -> [String] {
+    /// The class names, and their synonyms from a classes file.
+    func read() throws -> ClassFile {
         switch (classes, classesFile) {
         case (let list?, nil):
-            return list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return ClassFile(names: list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         case (nil, let file?):
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw CLIError("cannot read the classes file \(file): \(FileManager.default.fileExists(atPath: file) ? "not readable UTF-8 text" : "no such file")")
             }
-            return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return ClassFile(text: text)
         default:
             throw ValidationError("give exactly one of --classes or --classes-file")
         }

@@ -29,7 +29,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Output directory: labels/, classes.json, results.jsonl (and the coordinator's state in .labelmill/).")
     var out: String
     @Option(parsing: .unconditional, help: "Local workers (each labels one image at a time with every core).") var workers = 1
-    @Option(help: "Prompt templates: maskclip85, imagenet80 (the newer modes' papers use it), single, or a file.") var templates = "maskclip85"
+    @Option(help: "Prompt templates: maskclip85 (mode maskclip's default), imagenet80 (the other modes'), single, or a file.") var templates: String?
     @OptionGroup var maskCLIP: MaskCLIPFlags
     @Option(parsing: .unconditional, help: "Images per task.") var shardSize = 8
     @Flag(help: "No progress line.") var quiet = false
@@ -44,7 +44,8 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var settings = try maskCLIP.settings(templates: SubmitCommand.templateSpec(templates))
+        let classes = try classOptions.read()
+        var settings = try maskCLIP.settings(templates: SubmitCommand.templateSpec(templates), synonyms: classes.synonyms)
         settings.shardSize = shardSize
         try settings.validateFlags()
         let logger = logging.bootstrap()
@@ -63,7 +64,7 @@ struct RunCommand: AsyncParsableCommand {
                 Self.say("the dashboard is still up: Ctrl-C to stop")
             }) : nil
         let summary = try await LocalRun.run(
-            LocalRunConfiguration(modelDirectory: URL(fileURLWithPath: model), classNames: try classOptions.names(), settings: settings,
+            LocalRunConfiguration(modelDirectory: URL(fileURLWithPath: model), classNames: classes.names, settings: settings,
                                   manifest: URL(fileURLWithPath: manifest), outputDirectory: URL(fileURLWithPath: out), workers: workers,
                                   stop: stop, dashboard: dashboard),
             logger: logger,

@@ -37,8 +37,8 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var classOptions: ClassOptions
 
-    @Option(help: "Prompt templates: maskclip85, imagenet80, single, or a file (sent inline).")
-    var templates = "maskclip85"
+    @Option(help: "Prompt templates: maskclip85 (mode maskclip's default), imagenet80 (the other modes'), single, or a file (sent inline).")
+    var templates: String?
 
     @OptionGroup var maskCLIP: MaskCLIPFlags
     @Option(parsing: .unconditional, help: "Images per task.") var shardSize = 8
@@ -63,11 +63,11 @@ struct SubmitCommand: AsyncParsableCommand {
         if let manifest, !FileManager.default.isReadableFile(atPath: manifest) {
             throw CLIError("cannot read the manifest \(manifest): no such file, or not readable")
         }
-        var settings = try maskCLIP.settings(templates: Self.templateSpec(templates))
+        let classes = try classOptions.read()
+        var settings = try maskCLIP.settings(templates: Self.templateSpec(templates), synonyms: classes.synonyms)
         (settings.shardSize, settings.maxAttempts, settings.leaseSeconds) = (shardSize, maxAttempts, leaseSeconds)
         try settings.validateFlags()
         let coordinator = try client.client()
-        let classes = try classOptions.names()
         // The manifest streams up first (any size), then the job refers to it.
         let upload: String
         if let manifest {
@@ -76,7 +76,7 @@ struct SubmitCommand: AsyncParsableCommand {
             upload = try await uploadListing(try S3Location.parse(from ?? ""), to: coordinator)
         }
         let response = try await coordinator.createJob(CreateJobRequest(
-            name: name, model: model, classes: classes, settings: settings,
+            name: name, model: model, classes: classes.names, settings: settings,
             idempotencyKey: idempotencyKey, manifestUpload: upload))
         if json { try printJSON(["id": response.id]) } else { print(response.id) }
     }
@@ -95,8 +95,9 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 
     /// Built-in names pass through; a template file travels inline, so the coordinator needs no copy of it.
-    static func templateSpec(_ spec: String) throws -> String {
-        if spec == "maskclip85" || spec == "single" { return spec }
+    static func templateSpec(_ spec: String?) throws -> String? {
+        guard let spec else { return nil }
+        if JobSettings.builtInTemplates.contains(spec) { return spec }
         let templates = try PromptTemplates.named(spec)
         return JobSettings.inlineTemplatesPrefix + templates.templates.joined(separator: "\n")
     }

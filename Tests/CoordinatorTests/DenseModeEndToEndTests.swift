@@ -3,20 +3,33 @@ import Inference
 import LabelAPI
 import Testing
 
-/// A job in another dense mode as users run it: `submit --mode naclip --pamr-iterations 10` to `labelmill serve`,
-/// real `labelmill worker` processes on a shared cache, `export`; the labels equal `labelmill label`'s with the same
-/// flags and the independent reference's.
+/// A job in another dense mode as users run it: `submit --mode naclip --pamr-iterations 10` with a classes file that
+/// gives synonyms and a confidence threshold, to `labelmill serve`, real `labelmill worker` processes on a shared
+/// cache, `export`; the labels equal `labelmill label`'s with the same flags and the independent reference's.
 @Suite struct DenseModeEndToEndTests {
+    /// The reference's classes file with synonyms (scripts/make_goldens.py), and the case's minimum confidence.
+    static let synonymLines = "cat, kitten\ndog, puppy, hound\ntree\nsky, clouds\nperson, man, woman\n"
+    static func threshold(_ golden: String) throws -> String {
+        let file = try SafeTensorsFile(path: LiveCoordinator.fixtures.appendingPathComponent("golden/\(golden).safetensors").path)
+        return try #require(file.metadata["min_confidence"])
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func aJobInAnotherModeIsLabeledByTheFleetAsLocally() async throws {
         let cluster = try FaultCluster("dense-mode", imageCount: 6)
         defer { cluster.shutdown() }
         try await cluster.startCoordinator()
-        let flags = ["--mode", "naclip", "--pamr-iterations", "10", "--pamr-dilations", "8,16"]
-        try await cluster.submit(leaseSeconds: 30, arguments: flags)
+        let classesFile = cluster.directory.appendingPathComponent("classes.txt")
+        try Self.synonymLines.write(to: classesFile, atomically: true, encoding: .utf8)
+        let threshold = try Self.threshold("img_a.naclip.syn.pamr")
+        let flags = ["--mode", "naclip", "--pamr-iterations", "10", "--pamr-dilations", "8,16", "--templates", "maskclip85",
+                     "--logit-scale", "40", "--min-confidence", threshold]
+        try await cluster.submit(leaseSeconds: 30, classes: ["--classes-file", classesFile.path], arguments: flags)
         let settings = try await cluster.admin.job(cluster.job).settings
         #expect(settings.mode == "naclip" && settings.promptDenoise == 0 && settings.pamrIterations == 10 && settings.pamrDilations == [8, 16],
                 "the mode and PAMR travel; prompt denoising is off by default: \(settings)")
+        #expect(settings.synonyms == ["cat": ["kitten"], "dog": ["puppy", "hound"], "sky": ["clouds"], "person": ["man", "woman"]]
+                && settings.logitScale == 40 && settings.minConfidence == Float(threshold), "synonyms and confidence travel: \(settings)")
         try cluster.startWorker("w1")
         try cluster.startWorker("w2")
         try await cluster.waitForJobEnd()
@@ -26,17 +39,23 @@ import Testing
         let auth = ["--coordinator", cluster.url, "--token-file", cluster.tokenFile]
         let out = cluster.directory.appendingPathComponent("export")
         _ = try await LabelmillProcess.run(["export"] + auth + [cluster.job, "--out", out.path])
+        let exported = try JSONDecoder().decode(ClassList.self, from: Data(contentsOf: out.appendingPathComponent("classes.json")))
+        #expect(exported.classes.map(\.name) == ["cat", "dog", "tree", "sky", "person"]
+                && exported.classes.map(\.synonyms) == [["kitten"], ["puppy", "hound"], nil, ["clouds"], ["man", "woman"]], "\(exported)")
         let local = cluster.directory.appendingPathComponent("local")
-        _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
+        _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes-file", classesFile.path,
                                             "--short-side", "48", "--out", local.path, "--log-level", "error"] + flags
                                            + FaultCluster.sources.map { APITests.images.appendingPathComponent($0).path })
+        var voids = 0
         for image in cluster.images {
             let source = FaultCluster.source(of: image.id).lastPathComponent
             let remote = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("labels/\(image.id).png"))))
             let mine = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: local.appendingPathComponent("\(source.split(separator: ".")[0]).png"))))
             #expect(remote == mine, "\(image.id): the fleet's label equals labelmill label's")
-            if source == "img_a.png" { try EndToEndTests.expectMatchesReference(remote, image: source, mode: "naclip.pamr") }
+            if source == "img_a.png" { try EndToEndTests.expectMatchesReference(remote, image: source, mode: "naclip.syn.pamr") }
+            voids += remote.indices.filter { $0 == LabelMap.void }.count
         }
+        #expect(voids > 0, "the confidence threshold made pixels void")
         // The same images in mode maskclip give other labels: the mode is not ignored on the way.
         let maskclip = cluster.directory.appendingPathComponent("maskclip")
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
@@ -51,13 +70,13 @@ import Testing
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("windows-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
-                                            "--mode", "clearclip", "--short-side", "80", "--window", "56", "--stride", "24",
+                                            "--mode", "clearclip", "--templates", "maskclip85", "--short-side", "80", "--window", "56", "--stride", "24",
                                             "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_a.png").path])
         let map = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_a.png"))))
         try EndToEndTests.expectMatchesReference(map, image: "img_a.png", mode: "clearclip.w56")
         // NACLIP's own setting with PAMR (10 iterations, dilations 8 and 16) through the flags.
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
-                                            "--mode", "naclip", "--short-side", "48", "--pamr-iterations", "10", "--pamr-dilations", "8,16",
+                                            "--mode", "naclip", "--templates", "maskclip85", "--short-side", "48", "--pamr-iterations", "10", "--pamr-dilations", "8,16",
                                             "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_a.png").path])
         let refined = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_a.png"))))
         try EndToEndTests.expectMatchesReference(refined, image: "img_a.png", mode: "naclip.pamr")
@@ -76,6 +95,31 @@ import Testing
         #expect(protocolOf(decoded) == [336, 0, 0, 10], "the whole image with NACLIP's other settings")
         for mode in JobSettings.modes { try JobSettings(mode: mode).validate() }
         try JobSettings(mode: "naclip", templates: "imagenet80").validate()  // the newer papers' templates, by name
+        // Their templates and logit scales too; MaskCLIP keeps its own and CLIP's scale.
+        #expect(JobSettings.modes.map { JobSettings(mode: $0).templates } == ["maskclip85", "imagenet80", "imagenet80", "imagenet80"])
+        #expect(JobSettings.modes.map { JobSettings(mode: $0).logitScale } == [100, 50, 40, 40])
+        #expect(JobSettings(mode: "sclip", templates: "single", logitScale: 65).logitScale == 65)
+        let decodedScale = try JSONDecoder().decode(JobSettings.self, from: Data(#"{"mode": "clearclip", "minConfidence": 0.5}"#.utf8))
+        #expect(decodedScale.logitScale == 50 && decodedScale.templates == "imagenet80" && decodedScale.minConfidence == 0.5)
+    }
+
+    /// `label --classes-file` with synonyms and a confidence threshold gives the reference's labels, void included;
+    /// classes.json lists the synonyms.
+    @Test func labelWithSynonymsAndConfidenceMatchesTheReference() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("synonyms-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let classesFile = out.appendingPathComponent("classes.txt")
+        try Self.synonymLines.write(to: classesFile, atomically: true, encoding: .utf8)
+        _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes-file", classesFile.path,
+                                            "--mode", "sclip", "--templates", "maskclip85", "--short-side", "80", "--window", "64",
+                                            "--stride", "32", "--min-confidence", try Self.threshold("img_b.sclip.w64.syn"),
+                                            "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_b.jpg").path])
+        let map = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_b.png"))))
+        try EndToEndTests.expectMatchesReference(map, image: "img_b.jpg", mode: "sclip.w64.syn")
+        #expect(map.indices.contains(LabelMap.void), "below the threshold is void")
+        let classes = try JSONDecoder().decode(ClassList.self, from: Data(contentsOf: out.appendingPathComponent("classes.json")))
+        #expect(classes.classes[1].name == "dog" && classes.classes[1].synonyms == ["puppy", "hound"] && classes.classes[2].synonyms == nil)
     }
 
     /// A mode that does not exist, or key smoothing outside MaskCLIP, is refused before anything runs, by name.
@@ -91,7 +135,13 @@ import Testing
                                    (JobSettings(stride: 100), "settings.stride = 100 is not allowed: 0 without a window"),
                                    (JobSettings(promptDenoise: 0.5, window: 224), "settings.promptDenoise = 0.5 is not allowed: 0 with sliding windows"),
                                    (JobSettings(pamrIterations: 51), "settings.pamrIterations = 51 is not allowed: 0 to 50"),
-                                   (JobSettings(pamrIterations: 10, pamrDilations: [8, 0]), "settings.pamrDilations = 8,0 is not allowed: 1 to 8 dilations")] {
+                                   (JobSettings(pamrIterations: 10, pamrDilations: [8, 0]), "settings.pamrDilations = 8,0 is not allowed: 1 to 8 dilations"),
+                                   (JobSettings(logitScale: 0), "settings.logitScale = 0.0 is not allowed: 1.0 to 1000.0"),
+                                   (JobSettings(minConfidence: 1.5), "settings.minConfidence = 1.5 is not allowed: 0.0 to 1.0"),
+                                   (JobSettings(keySmoothing: 1, minConfidence: 0.5), "settings.minConfidence = 0.5 is not allowed: 0 with key smoothing"),
+                                   (JobSettings(synonyms: ["dog": ["puppy"]]), #"settings.synonyms = "dog" is not allowed: synonyms of the job's classes only"#),
+                                   (JobSettings(synonyms: ["cat": ["kitten", "cat"]]), #""cat", a synonym of "cat", is already a class or a synonym"#),
+                                   (JobSettings(synonyms: ["cat": [" "]]), #"class "cat" has an empty synonym"#)] {
             await expectStatus(400, containing: reason) {
                 _ = try await live.admin.createJob(CreateJobRequest(name: nil, model: "tiny", classes: ["cat"], settings: settings,
                                                                     idempotencyKey: nil, manifest: "/nowhere/a.png"))

@@ -86,7 +86,8 @@ final class FaultCluster: @unchecked Sendable {
     /// `uris` maps image ids to manifest URIs (default: the files under the image root); `source` replaces
     /// `--manifest FILE` (`--from s3://...`), with `environment` for the submitting process.
     func submit(uris: [String: String] = [:], source: [String]? = nil, environment: [String: String] = [:],
-                leaseSeconds: Double = 3, maxAttempts: Int = 5, arguments extra: [String] = []) async throws {
+                leaseSeconds: Double = 3, maxAttempts: Int = 5, classes: [String] = ["--classes", FaultCluster.classes],
+                arguments extra: [String] = []) async throws {
         let manifest = directory.appendingPathComponent("manifest.jsonl")
         let lines = try images.map { image in
             String(decoding: try JSONEncoder().encode(["id": image.id, "uri": uris[image.id] ?? image.file]), as: UTF8.self)
@@ -95,7 +96,7 @@ final class FaultCluster: @unchecked Sendable {
         let auth = ["--coordinator", url, "--token-file", tokenFile]
         _ = try await LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])
         let output = try await LabelmillProcess.run(["submit"] + auth + (source ?? ["--manifest", manifest.path]) + [
-            "--model", "tiny", "--classes", Self.classes, "--short-side", "48",
+            "--model", "tiny"] + classes + ["--short-side", "48",
             "--shard-size", "2", "--lease-seconds", "\(leaseSeconds)", "--max-attempts", "\(maxAttempts)", "--json"] + extra,
             environment: environment)
         job = try #require(try JSONDecoder().decode([String: String].self, from: Data(output.utf8))["id"])

@@ -170,3 +170,55 @@ import Testing
         try MaskCLIPOptions(mode: .maskclip, keySmoothing: 1).validate()
     }
 }
+
+/// Synonyms, the softmax's logit scale and the confidence threshold (docs/DENSE-MODES.md §2) against the reference:
+/// class lines with synonyms (11 queries for 5 classes), each case's minimum confidence read from its golden file.
+@Suite struct SynonymGoldenTests {
+    static let lines = ["cat, kitten", "dog, puppy, hound", "tree", "sky, clouds", "person, man, woman"]
+
+    static func classEmbeddings() throws -> ClassEmbeddings {
+        let names = lines.map { String($0.split(separator: ",")[0]) }
+        let synonyms = lines.map { $0.split(separator: ",").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) } }
+        return try ClassEmbeddings.compute(model: TestFixtures.tinyModel.get(), classNames: names, synonyms: synonyms,
+                                           templates: .named("maskclip85"), modelSHA256: "test")
+    }
+
+    /// (golden file, image, mode, short side, window, stride, PAMR iterations, dilations, logit scale, prompt denoising)
+    static let cases: [(String, String, DenseMode, Int, Int, Int, Int, [Int], Float, Float)] = [
+        ("img_a.naclip.syn.pamr", "img_a.png", .naclip, 48, 0, 0, 10, [8, 16], 40, 0),  // NACLIP's own setting
+        ("img_b.sclip.w64.syn", "img_b.jpg", .sclip, 80, 64, 32, 0, [8], 40, 0),       // sliding windows
+        ("img_a.maskclip.syn", "img_a.png", .maskclip, 48, 0, 0, 0, [8], 100, 0.5),    // prompt denoising of queries
+    ]
+
+    @Test(arguments: cases)
+    func synonymsAndConfidence(golden name: String, image file: String, mode: DenseMode, short: Int, window: Int, stride: Int,
+                               iterations: Int, dilations: [Int], scale: Float, promptDenoise: Float) throws {
+        let golden = try TestFixtures.golden(name)
+        let image = try TestFixtures.goldenImage(file)
+        let classes = try Self.classEmbeddings()
+        #expect(classes.queryClasses == [0, 0, 1, 1, 1, 2, 3, 3, 4, 4, 4])
+        #expect(maxAbsDifference(classes.values, try golden.floats("T").buffer) < 1e-5)
+        let threshold = try #require(golden.metadata["min_confidence"].flatMap(Float.init))
+        var options = MaskCLIPOptions(mode: mode, shortSide: short, promptDenoise: promptDenoise, window: window, stride: stride,
+                                      pamrIterations: iterations, pamrDilations: dilations, logitScale: scale)
+        let free = try MaskCLIP(model: TestFixtures.tinyModel.get(), classes: classes, options: options).label(image)
+        try GoldenTests.expectSameLabels(free, golden, labels: "labels.free", margin: "margin.free")
+        #expect(!free.indices.contains(LabelMap.void))
+        // The synonyms count: the class names alone label the image otherwise.
+        let namesOnly = try ClassEmbeddings.compute(model: TestFixtures.tinyModel.get(), classNames: classes.classNames,
+                                                    templates: .named("maskclip85"), modelSHA256: "test")
+        #expect(try MaskCLIP(model: TestFixtures.tinyModel.get(), classes: namesOnly, options: options).label(image) != free)
+
+        (options.minConfidence, options.confidence) = (threshold, true)
+        let out = try MaskCLIP(model: TestFixtures.tinyModel.get(), classes: classes, options: options).labels(image)
+        try GoldenTests.expectSameLabels(out.labels, golden, labels: "labels", margin: "margin")
+        let voids = out.labels.indices.filter { $0 == LabelMap.void }.count
+        #expect(voids > 0 && voids < out.labels.indices.count, "the threshold voids some pixels: \(voids)")
+        // The confidence map is the reference's probability × 255, rounded (±1 where float32 rounds otherwise).
+        let confidence = try #require(out.confidence)
+        let expected = try golden.floats("confidence")
+        var far = 0
+        for i in 0..<confidence.values.count where abs(Float(confidence.values[i]) - expected[i]) > 0.5 + 1e-3 { far += 1 }
+        #expect(far == 0, "\(far) confidence values differ from the reference's by more than rounding")
+    }
+}

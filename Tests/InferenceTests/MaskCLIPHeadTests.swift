@@ -45,7 +45,9 @@ import Testing
     }
 
     /// Naive two-step bilinear (align_corners = false) on [K, h, w] planes, then argmax.
-    static func naiveUpsampleArgmax(_ scores: Matrix, gh: Int, gw: Int, nh: Int, nw: Int, h: Int, w: Int) -> [UInt8] {
+    /// The upsampled planes [Q][h·w], and each pixel's best query.
+    static func naiveUpsampleArgmax(_ scores: Matrix, gh: Int, gw: Int, nh: Int, nw: Int, h: Int, w: Int)
+        -> (labels: [UInt8], planes: [[Float]]) {
         func resize(_ plane: [Float], _ ih: Int, _ iw: Int, _ oh: Int, _ ow: Int) -> [Float] {
             let ys = Resample.linearTaps(from: ih, to: oh), xs = Resample.linearTaps(from: iw, to: ow)
             var out = [Float](repeating: 0, count: oh * ow)
@@ -61,25 +63,60 @@ import Testing
         let planes = (0..<scores.cols).map { k in
             resize(resize((0..<gh * gw).map { scores[$0, k] }, gh, gw, nh, nw), nh, nw, h, w)
         }
-        return (0..<h * w).map { i in
+        let labels = (0..<h * w).map { i in
             var best = 0
             for k in 1..<planes.count where planes[k][i] > planes[best][i] { best = k }
             return UInt8(best)
         }
+        return (labels, planes)
+    }
+
+    static func decision(_ queries: Int) -> QueryDecision {
+        QueryDecision(queryClasses: Array(0..<queries), scale: 100, minConfidence: 0, confidence: false)
     }
 
     @Test(arguments: [(3, 5, 48, 65, 45, 61), (2, 2, 32, 32, 7, 300), (4, 3, 61, 47, 1, 1)])
     func upsamplingMatchesNaive(gh: Int, gw: Int, nh: Int, nw: Int, h: Int, w: Int) {
         var rng = ImageTestRNG(state: UInt64(h * w))
         let scores = Matrix(rows: gh * gw, cols: 4, data: (0..<gh * gw * 4).map { _ in Float.random(in: 0...1, using: &rng) })
-        let fast = upsampleArgmax(scores, gridHeight: gh, gridWidth: gw, resizedHeight: nh, resizedWidth: nw, height: h, width: w)
-        #expect(fast == Self.naiveUpsampleArgmax(scores, gh: gh, gw: gw, nh: nh, nw: nw, h: h, w: w))
+        let fast = upsampleDecide(scores, gridHeight: gh, gridWidth: gw, resizedHeight: nh, resizedWidth: nw, height: h, width: w,
+                                  decision: Self.decision(4))
+        #expect(fast.labels == Self.naiveUpsampleArgmax(scores, gh: gh, gw: gw, nh: nh, nw: nw, h: h, w: w).labels)
+        #expect(fast.confidence == nil)
+    }
+
+    /// Synonyms (queries 1 and 2 are class 1), the softmax's probability and the threshold, against the
+    /// naive upsampling and a softmax in Double.
+    @Test(arguments: [(3, 5, 48, 65, 45, 61), (2, 2, 32, 32, 7, 300)])
+    func synonymsAndConfidenceMatchNaive(gh: Int, gw: Int, nh: Int, nw: Int, h: Int, w: Int) {
+        var rng = ImageTestRNG(state: UInt64(h * w + 1))
+        let scores = Matrix(rows: gh * gw, cols: 4, data: (0..<gh * gw * 4).map { _ in Float.random(in: 0.1...0.3, using: &rng) })
+        let queryClasses = [0, 1, 1, 2], threshold: Float = 0.5, scale: Float = 40
+        let fast = upsampleDecide(scores, gridHeight: gh, gridWidth: gw, resizedHeight: nh, resizedWidth: nw, height: h, width: w,
+                                  decision: QueryDecision(queryClasses: queryClasses, scale: scale, minConfidence: threshold, confidence: true))
+        let naive = Self.naiveUpsampleArgmax(scores, gh: gh, gw: gw, nh: nh, nw: nw, h: h, w: w)
+        var voids = 0, confident = 0
+        for i in 0..<h * w {
+            let values = naive.planes.map { Double($0[i]) }
+            let top = values.max()!
+            let probabilities = values.map { exp(Double(scale) * ($0 - top)) }
+            let sum = probabilities.reduce(0, +)
+            // p_c = max over the class's queries; the label is the class with the highest p_c.
+            var classProbability = [Double](repeating: 0, count: 3)
+            for (q, c) in queryClasses.enumerated() { classProbability[c] = max(classProbability[c], probabilities[q] / sum) }
+            let best = classProbability.max()!
+            let expected = best < Double(threshold) ? LabelMap.void : UInt8(classProbability.firstIndex(of: best)!)
+            #expect(fast.labels[i] == expected, "pixel \(i)")
+            #expect(abs(Double(fast.confidence![i]) - best * 255) <= 0.51, "pixel \(i)")
+            if expected == LabelMap.void { voids += 1 } else { confident += 1 }
+        }
+        #expect(voids > 0 && confident > 0, "the threshold splits the pixels: \(voids) void, \(confident) labeled")
     }
 
     @Test func tiesGoToTheLowestIndex() {
         let scores = Matrix(rows: 1, cols: 3, data: [-100, 0.5, 0.5])
-        #expect(upsampleArgmax(scores, gridHeight: 1, gridWidth: 1, resizedHeight: 2, resizedWidth: 2, height: 3, width: 3)
-            == [UInt8](repeating: 1, count: 9))
+        #expect(upsampleDecide(scores, gridHeight: 1, gridWidth: 1, resizedHeight: 2, resizedWidth: 2, height: 3, width: 3,
+                               decision: Self.decision(3)).labels == [UInt8](repeating: 1, count: 9))
     }
 
     @Test func resizeFollowsTheSpecFormula() {

@@ -45,8 +45,8 @@ size_t cpng_output_channels(cpng_output output);
 int cpng_decode(const uint8_t *data, size_t size, cpng_output output, uint64_t max_pixels,
                 uint8_t *dst, size_t dst_size, cpng_header *header, char *message);
 
-/// Encodes 8-bit indices as a palette PNG with a full 256-entry PLTE (`palette_rgb` holds 768 bytes),
-/// using a fast zlib level. On success `*out` is a malloc'd buffer of `*out_size` bytes.
+/// Encodes 8-bit indices as a palette PNG with a full 256-entry PLTE (`palette_rgb` holds 768 bytes), or as an
+/// 8-bit grayscale PNG when `palette_rgb` is NULL, using a fast zlib level. On success `*out` is a malloc'd buffer of `*out_size` bytes.
 int cpng_encode_palette(const uint8_t *indices, uint32_t width, uint32_t height,
                         const uint8_t *palette_rgb, uint8_t **out, size_t *out_size, char *message);
 

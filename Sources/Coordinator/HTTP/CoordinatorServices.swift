@@ -36,11 +36,14 @@ final class CoordinatorServices: Sendable {
     func createJob(_ request: CreateJobRequest) throws -> (JobRecord, Bool) {
         do { try request.settings.validate() } catch { throw CoordinatorError(.badRequest, "settings.\(error)") }
         let templates = try PromptTemplates.named(request.settings.templates)
-        try ClassEmbeddings.validate(classNames: request.classes)
+        let synonyms: [[String]]
+        do { synonyms = try request.settings.synonymLists(for: request.classes) } catch { throw CoordinatorError(.badRequest, "settings.\(error)") }
+        try ClassEmbeddings.validate(classNames: request.classes, synonyms: synonyms)
         guard let model = try store.model(request.model) else {
             throw CoordinatorError(.notFound, "no model named \(request.model): register it with `labelmill model add`")
         }
-        try tokenizers.check(request.classes, templates: templates, model: model, store: store, dataDirectory: configuration.dataDirectory)
+        try tokenizers.check(request.classes, synonyms: synonyms, templates: templates, model: model, store: store,
+                             dataDirectory: configuration.dataDirectory)
         if let manifest = request.manifest, manifest.utf8.count > configuration.maxInlineManifestBytes {
             throw CoordinatorError(.tooLarge, "an inline manifest may have at most \(configuration.maxInlineManifestBytes) bytes; "
                                    + "upload larger ones with PUT \(Routes.uploadManifest.template) (labelmill submit does)")

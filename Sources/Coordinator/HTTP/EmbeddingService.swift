@@ -42,7 +42,8 @@ final class EmbeddingService: Sendable {
             let model = try ModelDirectory.materialize(modelId: job.modelId, store: store, dataDirectory: dataDirectory)
             let clip = try CLIPModel(directory: model)
             let embeddings = try ClassEmbeddings.compute(
-                model: clip, classNames: job.classes, templates: .named(job.options.templates),
+                model: clip, classNames: job.classes, synonyms: try job.options.synonymLists(for: job.classes),
+                templates: .named(job.options.templates),
                 modelSHA256: try clip.weightsSHA256())
             // Written under a temporary name, then renamed onto its content address: rename(2) replaces an
             // identical file another job already uses without a moment where it is missing.

@@ -7,16 +7,21 @@ import Synchronization
 final class TokenizerCache: Sendable {
     private let tokenizers = Mutex<[String: CLIPTokenizer]>([:])
 
-    /// Throws `badRequest` naming the first class that does not fit a template.
-    func check(_ classes: [String], templates: PromptTemplates, model: ModelRecord, store: Store, dataDirectory: URL) throws {
+    /// Every class's names (its name and its synonyms, `synonyms` in class order or empty) in every template;
+    /// throws `badRequest` naming the first that does not fit.
+    func check(_ classes: [String], synonyms: [[String]], templates: PromptTemplates, model: ModelRecord, store: Store,
+               dataDirectory: URL) throws {
         let tokenizer = try tokenizer(for: model, store: store, dataDirectory: dataDirectory)
         for (index, name) in classes.enumerated() {
-            for prompt in templates.prompts(for: name) {
-                do {
-                    _ = try tokenizer.encode(prompt)
-                } catch let error as InferenceError {
-                    throw CoordinatorError(.badRequest, "class \(index) (\(name.prefix(80).debugDescription)) does not fit the model's text "
-                                           + "context in the prompt \(String(prompt.prefix(120)).debugDescription): \(error.message)")
+            for query in [name] + (synonyms.isEmpty ? [] : synonyms[index]) {
+                for prompt in templates.prompts(for: query) {
+                    do {
+                        _ = try tokenizer.encode(prompt)
+                    } catch let error as InferenceError {
+                        let what = query == name ? "" : ", synonym \(query.prefix(80).debugDescription)"
+                        throw CoordinatorError(.badRequest, "class \(index) (\(name.prefix(80).debugDescription)\(what)) does not fit the model's "
+                                               + "text context in the prompt \(String(prompt.prefix(120)).debugDescription): \(error.message)")
+                    }
                 }
             }
         }

@@ -21,13 +21,21 @@ enum PNGCodec {
     }
 
     static func encodePalette(_ map: LabelMap, palette: LabelPalette) throws -> [UInt8] {
-        let plte = palette.colors.flatMap { [$0.0, $0.1, $0.2] }
+        try encode(map.indices, width: map.width, height: map.height, palette: palette)
+    }
+
+    /// 8-bit pixels as a palette PNG, or a grayscale one without a palette.
+    static func encode(_ pixels: [UInt8], width: Int, height: Int, palette: LabelPalette?) throws -> [UInt8] {
+        let plte = palette?.colors.flatMap { [$0.0, $0.1, $0.2] }
         var message = [CChar](repeating: 0, count: Int(CPNG_MESSAGE_CAPACITY))
         var output: UnsafeMutablePointer<UInt8>?
         var size = 0
-        let status = map.indices.withUnsafeBufferPointer { indices in
-            cpng_encode_palette(indices.baseAddress, UInt32(map.width), UInt32(map.height), plte, &output, &size, &message)
+        func encode(_ plte: UnsafePointer<UInt8>?) -> Int32 {
+            pixels.withUnsafeBufferPointer { indices in
+                cpng_encode_palette(indices.baseAddress, UInt32(width), UInt32(height), plte, &output, &size, &message)
+            }
         }
+        let status = plte.map { encode($0) } ?? encode(nil)
         defer { cpng_free(output) }
         try check(status, message, action: "encode")
         return Array(UnsafeBufferPointer(start: output, count: size))

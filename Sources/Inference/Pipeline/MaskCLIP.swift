@@ -18,11 +18,21 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
     /// PAMR refinement (docs/DENSE-MODES.md §3) on the full-size scores: iterations (0 = off) and dilations.
     public var pamrIterations: Int = 0
     public var pamrDilations: [Int] = [8, 16]
+    /// The scale of the softmax over the queries' scores that gives each pixel's probability (docs/DENSE-MODES.md §2).
+    public var logitScale: Float = 100
+    /// Pixels whose best class probability is below this become void (255); 0: off.
+    public var minConfidence: Float = 0
+    /// Whether `labels(_:)` also gives each pixel's confidence.
+    public var confidence: Bool = false
 
     public init(mode: DenseMode = .maskclip, shortSide: Int = 512, longSide: Int = 2048, promptDenoise: Float = 0.5,
                 keySmoothing: Float = 0, preset: Preset = .clip, window: Int = 0, stride: Int = 0,
-                pamrIterations: Int = 0, pamrDilations: [Int] = [8, 16]) {
+                pamrIterations: Int = 0, pamrDilations: [Int] = [8, 16], logitScale: Float = 100, minConfidence: Float = 0,
+                confidence: Bool = false) {
         self.mode = mode
+        self.logitScale = logitScale
+        self.minConfidence = minConfidence
+        self.confidence = confidence
         self.pamrIterations = pamrIterations
         self.pamrDilations = pamrDilations
         self.window = window
@@ -54,10 +64,22 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
         guard window == 0 || (promptDenoise == 0 && keySmoothing == 0) else {
             throw InferenceError(.badArgument, "prompt denoising and key smoothing run on the whole image only (window 0)")
         }
+        guard logitScale.isFinite, logitScale > 0, minConfidence.isFinite, (0...1).contains(minConfidence) else {
+            throw InferenceError(.badArgument, "the logit scale must be positive and the minimum confidence 0 to 1")
+        }
+        guard keySmoothing == 0 || (minConfidence == 0 && !confidence) else {
+            throw InferenceError(.badArgument, "key smoothing's scores are smoothed probabilities, not cosines: it gives no confidence")
+        }
     }
 
     /// The step between windows.
     var windowStride: Int { stride > 0 ? stride : max(1, window / 2) }
+}
+
+/// One image's output: its label map and, when the options ask for it, its confidence map.
+public struct LabeledImage: Sendable, Equatable {
+    public var labels: LabelMap
+    public var confidence: ConfidenceMap?
 }
 
 /// MaskCLIP for one job: the vision tower, the job's class embeddings and its options. Labels one image at a
@@ -67,6 +89,7 @@ public struct MaskCLIP: Sendable {
     public let classes: ClassEmbeddings
     public let options: MaskCLIPOptions
     let settings: BlockSettings
+    let decision: QueryDecision
 
     public init(model: CLIPModel, classes: ClassEmbeddings, options: MaskCLIPOptions) throws {
         try options.validate()
@@ -77,12 +100,20 @@ public struct MaskCLIP: Sendable {
         self.classes = classes
         self.options = options
         settings = try options.preset.visionSettings(model.config.vision)
+        decision = QueryDecision(queryClasses: classes.queryClasses, scale: options.logitScale,
+                                 minConfidence: options.minConfidence, confidence: options.confidence)
     }
 
-    /// The label map of one image: class indices in the order of `classes.classNames`, same size as the image.
+    /// The label map of one image: class indices in the order of `classes.classNames` (void where the class is
+    /// less probable than `minConfidence`), same size as the image.
+    public func label(_ image: RGBImage, available: Int? = SystemMemory.available()) throws -> LabelMap {
+        try labels(image, available: available).labels
+    }
+
+    /// The label map of one image and, with `options.confidence`, its confidence map.
     /// An image that would need more memory than this process may still take fails with `.imageTooLarge`
     /// (`available` defaults to what the machine and its cgroup leave), instead of aborting the process.
-    public func label(_ image: RGBImage, available: Int? = SystemMemory.available()) throws -> LabelMap {
+    public func labels(_ image: RGBImage, available: Int? = SystemMemory.available()) throws -> LabeledImage {
         let needed = memoryEstimate(height: image.height, width: image.width)
         if let available, needed > available {
             let (h, w) = PreparedImage.resizedSize(height: image.height, width: image.width, shortSide: options.shortSide, longSide: options.longSide)
@@ -107,30 +138,33 @@ public struct MaskCLIP: Sendable {
             grid = (prepared.gridHeight, prepared.gridWidth)
             through = [.clearclip, .sclip].contains(options.mode) ? (h, w) : (prepared.resizedHeight, prepared.resizedWidth)
         }
-        let indices = options.pamrIterations > 0
+        let (indices, confidence) = options.pamrIterations > 0
             ? refinedLabels(scores, grid: grid, through: through, image: image, resized: resized ?? prepare(image, rounding: .asResized))
-            : upsampleArgmax(scores, gridHeight: grid.0, gridWidth: grid.1, resizedHeight: through.0, resizedWidth: through.1,
-                             height: h, width: w)
-        return LabelMap(width: w, height: h, indices: indices)
+            : upsampleDecide(scores, gridHeight: grid.0, gridWidth: grid.1, resizedHeight: through.0, resizedWidth: through.1,
+                             height: h, width: w, decision: decision)
+        return LabeledImage(labels: LabelMap(width: w, height: h, indices: indices),
+                            confidence: confidence.map { ConfidenceMap(width: w, height: h, values: $0) })
     }
 
     /// The scores at the image's full size, refined by PAMR (guided by `resized`, the normalised image rounded
-    /// `.asResized`, brought to that size), then the best class of each pixel (the lowest index on ties).
-    func refinedLabels(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage, resized: PreparedImage) -> [UInt8] {
-        let (h, w, k) = (image.height, image.width, scores.cols)
+    /// `.asResized`, brought to that size), then each pixel's label and confidence by `decision`.
+    func refinedLabels(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage,
+                       resized: PreparedImage) -> (labels: [UInt8], confidence: [UInt8]?) {
+        let plane = image.height * image.width
         let full = refinedScores(scores, grid: grid, through: through, image: image, resized: resized)
-        var labels = [UInt8](repeating: 0, count: h * w)
+        var labels = [UInt8](repeating: 0, count: plane)
+        var confidence = [UInt8](repeating: 0, count: decision.needsProbability ? plane : 0)
         full.withUnsafeBufferPointer { s in
-            for p in 0..<h * w {
-                var (best, label) = (s[p], 0)
-                for c in 1..<max(k, 1) where s[c * h * w + p] > best { (best, label) = (s[c * h * w + p], c) }
-                labels[p] = UInt8(label)
+            for p in 0..<plane {
+                let (label, sure) = decision.decide(s.baseAddress! + p, stride: plane)
+                labels[p] = label
+                if decision.needsProbability { confidence[p] = sure }
             }
         }
-        return labels
+        return (labels, decision.needsProbability ? confidence : nil)
     }
 
-    /// PAMR's input and output: the scores upsampled to the image [K, h, w], refined.
+    /// PAMR's input and output: the scores upsampled to the image [Q, h, w], refined.
     func refinedScores(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage, resized: PreparedImage) -> [Float] {
         let (h, w, k) = (image.height, image.width, scores.cols)
         let middle = scores.data.withUnsafeBufferPointer {
@@ -162,9 +196,9 @@ public struct MaskCLIP: Sendable {
         let vision = model.config.vision
         let p = vision.patchSize
         let (h, w) = PreparedImage.resizedSize(height: height, width: width, shortSide: options.shortSide, longSide: options.longSide)
-        let k = classes.classNames.count
+        let k = classes.queryClasses.count
         // What the tower sees at once: the whole image, or one window (with sliding windows, the resized image,
-        // the running sums [H·W, K] and one window's upsampled scores besides).
+        // the running sums [H·W, Q] and one window's upsampled scores besides).
         let c = options.window
         let (th, tw) = c > 0 ? (min(c, h), min(c, w)) : (h, w)
         let (ph, pw) = ((th + p - 1) / p * p, (tw + p - 1) / p * p)
@@ -187,10 +221,10 @@ public struct MaskCLIP: Sendable {
     /// The sliding-window protocol (docs/DENSE-MODES.md §2) over the resized image: windows of side c every t
     /// pixels (the last row and column of windows moved back to end at the image's edge), each labeled as an image
     /// of its own, its raw cosines upsampled bilinearly to the window and averaged over the windows covering each
-    /// pixel. Returns [H·W, K] for the resized H × W.
+    /// pixel. Returns [H·W, Q] (Q queries) for the resized H × W.
     func windowedLogits(_ resized: PreparedImage) -> Matrix {
         let (height, width, c, t) = (resized.resizedHeight, resized.resizedWidth, options.window, options.windowStride)
-        let k = classes.classNames.count
+        let k = classes.queryClasses.count
         var sum = Matrix(rows: height * width, cols: k)
         var count = [Float](repeating: 0, count: height * width)
         let rows = max(height - c + t - 1, 0) / t + 1, cols = max(width - c + t - 1, 0) / t + 1
@@ -223,17 +257,17 @@ public struct MaskCLIP: Sendable {
         return sum
     }
 
-    /// f Tᵀ: each position's cosine with each class embedding.
+    /// f Tᵀ: each position's cosine with each query's embedding.
     func classLogits(_ features: Matrix) -> Matrix {
         classes.values.withUnsafeBufferPointer {
-            linear(features, weight: Tensor($0.baseAddress!, shape: [classes.classNames.count, classes.dimension]), bias: nil)
+            linear(features, weight: Tensor($0.baseAddress!, shape: [classes.queryClasses.count, classes.dimension]), bias: nil)
         }
     }
 
     /// Everything between the prepared image and the upsampling, kept apart for the golden tests.
     struct Dense {
         var features: Matrix   // f [HW, E], unit rows
-        var logits: Matrix     // f Tᵀ [HW, K], before prompt denoising
+        var logits: Matrix     // f Tᵀ [HW, Q], before prompt denoising
         var scores: Matrix     // after prompt denoising and key smoothing
     }
 

@@ -6,7 +6,9 @@ import Support
 public struct LabelConfiguration: Sendable {
     public var modelDirectory: URL
     public var classNames: [String]
-    /// `maskclip85`, `single` or a template file; nil: maskclip85, or what the embeddings file was made with.
+    /// Each class's synonyms, in class order (or empty: none).
+    public var synonyms: [[String]]
+    /// `maskclip85`, `imagenet80`, `single` or a template file; nil: maskclip85, or what the embeddings file was made with.
     public var templates: String?
     /// A class-embeddings file made by `labelmill embed`; when set, the text tower does not run.
     public var embeddingsFile: String?
@@ -16,11 +18,12 @@ public struct LabelConfiguration: Sendable {
     /// Image files, and folders whose images (subfolders included) are labeled into the same subfolders of the output.
     public var images: [String]
 
-    public init(modelDirectory: URL, classNames: [String], templates: String? = nil, embeddingsFile: String? = nil,
-                options: MaskCLIPOptions = .init(), maxPixels: Int = ImageCodec.defaultMaxPixels,
+    public init(modelDirectory: URL, classNames: [String], synonyms: [[String]] = [], templates: String? = nil,
+                embeddingsFile: String? = nil, options: MaskCLIPOptions = .init(), maxPixels: Int = ImageCodec.defaultMaxPixels,
                 outputDirectory: URL, images: [String]) {
         self.modelDirectory = modelDirectory
         self.classNames = classNames
+        self.synonyms = synonyms
         self.templates = templates
         self.embeddingsFile = embeddingsFile
         self.options = options
@@ -36,6 +39,9 @@ extension LabelConfiguration {
         if !classNames.isEmpty, classNames != embeddings.classNames {
             throw InferenceError(.badArgument, "the classes given (\(classNames.joined(separator: ","))) are not those of \(file) "
                                  + "(\(embeddings.classNames.joined(separator: ","))): leave them out, or embed them again")
+        }
+        if !classNames.isEmpty, (synonyms.isEmpty ? classNames.map { _ in [] } : synonyms) != embeddings.synonyms {
+            throw InferenceError(.badArgument, "the classes' synonyms given are not those of \(file): leave the classes out, or embed them again")
         }
         if let templates {
             let given = try PromptTemplates.named(templates).name
@@ -63,7 +69,7 @@ public enum LabelRun {
         // Everything the user gave is checked before the model loads (seconds for a real one).
         let embedded = try configuration.embeddingsFile.map { file in try configuration.check(try ClassEmbeddings(contentsOf: file), from: file) }
         let templates = try embedded == nil ? PromptTemplates.named(configuration.templates ?? "maskclip85") : nil
-        if embedded == nil { try ClassEmbeddings.validate(classNames: configuration.classNames) }
+        if embedded == nil { try ClassEmbeddings.validate(classNames: configuration.classNames, synonyms: configuration.synonyms) }
         let model = try CLIPModel(directory: configuration.modelDirectory)
         logger.info("model.loaded", metadata: ["model.path": "\(configuration.modelDirectory.path)", "blas": "\(BLAS.info)"])
         let sha = try model.weightsSHA256()
@@ -73,7 +79,8 @@ public enum LabelRun {
             try classes.check(modelSHA256: sha)
         } else {
             let started = Date()
-            classes = try ClassEmbeddings.compute(model: model, classNames: configuration.classNames, templates: templates!, modelSHA256: sha)
+            classes = try ClassEmbeddings.compute(model: model, classNames: configuration.classNames, synonyms: configuration.synonyms,
+                                                  templates: templates!, modelSHA256: sha)
             logger.info("classes.embedded", metadata: ["classes.count": "\(classes.classNames.count)",
                                                        "classes.seconds": "\(Date().timeIntervalSince(started))"])
         }
@@ -81,7 +88,8 @@ public enum LabelRun {
         let out = configuration.outputDirectory
         do {
             try AtomicFile.createDirectories(out.path)
-            try AtomicFile.write([UInt8](try ClassList(classes.classNames).json()), to: out.appendingPathComponent("classes.json").path)
+            try AtomicFile.write([UInt8](try ClassList(classes.classNames, synonyms: classes.synonyms).json()),
+                                 to: out.appendingPathComponent("classes.json").path)
         } catch let error as FileError {
             throw InferenceError(.io, "cannot write the labels: \(error)")
         }

@@ -32,7 +32,8 @@ public enum JobExport {
 
     public static func run(client: CoordinatorClient, job: String, to directory: URL, options: Options = .init()) async throws -> Summary {
         let status = try await client.job(job)
-        let classes = [UInt8](try ClassList(status.classes).json())
+        let synonyms = (try? status.settings.synonymLists(for: status.classes)) ?? []
+        let classes = [UInt8](try ClassList(status.classes, synonyms: synonyms).json())
         try CurlError.file { () throws(FileError) in
             try AtomicFile.createDirectories(directory.path)
             try AtomicFile.write(classes, to: directory.appendingPathComponent("classes.json").path)

@@ -29,14 +29,7 @@ actor ModelCache {
         let model = try await model(task.modelId)
         let embeddingsPath = directory.appendingPathComponent("embeddings/\(task.embeddingsSHA256).safetensors").path
         try await ensure(embeddingsPath, from: client.url(Routes.embeddings, [task.jobId]), size: nil, sha256: task.embeddingsSHA256)
-        let settings = task.settings
-        guard let mode = DenseMode(rawValue: settings.mode) else {
-            throw InferenceError(.badArgument, "this worker does not know the job's mode \(settings.mode.debugDescription): upgrade it")
-        }
-        let options = MaskCLIPOptions(mode: mode, shortSide: settings.shortSide, longSide: settings.longSide,
-                                      promptDenoise: settings.promptDenoise, keySmoothing: settings.keySmoothing,
-                                      preset: Preset(rawValue: settings.preset) ?? .clip, window: settings.window, stride: settings.stride,
-                                      pamrIterations: settings.pamrIterations, pamrDilations: settings.pamrDilations)
+        let options = try MaskCLIPOptions(task.settings)
         let maskCLIP = try await runner.run {
             let classes = try ClassEmbeddings(contentsOf: embeddingsPath)
             return try MaskCLIP(model: model, classes: classes, options: options)

@@ -1,0 +1,38 @@
+import Foundation
+
+/// From the queries' scores at one pixel to its label (docs/DENSE-MODES.md §2). P = softmax(scale · scores) over
+/// all queries; a class's probability is the best of its queries'; the label is the class with the highest one.
+/// The softmax keeps the order of the scores, so that class is the best query's (the lowest on ties) whatever the
+/// scale, and the probability is needed only for a confidence threshold or map.
+struct QueryDecision: Sendable {
+    /// The class of each query.
+    let queryClasses: [UInt8]
+    let scale: Float
+    /// Pixels whose best probability is below this are void; 0: off.
+    let minConfidence: Float
+    /// Whether each pixel's probability is computed: for the threshold, or for a confidence map.
+    let needsProbability: Bool
+
+    init(queryClasses: [Int], scale: Float, minConfidence: Float, confidence: Bool) {
+        precondition(!queryClasses.isEmpty && queryClasses.allSatisfy { (0..<255).contains($0) }, "1 or more queries of classes 0...254")
+        self.queryClasses = queryClasses.map { UInt8($0) }
+        self.scale = scale
+        self.minConfidence = minConfidence
+        needsProbability = confidence || minConfidence > 0
+    }
+
+    var queries: Int { queryClasses.count }
+
+    /// The pixel whose query j scores `scores[j * stride]`: its label (void when not confident enough) and its
+    /// confidence, the best probability times 255 rounded (0 when not computed).
+    @inline(__always)
+    func decide(_ scores: UnsafePointer<Float>, stride: Int = 1) -> (label: UInt8, confidence: UInt8) {
+        var best = scores[0], index = 0
+        for j in 1..<queryClasses.count where scores[j * stride] > best { (best, index) = (scores[j * stride], j) }
+        guard needsProbability else { return (queryClasses[index], 0) }
+        var sum: Float = 0
+        for j in 0..<queryClasses.count { sum += expf(scale * (scores[j * stride] - best)) }
+        let probability = 1 / sum
+        return (probability < minConfidence ? LabelMap.void : queryClasses[index], UInt8((probability * 255).rounded()))
+    }
+}
