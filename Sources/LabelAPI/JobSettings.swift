@@ -14,6 +14,9 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     public var logitScale: Float = 100
     /// Pixels whose best class probability is below this become void (255); 0 turns it off.
     public var minConfidence: Float = 0
+    /// Whether each image also gets a confidence map (its best class probability × 255, an 8-bit PNG), which
+    /// workers upload and `export` writes as confidence/<id>.png.
+    public var saveConfidence: Bool = false
     /// MaskCLIP's prompt denoising: on (0.5) in mode maskclip on the whole image, off (0) otherwise unless given.
     public var promptDenoise: Float = 0.5
     public var keySmoothing: Float = 0
@@ -40,7 +43,7 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         mode: String = "maskclip", templates: String? = nil, synonyms: [String: [String]] = [:], promptDenoise: Float? = nil,
         keySmoothing: Float = 0, shortSide: Int? = nil, longSide: Int = 2048, window: Int? = nil, stride: Int? = nil,
         pamrIterations: Int? = nil, pamrDilations: [Int] = [8, 16], logitScale: Float? = nil, minConfidence: Float = 0,
-        preset: String = "clip",
+        saveConfidence: Bool = false, preset: String = "clip",
         shardSize: Int = 8, maxAttempts: Int = 3, leaseSeconds: Double = 60
     ) {
         let protocolOf = Self.defaults(mode: mode)
@@ -55,6 +58,7 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         self.synonyms = synonyms
         self.logitScale = logitScale ?? protocolOf.logitScale
         self.minConfidence = minConfidence
+        self.saveConfidence = saveConfidence
         self.promptDenoise = promptDenoise ?? Self.defaultPromptDenoise(mode: mode, window: self.window)
         self.keySmoothing = keySmoothing
         self.longSide = longSide
@@ -79,6 +83,7 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         templates = try c.decodeIfPresent(String.self, forKey: .templates) ?? d.templates
         synonyms = try c.decodeIfPresent([String: [String]].self, forKey: .synonyms) ?? d.synonyms
         minConfidence = try c.decodeIfPresent(Float.self, forKey: .minConfidence) ?? d.minConfidence
+        saveConfidence = try c.decodeIfPresent(Bool.self, forKey: .saveConfidence) ?? d.saveConfidence
         keySmoothing = try c.decodeIfPresent(Float.self, forKey: .keySmoothing) ?? d.keySmoothing
         longSide = try c.decodeIfPresent(Int.self, forKey: .longSide) ?? d.longSide
         pamrDilations = try c.decodeIfPresent([Int].self, forKey: .pamrDilations) ?? d.pamrDilations
@@ -210,9 +215,10 @@ extension JobSettings {
         try check("logitScale", logitScale, Self.logitScaleRange)
         if !minConfidence.isFinite { throw SettingError(field: "minConfidence", value: "\(minConfidence)", allowed: "a finite number") }
         try check("minConfidence", minConfidence, Self.minConfidenceRange)
-        if minConfidence != 0 && keySmoothing != 0 {
-            throw SettingError(field: "minConfidence", value: "\(minConfidence)",
-                               allowed: "0 with key smoothing (its scores are smoothed probabilities, not cosines)")
+        if (minConfidence != 0 || saveConfidence) && keySmoothing != 0 {
+            throw SettingError(field: minConfidence != 0 ? "minConfidence" : "saveConfidence",
+                               value: minConfidence != 0 ? "\(minConfidence)" : "true",
+                               allowed: "\(minConfidence != 0 ? "0" : "false") with key smoothing (its scores are smoothed probabilities, not cosines)")
         }
         let synonymCount = synonyms.values.reduce(0) { $0 + $1.count }
         if synonymCount > Self.maxSynonyms {

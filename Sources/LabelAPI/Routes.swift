@@ -87,6 +87,8 @@ public enum Routes {
     public static let label = Route(.get, "/v1/jobs/{job}/labels/{image}", .admin)
     /// The thumbnail its worker uploaded with the label (a JPEG, at most 256 pixels a side).
     public static let thumbnail = Route(.get, "/v1/jobs/{job}/thumbnails/{image}", .admin)
+    /// The confidence map its worker uploaded with the label (an 8-bit grayscale PNG), in a job that saves them.
+    public static let confidence = Route(.get, "/v1/jobs/{job}/confidence/{image}", .admin)
     /// A page of the job's labeled or failed images, optionally only those containing a class (the gallery).
     public static let gallery = Route(.get, "/v1/jobs/{job}/gallery", .admin)
     /// One failed image back to pending, in a task of its own.
@@ -102,6 +104,8 @@ public enum Routes {
     public static let uploadLabel = Route(.put, "/v1/tasks/{task}/images/{image}/label", .worker)
     /// A small JPEG of the image for the dashboard's gallery, uploaded before its label.
     public static let uploadThumbnail = Route(.put, "/v1/tasks/{task}/images/{image}/thumbnail", .worker)
+    /// The image's confidence map, in a job that saves them; uploaded before its label.
+    public static let uploadConfidence = Route(.put, "/v1/tasks/{task}/images/{image}/confidence", .worker)
     public static let failImage = Route(.post, "/v1/tasks/{task}/images/{image}/fail", .worker)
     /// The worker cannot prepare the task's job at all (see `TaskFailure`).
     public static let failTask = Route(.post, "/v1/tasks/{task}/fail", .worker)
@@ -129,8 +133,8 @@ public enum Routes {
     public static let all: [Route] = [
         root, health, ready, openAPI, metrics,
         createJob, jobs, uploadManifest, job, deleteJob, cancel, retryFailed, results, events, label, embeddings, activity,
-        thumbnail, gallery, retryImage,
-        claim, heartbeat, complete, release, uploadLabel, uploadThumbnail, failImage, failTask,
+        thumbnail, confidence, gallery, retryImage,
+        claim, heartbeat, complete, release, uploadLabel, uploadThumbnail, uploadConfidence, failImage, failTask,
         registerModel, models, model, uploadBlob, blobExists, blob, file,
         signIn, signOut, script, styleSheet,
     ]

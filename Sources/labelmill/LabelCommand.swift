@@ -102,6 +102,9 @@ struct MaskCLIPFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "Pixels whose best class probability is below this become void (255); 0: off.")
     var minConfidence: Float = 0
 
+    @Flag(help: "Also write each image's confidence map (its best class probability × 255, an 8-bit grayscale PNG): OUT/confidence/<stem>.png from label, confidence/<id>.png in an export.")
+    var saveConfidence = false
+
     /// `--pamr-dilations` as numbers (validated with the rest of the settings).
     var dilations: [Int] { pamrDilations.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 } }
 
@@ -114,7 +117,7 @@ struct MaskCLIPFlags: ParsableArguments {
         JobSettings(mode: mode.rawValue, templates: templates, synonyms: synonyms, promptDenoise: promptDenoise,
                     keySmoothing: keySmoothing, shortSide: shortSide, longSide: longSide, window: window, stride: stride,
                     pamrIterations: pamrIterations, pamrDilations: dilations, logitScale: logitScale,
-                    minConfidence: minConfidence, preset: preset.rawValue)
+                    minConfidence: minConfidence, saveConfidence: saveConfidence, preset: preset.rawValue)
     }
 }
 

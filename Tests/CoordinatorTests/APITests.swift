@@ -158,6 +158,48 @@ import Support
         #expect(offset.status == 400 && offset.bodyText.contains("offset=-5 is not a whole number ≥ 0"), "\(offset.bodyText)")
     }
 
+    /// Confidence maps: taken only in a job that saves them, only as an 8-bit single-channel PNG under a live lease;
+    /// served back as sent, and deleted with the job.
+    @Test func confidenceMapsAreStoredOnlyWhereAsked() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        let worker = live.worker
+        let map = try ConfidenceMap(width: 3, height: 2, values: [0, 40, 80, 120, 200, 255]).png()
+        let plain = try await live.submit(Self.manifest, settings: JobSettings(shortSide: 48, shardSize: 3, leaseSeconds: 120))
+        let first = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
+        #expect(first.jobId == plain)
+        await expectStatus(400, containing: "does not save confidence maps (settings.saveConfidence)") {
+            try await worker.uploadConfidence(task: first.taskId, image: first.images[0].id, token: first.leaseToken, png: map)
+        }
+        try await worker.release(task: first.taskId, token: first.leaseToken, reason: "test")
+        _ = try await live.admin.cancel(plain)
+
+        let saving = try await live.submit(Self.manifest, settings: JobSettings(shortSide: 48, saveConfidence: true, shardSize: 3, leaseSeconds: 120))
+        let task = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
+        #expect(task.jobId == saving)
+        let image = task.images[0].id
+        let upload = { (bytes: [UInt8], token: String) in
+            try await worker.uploadConfidence(task: task.taskId, image: image, token: token, png: bytes)
+        }
+        await expectStatus(422, containing: "a confidence map must be an 8-bit grayscale PNG") {
+            try await upload(try ImageCodec.encodeJPEG(RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 9, count: 12))), task.leaseToken)
+        }
+        await expectStatus(409) { try await upload(map, "stale") }
+        let http = HTTPClient(), admin: HTTPHeaders = ["Authorization": "Bearer \(LiveCoordinator.adminToken)"]
+        let path = live.url + "/v1/jobs/\(saving)/confidence/\(image)"
+        #expect(try await http.send(HTTPRequest(url: path, headers: admin)).status == 404, "nothing was stored")
+        try await upload(map, task.leaseToken)
+        let stored = try await http.send(HTTPRequest(url: path, headers: admin))
+        #expect(stored.status == 200 && stored.body == map && (stored.headers["Content-Type"] ?? "").hasPrefix("image/png"),
+                "HTTP \(stored.status): \(stored.bodyText.prefix(200))")
+        #expect(try await live.admin.confidencePNG(job: saving, image: image) == map)
+        try await worker.release(task: task.taskId, token: task.leaseToken, reason: "test")
+        _ = try await live.admin.cancel(saving)
+        _ = try await live.admin.deleteJob(saving)
+        #expect(try await http.send(HTTPRequest(url: path, headers: admin)).status == 404, "deleted with its job")
+        #expect(!FileManager.default.fileExists(atPath: live.dataDirectory.appendingPathComponent("confidence/\(saving)").path))
+    }
+
     /// The served OpenAPI document needs no token, and every operation it lists is a route of this server: each
     /// answers something other than the router's "no such route" (unknown paths are 404, known paths with
     /// another method 405 or 404, both with the router's own message).

@@ -23,13 +23,14 @@ import Testing
         try Self.synonymLines.write(to: classesFile, atomically: true, encoding: .utf8)
         let threshold = try Self.threshold("img_a.naclip.syn.pamr")
         let flags = ["--mode", "naclip", "--pamr-iterations", "10", "--pamr-dilations", "8,16", "--templates", "maskclip85",
-                     "--logit-scale", "40", "--min-confidence", threshold]
+                     "--logit-scale", "40", "--min-confidence", threshold, "--save-confidence"]
         try await cluster.submit(leaseSeconds: 30, classes: ["--classes-file", classesFile.path], arguments: flags)
         let settings = try await cluster.admin.job(cluster.job).settings
         #expect(settings.mode == "naclip" && settings.promptDenoise == 0 && settings.pamrIterations == 10 && settings.pamrDilations == [8, 16],
                 "the mode and PAMR travel; prompt denoising is off by default: \(settings)")
         #expect(settings.synonyms == ["cat": ["kitten"], "dog": ["puppy", "hound"], "sky": ["clouds"], "person": ["man", "woman"]]
-                && settings.logitScale == 40 && settings.minConfidence == Float(threshold), "synonyms and confidence travel: \(settings)")
+                && settings.logitScale == 40 && settings.minConfidence == Float(threshold) && settings.saveConfidence,
+                "synonyms and confidence travel: \(settings)")
         try cluster.startWorker("w1")
         try cluster.startWorker("w2")
         try await cluster.waitForJobEnd()
@@ -54,6 +55,20 @@ import Testing
             #expect(remote == mine, "\(image.id): the fleet's label equals labelmill label's")
             if source == "img_a.png" { try EndToEndTests.expectMatchesReference(remote, image: source, mode: "naclip.syn.pamr") }
             voids += remote.indices.filter { $0 == LabelMap.void }.count
+            // The confidence maps: uploaded by the workers, exported beside the labels, equal to label's own.
+            let confidence = try Data(contentsOf: out.appendingPathComponent("confidence/\(image.id).png"))
+            let localConfidence = try Data(contentsOf: local.appendingPathComponent("confidence/\(source.split(separator: ".")[0]).png"))
+            let values = try ImageCodec.decodeLabelPNG([UInt8](confidence))
+            #expect(values == (try ImageCodec.decodeLabelPNG([UInt8](localConfidence))), "\(image.id): the same confidence as labelmill label's")
+            #expect(values.width == remote.width && values.height == remote.height)
+            if source == "img_a.png" { try Self.expectConfidenceMatchesReference(values, golden: "img_a.naclip.syn.pamr") }
+            // Void exactly where the probability is under the threshold (the byte is the probability × 255 rounded, so
+            // within half a step of it the byte cannot tell).
+            let cut = Float(threshold)! * 255
+            let wrong = zip(remote.indices, values.indices).filter { label, byte in
+                Float(byte) + 0.5 < cut ? label != LabelMap.void : Float(byte) - 0.5 > cut ? label == LabelMap.void : false
+            }
+            #expect(wrong.isEmpty, "\(image.id): \(wrong.count) pixels are void or not against their confidence")
         }
         #expect(voids > 0, "the confidence threshold made pixels void")
         // The same images in mode maskclip give other labels: the mode is not ignored on the way.
@@ -62,6 +77,15 @@ import Testing
                                             "--short-side", "48", "--prompt-denoise", "0", "--out", maskclip.path, "--log-level", "error",
                                             APITests.images.appendingPathComponent("img_a.png").path])
         #expect(try Data(contentsOf: maskclip.appendingPathComponent("img_a.png")) != Data(contentsOf: local.appendingPathComponent("img_a.png")))
+    }
+
+    /// The reference's probability × 255 at every pixel, within rounding.
+    static func expectConfidenceMatchesReference(_ values: LabelMap, golden name: String) throws {
+        let golden = try SafeTensorsFile(path: LiveCoordinator.fixtures.appendingPathComponent("golden/\(name).safetensors").path)
+        let expected = try golden.floats("confidence")
+        #expect(expected.count == values.indices.count)
+        let far = (0..<min(expected.count, values.indices.count)).filter { abs(Float(values.indices[$0]) - expected[$0]) > 0.501 }
+        #expect(far.isEmpty, "\(far.count) confidence values differ from the reference's by more than rounding")
     }
 
     /// `label` with sliding windows: ClearCLIP's 56-pixel windows (padded around to whole patches) every 24 pixels
@@ -114,10 +138,12 @@ import Testing
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes-file", classesFile.path,
                                             "--mode", "sclip", "--templates", "maskclip85", "--short-side", "80", "--window", "64",
                                             "--stride", "32", "--min-confidence", try Self.threshold("img_b.sclip.w64.syn"),
-                                            "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_b.jpg").path])
+                                            "--save-confidence", "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_b.jpg").path])
         let map = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_b.png"))))
         try EndToEndTests.expectMatchesReference(map, image: "img_b.jpg", mode: "sclip.w64.syn")
         #expect(map.indices.contains(LabelMap.void), "below the threshold is void")
+        let confidence = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("confidence/img_b.png"))))
+        try Self.expectConfidenceMatchesReference(confidence, golden: "img_b.sclip.w64.syn")
         let classes = try JSONDecoder().decode(ClassList.self, from: Data(contentsOf: out.appendingPathComponent("classes.json")))
         #expect(classes.classes[1].name == "dog" && classes.classes[1].synonyms == ["puppy", "hound"] && classes.classes[2].synonyms == nil)
     }

@@ -26,6 +26,22 @@ extension CoordinatorServices {
         try AtomicFile.write(bytes, to: thumbnailPath(job: jobId, image: imageId), mode: 0o600, durable: false)
     }
 
+    func confidencePath(job: String, image: String) -> String { dataPath("confidence/\(job)/\(image).png") }
+
+    /// Checks the lease and that the job saves confidence maps and `bytes` is one (an 8-bit single-channel PNG that
+    /// decodes within the image limit), then writes it atomically as `confidence/{job}/{image}.png`. Blocking.
+    func storeConfidence(_ bytes: [UInt8], taskId: Int64, token: String, imageId: String) throws {
+        guard ImageID.isSafe(imageId) else { throw CoordinatorError(.notFound, "no image \(imageId.debugDescription) in task \(taskId)") }
+        let (jobId, _) = try store.uploadTarget(taskId: taskId, token: token, imageId: imageId)
+        guard try store.job(jobId)?.options.saveConfidence == true else {
+            throw CoordinatorError(.badRequest, "job \(jobId) does not save confidence maps (settings.saveConfidence)")
+        }
+        do { _ = try ImageCodec.decodeLabelPNG(bytes) } catch {
+            throw CoordinatorError(.invalidUpload, "a confidence map must be an 8-bit grayscale PNG: \(error)")
+        }
+        try AtomicFile.write(bytes, to: confidencePath(job: jobId, image: imageId), mode: 0o600)
+    }
+
     /// Which of `images` of `job` have a thumbnail. Blocking.
     func withThumbnailFlags(_ page: GalleryPage, job: String) -> GalleryPage {
         var page = page

@@ -128,6 +128,12 @@ struct DashboardRoutes {
             return try await services.fileResponse(path: services.thumbnailPath(job: job, image: image), contentType: "image/jpeg",
                                                    what: "the thumbnail of \(image)", context: context)
         }
+        router.on(Routes.confidence) { _, context in
+            let (job, image) = (try context.parameters.require("job"), try context.parameters.imageID())
+            guard ImageID.isSafe(job), ImageID.isSafe(image) else { throw CoordinatorError(.notFound, "no image \(image.debugDescription) in job \(job)") }
+            return try await services.fileResponse(path: services.confidencePath(job: job, image: image), contentType: "image/png",
+                                                   what: "the confidence map of \(image)", context: context)
+        }
     }
 
     /// The admin token starts a session and goes to `/` (so the token leaves the address bar); any other token

@@ -36,11 +36,12 @@ struct JobRoutes {
             let deleted = try await services.store.write("deleting job \(id)") { db in try services.store.deleteJob(db, id) }
             let embeddings = deleted.embeddingsSHA256.map { services.dataPath(EmbeddingService.relativePath(sha256: $0)) }
             let files = deleted.labelFiles.map { services.dataPath($0) } + (embeddings.map { [$0] } ?? [])
-            let folder = services.dataPath("labels/\(id)"), thumbnails = services.dataPath("thumbnails/\(id)")
+            let folder = services.dataPath("labels/\(id)")
+            let pictures = [services.dataPath("thumbnails/\(id)"), services.dataPath("confidence/\(id)")]
             try await BlockingIO.run {
                 files.forEach { unlink($0) }
                 rmdir(folder)
-                try? FileManager.default.removeItem(atPath: thumbnails)
+                for folder in pictures { try? FileManager.default.removeItem(atPath: folder) }
             }
             return try json(DeleteJobResponse(id: id, images: deleted.images, labelFiles: deleted.labelFiles.count))
         }

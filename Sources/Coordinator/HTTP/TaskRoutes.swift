@@ -95,6 +95,20 @@ struct TaskRoutes {
             try await BlockingIO.run { try services.storeThumbnail(bytes, taskId: task, token: token, imageId: image) }
             return Response(status: .noContent)
         }
+        router.on(Routes.uploadConfidence) { request, context in
+            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.imageID())
+            guard let token = request.headers[Self.leaseTokenHeader] else {
+                throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
+            }
+            let limit = services.configuration.maxLabelBytes
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: limit) } catch {
+                throw CoordinatorError(.tooLarge, "confidence maps are limited to \(limit) bytes")
+            }
+            let bytes = [UInt8](body.readableBytesView)
+            try await BlockingIO.run { try services.storeConfidence(bytes, taskId: task, token: token, imageId: image) }
+            return Response(status: .noContent)
+        }
     }
 
     private func lease(_ request: Request) async throws -> LeaseRequest {

@@ -142,8 +142,9 @@ public struct MaskCLIP: Sendable {
             ? refinedLabels(scores, grid: grid, through: through, image: image, resized: resized ?? prepare(image, rounding: .asResized))
             : upsampleDecide(scores, gridHeight: grid.0, gridWidth: grid.1, resizedHeight: through.0, resizedWidth: through.1,
                              height: h, width: w, decision: decision)
+        // A threshold computes the probabilities too; they are a map only when asked for.
         return LabeledImage(labels: LabelMap(width: w, height: h, indices: indices),
-                            confidence: confidence.map { ConfidenceMap(width: w, height: h, values: $0) })
+                            confidence: options.confidence ? confidence.map { ConfidenceMap(width: w, height: h, values: $0) } : nil)
     }
 
     /// The scores at the image's full size, refined by PAMR (guided by `resized`, the normalised image rounded

@@ -64,8 +64,15 @@ public struct LabelReport: Sendable {
 public enum LabelRun {
     /// Labels every image; a failing image is reported and the rest still run. Throws only for what fails the
     /// whole run (model, classes, output directory).
+    /// OUT/confidence/<stem>.png holds each image's confidence map when the options ask for them.
+    public static let confidenceFolder = "confidence"
+
     public static func run(_ configuration: LabelConfiguration, logger: Logger) throws -> LabelReport {
         let inputs = try expand(configuration.images)
+        if configuration.options.confidence, let clash = inputs.first(where: { $0.name.hasPrefix(confidenceFolder + "/") }) {
+            throw InferenceError(.badArgument, "\(clash.path) would be labeled into \(confidenceFolder)/, where the confidence maps go: "
+                                 + "label that folder on its own, or without --save-confidence")
+        }
         // Everything the user gave is checked before the model loads (seconds for a real one).
         let embedded = try configuration.embeddingsFile.map { file in try configuration.check(try ClassEmbeddings(contentsOf: file), from: file) }
         let templates = try embedded == nil ? PromptTemplates.named(configuration.templates ?? "maskclip85") : nil
@@ -102,8 +109,17 @@ public enum LabelRun {
                 }
                 let started = Date()
                 let image = try ImageCodec.read(contentsOf: path, maxPixels: configuration.maxPixels)
-                let png = try ImageCodec.encodeLabelPNG(try maskCLIP.label(image))
-                do { try AtomicFile.write(png, to: out.appendingPathComponent("\(stem).png").path) } catch {
+                let labeled = try maskCLIP.labels(image)
+                let png = try ImageCodec.encodeLabelPNG(labeled.labels)
+                do {
+                    // The confidence map first: a label map on disk always has its confidence map beside it.
+                    if let confidence = labeled.confidence {
+                        let file = out.appendingPathComponent("\(Self.confidenceFolder)/\(stem).png").path
+                        try AtomicFile.createDirectories((file as NSString).deletingLastPathComponent)
+                        try AtomicFile.write(try confidence.png(), to: file)
+                    }
+                    try AtomicFile.write(png, to: out.appendingPathComponent("\(stem).png").path)
+                } catch let error as FileError {
                     throw InferenceError(.io, error.description)
                 }
                 report.labeled.append(path)

@@ -51,4 +51,9 @@ extension CoordinatorClient {
     public func labelPNG(job: String, image: String) async throws -> [UInt8] {
         try await send(request(Routes.label, job, image)).body
     }
+
+    /// The confidence map of a labeled image in a job that saves them.
+    public func confidencePNG(job: String, image: String) async throws -> [UInt8] {
+        try await send(request(Routes.confidence, job, image)).body
+    }
 }

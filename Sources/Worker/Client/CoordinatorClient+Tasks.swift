@@ -40,6 +40,11 @@ extension CoordinatorClient {
         _ = try await send(request(Routes.uploadThumbnail, String(task), image, body: .bytes(jpeg), headers: headers), retrying: false)
     }
 
+    public func uploadConfidence(task: Int64, image: String, token: String, png: [UInt8]) async throws {
+        let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: token]
+        _ = try await send(request(Routes.uploadConfidence, String(task), image, body: .bytes(png), headers: headers))
+    }
+
     public func uploadLabel(task: Int64, image: String, token: String, png: [UInt8], width: Int, height: Int) async throws {
         let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: token,
                                     "X-Image-Width": String(width), "X-Image-Height": String(height)]

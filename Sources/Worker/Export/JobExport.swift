@@ -56,8 +56,9 @@ public enum JobExport {
             if let problem = ImageID.problem(result.id) {
                 throw CurlError(.io, "image id \(result.id.debugDescription) \(problem): not written")
             }
+            let confidencePath = directory.appendingPathComponent("confidence/\(result.id).png").path
             if options.format == .labelmill, let existing = FileManager.default.contents(atPath: directory.appendingPathComponent("labels/\(result.id).png").path),
-               SHA256Hex.of(existing) == sha {
+               SHA256Hex.of(existing) == sha, !status.settings.saveConfidence || FileManager.default.fileExists(atPath: confidencePath) {
                 summary.labels += 1
                 continue
             }
@@ -76,11 +77,27 @@ public enum JobExport {
                 }
             }
             try writer.add(item)
+            if status.settings.saveConfidence {
+                try await exportConfidence(client: client, job: job, image: result.id, label: png, to: confidencePath)
+            }
             summary.labels += 1
         }
         try writer.finish()
         AtomicFile.syncEverything()
         return summary
+    }
+
+    /// The image's confidence map, checked to be an 8-bit map of its label map's size, as confidence/<id>.png.
+    private static func exportConfidence(client: CoordinatorClient, job: String, image: String, label: [UInt8], to path: String) async throws {
+        let png = try await client.confidencePNG(job: job, image: image)
+        let (map, confidence) = (try ImageCodec.decodeLabelPNG(label), try? ImageCodec.decodeLabelPNG(png))
+        guard let confidence, confidence.width == map.width, confidence.height == map.height else {
+            throw CurlError(.io, "the confidence map of \(image) is not an 8-bit map of its label's size (\(map.width)x\(map.height))")
+        }
+        try CurlError.file { () throws(FileError) in
+            try AtomicFile.createDirectories((path as NSString).deletingLastPathComponent)
+            try ExportFile.write(png, to: path)
+        }
     }
 
     private static func makeWriter(_ options: Options, directory: URL, classes: [String], job: String) throws -> any ExportWriter {

@@ -14,18 +14,22 @@ final class InferenceRunner: Sendable {
         /// The image at most `thumbnailSide` pixels a side, as a JPEG: the dashboard's gallery shows it under
         /// the label map, so the coordinator never reads the image itself.
         let thumbnail: [UInt8]
+        /// The confidence map as a grayscale PNG, in a job that saves them.
+        let confidence: [UInt8]?
     }
 
     static let thumbnailSide = 256
 
-    /// Decodes `bytes`, labels the image and encodes the label map and a thumbnail. Image errors throw
-    /// `InferenceError`.
+    /// Decodes `bytes`, labels the image and encodes the label map, a thumbnail and (when the options ask for
+    /// it) the confidence map. Image errors throw `InferenceError`.
     func label(_ bytes: [UInt8], with maskCLIP: MaskCLIP, maxPixels: Int) async throws -> Labeled {
         try await run {
             let image = try ImageCodec.decode(bytes, maxPixels: maxPixels)
-            let png = try ImageCodec.encodeLabelPNG(try maskCLIP.label(image))
+            let labeled = try maskCLIP.labels(image)
+            let png = try ImageCodec.encodeLabelPNG(labeled.labels)
             let thumbnail = try ImageCodec.encodeJPEG(image.thumbnail(maxSide: Self.thumbnailSide), quality: 80)
-            return Labeled(png: png, width: image.width, height: image.height, thumbnail: thumbnail)
+            return Labeled(png: png, width: image.width, height: image.height, thumbnail: thumbnail,
+                           confidence: try labeled.confidence?.png())
         }
     }
 

@@ -14,6 +14,6 @@ extension MaskCLIPOptions {
         self.init(mode: mode, shortSide: settings.shortSide, longSide: settings.longSide, promptDenoise: settings.promptDenoise,
                   keySmoothing: settings.keySmoothing, preset: preset, window: settings.window, stride: settings.stride,
                   pamrIterations: settings.pamrIterations, pamrDilations: settings.pamrDilations,
-                  logitScale: settings.logitScale, minConfidence: settings.minConfidence)
+                  logitScale: settings.logitScale, minConfidence: settings.minConfidence, confidence: settings.saveConfidence)
     }
 }

@@ -51,6 +51,17 @@ extension WorkerLoop {
             } catch let error as CurlError where error.code == .httpStatus(409) {
                 logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
                 return .processed
+            } catch let error as CurlError where [.httpStatus(400), .httpStatus(413), .httpStatus(422)].contains(error.code) {
+                // The coordinator refuses this image's output for good (a retry would send the same bytes): the image
+                // fails with its reason, and the task goes on.
+                logger.error("image.upload.refused", metadata: ["image.id": "\(image.id)", "error": "\(error.message)"])
+                do {
+                    try await client.failImage(task: task.taskId, image: image.id, token: task.leaseToken,
+                                               reason: "the coordinator refused its upload: \(error.message)")
+                } catch {
+                    logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
+                    return .processed  // the lease expires and the task is retried
+                }
             } catch {
                 logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
                 return .processed  // the lease expires and the task is retried
@@ -96,6 +107,11 @@ extension WorkerLoop {
             throw error
         } catch {
             logger.warning("image.thumbnail.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
+        }
+        // The confidence map is part of the job's output: sent (with retries) before the label that completes the
+        // image, so a labeled image always has it.
+        if let confidence = labeled.confidence {
+            try await client.uploadConfidence(task: task.taskId, image: image.id, token: task.leaseToken, png: confidence)
         }
         try await client.uploadLabel(task: task.taskId, image: image.id, token: task.leaseToken, png: labeled.png,
                                      width: labeled.width, height: labeled.height)
