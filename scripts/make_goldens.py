@@ -73,6 +73,31 @@ SYNONYM_CASES = {
     "img_a.maskclip.syn": ("img_a", "maskclip", 48, 0, 0, 0, (), 100.0, 0.5),
 }
 
+# Another checkpoint's shape (docs/DENSE-MODES.md, "Other checkpoints"): ViT-L/14-336's geometry (patch 14, 16
+# heads, a 24 x 24 grid) at a tiny width, with OpenCLIP's exact GELU. Fixtures/tiny-l14-336-gelu holds its
+# config.json and model.safetensors (written by scripts/make_test_model.py --preset tiny-l14-336 --hidden-act gelu
+# --dtype f16 --seed 0); its tokenizer files are tiny-clip's, copied in beside them. Case name -> (image, mode,
+# short side, window, stride).
+L14_MODEL = "tiny-l14-336-gelu"
+L14_CASES = {
+    "l14.img_a.maskclip": ("img_a", "maskclip", 120, 0, 0),        # a 9 x 12 grid: positions resized by size
+    "l14.img_b.clearclip.w336": ("img_b", "clearclip", 336, 336, 224),  # 336 windows: the model's own 24 x 24 grid
+    "l14.img_a.naclip": ("img_a", "naclip", 100, 0, 0),            # positions resized by scale factor
+    "l14.img_c.sclip.w200": ("img_c", "sclip", 336, 200, 100),     # 200 windows cut to 196 (14 patches)
+}
+
+
+def assembled_model(name):
+    """Fixtures/<name> with tiny-clip's vocab.json and merges.txt beside it, in a temporary directory."""
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix=name + "-")
+    for f in ("config.json", "model.safetensors"):
+        shutil.copy(os.path.join(FIXTURES, name, f), folder)
+    for f in ("vocab.json", "merges.txt"):
+        shutil.copy(os.path.join(FIXTURES, "tiny-clip", f), folder)
+    return folder
+
 
 def tag(t):
     return f"{t:g}"
@@ -284,6 +309,26 @@ def main():
                     h=str(rgb.shape[0]), w=str(rgb.shape[1]), dtype="computed in float64, stored as F32")
         save(tensors, os.path.join(args.out, case + ".safetensors"), meta)
         report[case] = dict(meta, shapes={k: list(v.shape) for k, v in tensors.items()}, **notes)
+    l14_cases = [c for c in L14_CASES if not only or c in only]
+    if l14_cases:
+        w14 = ref.CLIPWeights(assembled_model(L14_MODEL), torch.float64)
+        report[L14_MODEL] = {"vision_layers_vs_hf_rel_err": sanity_check_layers(w14)}
+        T14, ids14, feats14 = ref.class_matrix(w14, ref.Tokenizer(w14.dir), CLASSES, ref.load_templates("maskclip85"),
+                                               return_details=True)
+        report[L14_MODEL]["text_vs_hf_rel_err"] = ref.check_text_against_hf(w14, ids14, feats14)
+        for case in l14_cases:
+            image, mode, short, window, stride = L14_CASES[case]
+            rgb = ref.load_rgb(os.path.join(images_dir, IMAGES[image]))
+            tensors, r, notes = mode_case_goldens(w14, T14, rgb, mode, short, window, stride)
+            tensors["T"] = f32(T14)
+            if window:  # the resized image and its averaged scores are megabytes; the labels are what is checked
+                del tensors["logits"], tensors["input"]
+            meta = dict(model=L14_MODEL, image=f"images/{IMAGES[image]}", mode=mode, short_side=str(short),
+                        window=str(window), stride=str(stride), classes=",".join(CLASSES), templates="maskclip85",
+                        h=str(rgb.shape[0]), w=str(rgb.shape[1]), nh=str(r["resized"][0]), nw=str(r["resized"][1]),
+                        gh=str(r["grid"][0]), gw=str(r["grid"][1]), dtype="computed in float64, stored as F32")
+            save(tensors, os.path.join(args.out, case + ".safetensors"), meta)
+            report[case] = dict(meta, shapes={k: list(v.shape) for k, v in tensors.items()}, **notes)
     for case, (image, preset, short, long_cap) in CASES.items():
         if only and case not in only:
             continue

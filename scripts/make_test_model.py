@@ -39,22 +39,34 @@ PRESETS = {
         vision=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
                     patch_size=32, image_size=224),
         text=TEXT_B, projection_dim=512),
+    # ViT-L/14-336's geometry (patch 14, 16 heads, a 24 x 24 grid) at a tiny width, for the test fixtures.
+    "tiny-l14-336": dict(
+        vision=dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=16, intermediate_size=128,
+                    patch_size=14, image_size=336),
+        text=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=4, intermediate_size=32),
+        projection_dim=16),
+    "l14-336": dict(
+        vision=dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
+                    patch_size=14, image_size=336),
+        text=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+        projection_dim=768),
     "l14": dict(
         vision=dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
                     patch_size=14, image_size=224),
         text=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
         projection_dim=768),
 }
-COMMON = dict(hidden_act="quick_gelu", layer_norm_eps=1e-5)
+COMMON = dict(layer_norm_eps=1e-5)
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 
 
-def make_config(preset):
+def make_config(preset, hidden_act="quick_gelu"):
+    """OpenAI's checkpoints use quick_gelu; OpenCLIP's in Hugging Face layout say gelu (exact erf)."""
     from transformers import CLIPConfig
     p = PRESETS[preset]
     text = dict(p["text"], vocab_size=49408, max_position_embeddings=77, projection_dim=p["projection_dim"],
-                bos_token_id=49406, eos_token_id=49407, pad_token_id=1, **COMMON)
-    vision = dict(p["vision"], num_channels=3, projection_dim=p["projection_dim"], **COMMON)
+                bos_token_id=49406, eos_token_id=49407, pad_token_id=1, hidden_act=hidden_act, **COMMON)
+    vision = dict(p["vision"], num_channels=3, projection_dim=p["projection_dim"], hidden_act=hidden_act, **COMMON)
     return CLIPConfig(text_config=text, vision_config=vision, projection_dim=p["projection_dim"],
                       logit_scale_init_value=math.log(100.0))
 
@@ -148,13 +160,15 @@ def main():
     ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     ap.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hidden-act", choices=["quick_gelu", "gelu"], default="quick_gelu",
+                    help="gelu: an OpenCLIP checkpoint in Hugging Face layout")
     ap.add_argument("--bpe", default=DEFAULT_BPE, help="bpe_simple_vocab_16e6.txt.gz")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
     from transformers import CLIPModel
     torch.manual_seed(args.seed)  # HF's own init runs first; everything is overwritten below
-    cfg = make_config(args.preset)
+    cfg = make_config(args.preset, args.hidden_act)
     model = CLIPModel(cfg).eval()
     init_weights(model, args.seed)
     model = model.to(DTYPES[args.dtype])

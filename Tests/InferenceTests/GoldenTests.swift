@@ -222,3 +222,43 @@ import Testing
         #expect(far == 0, "\(far) confidence values differ from the reference's by more than rounding")
     }
 }
+
+/// Another checkpoint's shape (docs/DENSE-MODES.md, "Other checkpoints"): ViT-L/14-336's patch 14, 16 heads and
+/// 24 x 24 position grid, with OpenCLIP's exact GELU, loaded from Hugging Face layout and run in every mode
+/// against the reference.
+@Suite struct CheckpointShapeGoldenTests {
+    @Test func theConfigIsReadAsWritten() throws {
+        let model = try TestFixtures.l14Model.get()
+        let vision = model.config.vision
+        #expect(vision.patchSize == 14 && vision.imageSize == 336 && vision.numAttentionHeads == 16 && vision.hiddenAct == "gelu")
+        #expect(try Activation(configName: vision.hiddenAct) == .gelu)
+        #expect(try Activation(configName: model.config.text.hiddenAct) == .gelu)
+    }
+
+    /// (golden file, image, mode, short side, window, stride)
+    static let cases: [(String, String, DenseMode, Int, Int, Int)] = [
+        ("l14.img_a.maskclip", "img_a.png", .maskclip, 120, 0, 0),
+        ("l14.img_b.clearclip.w336", "img_b.jpg", .clearclip, 336, 336, 224),
+        ("l14.img_a.naclip", "img_a.png", .naclip, 100, 0, 0),
+        ("l14.img_c.sclip.w200", "img_c.png", .sclip, 336, 200, 100),
+    ]
+
+    @Test(arguments: cases)
+    func everyModeMatchesTheReference(golden name: String, image file: String, mode: DenseMode, short: Int, window: Int, stride: Int) throws {
+        let golden = try TestFixtures.golden(name)
+        let image = try TestFixtures.goldenImage(file)
+        let model = try TestFixtures.l14Model.get()
+        let classes = try ClassEmbeddings.compute(model: model, classNames: TestFixtures.classNames, templates: .named("maskclip85"),
+                                                  modelSHA256: "test")
+        #expect(maxAbsDifference(classes.values, try golden.floats("T").buffer) < 1e-5, "the text tower with gelu")
+        let run = try MaskCLIP(model: model, classes: classes,
+                               options: MaskCLIPOptions(mode: mode, shortSide: short, promptDenoise: 0, window: window, stride: stride))
+        if window == 0 {
+            let prepared = run.prepare(image)
+            #expect([prepared.gridHeight, prepared.gridWidth] == [golden.metadata["gh"], golden.metadata["gw"]].map { Int($0 ?? "") })
+            let dense = run.denseScores(prepared)
+            #expect(maxAbsDifference(dense.features.data, try golden.floats("features").buffer) < 1e-4)
+        }
+        try GoldenTests.expectSameLabels(try run.label(image), golden, labels: "labels", margin: "margin")
+    }
+}

@@ -10,6 +10,17 @@ enum TestFixtures {
     /// Loaded once and shared: the model is immutable.
     static let tinyModel = Result { try CLIPModel(directory: tinyModelDirectory) }
     static let classNames = ["cat", "dog", "tree", "sky", "person"]
+    /// ViT-L/14-336's geometry (patch 14, 16 heads, 24 x 24 grid) at a tiny width, with OpenCLIP's `gelu`: its
+    /// config.json and model.safetensors with tiny-clip's tokenizer files, put together in a temporary directory as
+    /// a Hugging Face model directory is laid out.
+    static let l14Model = Result { () throws -> CLIPModel in
+        let directory = try temporaryDirectory()
+        for (folder, file) in [("tiny-l14-336-gelu", "config.json"), ("tiny-l14-336-gelu", "model.safetensors"),
+                               ("tiny-clip", "vocab.json"), ("tiny-clip", "merges.txt")] {
+            try FileManager.default.copyItem(at: root.appendingPathComponent("\(folder)/\(file)"), to: directory.appendingPathComponent(file))
+        }
+        return try CLIPModel(directory: directory)
+    }
 
     static func golden(_ name: String) throws -> SafeTensorsFile {
         try SafeTensorsFile(path: root.appendingPathComponent("golden/\(name).safetensors").path)
