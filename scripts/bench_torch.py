@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch eager fp32 CPU baseline for labelmill's encoder timings (2 threads).
 
-    /root/mlvenv/bin/python scripts/bench_torch.py --model /root/models/b16 [--size 448] [--runs 10]
+    /root/mlvenv/bin/python scripts/bench_torch.py --model /root/models/b16 [--size 448] [--runs 10] [--mode M]
 
 Image path, timed: S x S random input (already normalised) -> patch conv -> class token + bicubic-resized position
 embedding -> pre-LN -> layers 0..L-2 -> MaskCLIP last layer (v path + residual + MLP; no key path, i.e. key
@@ -9,6 +9,11 @@ smoothing off) -> post-LN -> drop class token -> projection -> L2 normalise -> l
 class matrix. No image decoding, no prompt denoising, no upsampling.
 Implementation: what HF's CLIP does in eager mode: separate q/k/v F.linear, F.scaled_dot_product_attention,
 F.layer_norm, quick_gelu as x*sigmoid(1.702x), under torch.inference_mode.
+
+--mode clearclip | sclip | naclip times the other dense modes' last block instead (docs/DENSE-MODES.md), written as
+a PyTorch user would with F.scaled_dot_product_attention: ClearCLIP SDPA(q, q, v) without residual or MLP; SCLIP
+SDPA(q, q, v) + SDPA(k, k, v) with residual and MLP; NACLIP SDPA(k, k, v, attn_mask = the Gaussian neighbourhood
+prior) without residual or MLP. Their position embeddings are resized by the scale factor (g + 0.1) / G.
 
 Text path, timed: the class matrix of 21 classes (PASCAL VOC + background) x 85 templates (maskclip85), one batch
 of 85 prompts per class, padded to 77 like HF (text_ms) and, for comparison, to the longest prompt of the batch
@@ -61,7 +66,38 @@ def layer(x, w, prefix, tower, act, causal=False):
                    prefix + ".mlp.fc2")
 
 
-def image_logits(w, x, T):
+def neighbourhood_prior(gh, gw, dtype, sigma=5.0):
+    """NACLIP's Gaussian over grid distance between patch tokens, 0 in the class token's row and column."""
+    ys, xs = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing="ij")
+    c = torch.stack([ys.flatten(), xs.flatten()], dim=1).to(dtype)
+    omega = torch.zeros(gh * gw + 1, gh * gw + 1, dtype=dtype)
+    omega[1:, 1:] = torch.exp(-torch.cdist(c, c) ** 2 / (2 * sigma ** 2))
+    return omega
+
+
+def last_block(h, w, prefix, V, act, mode, prior):
+    """The last block in `mode` (docs/DENSE-MODES.md, section 1)."""
+    y = ln(h, w, prefix + ".layer_norm1", V.eps)
+    if mode == "maskclip":  # v path + residual, then the MLP
+        z = h + lin(lin(y, w, prefix + ".self_attn.v_proj"), w, prefix + ".self_attn.out_proj")
+        return z + lin(act(lin(ln(z, w, prefix + ".layer_norm2", V.eps), w, prefix + ".mlp.fc1")), w, prefix + ".mlp.fc2")
+    b, n, d = y.shape
+    hd = d // V.heads
+    q, k, v = (lin(y, w, f"{prefix}.self_attn.{p}_proj").view(b, n, V.heads, hd).transpose(1, 2) for p in "qkv")
+    if mode == "clearclip":
+        o = F.scaled_dot_product_attention(q, q, v)
+    elif mode == "sclip":
+        o = F.scaled_dot_product_attention(q, q, v) + F.scaled_dot_product_attention(k, k, v)
+    else:  # naclip
+        o = F.scaled_dot_product_attention(k, k, v, attn_mask=prior)
+    z = lin(o.transpose(1, 2).reshape(b, n, d), w, prefix + ".self_attn.out_proj")
+    if mode != "sclip":
+        return z
+    z = h + z
+    return z + lin(act(lin(ln(z, w, prefix + ".layer_norm2", V.eps), w, prefix + ".mlp.fc1")), w, prefix + ".mlp.fc2")
+
+
+def image_logits(w, x, T, mode="maskclip"):
     """x [1, 3, S, S] normalised -> logits [gh*gw, K]."""
     V, P, act = w.vision, w.patch, act_fn(w.vision.act)
     t = F.conv2d(x, w["vision_model.embeddings.patch_embedding.weight"], stride=P)
@@ -69,16 +105,19 @@ def image_logits(w, x, T):
     t = t.flatten(2).transpose(1, 2)                                                  # [1, HW, D]
     pos = w["vision_model.embeddings.position_embedding.weight"]
     grid = pos[1:].reshape(1, w.grid, w.grid, -1).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid, size=(gh, gw), mode="bicubic", align_corners=False).flatten(2).transpose(1, 2)
+    if mode == "maskclip" or (gh, gw) == (w.grid, w.grid):
+        grid = F.interpolate(grid, size=(gh, gw), mode="bicubic", align_corners=False) if mode == "maskclip" else grid
+    else:
+        grid = F.interpolate(grid, scale_factor=((gh + 0.1) / w.grid, (gw + 0.1) / w.grid), mode="bicubic",
+                             align_corners=False)
+    grid = grid.flatten(2).transpose(1, 2)
     cls = (w["vision_model.embeddings.class_embedding"] + pos[0]).expand(1, 1, -1)
     h = torch.cat([cls, t + grid], dim=1)
     h = ln(h, w, "vision_model.pre_layrnorm", V.eps)
     for i in range(V.layers - 1):
         h = layer(h, w, f"vision_model.encoder.layers.{i}", V, act)
-    last = f"vision_model.encoder.layers.{V.layers - 1}"
-    y = ln(h, w, last + ".layer_norm1", V.eps)
-    z = h + lin(lin(y, w, last + ".self_attn.v_proj"), w, last + ".self_attn.out_proj")
-    z = z + lin(act(lin(ln(z, w, last + ".layer_norm2", V.eps), w, last + ".mlp.fc1")), w, last + ".mlp.fc2")
+    prior = neighbourhood_prior(gh, gw, h.dtype) if mode == "naclip" else None
+    z = last_block(h, w, f"vision_model.encoder.layers.{V.layers - 1}", V, act, mode, prior)
     z = ln(z, w, "vision_model.post_layernorm", V.eps)[0, 1:]
     f = F.normalize(F.linear(z, w["visual_projection.weight"]), dim=-1)
     return f @ T.T
@@ -120,6 +159,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--text-runs", type=int, default=1, help="0 skips the text timing (one run is minutes)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mode", choices=["maskclip", "clearclip", "sclip", "naclip"], default="maskclip")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
@@ -138,7 +178,7 @@ def main():
     with torch.inference_mode():
         same = torch.allclose(text_class_matrix(w, full[:1]), text_class_matrix(w, trimmed[:1]), atol=1e-5)
         assert same, "padding changed the class embedding"  # also serves as the text warm-up
-        img = timed(lambda: image_logits(w, x, T), args.runs, args.warmup)
+        img = timed(lambda: image_logits(w, x, T, args.mode), args.runs, args.warmup)
         txt = timed(lambda: text_class_matrix(w, full), args.text_runs, 0) or [float("nan")]
         txt_trim = timed(lambda: text_class_matrix(w, trimmed), args.text_runs, 0) or [float("nan")]
 
@@ -150,7 +190,7 @@ def main():
           + " ".join(f"{t:.0f}" for t in txt) + f" ms; median {statistics.median(txt):.1f} ms")
     print("text, padded to the longest prompt per class: "
           + " ".join(f"{t:.0f}" for t in txt_trim) + f" ms; median {statistics.median(txt_trim):.1f} ms")
-    print(json.dumps({"encoder_ms": round(med, 2), "size": args.size, "threads": args.threads,
+    print(json.dumps({"encoder_ms": round(med, 2), "mode": args.mode, "size": args.size, "threads": args.threads,
                       "torch": torch.__version__, "text_ms": round(statistics.median(txt), 2),
                       "text_trimmed_ms": round(statistics.median(txt_trim), 2), "runs": args.runs,
                       "attention": "F.scaled_dot_product_attention", "dtype": "float32"}))
