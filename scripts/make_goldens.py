@@ -86,6 +86,16 @@ L14_CASES = {
     "l14.img_c.sclip.w200": ("img_c", "sclip", 336, 200, 100),     # 200 windows cut to 196 (14 patches)
 }
 
+# SC-CLIP (docs/DENSE-MODES.md section 4): case name -> (model, image, short side, window, stride). tiny-12 has
+# ViT-B/16's 12 blocks and 14 x 14 grid (the official block indices; 224 windows give 196 patches, 10 flagged);
+# tiny-clip's 2 blocks and a 3 x 3 grid are the degenerate end (blocks clamped, k clamped to 8).
+SCCLIP_CASES = {
+    "scclip.tiny12.img_a": ("tiny-12", "img_a", 224, 0, 0),
+    "scclip.tiny12.img_b.w224": ("tiny-12", "img_b", 224, 224, 112),
+    "scclip.tiny.img_c": ("tiny-clip", "img_c", 48, 0, 0),
+    "scclip.l14.img_a": (L14_MODEL, "img_a", 100, 0, 0),
+}
+
 
 def assembled_model(name):
     """Fixtures/<name> with tiny-clip's vocab.json and merges.txt beside it, in a temporary directory."""
@@ -329,6 +339,30 @@ def main():
                         gh=str(r["grid"][0]), gw=str(r["grid"][1]), dtype="computed in float64, stored as F32")
             save(tensors, os.path.join(args.out, case + ".safetensors"), meta)
             report[case] = dict(meta, shapes={k: list(v.shape) for k, v in tensors.items()}, **notes)
+    models = {}
+    for case, (model, image, short, window, stride) in SCCLIP_CASES.items():
+        if only and case not in only:
+            continue
+        if model not in models:
+            wm = ref.CLIPWeights(assembled_model(model) if model != "tiny-clip" else args.model, torch.float64)
+            models[model] = (wm, ref.class_matrix(wm, ref.Tokenizer(wm.dir), CLASSES, ref.load_templates("maskclip85")))
+            report.setdefault(model, {})["vision_layers_vs_hf_rel_err"] = sanity_check_layers(wm)
+        wm, Tm = models[model]
+        rgb = ref.load_rgb(os.path.join(images_dir, IMAGES[image]))
+        tensors, r, notes = mode_case_goldens(wm, Tm, rgb, "scclip", short, window, stride)
+        tensors["T"] = f32(Tm)
+        if window:
+            del tensors["logits"], tensors["input"]
+        else:
+            flagged = r["flagged"]
+            tensors["flagged"] = f32(flagged.to(torch.float64))
+            notes["flagged"] = flagged.nonzero().flatten().tolist()
+        meta = dict(model=model, image=f"images/{IMAGES[image]}", mode="scclip", short_side=str(short), window=str(window),
+                    stride=str(stride), classes=",".join(CLASSES), templates="maskclip85", h=str(rgb.shape[0]),
+                    w=str(rgb.shape[1]), nh=str(r["resized"][0]), nw=str(r["resized"][1]), gh=str(r["grid"][0]),
+                    gw=str(r["grid"][1]), dtype="computed in float64, stored as F32")
+        save(tensors, os.path.join(args.out, case + ".safetensors"), meta)
+        report[case] = dict(meta, shapes={k: list(v.shape) for k, v in tensors.items()}, **notes)
     for case, (image, preset, short, long_cap) in CASES.items():
         if only and case not in only:
             continue

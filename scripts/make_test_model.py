@@ -39,6 +39,12 @@ PRESETS = {
         vision=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
                     patch_size=32, image_size=224),
         text=TEXT_B, projection_dim=512),
+    # ViT-B/16's depth and 14 x 14 grid at a tiny width: SC-CLIP reads blocks 4, 9 and 4..10 of 12.
+    "tiny-12": dict(
+        vision=dict(hidden_size=32, num_hidden_layers=12, num_attention_heads=4, intermediate_size=64,
+                    patch_size=16, image_size=224),
+        text=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=4, intermediate_size=32),
+        projection_dim=16),
     # ViT-L/14-336's geometry (patch 14, 16 heads, a 24 x 24 grid) at a tiny width, for the test fixtures.
     "tiny-l14-336": dict(
         vision=dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=16, intermediate_size=128,

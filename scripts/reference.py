@@ -9,7 +9,7 @@ assertion, to recompute some prompt embeddings with CLIPModel.get_text_features.
     /root/mlvenv/bin/python scripts/reference.py --model DIR --classes cat,dog,sky \
         [--templates maskclip85|single|FILE] [--short-side 512] [--long-side 2048] \
         [--prompt-denoise 0.5] [--key-smoothing 0] [--preset clip|reference] [--dtype float64|float32] \
-        [--mode maskclip|clearclip|sclip|naclip] \
+        [--mode maskclip|clearclip|sclip|naclip|scclip] \
         --out OUT_DIR IMAGE...
 
 Writes OUT_DIR/<stem>.png: 8-bit palette PNGs (PASCAL VOC palette), pixel value = class index.
@@ -374,6 +374,83 @@ def last_block(w, h, mode, preset, grid):
     return z + mlp(layer_norm(z, w, last + ".layer_norm2", preset.eps), w, last + ".mlp", preset.act)
 
 
+def scclip_layers(depth):
+    """The blocks (1-based) SC-CLIP reads: S_mid's source, S_post's source, the multi-level sum's blocks, and the
+    class token's weight. ViT-B/16 (12 blocks) and ViT-L/14 (24) as the official code has them; other depths scale
+    ViT-B/16's, rounding half up, within 1..depth-1."""
+    if depth == 24:
+        return 17, 7, range(9, 20), 0.1
+
+    def clamp(b):
+        return min(max(b, 1), depth - 1)
+    pre, post = clamp((9 * depth + 6) // 12), clamp((4 * depth + 6) // 12)
+    return pre, post, range(post, max(post, depth - 2) + 1), 0.3
+
+
+def lof_outliers(p, k=30):
+    """SC-CLIP's outlier flags over tokens p [N, D] (docs/DENSE-MODES.md section 4): kd_i = squared L2 distance to
+    the k-th nearest other token (k at most N - 1), score_i = mean of kd_i / kd_j over those k neighbours j, flagged
+    where score_i > the 0.95 quantile of the scores (linear interpolation)."""
+    n = p.shape[0]
+    k = min(k, n - 1)
+    d = ((p[:, None, :] - p[None, :, :]) ** 2).sum(-1)
+    d.fill_diagonal_(float("inf"))
+    nd, nbr = torch.sort(d, dim=1)
+    kd = nd[:, k - 1]
+    score = (kd[:, None] / kd[nbr[:, :k]]).mean(1)
+    return score > torch.quantile(score, 0.95)
+
+
+def repair(p, flagged, gh, gw):
+    """Each flagged token of the gh x gw grid (row-major) becomes the mean of its non-flagged 8-neighbours (kept as
+    it is when it has none); all from the tokens as they were."""
+    out = p.clone()
+    for i in flagged.nonzero().flatten().tolist():
+        r, c = divmod(i, gw)
+        near = [(r + dr) * gw + c + dc for dr in (-1, 0, 1) for dc in (-1, 0, 1)
+                if (dr, dc) != (0, 0) and 0 <= r + dr < gh and 0 <= c + dc < gw and not flagged[(r + dr) * gw + c + dc]]
+        if near:
+            out[i] = p[near].mean(0)
+    return out
+
+
+def cosine(p):
+    u = p / p.norm(dim=-1, keepdim=True)
+    return u @ u.T
+
+
+def scclip_block(w, outputs, preset, grid):
+    """SC-CLIP's last block (docs/DENSE-MODES.md section 4) from the block outputs `outputs` (outputs[i] = the
+    output of block i, [1+N, D]; outputs[0] = the input of block 1). Returns the patch tokens y [N, D]."""
+    V = w.vision
+    last = f"vision_model.encoder.layers.{V.layers - 1}"
+    pre, post, levels, class_weight = scclip_layers(V.layers)
+    f = outputs[V.layers - 1]
+    flagged = lof_outliers(f[1:])
+    scclip_block.flagged = flagged  # for the goldens
+    s_mid = cosine(repair(outputs[pre][1:], flagged, *grid))
+    s_pre = torch.where(s_mid < 0.4, torch.zeros_like(s_mid), s_mid)
+    s_post = cosine(outputs[post][1:])
+    s_post = torch.where(s_post < 0.4, torch.zeros_like(s_post), s_post)
+    g = 3 * (s_mid - s_mid.mean())
+    shared = torch.softmax(g.masked_fill(g < 0, float("-inf")), dim=-1)
+
+    def agg(s, x):
+        return (s / (s.sum(1, keepdim=True) + 1e-6)) @ x
+
+    def attend(z):
+        n, d = z.shape
+        heads, hd = V.heads, d // V.heads
+        y = layer_norm(z, w, last + ".layer_norm1", preset.eps)
+        k, v = (linear(y, w, f"{last}.self_attn.{name}_proj").reshape(n, heads, hd).transpose(0, 1) for name in "kv")
+        a = 0.5 * (shared + torch.softmax(hd ** -0.5 * (k @ k.transpose(1, 2)), dim=-1))
+        return linear((a @ v).transpose(0, 1).reshape(n, d), w, last + ".self_attn.out_proj")
+
+    m = sum(outputs[i] for i in levels)
+    main = agg(s_post, attend(agg(s_pre, repair(f[1:], flagged, *grid))) + class_weight * f[0])
+    return main + agg(s_post, attend(m[1:]) + class_weight * m[0])
+
+
 def dense_features(w, x, preset, mode="maskclip"):
     """The image tower on the prepared input x [3, H', W']: MaskCLIP's last block, or another mode's.
 
@@ -387,9 +464,17 @@ def dense_features(w, x, preset, mode="maskclip"):
     pos = resized_position_embedding(w, gh, gw) if mode == "maskclip" else scaled_position_embedding(w, gh, gw)
     h = torch.cat([w["vision_model.embeddings.class_embedding"][None], tokens]) + pos
     h = layer_norm(h, w, "vision_model.pre_layrnorm", preset.eps)
+    outputs = [h]
     for i in range(V.layers - 1):
         h = block(h, w, f"vision_model.encoder.layers.{i}", V, act=preset.act, eps=preset.eps)
+        outputs.append(h)
     pre_last = h
+    if mode == "scclip":
+        z = layer_norm(scclip_block(w, outputs, preset, (gh, gw)), w, "vision_model.post_layernorm", preset.eps)
+        f = z @ w["visual_projection.weight"].T
+        f = f / f.norm(dim=-1, keepdim=True)
+        return dict(pos=pos, pre_last=pre_last, hidden=z, key=None, features=f, grid=(gh, gw),
+                    flagged=scclip_block.flagged)
     if mode != "maskclip":
         z = layer_norm(last_block(w, h, mode, preset, (gh, gw)), w, "vision_model.post_layernorm", preset.eps)[1:]
         f = z @ w["visual_projection.weight"].T
@@ -562,7 +647,7 @@ def label_image(w, T, rgb, short=512, long_cap=2048, preset="clip", pd=0.5, ks=0
     for t_pd, t_ks in settings or [(pd, ks)]:
         logits = prompt_denoise(out["logits"], t_pd)
         scores = key_smooth(logits, out["key"], t_ks) if t_ks > 0 else logits
-        through = rgb.shape[:2] if mode in ("clearclip", "sclip") else resized
+        through = rgb.shape[:2] if mode in ("clearclip", "sclip", "scclip") else resized
         labels, margin, probability = upsample_labels(scores, out["grid"], through, rgb.shape[:2], refine, **decision)
         out["runs"][(t_pd, t_ks)] = dict(logits=logits, scores=scores, labels=labels, margin=margin, probability=probability)
     return out
@@ -588,7 +673,7 @@ def main(argv=None):
     ap.add_argument("--prompt-denoise", type=float, default=0.5, help="threshold; 0 disables")
     ap.add_argument("--key-smoothing", type=float, default=0.0, help="threshold; 0 disables (reference: 1.0)")
     ap.add_argument("--preset", choices=["clip", "reference"], default="clip")
-    ap.add_argument("--mode", choices=["maskclip", "clearclip", "sclip", "naclip"], default="maskclip")
+    ap.add_argument("--mode", choices=["maskclip", "clearclip", "sclip", "naclip", "scclip"], default="maskclip")
     ap.add_argument("--window", type=int, default=0, help="sliding-window side (0: the whole image)")
     ap.add_argument("--stride", type=int, default=0, help="sliding-window step (0: half the window)")
     ap.add_argument("--pamr-iterations", type=int, default=0, help="PAMR iterations (0: off)")

@@ -1,7 +1,7 @@
 /// How a job is labeled and scheduled; stored with the job as JSON, so adding a field with a default needs no
 /// migration. `maxAttempts` and `leaseSeconds` are also copied into columns that the lease SQL reads.
 public struct JobSettings: Codable, Sendable, Equatable, Hashable {
-    /// How CLIP's last block becomes dense features: maskclip, clearclip, sclip or naclip (docs/DENSE-MODES.md).
+    /// How CLIP's last block becomes dense features: maskclip, clearclip, sclip, naclip or scclip (docs/DENSE-MODES.md).
     public var mode: String = "maskclip"
     /// Prompt template set used for the class embeddings: maskclip85 in mode maskclip, imagenet80 (the newer
     /// methods' own) in the others.
@@ -128,7 +128,7 @@ extension JobSettings {
     public static let leaseSecondsRange: ClosedRange<Double> = 1...86_400
     public static let presets = ["clip", "reference"]
     /// The dense modes (Inference's `DenseMode`); MaskCLIP is the default.
-    public static let modes = ["maskclip", "clearclip", "sclip", "naclip"]
+    public static let modes = ["maskclip", "clearclip", "sclip", "naclip", "scclip"]
     /// A mode's published protocol on ViT-B/16 (docs/DENSE-MODES.md, "Presets"): the defaults of the settings a job
     /// leaves out, so `--mode naclip` alone is NACLIP's setting. Every value can still be given.
     public struct ModeDefaults: Sendable, Equatable {
@@ -145,6 +145,7 @@ extension JobSettings {
         case "clearclip": ModeDefaults(shortSide: 448, window: 448, stride: 224, pamrIterations: 0, templates: "imagenet80", logitScale: 50)
         case "sclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 0, templates: "imagenet80", logitScale: 40)
         case "naclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 10, templates: "imagenet80", logitScale: 40)
+        case "scclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 0, templates: "imagenet80", logitScale: 40)
         default: ModeDefaults(shortSide: 512, window: 0, stride: 0, pamrIterations: 0, templates: "maskclip85", logitScale: 100)
         }
     }

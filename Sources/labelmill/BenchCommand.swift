@@ -44,7 +44,7 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Timed runs (after one warm-up).") var runs = 10
         @Option(help: "Number of random classes.") var classes = 21
         @Option(help: "Key-smoothing threshold (0 = off; mode maskclip only).") var keySmoothing: Float = 0
-        @Option(help: "Dense mode: maskclip, clearclip, sclip or naclip.") var mode: DenseMode = .maskclip
+        @Option(help: "Dense mode: maskclip, clearclip, sclip, naclip or scclip.") var mode: DenseMode = .maskclip
         @Flag(help: "End with one JSON line.") var json = false
         @OptionGroup var logging: LoggingOptions
 

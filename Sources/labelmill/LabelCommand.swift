@@ -69,7 +69,7 @@ struct LabelCommand: ParsableCommand {
 /// The per-image MaskCLIP flags, shared by `label`, `run`, `submit` and `bench`. Numbers are read even when they
 /// start with "-", so that a negative value is refused with its range instead of being taken for a flag.
 struct MaskCLIPFlags: ParsableArguments {
-    @Option(help: "How CLIP's last block becomes dense features: maskclip (the default), clearclip, sclip or naclip; the settings not given take the mode's published protocol (docs/DENSE-MODES.md).")
+    @Option(help: "How CLIP's last block becomes dense features: maskclip (the default), clearclip, sclip, naclip or scclip; the settings not given take the mode's published protocol (docs/DENSE-MODES.md).")
     var mode: DenseMode = .maskclip
 
     @Option(parsing: .unconditional, help: "Prompt-denoising threshold (0 turns it off; default 0.5 in mode maskclip, 0 in the others).")
@@ -78,16 +78,16 @@ struct MaskCLIPFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "Key-smoothing threshold (0 turns it off; the paper uses 1.0).")
     var keySmoothing: Float = 0
 
-    @Option(parsing: .unconditional, help: "Resize so the short side is this long (default: 512 in mode maskclip, 448 clearclip, 336 sclip and naclip)...")
+    @Option(parsing: .unconditional, help: "Resize so the short side is this long (default: 512 in mode maskclip, 448 clearclip, 336 sclip, naclip and scclip)...")
     var shortSide: Int?
 
     @Option(parsing: .unconditional, help: "...unless the long side would exceed this.")
     var longSide = 2048
 
-    @Option(parsing: .unconditional, help: "Sliding windows of this side over the resized image (0: the whole image at once; default: 0 in mode maskclip, 448 clearclip, 224 sclip and naclip).")
+    @Option(parsing: .unconditional, help: "Sliding windows of this side over the resized image (0: the whole image at once; default: 0 in mode maskclip, 448 clearclip, 224 sclip, naclip and scclip).")
     var window: Int?
 
-    @Option(parsing: .unconditional, help: "The windows' step in pixels (0: half the window; default: the mode's, 224 clearclip, 112 sclip and naclip).")
+    @Option(parsing: .unconditional, help: "The windows' step in pixels (0: half the window; default: the mode's, 224 clearclip, 112 sclip, naclip and scclip).")
     var stride: Int?
 
     @Option(parsing: .unconditional, help: "PAMR refinement iterations on the full-size scores (0: off; default 10 in mode naclip, 0 in the others).")
@@ -96,7 +96,7 @@ struct MaskCLIPFlags: ParsableArguments {
     @Option(help: "PAMR's neighbour dilations in pixels, comma-separated.")
     var pamrDilations = "8,16"
 
-    @Option(parsing: .unconditional, help: "The scale of the softmax over the classes' cosines that gives each pixel's confidence (default: 100 in mode maskclip, 50 clearclip, 40 sclip and naclip).")
+    @Option(parsing: .unconditional, help: "The scale of the softmax over the classes' cosines that gives each pixel's confidence (default: 100 in mode maskclip, 50 clearclip, 40 sclip, naclip and scclip).")
     var logitScale: Float?
 
     @Option(parsing: .unconditional, help: "Pixels whose best class probability is below this become void (255); 0: off.")

@@ -120,8 +120,9 @@ import Testing
         for mode in JobSettings.modes { try JobSettings(mode: mode).validate() }
         try JobSettings(mode: "naclip", templates: "imagenet80").validate()  // the newer papers' templates, by name
         // Their templates and logit scales too; MaskCLIP keeps its own and CLIP's scale.
-        #expect(JobSettings.modes.map { JobSettings(mode: $0).templates } == ["maskclip85", "imagenet80", "imagenet80", "imagenet80"])
-        #expect(JobSettings.modes.map { JobSettings(mode: $0).logitScale } == [100, 50, 40, 40])
+        #expect(JobSettings.modes.map { JobSettings(mode: $0).templates } == ["maskclip85", "imagenet80", "imagenet80", "imagenet80", "imagenet80"])
+        #expect(JobSettings.modes.map { JobSettings(mode: $0).logitScale } == [100, 50, 40, 40, 40])
+        #expect(protocolOf(JobSettings(mode: "scclip")) == [336, 224, 112, 0] && JobSettings(mode: "scclip").promptDenoise == 0)
         #expect(JobSettings(mode: "sclip", templates: "single", logitScale: 65).logitScale == 65)
         let decodedScale = try JSONDecoder().decode(JobSettings.self, from: Data(#"{"mode": "clearclip", "minConfidence": 0.5}"#.utf8))
         #expect(decodedScale.logitScale == 50 && decodedScale.templates == "imagenet80" && decodedScale.minConfidence == 0.5)
@@ -154,7 +155,7 @@ import Testing
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
         _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
-        for (settings, reason) in [(JobSettings(mode: "bogus"), #"settings.mode = "bogus" is not allowed: maskclip, clearclip, sclip, naclip"#),
+        for (settings, reason) in [(JobSettings(mode: "bogus"), #"settings.mode = "bogus" is not allowed: maskclip, clearclip, sclip, naclip, scclip"#),
                                    (JobSettings(mode: "sclip", keySmoothing: 1), "settings.keySmoothing = 1.0 is not allowed: 0 in mode sclip"),
                                    (JobSettings(window: 10), "settings.window = 10 is not allowed: 14 to 2048"),
                                    (JobSettings(window: 224, stride: 300), "settings.stride = 300 is not allowed: 0 to 224"),

@@ -262,3 +262,74 @@ import Testing
         try GoldenTests.expectSameLabels(try run.label(image), golden, labels: "labels", margin: "margin")
     }
 }
+
+/// SC-CLIP (docs/DENSE-MODES.md, "SC-CLIP") against the reference: the outlier flags, the dense features and the
+/// label maps, on ViT-B/16's depth (the official block indices), on a 2-block model (blocks and neighbours clamped),
+/// on the L/14-shaped model, and with 224 windows (196 patches, as the protocol runs it).
+@Suite struct SCCLIPGoldenTests {
+    @Test func theBlocksReadFollowTheOfficialCode() {
+        typealias Layers = CLIPVisionTransformer.SCCLIPLayers
+        #expect(Layers(depth: 12) == Layers(middle: 9, early: 4, levels: 4...10, classWeight: 0.3))
+        #expect(Layers(depth: 24) == Layers(middle: 17, early: 7, levels: 9...19, classWeight: 0.1))
+        #expect(Layers(depth: 3) == Layers(middle: 2, early: 1, levels: 1...1, classWeight: 0.3))
+        #expect(Layers(depth: 2) == Layers(middle: 1, early: 1, levels: 1...1, classWeight: 0.3))
+    }
+
+    /// (golden file, model, image, short side, window, stride)
+    static let cases: [(String, String, String, Int, Int, Int)] = [
+        ("scclip.tiny12.img_a", "tiny-12", "img_a.png", 224, 0, 0),
+        ("scclip.tiny12.img_b.w224", "tiny-12", "img_b.jpg", 224, 224, 112),
+        ("scclip.tiny.img_c", "tiny-clip", "img_c.png", 48, 0, 0),
+        ("scclip.l14.img_a", "tiny-l14-336-gelu", "img_a.png", 100, 0, 0),
+    ]
+
+    @Test(arguments: cases)
+    func matchesTheReference(golden name: String, model folder: String, image file: String, short: Int, window: Int, stride: Int) throws {
+        let golden = try TestFixtures.golden(name)
+        let image = try TestFixtures.goldenImage(file)
+        let model = try folder == "tiny-clip" ? TestFixtures.tinyModel.get()
+            : folder == "tiny-12" ? TestFixtures.deepModel.get() : TestFixtures.l14Model.get()
+        let classes = try ClassEmbeddings.compute(model: model, classNames: TestFixtures.classNames, templates: .named("maskclip85"),
+                                                  modelSHA256: "test")
+        #expect(maxAbsDifference(classes.values, try golden.floats("T").buffer) < 1e-5)
+        let run = try MaskCLIP(model: model, classes: classes,
+                               options: MaskCLIPOptions(mode: .scclip, shortSide: short, promptDenoise: 0, window: window, stride: stride))
+        if window == 0 {
+            let prepared = run.prepare(image)
+            #expect(maxAbsDifference(prepared.planes, try golden.floats("input").buffer) < 1e-4)
+            let dense = run.denseScores(prepared)
+            #expect(maxAbsDifference(dense.features.data, try golden.floats("features").buffer) < 1e-4)
+            #expect(maxAbsDifference(dense.logits.data, try golden.floats("logits").buffer) < 1e-4)
+        }
+        try GoldenTests.expectSameLabels(try run.label(image), golden, labels: "labels", margin: "margin")
+    }
+
+    /// The outlier flags on the tokens the last block gets, against the reference's.
+    @Test func outliersMatchTheReference() throws {
+        let golden = try TestFixtures.golden("scclip.tiny12.img_a")
+        let model = try TestFixtures.deepModel.get()
+        let classes = try ClassEmbeddings.compute(model: model, classNames: TestFixtures.classNames, templates: .named("single"),
+                                                  modelSHA256: "test")
+        let run = try MaskCLIP(model: model, classes: classes, options: MaskCLIPOptions(mode: .scclip, shortSide: 224, promptDenoise: 0))
+        let prepared = run.prepare(try TestFixtures.goldenImage("img_a.png"))
+        let tokens = model.vision.earlyBlocks(prepared, mode: .scclip, settings: run.settings).x
+        let flagged = SCCLIPMath.outliers(tokens.rows(1..<tokens.rows))
+        let expected = try golden.floats("flagged")
+        #expect(flagged.map { $0 ? Float(1) : 0 } == Array(expected.buffer))
+        #expect(flagged.filter { $0 }.count == 14, "the top 5% of 266 patches")
+    }
+
+    /// A flagged token takes the mean of its non-flagged grid neighbours; one surrounded by flagged ones stays.
+    @Test func repairAveragesTheUnflaggedNeighbours() {
+        // A 3 x 3 grid of 1-channel tokens 0...8 with 0 and 4 (the centre) flagged: 0 takes the mean of 1 and 3 (its
+        // neighbour 4 is flagged), 4 the mean of the other seven; the rest stay.
+        let p = Matrix(rows: 9, cols: 1, data: (0..<9).map(Float.init))
+        var flagged = [Bool](repeating: false, count: 9)
+        (flagged[0], flagged[4]) = (true, true)
+        let out = SCCLIPMath.repair(p, flagged, gridWidth: 3)
+        #expect(out.data[0] == 2 && abs(out.data[4] - 32 / 7) < 1e-6)
+        #expect(Array(out.data[1...3]) == [1, 2, 3] && Array(out.data[5...]) == [5, 6, 7, 8])
+        let lonely = SCCLIPMath.repair(Matrix(rows: 2, cols: 1, data: [5, 7]), [true, true], gridWidth: 2)
+        #expect(lonely.data == [5, 7])
+    }
+}

@@ -10,14 +10,17 @@ enum TestFixtures {
     /// Loaded once and shared: the model is immutable.
     static let tinyModel = Result { try CLIPModel(directory: tinyModelDirectory) }
     static let classNames = ["cat", "dog", "tree", "sky", "person"]
-    /// ViT-L/14-336's geometry (patch 14, 16 heads, 24 x 24 grid) at a tiny width, with OpenCLIP's `gelu`: its
-    /// config.json and model.safetensors with tiny-clip's tokenizer files, put together in a temporary directory as
-    /// a Hugging Face model directory is laid out.
-    static let l14Model = Result { () throws -> CLIPModel in
+    /// ViT-L/14-336's geometry (patch 14, 16 heads, 24 x 24 grid) at a tiny width, with OpenCLIP's `gelu`.
+    static let l14Model = Result { try assembledModel("tiny-l14-336-gelu") }
+    /// ViT-B/16's 12 blocks and 14 x 14 grid at a tiny width (SC-CLIP reads blocks 4, 9 and 4...10).
+    static let deepModel = Result { try assembledModel("tiny-12") }
+
+    /// A fixture's config.json and model.safetensors with tiny-clip's tokenizer files, put together in a temporary
+    /// directory as a Hugging Face model directory is laid out.
+    static func assembledModel(_ folder: String) throws -> CLIPModel {
         let directory = try temporaryDirectory()
-        for (folder, file) in [("tiny-l14-336-gelu", "config.json"), ("tiny-l14-336-gelu", "model.safetensors"),
-                               ("tiny-clip", "vocab.json"), ("tiny-clip", "merges.txt")] {
-            try FileManager.default.copyItem(at: root.appendingPathComponent("\(folder)/\(file)"), to: directory.appendingPathComponent(file))
+        for (source, file) in [(folder, "config.json"), (folder, "model.safetensors"), ("tiny-clip", "vocab.json"), ("tiny-clip", "merges.txt")] {
+            try FileManager.default.copyItem(at: root.appendingPathComponent("\(source)/\(file)"), to: directory.appendingPathComponent(file))
         }
         return try CLIPModel(directory: directory)
     }

@@ -40,8 +40,11 @@ func multiHeadAttention(q: Matrix, k: Matrix, v: Matrix, heads: Int, segments: [
 /// The attention of the dense modes (docs/DENSE-MODES.md §1), over one sequence of n tokens:
 /// O_h = (Σ_t softmax(scale · A_t,h B_t,hᵀ + bias)) V_h for every head h, where each term t is a pair (A, B) of
 /// [n, D] matrices (q and q for ClearCLIP, q q and k k for SCLIP, k and k for NACLIP) and `bias`, when given, is one
-/// [n, n] matrix added to every head's scaled logits (NACLIP's neighbourhood prior).
-func similarityAttention(terms: [(Matrix, Matrix)], v: Matrix, heads: Int, bias: [Float]? = nil) -> Matrix {
+/// [n, n] matrix added to every head's scaled logits (NACLIP's neighbourhood prior). `shared`, when given, is one
+/// [n, n] matrix of weights added to every head's softmaxes, and the sum is scaled by `weightScale` (SC-CLIP:
+/// ½ [shared + softmax(s k kᵀ)]).
+func similarityAttention(terms: [(Matrix, Matrix)], v: Matrix, heads: Int, bias: [Float]? = nil, shared: [Float]? = nil,
+                         weightScale: Float = 1) -> Matrix {
     let (n, width) = (v.rows, v.cols)
     let headDim = width / heads
     let scale = 1 / Float(headDim).squareRoot()
@@ -66,8 +69,9 @@ func similarityAttention(terms: [(Matrix, Matrix)], v: Matrix, heads: Int, bias:
                         softmaxRows(s, rows: n, cols: n, scale: 1, causal: false)
                         if t > 0 { addInPlace(wb.baseAddress!, UnsafePointer(s), count: n * n) }
                     }
+                    if let shared { shared.withUnsafeBufferPointer { addInPlace(wb.baseAddress!, $0.baseAddress!, count: n * n) } }
                     v.data.withUnsafeBufferPointer { vb in
-                        BLAS.sgemm(m: n, n: headDim, k: n, a: wb.baseAddress!, lda: n,
+                        BLAS.sgemm(m: n, n: headDim, k: n, alpha: weightScale, a: wb.baseAddress!, lda: n,
                                    b: vb.baseAddress! + head * headDim, ldb: width,
                                    c: ob.baseAddress! + head * headDim, ldc: width)
                     }

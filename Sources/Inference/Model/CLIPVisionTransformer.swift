@@ -33,16 +33,11 @@ public struct CLIPVisionTransformer: Sendable {
     func denseFeatures(_ image: PreparedImage, mode: DenseMode = .maskclip, settings: BlockSettings,
                        keys wantKeys: Bool) -> (features: Matrix, keys: Matrix?) {
         let (gh, gw) = (image.gridHeight, image.gridWidth)
-        var x = embeddings(image, gh: gh, gw: gw, scaledPositions: mode != .maskclip)
-        x = layerNorm(x, weight: preNormWeight, bias: preNormBias, eps: settings.eps)
-        let all = [0..<x.rows]
-        for layer in layers.dropLast() {
-            layer.forward(&x, heads: config.numAttentionHeads, segments: all, causal: false, settings: settings)
-        }
+        let (x, scclip) = earlyBlocks(image, mode: mode, settings: settings)
         let last = layers[layers.count - 1]
         let heads = config.numAttentionHeads
         let y = layerNorm(x, weight: last.norm1Weight, bias: last.norm1Bias, eps: settings.eps)
-        var z: Matrix
+        var z: Matrix  // the last block's output with its class token, or (SC-CLIP) the patch tokens only
         var keys: Matrix?
         switch mode {
         case .maskclip:
@@ -69,12 +64,28 @@ public struct CLIPVisionTransformer: Sendable {
             let k = linear(y, weight: last.kWeight, bias: last.kBias)
             z = last.attentionOutput(similarityAttention(terms: [(k, k)], v: last.values(y), heads: heads,
                                                          bias: neighbourhoodPrior(gridHeight: gh, gridWidth: gw)))
+        case .scclip:
+            z = scclipPatches(x, inputs: scclip!, gridHeight: gh, gridWidth: gw, settings: settings)
         }
         // z = post_layernorm(z)[1:]; f = z·projᵀ; f = f / ‖f‖
-        let patches = layerNorm(z.rows(1..<z.rows), weight: postNormWeight, bias: postNormBias, eps: settings.eps)
+        let patches = layerNorm(mode == .scclip ? z : z.rows(1..<z.rows), weight: postNormWeight, bias: postNormBias, eps: settings.eps)
         var features = linear(patches, weight: projection, bias: nil)
         normalizeRows(&features)
         return (features, keys)
+    }
+
+    /// The embeddings through every block but the last: the last block's input [1 + gh·gw, D], and (SC-CLIP) the
+    /// earlier blocks' outputs it reads.
+    func earlyBlocks(_ image: PreparedImage, mode: DenseMode, settings: BlockSettings) -> (x: Matrix, scclip: SCCLIPInputs?) {
+        var x = embeddings(image, gh: image.gridHeight, gw: image.gridWidth, scaledPositions: mode != .maskclip)
+        x = layerNorm(x, weight: preNormWeight, bias: preNormBias, eps: settings.eps)
+        let all = [0..<x.rows]
+        var scclip = mode == .scclip ? SCCLIPInputs(layers: SCCLIPLayers(depth: layers.count)) : nil
+        for (index, layer) in layers.dropLast().enumerated() {
+            layer.forward(&x, heads: config.numAttentionHeads, segments: all, causal: false, settings: settings)
+            scclip?.record(x, block: index + 1)
+        }
+        return (x, scclip)
     }
 
     /// [class_embedding ; patch tokens] + position embedding resized to the gh × gw grid: [1 + gh·gw, D].

@@ -11,6 +11,9 @@ public enum DenseMode: String, Sendable, Codable, CaseIterable {
     case sclip
     /// Hajimiri et al., WACV 2025: key-key attention with a Gaussian neighbourhood prior; no residual, no MLP.
     case naclip
+    /// Bai et al., 2025 (SC-CLIP): outlier tokens repaired, key-key attention averaged with one steered by a middle
+    /// block's token similarity, aggregated by an early block's, plus a branch over the middle blocks' sum.
+    case scclip
 
     /// MaskCLIP pads the resized image up to whole patches; the newer methods' code cuts the remainder off and
     /// resizes the position embeddings by a scale factor (docs/DENSE-MODES.md, "Geometry").
@@ -22,7 +25,7 @@ public enum DenseMode: String, Sendable, Codable, CaseIterable {
         switch self {
         case .maskclip: .padUp
         case .clearclip: .padAround
-        case .sclip, .naclip: .cutDown
+        case .sclip, .naclip, .scclip: .cutDown
         }
     }
 
@@ -30,8 +33,15 @@ public enum DenseMode: String, Sendable, Codable, CaseIterable {
     public var hasKeySmoothing: Bool { self == .maskclip }
 
     /// [n, n] matrices the last block holds at once (for the memory estimate): SCLIP's two softmaxes, NACLIP's
-    /// weights and neighbourhood prior; one head's scores otherwise.
-    var attentionMatrices: Int { self == .sclip || self == .naclip ? 2 : 1 }
+    /// weights and neighbourhood prior, SC-CLIP's distances, three similarities, shared weights and one head's;
+    /// one head's scores otherwise.
+    var attentionMatrices: Int {
+        switch self {
+        case .maskclip, .clearclip: 1
+        case .sclip, .naclip: 2
+        case .scclip: 6
+        }
+    }
 }
 
 /// NACLIP's neighbourhood prior ω [n, n] over the class token and a gh × gw grid: for patches i, j at (r, c),

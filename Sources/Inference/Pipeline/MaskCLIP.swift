@@ -136,7 +136,7 @@ public struct MaskCLIP: Sendable {
             let prepared = prepare(image)
             scores = denseScores(prepared).scores
             grid = (prepared.gridHeight, prepared.gridWidth)
-            through = [.clearclip, .sclip].contains(options.mode) ? (h, w) : (prepared.resizedHeight, prepared.resizedWidth)
+            through = [.clearclip, .sclip, .scclip].contains(options.mode) ? (h, w) : (prepared.resizedHeight, prepared.resizedWidth)
         }
         let (indices, confidence) = options.pamrIterations > 0
             ? refinedLabels(scores, grid: grid, through: through, image: image, resized: resized ?? prepare(image, rounding: .asResized))

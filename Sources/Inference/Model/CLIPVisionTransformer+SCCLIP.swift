@@ -1,0 +1,209 @@
+/// SC-CLIP's last block (docs/DENSE-MODES.md, "SC-CLIP"): outlier tokens repaired, the attention steered by the
+/// similarity of an intermediate block's tokens, the result aggregated by an early block's similarity, and a second
+/// branch over the sum of the middle blocks' outputs.
+extension CLIPVisionTransformer {
+    /// The blocks (1-based) SC-CLIP reads, for a tower of `depth` blocks: ViT-B/16's and ViT-L/14's as the official
+    /// code has them; other depths scale ViT-B/16's (rounding half up, within 1...depth-1).
+    struct SCCLIPLayers: Equatable {
+        /// Whose token similarity steers the attention (S_mid) and pre-aggregates the main branch (S_pre).
+        var middle: Int
+        /// Whose token similarity aggregates the output (S_post).
+        var early: Int
+        /// Whose outputs are summed for the multi-level branch.
+        var levels: ClosedRange<Int>
+        /// The class token's weight added to each branch's output.
+        var classWeight: Float
+
+        init(middle: Int, early: Int, levels: ClosedRange<Int>, classWeight: Float) {
+            (self.middle, self.early, self.levels, self.classWeight) = (middle, early, levels, classWeight)
+        }
+
+        init(depth: Int) {
+            if depth == 24 {
+                self.init(middle: 17, early: 7, levels: 9...19, classWeight: 0.1)
+                return
+            }
+            func clamp(_ block: Int) -> Int { min(max(block, 1), max(depth - 1, 1)) }
+            let (middle, early) = (clamp((9 * depth + 6) / 12), clamp((4 * depth + 6) / 12))
+            self.init(middle: middle, early: early, levels: early...max(early, depth - 2), classWeight: 0.3)
+        }
+
+        /// Whether the output of `block` is read.
+        func reads(_ block: Int) -> Bool { block == middle || block == early || levels.contains(block) }
+    }
+
+    /// What SC-CLIP keeps of the earlier blocks while the tower runs.
+    struct SCCLIPInputs {
+        let layers: SCCLIPLayers
+        var middle = Matrix(rows: 0, cols: 0)
+        var early = Matrix(rows: 0, cols: 0)
+        var levelSum = Matrix(rows: 0, cols: 0)
+
+        /// Records the output of `block` (1-based) if SC-CLIP reads it.
+        mutating func record(_ x: Matrix, block: Int) {
+            if block == layers.middle { middle = x }
+            if block == layers.early { early = x }
+            if layers.levels.contains(block) {
+                if levelSum.rows == 0 { levelSum = x } else { addInPlace(&levelSum, x) }
+            }
+        }
+    }
+
+    /// The patch tokens [gh·gw, D] SC-CLIP's last block gives for the output `x` [1 + gh·gw, D] of the block before it.
+    func scclipPatches(_ x: Matrix, inputs: SCCLIPInputs, gridHeight gh: Int, gridWidth gw: Int, settings: BlockSettings) -> Matrix {
+        let last = layers[layers.count - 1]
+        let heads = config.numAttentionHeads
+        let n = gh * gw
+        let patches = x.rows(1..<x.rows)
+        let flagged = SCCLIPMath.outliers(patches)
+        let middle = SCCLIPMath.cosine(SCCLIPMath.repair(inputs.middle.rows(1..<inputs.middle.rows), flagged, gridWidth: gw))
+        let preAggregation = SCCLIPMath.rowNormalized(SCCLIPMath.floored(middle))
+        let postAggregation = SCCLIPMath.rowNormalized(SCCLIPMath.floored(SCCLIPMath.cosine(inputs.early.rows(1..<inputs.early.rows))))
+        let steering = SCCLIPMath.steering(middle)
+        // Attn_A(z): A = ½ [softmax(steering) + softmax(s k kᵀ)], k and v from ln1(z), the last block's weights.
+        func attend(_ z: Matrix) -> Matrix {
+            let y = layerNorm(z, weight: last.norm1Weight, bias: last.norm1Bias, eps: settings.eps)
+            let k = linear(y, weight: last.kWeight, bias: last.kBias)
+            return last.attentionOutput(similarityAttention(terms: [(k, k)], v: last.values(y), heads: heads,
+                                                            shared: steering, weightScale: 0.5))
+        }
+        func plusClass(_ m: Matrix, _ source: Matrix) -> Matrix {
+            var m = m
+            let w = inputs.layers.classWeight
+            for r in 0..<n { for c in 0..<m.cols { m[r, c] += w * source[0, c] } }
+            return m
+        }
+        // Agg(S_post, ·) is linear: the two branches are summed first and aggregated once.
+        var branches = plusClass(attend(SCCLIPMath.aggregate(preAggregation, SCCLIPMath.repair(patches, flagged, gridWidth: gw))), x)
+        addInPlace(&branches, plusClass(attend(inputs.levelSum.rows(1..<inputs.levelSum.rows)), inputs.levelSum))
+        return SCCLIPMath.aggregate(postAggregation, branches)
+    }
+}
+
+/// SC-CLIP's pieces over N patch tokens, as pure functions (tested against the reference through the goldens).
+enum SCCLIPMath {
+    /// Local-outlier flags: kd_i = squared L2 distance from token i to its k-th nearest other token (k = 30, at
+    /// most N - 1); score_i = mean of kd_i / kd_j over those neighbours j; flagged where score_i exceeds the 0.95
+    /// quantile of the scores (linear interpolation).
+    static func outliers(_ p: Matrix, neighbours: Int = 30) -> [Bool] {
+        let n = p.rows
+        guard n > 1 else { return [Bool](repeating: false, count: n) }
+        let k = min(neighbours, n - 1)
+        let distances = squaredDistances(p)
+        var kd = [Float](repeating: 0, count: n)
+        var near = [[Int]](repeating: [], count: n)
+        for i in 0..<n {
+            // The k nearest others, nearest first (ties: the lower index).
+            let order = (0..<n).filter { $0 != i }.sorted { (distances[i * n + $0], $0) < (distances[i * n + $1], $1) }
+            near[i] = Array(order.prefix(k))
+            kd[i] = distances[i * n + near[i][k - 1]]
+        }
+        let scores = (0..<n).map { i in near[i].reduce(Float(0)) { $0 + kd[i] / kd[$1] } / Float(k) }
+        let sorted = scores.sorted()
+        let position = 0.95 * Float(n - 1)
+        let below = Int(position)
+        let threshold = below + 1 < n ? sorted[below] + (position - Float(below)) * (sorted[below + 1] - sorted[below]) : sorted[below]
+        return scores.map { $0 > threshold }
+    }
+
+    /// ‖p_i − p_j‖² for all pairs [N, N], by differences (exact zeros on the diagonal, no cancellation).
+    static func squaredDistances(_ p: Matrix) -> [Float] {
+        let (n, d) = (p.rows, p.cols)
+        var out = [Float](repeating: 0, count: n * n)
+        p.data.withUnsafeBufferPointer { a in
+            out.withUnsafeMutableBufferPointer { o in
+                Parallel.forEachChunk(n, grain: 8) { rows in
+                    for i in rows {
+                        let x = a.baseAddress! + i * d
+                        for j in 0..<n where j != i {
+                            let y = a.baseAddress! + j * d
+                            var sum: Float = 0
+                            for c in 0..<d { let e = x[c] - y[c]; sum += e * e }
+                            o[i * n + j] = sum
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Each flagged token of the grid (row-major, `gw` wide) replaced by the mean of its non-flagged 8-neighbours;
+    /// one without any keeps its value. All from the tokens as they were.
+    static func repair(_ p: Matrix, _ flagged: [Bool], gridWidth gw: Int) -> Matrix {
+        var out = p
+        let gh = p.rows / gw
+        for i in 0..<p.rows where flagged[i] {
+            let (r, c) = (i / gw, i % gw)
+            var count = 0
+            var mean = [Float](repeating: 0, count: p.cols)
+            for dr in -1...1 {
+                for dc in -1...1 where (dr, dc) != (0, 0) {
+                    let (y, x) = (r + dr, c + dc)
+                    guard (0..<gh).contains(y), (0..<gw).contains(x), !flagged[y * gw + x] else { continue }
+                    count += 1
+                    for ch in 0..<p.cols { mean[ch] += p[y * gw + x, ch] }
+                }
+            }
+            guard count > 0 else { continue }
+            for ch in 0..<p.cols { out[i, ch] = mean[ch] / Float(count) }
+        }
+        return out
+    }
+
+    /// The cosine similarity of every pair of rows [N, N].
+    static func cosine(_ p: Matrix) -> Matrix {
+        var unit = p
+        normalizeRows(&unit)
+        var out = Matrix(rows: p.rows, cols: p.rows)
+        unit.data.withUnsafeBufferPointer { u in
+            out.data.withUnsafeMutableBufferPointer { o in
+                BLAS.sgemm(transB: true, m: p.rows, n: p.rows, k: p.cols, a: u.baseAddress!, lda: p.cols,
+                           b: u.baseAddress!, ldb: p.cols, c: o.baseAddress!, ldc: p.rows)
+            }
+        }
+        return out
+    }
+
+    /// Similarities below 0.4 set to 0.
+    static func floored(_ s: Matrix, below threshold: Float = 0.4) -> Matrix {
+        var s = s
+        for i in s.data.indices where s.data[i] < threshold { s.data[i] = 0 }
+        return s
+    }
+
+    /// Each row divided by its sum + 1e-6: Agg(S, X) = this · X.
+    static func rowNormalized(_ s: Matrix) -> Matrix {
+        var s = s
+        for r in 0..<s.rows {
+            var sum: Float = 0
+            for c in 0..<s.cols { sum += s[r, c] }
+            let inverse = 1 / (sum + 1e-6)
+            for c in 0..<s.cols { s[r, c] *= inverse }
+        }
+        return s
+    }
+
+    static func aggregate(_ weights: Matrix, _ x: Matrix) -> Matrix {
+        var out = Matrix(rows: weights.rows, cols: x.cols)
+        weights.data.withUnsafeBufferPointer { a in
+            x.data.withUnsafeBufferPointer { b in
+                out.data.withUnsafeMutableBufferPointer { o in
+                    BLAS.sgemm(m: weights.rows, n: x.cols, k: weights.cols, a: a.baseAddress!, lda: weights.cols,
+                               b: b.baseAddress!, ldb: x.cols, c: o.baseAddress!, ldc: x.cols)
+                }
+            }
+        }
+        return out
+    }
+
+    /// softmax over each row of G = 3 (S − mean S) (the mean over all N² entries) with G's negative entries left
+    /// out: the attention weights every head shares.
+    static func steering(_ s: Matrix) -> [Float] {
+        let mean = s.data.reduce(Float(0), +) / Float(s.data.count)
+        var g = s.data.map { 3 * ($0 - mean) }
+        for i in g.indices where g[i] < 0 { g[i] = -.infinity }
+        g.withUnsafeMutableBufferPointer { softmaxRows($0.baseAddress!, rows: s.rows, cols: s.cols, scale: 1, causal: false) }
+        return g
+    }
+}
