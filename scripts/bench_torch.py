@@ -13,7 +13,8 @@ F.layer_norm, quick_gelu as x*sigmoid(1.702x), under torch.inference_mode.
 --mode clearclip | sclip | naclip times the other dense modes' last block instead (docs/DENSE-MODES.md), written as
 a PyTorch user would with F.scaled_dot_product_attention: ClearCLIP SDPA(q, q, v) without residual or MLP; SCLIP
 SDPA(q, q, v) + SDPA(k, k, v) with residual and MLP; NACLIP SDPA(k, k, v, attn_mask = the Gaussian neighbourhood
-prior) without residual or MLP. Their position embeddings are resized by the scale factor (g + 0.1) / G.
+prior) without residual or MLP; SC-CLIP the reference's own float32 code (scripts/reference.py, scclip_block).
+Their position embeddings are resized by the scale factor (g + 0.1) / G.
 
 Text path, timed: the class matrix of 21 classes (PASCAL VOC + background) x 85 templates (maskclip85), one batch
 of 85 prompts per class, padded to 77 like HF (text_ms) and, for comparison, to the longest prompt of the batch
@@ -114,8 +115,16 @@ def image_logits(w, x, T, mode="maskclip"):
     cls = (w["vision_model.embeddings.class_embedding"] + pos[0]).expand(1, 1, -1)
     h = torch.cat([cls, t + grid], dim=1)
     h = ln(h, w, "vision_model.pre_layrnorm", V.eps)
+    outputs = [h[0]]
     for i in range(V.layers - 1):
         h = layer(h, w, f"vision_model.encoder.layers.{i}", V, act)
+        if mode == "scclip":
+            outputs.append(h[0])
+    if mode == "scclip":
+        z = ref.scclip_block(w, outputs, ref.vision_preset("clip", w), (gh, gw))
+        z = ln(z, w, "vision_model.post_layernorm", V.eps)
+        f = F.normalize(F.linear(z, w["visual_projection.weight"]), dim=-1)
+        return f @ T.T
     prior = neighbourhood_prior(gh, gw, h.dtype) if mode == "naclip" else None
     z = last_block(h, w, f"vision_model.encoder.layers.{V.layers - 1}", V, act, mode, prior)
     z = ln(z, w, "vision_model.post_layernorm", V.eps)[0, 1:]
@@ -159,7 +168,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--text-runs", type=int, default=1, help="0 skips the text timing (one run is minutes)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--mode", choices=["maskclip", "clearclip", "sclip", "naclip"], default="maskclip")
+    ap.add_argument("--mode", choices=["maskclip", "clearclip", "sclip", "naclip", "scclip"], default="maskclip")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 

@@ -393,7 +393,7 @@ def lof_outliers(p, k=30):
     where score_i > the 0.95 quantile of the scores (linear interpolation)."""
     n = p.shape[0]
     k = min(k, n - 1)
-    d = ((p[:, None, :] - p[None, :, :]) ** 2).sum(-1)
+    d = torch.cdist(p, p) ** 2
     d.fill_diagonal_(float("inf"))
     nd, nbr = torch.sort(d, dim=1)
     kd = nd[:, k - 1]
