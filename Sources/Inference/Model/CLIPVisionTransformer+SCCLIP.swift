@@ -90,15 +90,23 @@ enum SCCLIPMath {
         guard n > 1 else { return [Bool](repeating: false, count: n) }
         let k = min(neighbours, n - 1)
         let distances = squaredDistances(p)
+        var near = [Int](repeating: 0, count: n * k)
         var kd = [Float](repeating: 0, count: n)
-        var near = [[Int]](repeating: [], count: n)
-        for i in 0..<n {
-            // The k nearest others, nearest first (ties: the lower index).
-            let order = (0..<n).filter { $0 != i }.sorted { (distances[i * n + $0], $0) < (distances[i * n + $1], $1) }
-            near[i] = Array(order.prefix(k))
-            kd[i] = distances[i * n + near[i][k - 1]]
+        near.withUnsafeMutableBufferPointer { nb in
+            kd.withUnsafeMutableBufferPointer { kb in
+                distances.withUnsafeBufferPointer { db in
+                    let (nearest, farthest, all) = (nb.baseAddress!, kb.baseAddress!, db.baseAddress!)
+                    Parallel.forEachChunk(n, grain: 16) { rows in
+                        for i in rows {
+                            let found = nearestOthers(of: i, all + i * n, count: n, k: k)
+                            for (slot, j) in found.enumerated() { nearest[i * k + slot] = j }
+                            farthest[i] = all[i * n + found[k - 1]]
+                        }
+                    }
+                }
+            }
         }
-        let scores = (0..<n).map { i in near[i].reduce(Float(0)) { $0 + kd[i] / kd[$1] } / Float(k) }
+        let scores = (0..<n).map { i in near[i * k..<(i + 1) * k].reduce(Float(0)) { $0 + kd[i] / kd[$1] } / Float(k) }
         let sorted = scores.sorted()
         let position = 0.95 * Float(n - 1)
         let below = Int(position)
@@ -106,22 +114,33 @@ enum SCCLIPMath {
         return scores.map { $0 > threshold }
     }
 
-    /// ‖p_i − p_j‖² for all pairs [N, N], by differences (exact zeros on the diagonal, no cancellation).
+    /// The k tokens nearest to token i (not i itself), nearest first, ties to the lower index, from its row of
+    /// distances: one pass that keeps the k best so far in order.
+    static func nearestOthers(of i: Int, _ row: UnsafePointer<Float>, count n: Int, k: Int) -> [Int] {
+        var best = [Int]()
+        best.reserveCapacity(k + 1)
+        for j in 0..<n where j != i {
+            let d = row[j]
+            guard best.count < k || d < row[best[k - 1]] else { continue }
+            var slot = best.count
+            while slot > 0 && row[best[slot - 1]] > d { slot -= 1 }
+            best.insert(j, at: slot)
+            if best.count > k { best.removeLast() }
+        }
+        return best
+    }
+
+    /// ‖p_i − p_j‖² for all pairs [N, N] as ‖p_i‖² + ‖p_j‖² − 2 p_i·p_j (one GEMM), never below 0.
     static func squaredDistances(_ p: Matrix) -> [Float] {
         let (n, d) = (p.rows, p.cols)
         var out = [Float](repeating: 0, count: n * n)
+        let norms = (0..<n).map { i in (0..<d).reduce(Float(0)) { $0 + p[i, $1] * p[i, $1] } }
         p.data.withUnsafeBufferPointer { a in
             out.withUnsafeMutableBufferPointer { o in
-                Parallel.forEachChunk(n, grain: 8) { rows in
-                    for i in rows {
-                        let x = a.baseAddress! + i * d
-                        for j in 0..<n where j != i {
-                            let y = a.baseAddress! + j * d
-                            var sum: Float = 0
-                            for c in 0..<d { let e = x[c] - y[c]; sum += e * e }
-                            o[i * n + j] = sum
-                        }
-                    }
+                BLAS.sgemm(transB: true, m: n, n: n, k: d, alpha: -2, a: a.baseAddress!, lda: d, b: a.baseAddress!, ldb: d,
+                           c: o.baseAddress!, ldc: n)
+                for i in 0..<n {
+                    for j in 0..<n { o[i * n + j] = max(o[i * n + j] + norms[i] + norms[j], 0) }
                 }
             }
         }
