@@ -20,7 +20,22 @@ a few minutes on a CPU in float64):
         --clearclip /tmp/official/clearclip --sclip /tmp/official/sclip --naclip /tmp/official/naclip \
         [--dtype float64|float32] [--sizes 64x64,48x80] [--windows 56/24,64/32] [--classes 8] [--seed 0]
 
-Prints a table and, as its last line, one JSON object with every figure.
+Prints a table and, as its last line, one JSON object with every figure. Rows of the dense table:
+
+    clearclip                 ClearCLIP's segmentor as its README / demo.py run it: model_type='ClearCLIP',
+                              ignore_residual=True (q-q attention, no residual, no MLP)
+    clearclip/shipped-config  the same code as configs/base_config.py sets it (model_type='vanilla': q-k attention,
+                              no residual, no MLP); for information, not expected to match
+    maskclip/clearclip-repo   ClearCLIP's open_clip with model_type='MaskCLIP', ignore_residual=False, the nearest
+                              official code to labelmill's maskclip mode (MaskCLIP's own repository is not used)
+    sclip, naclip             SCLIP's / NACLIP's segmentors with their default settings
+
+Columns: max |difference| of the L2-normalised patch features and of their logits against a random unit class
+matrix, % of patches whose argmax agrees, the max |difference| of the segmentor's own forward_feature output
+(logits stretched over the input) against the reference's grid logits resized the same way, and "w/ quirks": the
+logit difference again after the reference takes the official code's position-embedding rule (the G x G table
+used as it is whenever the token count is G², whatever the grid's shape) and NACLIP's float32 Gaussian term
+(computed only for rows that differ).
 
 How the official code is run. mmseg, mmcv and mmengine are not importable here, so the few names the segmentor
 files import from them are replaced by small stand-ins (a plain nn.Module base class, an identity registry
@@ -40,8 +55,12 @@ build_model itself is not used because it rounds every weight to float16 before 
 
 float64. OpenAI's clip/model.py LayerNorm casts its input to float32 (an fp16 guard), which fails against float64
 weights; with --dtype float64 that one method is replaced by torch's own LayerNorm.forward (same formula, no cast).
-With --dtype float32 the official code runs entirely unchanged. NACLIP builds its Gaussian neighbourhood term and
-PAMR's affinities in float32 whatever the model's dtype, so its float64 figures stop near 1e-7.
+With --dtype float32 the official code runs entirely unchanged. NACLIP builds its Gaussian neighbourhood term in
+float32 whatever the model's dtype (its features then agree to about 1e-9 in float64), and its PAMR only runs on
+float32 tensors, so NACLIP's predict() is given the image as float32 (the tower still runs in the model's dtype)
+and PAMR agrees to about 1e-6. The conversion check's comparison with transformers stops near 1e-8 in float64
+because transformers' eager attention takes its softmax in float32; the same ordinary forward written with
+reference.py's pieces is listed beside it at full precision.
 """
 import argparse
 import contextlib

@@ -57,6 +57,8 @@ struct BenchCommand: ParsableCommand {
                          mode.rawValue, r.size, r.size, r.encoderMs, r.minMs, r.runs, r.gflopPerImage, r.gflops))
             print(String(format: "BLAS kernel %@, %d threads; sgemm peak %.1f GFLOP/s (%.0f%% of it); peak RSS %.0f MiB",
                          r.kernel, r.threads, r.sgemmPeakGflops, 100 * r.shareOfSgemmPeak, r.peakRSSMiB))
+            print(String(format: "last block (with projection and cosines) %.1f ms; an earlier block %.1f ms (embeddings spread over them; medians)",
+                         r.lastBlockMs, r.otherBlockMs))
             if json { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
         }
     }

@@ -32,8 +32,15 @@ public struct CLIPVisionTransformer: Sendable {
     /// [gh·gw, D].
     func denseFeatures(_ image: PreparedImage, mode: DenseMode = .maskclip, settings: BlockSettings,
                        keys wantKeys: Bool) -> (features: Matrix, keys: Matrix?) {
-        let (gh, gw) = (image.gridHeight, image.gridWidth)
         let (x, scclip) = earlyBlocks(image, mode: mode, settings: settings)
+        return lastBlock(x, scclip: scclip, gridHeight: image.gridHeight, gridWidth: image.gridWidth, mode: mode,
+                         settings: settings, keys: wantKeys)
+    }
+
+    /// The last block as `mode` changes it, on its input `x` [1 + gh·gw, D], through the projection: f [gh·gw, E]
+    /// with unit rows, and (MaskCLIP with `keys`) the last block's keys.
+    func lastBlock(_ x: Matrix, scclip: SCCLIPInputs?, gridHeight gh: Int, gridWidth gw: Int, mode: DenseMode,
+                   settings: BlockSettings, keys wantKeys: Bool) -> (features: Matrix, keys: Matrix?) {
         let last = layers[layers.count - 1]
         let heads = config.numAttentionHeads
         let y = layerNorm(x, weight: last.norm1Weight, bias: last.norm1Bias, eps: settings.eps)

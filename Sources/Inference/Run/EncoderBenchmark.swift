@@ -14,9 +14,14 @@ public enum Benchmark {
         public var kernel: String
         public var threads: Int
         public var peakRSSMiB: Double
+        /// Median time of the last block as the mode runs it, with the projection and the cosines.
+        public var lastBlockMs: Double
+        /// Median time of one earlier block (the embeddings and every block but the last, divided by their count).
+        public var otherBlockMs: Double
 
         enum CodingKeys: String, CodingKey {
             case size, runs, kernel, threads
+            case lastBlockMs = "last_block_ms", otherBlockMs = "other_block_ms"
             case encoderMs = "encoder_ms", minMs = "min_ms", gflopPerImage = "gflop_per_image", gflops
             case sgemmPeakGflops = "sgemm_peak_gflops", shareOfSgemmPeak = "share_of_sgemm_peak"
             case peakRSSMiB = "peak_rss_mib"
@@ -40,21 +45,38 @@ public enum Benchmark {
         let pixels = (0..<size * size * 3).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let prepared = maskCLIP.prepare(RGBImage(width: size, height: size, pixels: pixels))
         _ = maskCLIP.denseScores(prepared)
-        var times: [Double] = []
-        for _ in 0..<max(runs, 1) {
+        func milliseconds(_ body: () -> Void) -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = maskCLIP.denseScores(prepared)
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            body()
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+        func middle(_ values: [Double]) -> Double {
+            let v = values.sorted()
+            return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+        }
+        var times: [Double] = [], early: [Double] = [], last: [Double] = []
+        for _ in 0..<max(runs, 1) {
+            times.append(milliseconds { _ = maskCLIP.denseScores(prepared) })
+            // The same path in its two parts, each timed.
+            var before: (x: Matrix, scclip: CLIPVisionTransformer.SCCLIPInputs?)?
+            early.append(milliseconds { before = model.vision.earlyBlocks(prepared, mode: sized.mode, settings: maskCLIP.settings) })
+            last.append(milliseconds {
+                let f = model.vision.lastBlock(before!.x, scclip: before!.scclip, gridHeight: prepared.gridHeight,
+                                               gridWidth: prepared.gridWidth, mode: sized.mode, settings: maskCLIP.settings,
+                                               keys: sized.keySmoothing > 0).features
+                _ = maskCLIP.classLogits(f)
+            })
         }
         times.sort()
-        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let median = middle(times), earlyMedian = middle(early)
         let flop = encoderFLOP(model.config, gridHeight: prepared.gridHeight, gridWidth: prepared.gridWidth, classes: classes,
                                mode: sized.mode, keySmoothing: sized.keySmoothing > 0)
         let peak = sgemmPeakGflops()
         let gflops = flop / 1e9 / (median / 1000)
         return EncoderResult(size: size, runs: times.count, encoderMs: median, minMs: times[0], gflopPerImage: flop / 1e9,
                              gflops: gflops, sgemmPeakGflops: peak, shareOfSgemmPeak: gflops / peak,
-                             kernel: BLAS.info.kernel, threads: BLAS.info.threads, peakRSSMiB: peakRSSMiB())
+                             kernel: BLAS.info.kernel, threads: BLAS.info.threads, peakRSSMiB: peakRSSMiB(),
+                             lastBlockMs: middle(last), otherBlockMs: earlyMedian / Double(max(model.config.vision.numHiddenLayers - 1, 1)))
     }
 
     /// Multiply-adds × 2 of the dense image path (GEMMs and attention; element-wise work not counted).
