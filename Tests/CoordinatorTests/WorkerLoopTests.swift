@@ -63,3 +63,40 @@ import Worker
         }
     }
 }
+
+/// An upload the coordinator refuses for good (here a label map over its size limit: 413) fails that image with the
+/// coordinator's reason, and the job ends, instead of the lease running out and the task coming back again and again.
+@Suite struct RefusedUploadTests {
+    @Test(.timeLimit(.minutes(2)))
+    func aRefusedUploadFailsItsImageWithTheReason() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("images-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_a.png"), to: root.appendingPathComponent("small.png"))
+        // 1600 × 1600 of stripes: its label map's PNG is several kilobytes, over the 3000-byte limit below.
+        let side = 1600
+        let stripes = RGBImage(width: side, height: side, pixels: (0..<side * side * 3).map { UInt8(truncatingIfNeeded: ($0 / 3 % side) / 40 * 97) })
+        try Data(try ImageCodec.encodeJPEG(stripes, quality: 90)).write(to: root.appendingPathComponent("big.jpg"))
+        let live = try await LiveCoordinator.start(imageRoot: root, limits: 3000)
+        defer { live.stop() }
+        let job = try await live.submit(#"{"id": "small", "uri": "small.png"}"# + "\n" + #"{"id": "big", "uri": "big.jpg"}"#,
+                                        settings: JobSettings(shortSide: 48, shardSize: 2, maxAttempts: 3, leaseSeconds: 30))
+        var logger = Logger(label: "test.worker")
+        logger.logLevel = .critical
+        let stop = AtomicFlag()
+        let worker = WorkerLoop(WorkerConfiguration(coordinatorURL: live.url, token: LiveCoordinator.workerToken, name: "inproc",
+                                                    cacheDirectory: live.dataDirectory.appendingPathComponent("worker-cache"),
+                                                    pollSeconds: 0.5), logger: logger)
+        let running = Task { await worker.run(stop: stop) }
+        var status = try await live.admin.job(job)
+        for _ in 0..<600 where status.state != .done {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await live.admin.job(job)
+        }
+        stop.set()
+        _ = await running.value
+        #expect(status.state == .done && status.images.done == 1 && status.images.failed == 1, "\(status.images)")
+        #expect(status.leaseExpiries == 0, "the task was not left to expire")
+        let failure = try #require(status.recentErrors.first { $0.id == "big" })
+        #expect(failure.error.contains("the coordinator refused its upload") && failure.error.contains("413"), "\(failure.error)")
+    }
+}
