@@ -26,20 +26,7 @@ import Worker
             {"id": "c", "uri": "\(root.appendingPathComponent("img_c.png").path)"}
             """
         let job = try await live.submit(manifest)
-        var logger = Logger(label: "test.worker")
-        logger.logLevel = .warning
-        let stop = AtomicFlag()
-        let worker = WorkerLoop(WorkerConfiguration(coordinatorURL: live.url, token: LiveCoordinator.workerToken, name: "inproc",
-                                                    cacheDirectory: live.dataDirectory.appendingPathComponent("worker-cache"),
-                                                    pollSeconds: 0.5), logger: logger)
-        let running = Task { await worker.run(stop: stop) }
-        var status = try await live.admin.job(job)
-        for _ in 0..<300 where status.state != .done {
-            try await Task.sleep(for: .milliseconds(100))
-            status = try await live.admin.job(job)
-        }
-        stop.set()
-        _ = await running.value
+        let status = try await Self.runWorker(on: live, until: job)
         #expect(status.state == .done)
         #expect(status.images == JobStatus.Images(total: 5, pending: 0, running: 0, done: 3, failed: 2))
 
@@ -62,6 +49,26 @@ import Worker
             #expect(try exported == local.label(ImageCodec.read(contentsOf: root.appendingPathComponent(file).path)), "\(id)")
         }
     }
+
+    /// Runs an in-process worker against `live` until `job` is done (or 60 s pass), stops it, and gives the job's
+    /// status.
+    static func runWorker(on live: LiveCoordinator, until job: String) async throws -> JobStatus {
+        var logger = Logger(label: "test.worker")
+        logger.logLevel = .critical
+        let stop = AtomicFlag()
+        let worker = WorkerLoop(WorkerConfiguration(coordinatorURL: live.url, token: LiveCoordinator.workerToken, name: "inproc",
+                                                    cacheDirectory: live.dataDirectory.appendingPathComponent("worker-cache"),
+                                                    pollSeconds: 0.5), logger: logger)
+        let running = Task { await worker.run(stop: stop) }
+        var status = try await live.admin.job(job)
+        for _ in 0..<600 where status.state != .done {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await live.admin.job(job)
+        }
+        stop.set()
+        _ = await running.value
+        return status
+    }
 }
 
 /// An upload the coordinator refuses for good (here a label map over its size limit: 413) fails that image with the
@@ -80,20 +87,7 @@ import Worker
         defer { live.stop() }
         let job = try await live.submit(#"{"id": "small", "uri": "small.png"}"# + "\n" + #"{"id": "big", "uri": "big.jpg"}"#,
                                         settings: JobSettings(shortSide: 48, shardSize: 2, maxAttempts: 3, leaseSeconds: 30))
-        var logger = Logger(label: "test.worker")
-        logger.logLevel = .critical
-        let stop = AtomicFlag()
-        let worker = WorkerLoop(WorkerConfiguration(coordinatorURL: live.url, token: LiveCoordinator.workerToken, name: "inproc",
-                                                    cacheDirectory: live.dataDirectory.appendingPathComponent("worker-cache"),
-                                                    pollSeconds: 0.5), logger: logger)
-        let running = Task { await worker.run(stop: stop) }
-        var status = try await live.admin.job(job)
-        for _ in 0..<600 where status.state != .done {
-            try await Task.sleep(for: .milliseconds(100))
-            status = try await live.admin.job(job)
-        }
-        stop.set()
-        _ = await running.value
+        let status = try await WorkerLoopTests.runWorker(on: live, until: job)
         #expect(status.state == .done && status.images.done == 1 && status.images.failed == 1, "\(status.images)")
         #expect(status.leaseExpiries == 0, "the task was not left to expire")
         let failure = try #require(status.recentErrors.first { $0.id == "big" })

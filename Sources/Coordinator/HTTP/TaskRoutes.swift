@@ -83,32 +83,29 @@ struct TaskRoutes {
             try await upload(request, context)
         }
         router.on(Routes.uploadThumbnail) { request, context in
-            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.imageID())
-            guard let token = request.headers[Self.leaseTokenHeader] else {
-                throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
-            }
-            let body: ByteBuffer
-            do { body = try await request.body.collect(upTo: CoordinatorServices.thumbnailMaxBytes) } catch {
-                throw CoordinatorError(.tooLarge, "thumbnails are limited to \(CoordinatorServices.thumbnailMaxBytes) bytes")
-            }
-            let bytes = [UInt8](body.readableBytesView)
-            try await BlockingIO.run { try services.storeThumbnail(bytes, taskId: task, token: token, imageId: image) }
+            let upload = try await picture(request, context, limit: CoordinatorServices.thumbnailMaxBytes, what: "thumbnails")
+            try await BlockingIO.run { try services.storeThumbnail(upload.bytes, taskId: upload.task, token: upload.token, imageId: upload.image) }
             return Response(status: .noContent)
         }
         router.on(Routes.uploadConfidence) { request, context in
-            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.imageID())
-            guard let token = request.headers[Self.leaseTokenHeader] else {
-                throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
-            }
-            let limit = services.configuration.maxLabelBytes
-            let body: ByteBuffer
-            do { body = try await request.body.collect(upTo: limit) } catch {
-                throw CoordinatorError(.tooLarge, "confidence maps are limited to \(limit) bytes")
-            }
-            let bytes = [UInt8](body.readableBytesView)
-            try await BlockingIO.run { try services.storeConfidence(bytes, taskId: task, token: token, imageId: image) }
+            let upload = try await picture(request, context, limit: services.configuration.maxLabelBytes, what: "confidence maps")
+            try await BlockingIO.run { try services.storeConfidence(upload.bytes, taskId: upload.task, token: upload.token, imageId: upload.image) }
             return Response(status: .noContent)
         }
+    }
+
+    /// A picture uploaded beside a label (a thumbnail, a confidence map): its task, image, lease token and bytes.
+    private func picture(_ request: Request, _ context: CoordinatorContext, limit: Int, what: String) async throws
+        -> (task: Int64, image: String, token: String, bytes: [UInt8]) {
+        let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.imageID())
+        guard let token = request.headers[Self.leaseTokenHeader] else {
+            throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
+        }
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: limit) } catch {
+            throw CoordinatorError(.tooLarge, "\(what) are limited to \(limit) bytes")
+        }
+        return (task, image, token, [UInt8](body.readableBytesView))
     }
 
     private func lease(_ request: Request) async throws -> LeaseRequest {
