@@ -93,6 +93,9 @@ public struct MaskCLIP: Sendable {
 
     public init(model: CLIPModel, classes: ClassEmbeddings, options: MaskCLIPOptions) throws {
         try options.validate()
+        guard options.mode != .scclip || model.config.vision.numHiddenLayers >= 2 else {
+            throw InferenceError(.badArgument, "SC-CLIP reads the blocks before the last: this model has only one")
+        }
         guard classes.dimension == model.config.projectionDim else {
             throw InferenceError(.badArgument, "class embeddings have \(classes.dimension) dimensions, the model projects to \(model.config.projectionDim)")
         }
