@@ -25,6 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_BPE = os.path.join(HERE, "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
 
 TEXT_B = dict(hidden_size=512, num_hidden_layers=12, num_attention_heads=8, intermediate_size=2048)
+TEXT_L = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072)
+TEXT_TINY = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=4, intermediate_size=32)
+VISION_L14 = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, patch_size=14,
+                  image_size=224)
 PRESETS = {
     "tiny": dict(
         vision=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
@@ -43,24 +47,14 @@ PRESETS = {
     "tiny-12": dict(
         vision=dict(hidden_size=32, num_hidden_layers=12, num_attention_heads=4, intermediate_size=64,
                     patch_size=16, image_size=224),
-        text=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=4, intermediate_size=32),
-        projection_dim=16),
+        text=TEXT_TINY, projection_dim=16),
     # ViT-L/14-336's geometry (patch 14, 16 heads, a 24 x 24 grid) at a tiny width, for the test fixtures.
     "tiny-l14-336": dict(
         vision=dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=16, intermediate_size=128,
                     patch_size=14, image_size=336),
-        text=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=4, intermediate_size=32),
-        projection_dim=16),
-    "l14-336": dict(
-        vision=dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
-                    patch_size=14, image_size=336),
-        text=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
-        projection_dim=768),
-    "l14": dict(
-        vision=dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
-                    patch_size=14, image_size=224),
-        text=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
-        projection_dim=768),
+        text=TEXT_TINY, projection_dim=16),
+    "l14-336": dict(vision=dict(VISION_L14, image_size=336), text=TEXT_L, projection_dim=768),
+    "l14": dict(vision=VISION_L14, text=TEXT_L, projection_dim=768),
 }
 COMMON = dict(layer_norm_eps=1e-5)
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
