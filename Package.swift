@@ -22,6 +22,7 @@ let package = Package(
         // libpng needs setjmp-based error handling, which only C can do; libjpeg-turbo through TurboJPEG;
         // libcurl's variadic setopt calls.
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "COneDNN", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
         // Element-wise kernels, built for AVX-512 / AVX2 / baseline and chosen when loaded; their floating-point
         // freedoms are pragmas in the source (no unsafe flags: other packages may depend on this one).
         .target(name: "CKernels"),
@@ -33,7 +34,7 @@ let package = Package(
         .target(
             name: "Inference",
             dependencies: [
-                "COpenBLAS", "CKernels", "CPNG", "CJPEG", "Support",
+                "COpenBLAS", "COneDNN", "CKernels", "CPNG", "CJPEG", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

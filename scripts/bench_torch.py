@@ -16,14 +16,23 @@ SDPA(q, q, v) + SDPA(k, k, v) with residual and MLP; NACLIP SDPA(k, k, v, attn_m
 prior) without residual or MLP; SC-CLIP the reference's own float32 code (scripts/reference.py, scclip_block).
 Their position embeddings are resized by the scale factor (g + 0.1) / G.
 
+--pipeline DIR times instead what `labelmill bench pipeline` times, as a PyTorch user would write it, one image after
+another: Pillow decodes each JPEG/PNG of DIR, the reference's preprocessing resizes (bilinear) so the short side is
+--size and normalises, the MaskCLIP image path above gives the logits against 21 random classes (no prompt
+denoising), F.interpolate brings them bilinearly to the resized and then the original size, argmax, and Pillow
+encodes the palette PNG. Prints images/s over --runs passes (after one warm-up image) and the peak RSS.
+
 Text path, timed: the class matrix of 21 classes (PASCAL VOC + background) x 85 templates (maskclip85), one batch
 of 85 prompts per class, padded to 77 like HF (text_ms) and, for comparison, to the longest prompt of the batch
 (text_trimmed_ms; same result thanks to the causal mask). Tokenisation is done before timing.
 Prints per-run times, the medians, and a final JSON line.
 """
 import argparse
+import glob
+import io
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -149,6 +158,38 @@ def text_class_matrix(w, batches):
     return torch.stack(rows)
 
 
+def pipeline(w, files, T, short, runs):
+    """Images per second of decode -> resize -> encoder -> head -> upsample -> argmax -> PNG, one after another."""
+    from PIL import Image
+
+    preset = ref.vision_preset("clip", w)
+    palette = [c for i in range(256) for c in ((i * 37) % 256, (i * 91) % 256, (i * 53) % 256)]
+
+    def one(path):
+        with Image.open(path) as im:
+            rgb = torch.from_numpy(__import__("numpy").asarray(im.convert("RGB")).copy())
+        h, wd = rgb.shape[:2]
+        x, resized = ref.preprocess(rgb.numpy(), short, 2048, preset, w.patch, torch.float32)
+        logits = image_logits(w, x[None], T)                                          # [gh*gw, K]
+        gh, gw = x.shape[1] // w.patch, x.shape[2] // w.patch
+        s = logits.T.reshape(1, -1, gh, gw)
+        s = F.interpolate(s, size=resized, mode="bilinear", align_corners=False)
+        s = F.interpolate(s, size=(h, wd), mode="bilinear", align_corners=False)[0]
+        labels = s.argmax(0).to(torch.uint8).numpy()
+        out = Image.fromarray(labels, mode="P")
+        out.putpalette(palette)
+        buffer = io.BytesIO()
+        out.save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    one(files[0])
+    start = time.perf_counter()
+    for _ in range(runs):
+        for path in files:
+            one(path)
+    return runs * len(files) / (time.perf_counter() - start)
+
+
 def timed(fn, runs, warmup):
     for _ in range(warmup):
         fn()
@@ -170,6 +211,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--mode", choices=["maskclip", "clearclip", "sclip", "naclip", "scclip"], default="maskclip")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pipeline", metavar="DIR", help="time the whole image pipeline on the photos of DIR instead")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -178,6 +220,18 @@ def main():
     tok = ref.Tokenizer(args.model)
     E = w["visual_projection.weight"].shape[0]
     T = F.normalize(torch.randn(len(VOC21), E), dim=-1)
+    if args.pipeline:
+        files = sorted(f for f in glob.glob(os.path.join(args.pipeline, "**", "*"), recursive=True)
+                       if f.lower().endswith((".jpg", ".jpeg", ".png")))
+        with torch.inference_mode():
+            rate = pipeline(w, files, T, args.size, args.runs)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"pipeline: {len(files)} photos x {args.runs} passes, short side {args.size}: {rate:.2f} images/s, "
+              f"peak RSS {rss:.0f} MiB")
+        print(json.dumps({"images_per_second": round(rate, 3), "peak_rss_mib": round(rss, 1), "torch": torch.__version__,
+                          "attention": "F.scaled_dot_product_attention", "threads": args.threads, "images": len(files),
+                          "passes": args.runs}))
+        return
     x = torch.randn(1, 3, args.size, args.size)
     templates = ref.load_templates("maskclip85")
     ids = [[tok.encode(t.format(c)) for t in templates] for c in VOC21]

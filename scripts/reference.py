@@ -683,6 +683,7 @@ def main(argv=None):
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     ap.add_argument("--check-hf", type=int, default=85, help="prompts to recompute with transformers (0: skip)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--margins", action="store_true", help="also save each image's top-two margin, <stem>.margin.npy")
     args = ap.parse_args(argv)
 
     torch.set_grad_enabled(False)
@@ -708,6 +709,9 @@ def main(argv=None):
         labels = r["runs"][(args.prompt_denoise, args.key_smoothing)]["labels"]
         stem = os.path.splitext(os.path.basename(path))[0]
         save_label_png(labels, os.path.join(args.out, stem + ".png"))
+        if args.margins:
+            margin = r["runs"][(args.prompt_denoise, args.key_smoothing)]["margin"]
+            np.save(os.path.join(args.out, stem + ".margin.npy"), margin.to(torch.float32).numpy())
         print(f"{path}: {rgb.shape[1]}x{rgb.shape[0]} -> {r['resized'][1]}x{r['resized'][0]}, "
               f"grid {r['grid'][1]}x{r['grid'][0]}", file=sys.stderr)
 

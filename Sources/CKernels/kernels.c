@@ -81,8 +81,17 @@ void lm_softmax_rows(float *x, int rows, int cols, int ld, float scale, int caus
         float *row = x + (long)r * ld;
         int visible = causal ? first_row + r + 1 : cols;
         if (visible > cols) visible = cols;
-        float top = row[0];
-        for (int i = 1; i < visible; i++) top = row[i] > top ? row[i] : top;
+        // The maximum in sixteen lanes: a compare-and-select reduction is not reordered on its own, and one
+        // dependent chain of them costs four times the rest of the softmax.
+        float lanes[16];
+        for (int j = 0; j < 16; j++) lanes[j] = row[0];
+        int i = 0;
+        for (; i + 16 <= visible; i += 16) {
+            for (int j = 0; j < 16; j++) lanes[j] = row[i + j] > lanes[j] ? row[i + j] : lanes[j];
+        }
+        float top = lanes[0];
+        for (int j = 1; j < 16; j++) top = lanes[j] > top ? lanes[j] : top;
+        for (; i < visible; i++) top = row[i] > top ? row[i] : top;
         float shift = top * scale;
         float sum = 0;
         for (int i = 0; i < visible; i++) {

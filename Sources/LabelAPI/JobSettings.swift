@@ -31,6 +31,10 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     public var pamrIterations: Int = 0
     public var pamrDilations: [Int] = [8, 16]
     public var preset: String = "clip"
+    /// The image encoder's number format (docs/PRECISION.md): fp32 (the default: every machine gives the same
+    /// labels), bf16 (products in bf16, accumulated in fp32, where the CPU has them) or auto (each worker's own
+    /// `--precision`, by default bf16 where that is faster than fp32 on its CPU).
+    public var precision: String = "fp32"
     /// Images per task.
     public var shardSize: Int = 8
     /// Leases of a task that may expire before it is dead-lettered.
@@ -43,7 +47,7 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         mode: String = "maskclip", templates: String? = nil, synonyms: [String: [String]] = [:], promptDenoise: Float? = nil,
         keySmoothing: Float = 0, shortSide: Int? = nil, longSide: Int = 2048, window: Int? = nil, stride: Int? = nil,
         pamrIterations: Int? = nil, pamrDilations: [Int] = [8, 16], logitScale: Float? = nil, minConfidence: Float = 0,
-        saveConfidence: Bool = false, preset: String = "clip",
+        saveConfidence: Bool = false, preset: String = "clip", precision: String = "fp32",
         shardSize: Int = 8, maxAttempts: Int = 3, leaseSeconds: Double = 60
     ) {
         let protocolOf = Self.defaults(mode: mode)
@@ -63,6 +67,7 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         self.keySmoothing = keySmoothing
         self.longSide = longSide
         self.preset = preset
+        self.precision = precision
         self.shardSize = shardSize
         self.maxAttempts = maxAttempts
         self.leaseSeconds = leaseSeconds
@@ -88,6 +93,7 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         longSide = try c.decodeIfPresent(Int.self, forKey: .longSide) ?? d.longSide
         pamrDilations = try c.decodeIfPresent([Int].self, forKey: .pamrDilations) ?? d.pamrDilations
         preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? d.preset
+        precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? d.precision
         shardSize = try c.decodeIfPresent(Int.self, forKey: .shardSize) ?? d.shardSize
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
         leaseSeconds = try c.decodeIfPresent(Double.self, forKey: .leaseSeconds) ?? d.leaseSeconds
@@ -127,6 +133,7 @@ extension JobSettings {
     public static let maxAttemptsRange = 1...100
     public static let leaseSecondsRange: ClosedRange<Double> = 1...86_400
     public static let presets = ["clip", "reference"]
+    public static let precisions = ["fp32", "bf16", "auto"]
     /// The dense modes (Inference's `DenseMode`); MaskCLIP is the default.
     public static let modes = ["maskclip", "clearclip", "sclip", "naclip", "scclip"]
     /// A mode's published protocol on ViT-B/16 (docs/DENSE-MODES.md, "Presets"): the defaults of the settings a job
@@ -232,6 +239,9 @@ extension JobSettings {
         }
         if !Self.presets.contains(preset) {
             throw SettingError(field: "preset", value: preset.debugDescription, allowed: Self.presets.joined(separator: " or "))
+        }
+        if !Self.precisions.contains(precision) {
+            throw SettingError(field: "precision", value: precision.debugDescription, allowed: Self.precisions.joined(separator: ", "))
         }
         try check("shardSize", shardSize, Self.shardSizeRange)
         try check("maxAttempts", maxAttempts, Self.maxAttemptsRange)

@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Print speed figures.",
         discussion: "Example:\n  labelmill bench encoder --model clip-vit-base-patch16 --size 448",
-        subcommands: [Encoder.self, Text.self, Blas.self, CoordinatorLoad.self, Pamr.self])
+        subcommands: [Encoder.self, Pipeline.self, Text.self, Blas.self, CoordinatorLoad.self, Pamr.self])
 
     struct Pamr: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -45,18 +45,22 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Number of random classes.") var classes = 21
         @Option(help: "Key-smoothing threshold (0 = off; mode maskclip only).") var keySmoothing: Float = 0
         @Option(help: "Dense mode: maskclip, clearclip, sclip, naclip or scclip.") var mode: DenseMode = .maskclip
+        @Option(help: "The encoder's number format: fp32, bf16 or auto (bf16 where it is faster).") var precision: Precision = .fp32
+        @Option(help: "Compute threads (default: every core).") var threads: Int?
         @Flag(help: "End with one JSON line.") var json = false
         @OptionGroup var logging: LoggingOptions
 
         func run() throws {
             _ = logging.bootstrap()
-            let clip = try CLIPModel(directory: URL(fileURLWithPath: model))
+            ComputeThreads.set(threads)
+            let clip = try CLIPModel(directory: URL(fileURLWithPath: model), precision: precision)
             let r = try Benchmark.encoder(model: clip, size: size, runs: runs, classes: classes,
                                           options: MaskCLIPOptions(mode: mode, keySmoothing: keySmoothing))
             print(String(format: "encoder (%@) %d×%d: median %.1f ms (min %.1f) over %d runs, %.1f GFLOP, %.1f GFLOP/s",
                          mode.rawValue, r.size, r.size, r.encoderMs, r.minMs, r.runs, r.gflopPerImage, r.gflops))
-            print(String(format: "BLAS kernel %@, %d threads; sgemm peak %.1f GFLOP/s (%.0f%% of it); peak RSS %.0f MiB",
-                         r.kernel, r.threads, r.sgemmPeakGflops, 100 * r.shareOfSgemmPeak, r.peakRSSMiB))
+            print("precision \(clip.precision)")
+            print(String(format: "GEMM %@ (OpenBLAS kernel %@), %d threads; sgemm peak %.1f GFLOP/s (%.0f%% of it); peak RSS %.0f MiB",
+                         r.engine, r.kernel, r.threads, r.sgemmPeakGflops, 100 * r.shareOfSgemmPeak, r.peakRSSMiB))
             print(String(format: "last block (with projection and cosines) %.1f ms; an earlier block %.1f ms (embeddings spread over them; medians)",
                          r.lastBlockMs, r.otherBlockMs))
             if json { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
@@ -84,7 +88,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Blas: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Which OpenBLAS kernel runs (after labelmill's check for a generic one) and its sgemm GFLOP/s.",
+            abstract: "Which GEMM engine and OpenBLAS kernel run (after labelmill's check for a generic one), and their sgemm GFLOP/s.",
             discussion: "Example:\n  labelmill bench blas --size 2048")
 
         @Option(help: "Square sgemm size.") var size = 2048
@@ -95,10 +99,16 @@ struct BenchCommand: ParsableCommand {
             _ = logging.bootstrap()
             let info = BLAS.info
             let gflops = Benchmark.sgemmPeakGflops(size: size)
-            print(String(format: "%@; sgemm %d³: %.1f GFLOP/s", info.description, size, gflops))
+            let check = Benchmark.gemmCheck()
+            print(String(format: "%@; sgemm %d³: %.1f GFLOP/s; a fixed 67×45×129 product is within %.1e of exact", info.description,
+                         size, gflops, check))
             if json {
-                struct Report: Encodable { let kernel: String; let replaced: String?; let threads: Int; let sgemm_gflops: Double }
-                let report = Report(kernel: info.kernel, replaced: info.replaced, threads: info.threads, sgemm_gflops: gflops)
+                struct Report: Encodable {
+                    let engine: String; let kernel: String; let replaced: String?; let threads: Int; let sgemm_gflops: Double
+                    let gemm_check: Double
+                }
+                let report = Report(engine: info.engine, kernel: info.kernel, replaced: info.replaced, threads: info.threads,
+                                    sgemm_gflops: gflops, gemm_check: check)
                 print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
             }
         }

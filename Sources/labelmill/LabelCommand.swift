@@ -36,15 +36,20 @@ struct LabelCommand: ParsableCommand {
     @Argument(help: "Image files (JPEG or PNG) and folders of them.")
     var images: [String]
 
+    @Option(help: "Compute threads (default: every core).")
+    var threads: Int?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         try maskCLIP.settings().validateFlags()
         if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads \(threads) is out of range: at least 1") }
     }
 
     func run() throws {
         let logger = logging.bootstrap()
+        ComputeThreads.set(threads)
         // With --embeddings the classes may be left out; given, they must be the file's.
         let classes = embeddings != nil && classOptions.classes == nil && classOptions.classesFile == nil
             ? ClassFile(names: []) : try classOptions.read()
@@ -54,7 +59,7 @@ struct LabelCommand: ParsableCommand {
         let configuration = LabelConfiguration(
             modelDirectory: URL(fileURLWithPath: model), classNames: classes.names, synonyms: synonyms,
             templates: templates ?? (embeddings == nil ? settings.templates : nil),
-            embeddingsFile: embeddings, options: try MaskCLIPOptions(settings), maxPixels: maxPixels,
+            embeddingsFile: embeddings, options: try MaskCLIPOptions(settings), precision: maskCLIP.precision, maxPixels: maxPixels,
             outputDirectory: URL(fileURLWithPath: out), images: images)
         let report = try LabelRun.run(configuration, logger: logger)
         for failure in report.failed {
@@ -111,13 +116,17 @@ struct MaskCLIPFlags: ParsableArguments {
     @Option(help: "clip (the checkpoint's GELU, eps and CLIP statistics) or reference (MaskCLIP code's: erf GELU, eps 1e-6, ImageNet statistics).")
     var preset: Preset = .clip
 
+    @Option(help: "The image encoder's number format: fp32 (the same labels on every machine), bf16 (products in bf16 with fp32 accumulation, on CPUs with AVX512-BF16 or AMX) or auto (bf16 where it is faster than fp32 here; a job's auto leaves it to each worker). docs/PRECISION.md.")
+    var precision: Precision = .fp32
+
     /// These flags as a job's settings (whose ranges are the one definition every command checks); what is not
     /// given (the templates too, when nil) takes the mode's protocol.
     func settings(templates: String? = nil, synonyms: [String: [String]] = [:]) -> JobSettings {
         JobSettings(mode: mode.rawValue, templates: templates, synonyms: synonyms, promptDenoise: promptDenoise,
                     keySmoothing: keySmoothing, shortSide: shortSide, longSide: longSide, window: window, stride: stride,
                     pamrIterations: pamrIterations, pamrDilations: dilations, logitScale: logitScale,
-                    minConfidence: minConfidence, saveConfidence: saveConfidence, preset: preset.rawValue)
+                    minConfidence: minConfidence, saveConfidence: saveConfidence, preset: preset.rawValue,
+                    precision: precision.rawValue)
     }
 }
 
@@ -135,3 +144,4 @@ extension JobSettings {
 
 extension Preset: ExpressibleByArgument {}
 extension DenseMode: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}

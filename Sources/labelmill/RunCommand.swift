@@ -28,7 +28,8 @@ struct RunCommand: AsyncParsableCommand {
     var manifest: String
     @Option(help: "Output directory: labels/, classes.json, results.jsonl (and the coordinator's state in .labelmill/).")
     var out: String
-    @Option(parsing: .unconditional, help: "Local workers (each labels one image at a time with every core).") var workers = 1
+    @Option(parsing: .unconditional, help: "Local workers (each labels one image at a time with its share of the cores).") var workers = 1
+    @Option(parsing: .unconditional, help: "Compute threads of each worker (default: the cores divided among the workers).") var threads: Int?
     @Option(help: "Prompt templates: maskclip85 (mode maskclip's default), imagenet80 (the other modes'), single, or a file.") var templates: String?
     @OptionGroup var maskCLIP: MaskCLIPFlags
     @Option(parsing: .unconditional, help: "Images per task.") var shardSize = 8
@@ -40,6 +41,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if workers < 1 { throw ValidationError("--workers \(workers) is out of range: at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads \(threads) is out of range: at least 1") }
         if !(0...65535).contains(uiPort) { throw ValidationError("--ui-port \(uiPort) is not a port (0 to 65535)") }
     }
 
@@ -49,6 +51,8 @@ struct RunCommand: AsyncParsableCommand {
         settings.shardSize = shardSize
         try settings.validateFlags()
         let logger = logging.bootstrap()
+        // The workers share this process, so one thread count serves them all: each gets its share of the cores.
+        ComputeThreads.set(threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / workers))
         let stop = AtomicFlag()
         let signals = StopSignals(stop)
         defer { signals.cancel() }

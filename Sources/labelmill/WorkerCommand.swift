@@ -35,6 +35,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Largest image accepted, in pixels (decompression bombs).")
     var maxPixels = ImageCodec.defaultMaxPixels
 
+    @Option(help: "The encoder's number format for jobs that leave it to the worker (settings.precision auto): fp32, bf16, or auto (bf16 where it is faster than fp32 on this CPU).")
+    var precision: Precision = .auto
+
+    @Option(help: "Compute threads (default: every core; with several workers on one host, give each its share).")
+    var threads: Int?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -42,18 +48,21 @@ struct WorkerCommand: AsyncParsableCommand {
         if !(imageTimeout > 0) { throw ValidationError("--image-timeout must be a positive number of seconds") }
         if maxImageMiB < 1 { throw ValidationError("--max-image-mib must be at least 1") }
         if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads \(threads) is out of range: at least 1") }
     }
 
     func run() async throws {
         // The model cache and temporary files are the worker's owner's alone.
         umask(0o077)
         let logger = logging.bootstrap()
-        let configuration = WorkerConfiguration(
+        ComputeThreads.set(threads)
+        var configuration = WorkerConfiguration(
             coordinatorURL: try client.url(), token: try CoordinatorClient.token(file: client.tokenFile),
             name: name ?? ProcessInfo.processInfo.hostName,
             cacheDirectory: cache.map { URL(fileURLWithPath: $0) } ?? WorkerConfiguration.defaultCacheDirectory, maxPixels: maxPixels,
             idleExit: idleExit.map { .milliseconds(Int($0 * 1000)) },
             maxImageBytes: maxImageMiB << 20, imageTimeout: .milliseconds(Int(imageTimeout * 1000)))
+        configuration.precision = precision
         let stop = AtomicFlag()
         let signals = StopSignals(stop)
         defer { signals.cancel() }

@@ -14,7 +14,8 @@ import Worker
 @Suite(.serialized)
 struct FaultInjectionTests {
     /// `LABELMILL_FAULTS=kill@<point>` on the first worker, alone until it is dead; then a healthy worker.
-    /// Count 2 puts the kill on the second image of the first task, after the first was uploaded.
+    /// Count 2 puts the kill on the second image of the first task: after the first was uploaded (upload), or while
+    /// its upload may still be under way beside the second image's labeling (inference: the worker's pipeline).
     @Test(.timeLimit(.minutes(2)), arguments: ["download:1", "inference:2", "upload:2", "heartbeat:1", "complete:1"])
     func workerKilledAtPhase(_ point: String) async throws {
         let reference = try await FaultReference.labels()
@@ -36,7 +37,8 @@ struct FaultInjectionTests {
         let doneByDoomed = before.filter { $0.kind == .imageDone && $0.taskId == killedTask }.count
         switch phase {
         case "download": #expect(doneByDoomed == 0 && images.requests(for: "img0") == 0)
-        case "inference", "upload": #expect(doneByDoomed == 1 && images.requests(for: "img1") == 1)
+        case "inference": #expect(doneByDoomed <= 1 && images.requests(for: "img1") == 1)
+        case "upload": #expect(doneByDoomed == 1 && images.requests(for: "img1") == 1)
         case "heartbeat": #expect(doneByDoomed <= 1 && images.requests(for: "img1") <= 1)
         default: #expect(doneByDoomed == 2)
         }

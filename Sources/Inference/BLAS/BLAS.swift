@@ -1,8 +1,11 @@
+import COneDNN
 import COpenBLAS
 import Foundation
 import Logging
 
-/// OpenBLAS, loaded once per process with the kernel chosen by `BLASKernelPolicy`.
+/// The matrix products: oneDNN where it is installed (faster single-precision GEMM on AVX-512, and bf16), else
+/// OpenBLAS, loaded once per process with the kernel chosen by `BLASKernelPolicy`. `LABELMILL_GEMM=openblas`
+/// keeps OpenBLAS even where oneDNN is installed.
 public enum BLAS {
     /// What runs: for log lines, `bench` output and tests.
     public struct Info: Sendable, Codable, CustomStringConvertible {
@@ -11,9 +14,14 @@ public enum BLAS {
         public let replaced: String?
         public let library: String
         public let threads: Int
+        /// oneDNN's version when it runs the single-precision products; nil when OpenBLAS does.
+        public let oneDNN: String?
+
+        public var engine: String { oneDNN == nil ? "OpenBLAS" : "oneDNN" }
 
         public var description: String {
-            var text = "OpenBLAS \(library), kernel \(kernel), \(threads) threads"
+            var text = oneDNN.map { "oneDNN \($0) GEMM, " } ?? ""
+            text += "OpenBLAS \(library), kernel \(kernel), \(threads) threads"
             if let replaced { text += " (replaced the generic \(replaced) kernel; LABELMILL_BLAS_CORETYPE=keep keeps it)" }
             return text
         }
@@ -50,13 +58,24 @@ public enum BLAS {
                 logger.warning("blas.reload.failed", metadata: ["blas.kernel": "\(detected)"])
             }
         }
+        let threads = ComputeThreads.count
+        lm_blas_set_threads(Int32(threads))
+        lm_dnnl_set_threads(Int32(threads))
+        var oneDNN: String?
+        if environment["LABELMILL_GEMM"]?.lowercased() != "openblas", OneDNN.isLoaded {
+            oneDNN = OneDNN.version
+            useOneDNN = true
+        }
         let info = Info(
             kernel: String(cString: lm_blas_corename()), replaced: replaced,
-            library: String(cString: lm_blas_path()), threads: Int(lm_blas_threads()))
-        logger.info("blas.ready", metadata: ["blas.kernel": "\(info.kernel)", "blas.replaced": "\(replaced ?? "no")",
-                                             "blas.threads": "\(info.threads)"])
+            library: String(cString: lm_blas_path()), threads: threads, oneDNN: oneDNN)
+        logger.info("blas.ready", metadata: ["blas.engine": "\(info.engine)", "blas.kernel": "\(info.kernel)",
+                                             "blas.replaced": "\(replaced ?? "no")", "blas.threads": "\(info.threads)"])
         return info
     }
+
+    /// Set once, while `info` loads; read by every product after that.
+    nonisolated(unsafe) private static var useOneDNN = false
 
     private static func loadLibrary() throws {
         var message = [CChar](repeating: 0, count: 512)
@@ -68,15 +87,29 @@ public enum BLAS {
 
     private static let logger = Logger(label: "labelmill.blas")
 
-    /// Row-major C = alpha·op(A)·op(B) + beta·C, where op(A) is [m, k] and op(B) is [k, n].
+    /// Whether products may be called from several threads at once, each then running on its caller's thread
+    /// alone (`serial`): oneDNN's can; OpenBLAS's run on its own pool of threads, one product at a time.
+    static var takesConcurrentCalls: Bool {
+        _ = info
+        return useOneDNN
+    }
+
+    /// Row-major C = alpha·op(A)·op(B) + beta·C, where op(A) is [m, k] and op(B) is [k, n]. `serial` runs it on
+    /// the calling thread only (where `takesConcurrentCalls`).
     @inline(__always)
     static func sgemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, serial: Bool = false
     ) {
         _ = info
-        lm_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
-                 beta, c, Int32(ldc))
+        if useOneDNN {
+            let status = lm_dnnl_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                                       b, Int32(ldb), beta, c, Int32(ldc), serial ? 1 : 0)
+            precondition(status == 0, "oneDNN sgemm failed with status \(status) (m \(m), n \(n), k \(k))")
+        } else {
+            lm_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                     beta, c, Int32(ldc))
+        }
     }
 }

@@ -1,6 +1,7 @@
 import CKernels
 
-/// y = x·Wᵀ + b for a torch `nn.Linear` weight W [out, in] and bias b [out]: x [n, in] -> y [n, out].
+/// y = x·Wᵀ + b for a torch `nn.Linear` weight W [out, in] and bias b [out]: x [n, in] -> y [n, out]. A weight
+/// with a bf16 copy runs in bf16 with fp32 accumulation.
 func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
     let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
     precondition(x.cols == inFeatures, "linear: input width \(x.cols) != \(inFeatures)")
@@ -8,6 +9,10 @@ func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
     guard x.rows > 0 else { return y }
     y.data.withUnsafeMutableBufferPointer { out in
         let o = out.baseAddress!
+        if let packed = weight.bf16 {
+            x.data.withUnsafeBufferPointer { packed.apply($0.baseAddress!, rows: x.rows, bias: bias?.pointer, into: o) }
+            return
+        }
         if let bias {
             for r in 0..<x.rows { (o + r * outFeatures).update(from: bias.pointer, count: outFeatures) }
         }
@@ -28,8 +33,12 @@ func addInPlace(_ x: inout Matrix, _ y: Matrix) {
     }
 }
 
-/// x[0..<count] += y[0..<count].
-func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+/// x[0..<count] += y[0..<count]; `serial` keeps it on the calling thread.
+func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int, serial: Bool = false) {
+    if serial {
+        lm_add(x, y, count)
+        return
+    }
     Parallel.forEachChunk(count, grain: 1 << 16) { range in
         lm_add(x + range.lowerBound, y + range.lowerBound, range.count)
     }

@@ -1,10 +1,10 @@
 import Dispatch
 import Foundation
 
-/// Splits row-wise work over the cores. Element-wise kernels run between GEMMs, where OpenBLAS's own
-/// threads are idle, so using every core here does not fight BLAS.
+/// Splits row-wise work over the process's compute threads. Element-wise kernels run between GEMMs, where the
+/// BLAS's own threads are idle, so using every one of them here does not fight the BLAS.
 enum Parallel {
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    static var workers: Int { ComputeThreads.count }
 
     /// Calls `body` with disjoint ranges covering 0..<count, on up to `workers` threads.
     /// Small jobs (fewer than `grain` items) run on the calling thread.

@@ -9,8 +9,12 @@ func softmaxRows(_ m: inout Matrix, scale: Float = 1) {
 }
 
 /// Row softmax of a [rows, cols] block at p, scaled by `scale`; with `causal`, row i only sees columns 0...i
-/// (the rest become 0).
-func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, scale: Float, causal: Bool) {
+/// (the rest become 0). `serial` keeps it on the calling thread.
+func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, scale: Float, causal: Bool, serial: Bool = false) {
+    if serial {
+        lm_softmax_rows(p, Int32(rows), Int32(cols), Int32(cols), scale, causal ? 1 : 0, 0)
+        return
+    }
     Parallel.forEachChunk(rows, grain: causal ? rows + 1 : 32) { range in
         lm_softmax_rows(p + range.lowerBound * cols, Int32(range.count), Int32(cols), Int32(cols), scale,
                         causal ? 1 : 0, Int32(range.lowerBound))

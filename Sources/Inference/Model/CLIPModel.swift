@@ -11,8 +11,10 @@ public final class CLIPModel: Sendable {
     public let tokenizer: CLIPTokenizer
     /// Owns the memory every `Tensor` of the towers points into.
     let weights: SafeTensorsFile
+    /// The image encoder's number format here (the text tower always runs fp32).
+    public let precision: Precision.Choice
 
-    public init(directory: URL) throws {
+    public init(directory: URL, precision requested: Precision = .fp32) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw InferenceError(.badModel, "model directory \(directory.path) does not exist")
@@ -26,7 +28,9 @@ public final class CLIPModel: Sendable {
         weights = try SafeTensorsFile(path: weightsPath)
         let read = WeightReader(file: weights)
         text = try CLIPTextTransformer(read, config: config.text, projectionDim: config.projectionDim)
-        vision = try CLIPVisionTransformer(read, config: config.vision, projectionDim: config.projectionDim)
+        precision = requested.resolve()
+        let tower = try CLIPVisionTransformer(read, config: config.vision, projectionDim: config.projectionDim)
+        vision = precision.runs == .bf16 ? tower.withBF16Blocks() : tower
         tokenizer = try CLIPTokenizer(directory: directory, contextLength: config.text.maxPositionEmbeddings)
     }
 

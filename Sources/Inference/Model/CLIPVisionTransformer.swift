@@ -7,7 +7,7 @@ public struct CLIPVisionTransformer: Sendable {
     let patchEmbedding: Tensor       // vision_model.embeddings.patch_embedding.weight [D, 3, P, P], no bias
     let positionEmbedding: Tensor    // vision_model.embeddings.position_embedding.weight [1 + G·G, D]
     let preNormWeight, preNormBias: Tensor    // vision_model.pre_layrnorm.{weight,bias} [D] (sic)
-    let layers: [CLIPEncoderLayer]   // vision_model.encoder.layers.{i}
+    private(set) var layers: [CLIPEncoderLayer]   // vision_model.encoder.layers.{i}
     let postNormWeight, postNormBias: Tensor  // vision_model.post_layernorm.{weight,bias} [D]
     let projection: Tensor           // visual_projection.weight [E, D], no bias
 
@@ -25,6 +25,14 @@ public struct CLIPVisionTransformer: Sendable {
         postNormWeight = try read("vision_model.post_layernorm.weight", [d])
         postNormBias = try read("vision_model.post_layernorm.bias", [d])
         projection = try read("visual_projection.weight", [e, d])
+    }
+
+    /// This tower with its blocks' linear layers in bf16 (the patch embedding and projection stay fp32: they are
+    /// one product each per image).
+    func withBF16Blocks() -> CLIPVisionTransformer {
+        var tower = self
+        tower.layers = layers.map { $0.withBF16Weights() }
+        return tower
     }
 
     /// The dense path for one prepared image: every block but the last as CLIP runs it, the last as `mode` changes

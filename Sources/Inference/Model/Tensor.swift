@@ -5,12 +5,22 @@ public struct Tensor: @unchecked Sendable {
     public let shape: [Int]
     /// Keeps the memory alive; nil for views whose caller guarantees that (inside a `withUnsafe…` scope).
     let owner: AnyObject?
+    /// The same matrix in bf16, for a linear layer whose products run in bf16 (`Precision`).
+    let bf16: BF16Weight?
 
     public init(_ pointer: UnsafePointer<Float>, shape: [Int], owner: AnyObject? = nil) {
+        self.init(pointer, shape: shape, owner: owner, bf16: nil)
+    }
+
+    private init(_ pointer: UnsafePointer<Float>, shape: [Int], owner: AnyObject?, bf16: BF16Weight?) {
         self.pointer = pointer
         self.shape = shape
         self.owner = owner
+        self.bf16 = bf16
     }
+
+    /// This weight with a bf16 copy for `linear` to use.
+    func withBF16() -> Tensor { Tensor(pointer, shape: shape, owner: owner, bf16: BF16Weight(self)) }
 
     public var count: Int { shape.reduce(1, *) }
     public var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }

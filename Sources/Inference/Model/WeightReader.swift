@@ -17,11 +17,25 @@ struct WeightReader {
 /// One pre-LN transformer block: the same tensor names in both towers.
 struct CLIPEncoderLayer: Sendable {
     // {prefix}.self_attn.{q,k,v,out}_proj.weight [D, D] and .bias [D]
-    let qWeight, qBias, kWeight, kBias, vWeight, vBias, outWeight, outBias: Tensor
+    private(set) var qWeight, kWeight, vWeight, outWeight: Tensor
+    let qBias, kBias, vBias, outBias: Tensor
     // {prefix}.layer_norm1 / layer_norm2 .{weight,bias} [D]
     let norm1Weight, norm1Bias, norm2Weight, norm2Bias: Tensor
     // {prefix}.mlp.fc1.weight [I, D], .bias [I]; {prefix}.mlp.fc2.weight [D, I], .bias [D]
-    let fc1Weight, fc1Bias, fc2Weight, fc2Bias: Tensor
+    private(set) var fc1Weight, fc2Weight: Tensor
+    let fc1Bias, fc2Bias: Tensor
+
+    /// This block with bf16 copies of its six linear weights.
+    func withBF16Weights() -> CLIPEncoderLayer {
+        var layer = self
+        layer.qWeight = qWeight.withBF16()
+        layer.kWeight = kWeight.withBF16()
+        layer.vWeight = vWeight.withBF16()
+        layer.outWeight = outWeight.withBF16()
+        layer.fc1Weight = fc1Weight.withBF16()
+        layer.fc2Weight = fc2Weight.withBF16()
+        return layer
+    }
 
     init(_ read: WeightReader, prefix p: String, width d: Int, intermediate i: Int) throws {
         qWeight = try read("\(p).self_attn.q_proj.weight", [d, d])

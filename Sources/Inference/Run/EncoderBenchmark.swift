@@ -11,8 +11,13 @@ public enum Benchmark {
         public var gflops: Double
         public var sgemmPeakGflops: Double
         public var shareOfSgemmPeak: Double
+        /// What ran the products: oneDNN or OpenBLAS, and OpenBLAS's kernel.
+        public var engine: String
         public var kernel: String
         public var threads: Int
+        /// The encoder's number format (fp32 or bf16), and why.
+        public var precision: String
+        public var precisionReason: String
         public var peakRSSMiB: Double
         /// Median time of the last block as the mode runs it, with the projection and the cosines.
         public var lastBlockMs: Double
@@ -20,7 +25,8 @@ public enum Benchmark {
         public var otherBlockMs: Double
 
         enum CodingKeys: String, CodingKey {
-            case size, runs, kernel, threads
+            case size, runs, engine, kernel, threads, precision
+            case precisionReason = "precision_reason"
             case lastBlockMs = "last_block_ms", otherBlockMs = "other_block_ms"
             case encoderMs = "encoder_ms", minMs = "min_ms", gflopPerImage = "gflop_per_image", gflops
             case sgemmPeakGflops = "sgemm_peak_gflops", shareOfSgemmPeak = "share_of_sgemm_peak"
@@ -33,11 +39,7 @@ public enum Benchmark {
     public static func encoder(model: CLIPModel, size: Int, runs: Int, classes: Int = 21,
                                options: MaskCLIPOptions = .init()) throws -> EncoderResult {
         var generator = SystemRandomNumberGenerator()
-        let e = model.config.projectionDim
-        var table = Matrix(rows: classes, cols: e, data: (0..<classes * e).map { _ in Float.random(in: -1...1, using: &generator) })
-        normalizeRows(&table)
-        let embeddings = ClassEmbeddings(classNames: (0..<classes).map { "class \($0)" }, dimension: e, values: table.data,
-                                         modelSHA256: "", templates: "random", templateCount: 0)
+        let embeddings = randomClasses(classes, for: model)
         var sized = options
         sized.shortSide = size
         sized.longSide = max(size, options.longSide)
@@ -75,7 +77,9 @@ public enum Benchmark {
         let gflops = flop / 1e9 / (median / 1000)
         return EncoderResult(size: size, runs: times.count, encoderMs: median, minMs: times[0], gflopPerImage: flop / 1e9,
                              gflops: gflops, sgemmPeakGflops: peak, shareOfSgemmPeak: gflops / peak,
-                             kernel: BLAS.info.kernel, threads: BLAS.info.threads, peakRSSMiB: peakRSSMiB(),
+                             engine: BLAS.info.engine, kernel: BLAS.info.kernel, threads: BLAS.info.threads,
+                             precision: model.precision.runs.rawValue, precisionReason: model.precision.reason,
+                             peakRSSMiB: peakRSSMiB(),
                              lastBlockMs: middle(last), otherBlockMs: earlyMedian / Double(max(model.config.vision.numHiddenLayers - 1, 1)))
     }
 
@@ -100,6 +104,40 @@ public enum Benchmark {
         }
         return 2 * hw * 3 * p * p * d + Double(v.numHiddenLayers - 1) * fullLayer + lastLayer
             + 2 * hw * d * e + 2 * hw * e * Double(classes)
+    }
+
+    /// `count` random unit class embeddings for `model`: what the benchmarks label against.
+    public static func randomClasses(_ count: Int, for model: CLIPModel) -> ClassEmbeddings {
+        var generator = SystemRandomNumberGenerator()
+        let e = model.config.projectionDim
+        var table = Matrix(rows: count, cols: e, data: (0..<count * e).map { _ in Float.random(in: -1...1, using: &generator) })
+        normalizeRows(&table)
+        return ClassEmbeddings(classNames: (0..<count).map { "class \($0)" }, dimension: e, values: table.data,
+                               modelSHA256: "", templates: "random", templateCount: 0)
+    }
+
+    /// The largest difference between the GEMM engine's product of two fixed 67×129 and 45×129 matrices (the second
+    /// transposed) and the product in Double: a check that the engine in use computes what it should.
+    public static func gemmCheck() -> Double {
+        let (m, n, k) = (67, 45, 129)
+        let a = (0..<m * k).map { Float(($0 * 37) % 101) / 50 - 1 }, b = (0..<n * k).map { Float(($0 * 53) % 97) / 48 - 1 }
+        var c = [Float](repeating: 0, count: m * n)
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    BLAS.sgemm(transB: true, m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: k,
+                               c: pc.baseAddress!, ldc: n)
+                }
+            }
+        }
+        var worst = 0.0
+        for i in 0..<m {
+            for j in 0..<n {
+                let exact = (0..<k).reduce(0.0) { $0 + Double(a[i * k + $1]) * Double(b[j * k + $1]) }
+                worst = max(worst, abs(exact - Double(c[i * n + j])))
+            }
+        }
+        return worst
     }
 
     /// What this machine's sgemm reaches on a large square product: the ceiling for `share_of_sgemm_peak`.

@@ -13,13 +13,15 @@ public struct LabelConfiguration: Sendable {
     /// A class-embeddings file made by `labelmill embed`; when set, the text tower does not run.
     public var embeddingsFile: String?
     public var options: MaskCLIPOptions
+    public var precision: Precision
     public var maxPixels: Int
     public var outputDirectory: URL
     /// Image files, and folders whose images (subfolders included) are labeled into the same subfolders of the output.
     public var images: [String]
 
     public init(modelDirectory: URL, classNames: [String], synonyms: [[String]] = [], templates: String? = nil,
-                embeddingsFile: String? = nil, options: MaskCLIPOptions = .init(), maxPixels: Int = ImageCodec.defaultMaxPixels,
+                embeddingsFile: String? = nil, options: MaskCLIPOptions = .init(), precision: Precision = .fp32,
+                maxPixels: Int = ImageCodec.defaultMaxPixels,
                 outputDirectory: URL, images: [String]) {
         self.modelDirectory = modelDirectory
         self.classNames = classNames
@@ -27,6 +29,7 @@ public struct LabelConfiguration: Sendable {
         self.templates = templates
         self.embeddingsFile = embeddingsFile
         self.options = options
+        self.precision = precision
         self.maxPixels = maxPixels
         self.outputDirectory = outputDirectory
         self.images = images
@@ -77,8 +80,9 @@ public enum LabelRun {
         let embedded = try configuration.embeddingsFile.map { file in try configuration.check(try ClassEmbeddings(contentsOf: file), from: file) }
         let templates = try embedded == nil ? PromptTemplates.named(configuration.templates ?? "maskclip85") : nil
         if embedded == nil { try ClassEmbeddings.validate(classNames: configuration.classNames, synonyms: configuration.synonyms) }
-        let model = try CLIPModel(directory: configuration.modelDirectory)
-        logger.info("model.loaded", metadata: ["model.path": "\(configuration.modelDirectory.path)", "blas": "\(BLAS.info)"])
+        let model = try CLIPModel(directory: configuration.modelDirectory, precision: configuration.precision)
+        logger.info("model.loaded", metadata: ["model.path": "\(configuration.modelDirectory.path)", "blas": "\(BLAS.info)",
+                                               "precision": "\(model.precision)"])
         let sha = try model.weightsSHA256()
         let classes: ClassEmbeddings
         if let embedded {

@@ -10,23 +10,27 @@ import Logging
 actor ModelCache {
     let client: CoordinatorClient
     let directory: URL
+    /// For jobs that leave the precision to the worker.
+    let precision: Precision
     let runner: InferenceRunner
     let logger: Logger
     /// Files this process has checked (or fetched) since it started.
     private var verified: Set<String> = []
-    private var loaded: (id: String, model: CLIPModel)?
+    private var loaded: (id: String, precision: Precision, model: CLIPModel)?
     private var jobs: [String: MaskCLIP] = [:]
 
-    init(client: CoordinatorClient, directory: URL, runner: InferenceRunner, logger: Logger) {
+    init(client: CoordinatorClient, directory: URL, precision: Precision, runner: InferenceRunner, logger: Logger) {
         self.client = client
         self.directory = directory
+        self.precision = precision
         self.runner = runner
         self.logger = logger
     }
 
     func maskCLIP(for task: TaskAssignment) async throws -> MaskCLIP {
         if let cached = jobs[task.jobId] { return cached }
-        let model = try await model(task.modelId)
+        let asked = Precision(rawValue: task.settings.precision).flatMap { $0 == .auto ? nil : $0 } ?? precision
+        let model = try await model(task.modelId, precision: asked)
         let embeddingsPath = directory.appendingPathComponent("embeddings/\(task.embeddingsSHA256).safetensors").path
         try await ensure(embeddingsPath, from: client.url(Routes.embeddings, [task.jobId]), size: nil, sha256: task.embeddingsSHA256)
         let options = try MaskCLIPOptions(task.settings)
@@ -39,16 +43,17 @@ actor ModelCache {
         return maskCLIP
     }
 
-    private func model(_ id: String) async throws -> CLIPModel {
-        if let loaded, loaded.id == id { return loaded.model }
+    private func model(_ id: String, precision: Precision) async throws -> CLIPModel {
+        if let loaded, loaded.id == id, loaded.precision == precision { return loaded.model }
         let manifest = try await client.model(id)
         let modelDirectory = directory.appendingPathComponent("models/\(manifest.id)")
         for file in manifest.files {
             try await ensure(modelDirectory.appendingPathComponent(file.name).path, from: client.url(Routes.blob, [file.sha256]),
                              size: file.size, sha256: file.sha256)
         }
-        let model = try await runner.run { try CLIPModel(directory: modelDirectory) }
-        loaded = (id, model)
+        let model = try await runner.run { try CLIPModel(directory: modelDirectory, precision: precision) }
+        logger.info("model.loaded", metadata: ["model.id": "\(id)", "blas": "\(BLAS.info)", "precision": "\(model.precision)"])
+        loaded = (id, precision, model)
         jobs.removeAll()
         return model
     }

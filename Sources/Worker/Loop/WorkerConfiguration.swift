@@ -21,6 +21,8 @@ public struct WorkerConfiguration: Sendable {
     public var imageTimeout: Duration
     /// How long a worker that has never reached its coordinator keeps trying before it gives up.
     public var startupGrace: Duration = .seconds(60)
+    /// The encoder's number format for jobs whose settings say `auto` (a job that names fp32 or bf16 gets it).
+    public var precision: Precision = .auto
 
     public init(coordinatorURL: String, token: String, name: String = ProcessInfo.processInfo.hostName,
                 cacheDirectory: URL = WorkerConfiguration.defaultCacheDirectory,

@@ -15,9 +15,10 @@ extension WorkerLoop {
     /// prepare (its settings out of range, its model will not download, verify or load, its embeddings corrupt)
     /// is reported as a job-level failure, never released to go round again.
     func process(_ task: TaskAssignment, stop: AtomicFlag) async -> Outcome {
-        var logger = self.logger
-        logger[metadataKey: "task.id"] = "\(task.taskId)"
-        logger[metadataKey: "job.id"] = "\(task.jobId)"
+        var taskLogger = self.logger
+        taskLogger[metadataKey: "task.id"] = "\(task.taskId)"
+        taskLogger[metadataKey: "job.id"] = "\(task.jobId)"
+        let logger = taskLogger
         let leaseLost = AtomicFlag()
         let heartbeat = Task { await keepAlive(task, leaseLost: leaseLost, logger: logger) }
         defer { heartbeat.cancel() }
@@ -39,34 +40,52 @@ extension WorkerLoop {
             }
             return .unprepared
         }
-        for image in task.images {
+        // The pipeline (docs/WORKER-PIPELINE.md): the next image is fetched and decoded while this one runs through
+        // MaskCLIP, and this one's PNGs are encoded and uploaded while the next one runs.
+        var upcoming = task.images.first.map { prefetch($0, logger: logger) }
+        var upload: Upload?
+        defer { upcoming?.cancel() }
+        for (index, image) in task.images.enumerated() {
             if leaseLost.isSet { return .processed }
             if stop.isSet {
+                if let upload, await settle(upload, of: task, logger: logger) == .abandon { return .processed }
                 try? await client.release(task: task.taskId, token: task.leaseToken, reason: "worker stopping")
                 logger.info("task.released")
                 return .processed
             }
-            do {
-                try await label(image, of: task, with: maskCLIP, logger: logger)
-            } catch let error as CurlError where error.code == .httpStatus(409) {
-                logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
-                return .processed
-            } catch let error as CurlError where [.httpStatus(400), .httpStatus(413), .httpStatus(422)].contains(error.code) {
-                // The coordinator refuses this image's output for good (a retry would send the same bytes): the image
-                // fails with its reason, and the task goes on.
-                logger.error("image.upload.refused", metadata: ["image.id": "\(image.id)", "error": "\(error.message)"])
-                do {
-                    try await client.failImage(task: task.taskId, image: image.id, token: task.leaseToken,
-                                               reason: "the coordinator refused its upload: \(error.message)")
-                } catch {
-                    logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
-                    return .processed  // the lease expires and the task is retried
-                }
-            } catch {
+            let prepared = await upcoming!.value
+            if case .coordinatorDown(let error) = prepared {
+                // The coordinator itself did not answer: not the image's fault. Drop the task (before asking it for
+                // anything else); its lease expires and the image is tried again.
                 logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
-                return .processed  // the lease expires and the task is retried
+                return .processed
             }
+            upcoming = index + 1 < task.images.count ? prefetch(task.images[index + 1], logger: logger) : nil
+            let labeled: InferenceRunner.Labeled
+            switch prepared {
+            case .coordinatorDown:
+                return .processed  // handled above
+            case .failed(let reason):
+                guard await fail(image, of: task, reason: reason, logger: logger) else { return .processed }
+                continue
+            case .decoded(let decoded):
+                do {
+                    FaultPoints.reached(.inference)
+                    let result = try await runner.label(decoded, with: maskCLIP)
+                    labeled = try await runner.encode(result, of: decoded)
+                } catch let error as InferenceError {
+                    guard await fail(image, of: task, reason: error.message, logger: logger) else { return .processed }
+                    continue
+                } catch {
+                    guard await fail(image, of: task, reason: "\(error)", logger: logger) else { return .processed }
+                    continue
+                }
+            }
+            // One upload at a time, in order: the last image's goes out (and its answer is read) before this one's.
+            if let upload, await settle(upload, of: task, logger: logger) == .abandon { return .processed }
+            upload = Upload(image: image, sending: Task { await send(labeled, image: image, of: task, logger: logger) })
         }
+        if let upload, await settle(upload, of: task, logger: logger) == .abandon { return .processed }
         do {
             FaultPoints.reached(.complete)
             try await client.complete(task: task.taskId, token: task.leaseToken)
@@ -77,45 +96,104 @@ extension WorkerLoop {
         return .processed
     }
 
-    /// Fetch, label, upload one image; a bad image is reported as failed and the task goes on.
-    private func label(_ image: TaskAssignment.Image, of task: TaskAssignment, with maskCLIP: MaskCLIP, logger: Logger) async throws {
-        let labeled: InferenceRunner.Labeled
-        do {
-            FaultPoints.reached(.download)
-            let bytes = try await fetcher.fetch(image.uri)
-            FaultPoints.reached(.inference)
-            labeled = try await runner.label(bytes, with: maskCLIP, maxPixels: configuration.maxPixels)
-        } catch let error as ImageFetcher.Failure where !error.permanent && image.uri.hasPrefix(Routes.filesPrefix) {
-            // The coordinator itself did not answer: not the image's fault. Drop the task; its lease expires and
-            // the image is tried again.
-            throw error
-        } catch let error as ImageFetcher.Failure {
-            try await client.failImage(task: task.taskId, image: image.id, token: task.leaseToken, reason: error.description)
-            logger.warning("image.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
-            return
-        } catch let error as InferenceError {
-            try await client.failImage(task: task.taskId, image: image.id, token: task.leaseToken, reason: error.message)
-            logger.warning("image.failed", metadata: ["image.id": "\(image.id)", "error": "\(error.message)"])
-            return
+    /// An image fetched and decoded ahead of MaskCLIP, or why not.
+    enum Prepared: Sendable {
+        case decoded(InferenceRunner.Decoded)
+        /// The image's own fault (unreadable, missing, too large): it fails with this reason.
+        case failed(String)
+        /// The coordinator that serves the image did not answer: the task is dropped and retried.
+        case coordinatorDown(any Error)
+    }
+
+    /// Fetches and decodes `image` in the background.
+    private func prefetch(_ image: TaskAssignment.Image, logger: Logger) -> Task<Prepared, Never> {
+        Task {
+            do {
+                FaultPoints.reached(.download)
+                let bytes = try await fetcher.fetch(image.uri)
+                return .decoded(try await runner.decode(bytes, maxPixels: configuration.maxPixels))
+            } catch let error as ImageFetcher.Failure where !error.permanent && image.uri.hasPrefix(Routes.filesPrefix) {
+                return .coordinatorDown(error)
+            } catch let error as ImageFetcher.Failure {
+                return .failed(error.description)
+            } catch let error as InferenceError {
+                return .failed(error.message)
+            } catch {
+                return .failed("\(error)")
+            }
         }
-        FaultPoints.reached(.upload)
-        // The thumbnail goes first, so a labeled image has its picture in the gallery. It is a nicety: only a
-        // lost lease stops the image; any other failure leaves the gallery without this picture.
+    }
+
+    /// Reports `image` as failed; false when the report did not go through (a lost lease or an unreachable
+    /// coordinator: the task is dropped and its lease decides).
+    private func fail(_ image: TaskAssignment.Image, of task: TaskAssignment, reason: String, logger: Logger) async -> Bool {
         do {
-            try await client.uploadThumbnail(task: task.taskId, image: image.id, token: task.leaseToken, jpeg: labeled.thumbnail)
+            try await client.failImage(task: task.taskId, image: image.id, token: task.leaseToken, reason: reason)
+            logger.warning("image.failed", metadata: ["image.id": "\(image.id)", "error": "\(reason)"])
+            return true
         } catch let error as CurlError where error.code == .httpStatus(409) {
-            throw error
+            logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
+            return false
         } catch {
-            logger.warning("image.thumbnail.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
+            logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
+            return false
         }
-        // The confidence map is part of the job's output: sent (with retries) before the label that completes the
-        // image, so a labeled image always has it.
-        if let confidence = labeled.confidence {
-            try await client.uploadConfidence(task: task.taskId, image: image.id, token: task.leaseToken, png: confidence)
+    }
+
+    /// An image's upload under way.
+    struct Upload {
+        let image: TaskAssignment.Image
+        let sending: Task<Result<Void, any Error>, Never>
+    }
+
+    enum Settled { case done, abandon }
+
+    /// Waits for an upload. A lost lease (409) abandons the task: another worker has it now. An upload the
+    /// coordinator refuses for good (400, 413, 422: a retry would send the same bytes) fails that image with the
+    /// coordinator's reason, and the task goes on. Anything else drops the task; its lease expires and it is retried.
+    private func settle(_ upload: Upload, of task: TaskAssignment, logger: Logger) async -> Settled {
+        switch await upload.sending.value {
+        case .success:
+            return .done
+        case .failure(let error as CurlError) where error.code == .httpStatus(409):
+            logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
+            return .abandon
+        case .failure(let error as CurlError) where [.httpStatus(400), .httpStatus(413), .httpStatus(422)].contains(error.code):
+            logger.error("image.upload.refused", metadata: ["image.id": "\(upload.image.id)", "error": "\(error.message)"])
+            return await fail(upload.image, of: task, reason: "the coordinator refused its upload: \(error.message)", logger: logger)
+                ? .done : .abandon
+        case .failure(let error):
+            logger.error("task.upload.failed", metadata: ["image.id": "\(upload.image.id)", "error": "\(error)"])
+            return .abandon
         }
-        try await client.uploadLabel(task: task.taskId, image: image.id, token: task.leaseToken, png: labeled.png,
-                                     width: labeled.width, height: labeled.height)
-        logger.debug("image.labeled", metadata: ["image.id": "\(image.id)"])
+    }
+
+    /// Uploads an image's thumbnail, confidence map and label map.
+    private func send(_ labeled: InferenceRunner.Labeled, image: TaskAssignment.Image, of task: TaskAssignment,
+                      logger: Logger) async -> Result<Void, any Error> {
+        do {
+            FaultPoints.reached(.upload)
+            // The thumbnail goes first, so a labeled image has its picture in the gallery. It is a nicety: only a
+            // lost lease stops the image; any other failure leaves the gallery without this picture.
+            do {
+                try await client.uploadThumbnail(task: task.taskId, image: image.id, token: task.leaseToken, jpeg: labeled.thumbnail)
+            } catch let error as CurlError where error.code == .httpStatus(409) {
+                throw error
+            } catch {
+                logger.warning("image.thumbnail.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
+            }
+            // The confidence map is part of the job's output: sent (with retries) before the label that completes
+            // the image, so a labeled image always has it.
+            if let confidence = labeled.confidence {
+                try await client.uploadConfidence(task: task.taskId, image: image.id, token: task.leaseToken, png: confidence)
+            }
+            try await client.uploadLabel(task: task.taskId, image: image.id, token: task.leaseToken, png: labeled.png,
+                                         width: labeled.width, height: labeled.height)
+            logger.debug("image.labeled", metadata: ["image.id": "\(image.id)"])
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Heartbeats every third of the lease until cancelled; a 409 marks the lease lost.

@@ -23,7 +23,8 @@ public struct WorkerLoop: Sendable {
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(workerId)"
         self.logger = logger
-        models = ModelCache(client: client, directory: configuration.cacheDirectory, runner: runner, logger: logger)
+        models = ModelCache(client: client, directory: configuration.cacheDirectory, precision: configuration.precision,
+                            runner: runner, logger: logger)
     }
 
     /// Why the worker ended.
