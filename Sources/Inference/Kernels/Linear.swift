@@ -5,24 +5,44 @@ import CKernels
 func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
     let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
     precondition(x.cols == inFeatures, "linear: input width \(x.cols) != \(inFeatures)")
-    var y = Matrix(rows: x.rows, cols: outFeatures)
-    guard x.rows > 0 else { return y }
-    y.data.withUnsafeMutableBufferPointer { out in
-        let o = out.baseAddress!
-        if let packed = weight.bf16 {
-            x.data.withUnsafeBufferPointer { packed.apply($0.baseAddress!, rows: x.rows, bias: bias?.pointer, into: o) }
-            return
-        }
-        if let bias {
-            for r in 0..<x.rows { (o + r * outFeatures).update(from: bias.pointer, count: outFeatures) }
-        }
-        x.data.withUnsafeBufferPointer { input in
-            BLAS.sgemm(transB: true, m: x.rows, n: outFeatures, k: inFeatures,
-                       a: input.baseAddress!, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
-                       beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
+    guard x.rows > 0 else { return Matrix(rows: 0, cols: outFeatures) }
+    return x.data.withUnsafeBufferPointer { input in
+        Matrix(uninitializedRows: x.rows, cols: outFeatures) { o in
+            if let packed = weight.bf16 {
+                packed.apply(input.baseAddress!, rows: x.rows, bias: bias?.pointer, into: o)
+                return
+            }
+            if let bias {
+                for r in 0..<x.rows { (o + r * outFeatures).update(from: bias.pointer, count: outFeatures) }
+            }
+            BLAS.sgemm(transB: true, m: x.rows, n: outFeatures, k: inFeatures, a: input.baseAddress!, lda: inFeatures,
+                       b: weight.pointer, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
         }
     }
-    return y
+}
+
+/// x += y·Wᵀ + b (a residual connection around a linear layer), accumulated straight into x.
+func addLinear(_ x: inout Matrix, _ y: Matrix, weight: Tensor, bias: Tensor?) {
+    let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+    precondition(y.cols == inFeatures && x.cols == outFeatures && x.rows == y.rows, "addLinear: shape mismatch")
+    guard x.rows > 0 else { return }
+    if weight.bf16 != nil {
+        addInPlace(&x, linear(y, weight: weight, bias: bias))
+        return
+    }
+    let rows = x.rows
+    x.data.withUnsafeMutableBufferPointer { out in
+        let o = out.baseAddress!
+        if let bias {
+            Parallel.forEachChunk(rows, grain: 64) { range in
+                for r in range { lm_add(o + r * outFeatures, bias.pointer, outFeatures) }
+            }
+        }
+        y.data.withUnsafeBufferPointer { input in
+            BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: input.baseAddress!, lda: inFeatures,
+                       b: weight.pointer, ldb: inFeatures, beta: 1, c: o, ldc: outFeatures)
+        }
+    }
 }
 
 /// x += y, element-wise (residual connections).

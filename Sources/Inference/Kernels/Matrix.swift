@@ -10,6 +10,17 @@ struct Matrix {
         data = [Float](repeating: value, count: rows * cols)
     }
 
+    /// A matrix whose every element the caller writes before reading any (a product's or a kernel's output):
+    /// no pass over memory to zero it first.
+    init(uninitializedRows rows: Int, cols: Int, _ fill: (UnsafeMutablePointer<Float>) -> Void) {
+        self.rows = rows
+        self.cols = cols
+        data = [Float](unsafeUninitializedCapacity: rows * cols) { buffer, count in
+            if let base = buffer.baseAddress { fill(base) }
+            count = rows * cols
+        }
+    }
+
     init(rows: Int, cols: Int, data: [Float]) {
         precondition(data.count == rows * cols, "matrix data does not match [\(rows), \(cols)]")
         self.rows = rows

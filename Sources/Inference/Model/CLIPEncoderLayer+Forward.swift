@@ -13,20 +13,15 @@ extension CLIPEncoderLayer {
         let k = linear(h, weight: kWeight, bias: kBias)
         let v = linear(h, weight: vWeight, bias: vBias)
         let context = multiHeadAttention(q: q, k: k, v: v, heads: heads, segments: segments, causal: causal)
-        addInPlace(&x, linear(context, weight: outWeight, bias: outBias))
+        addLinear(&x, context, weight: outWeight, bias: outBias)
         addMLP(&x, settings)
     }
 
     /// x = x + mlp(ln2(x)), the block's second half.
     func addMLP(_ x: inout Matrix, _ settings: BlockSettings) {
-        addInPlace(&x, mlp(layerNorm(x, weight: norm2Weight, bias: norm2Bias, eps: settings.eps), settings))
-    }
-
-    /// fc2(act(fc1(x)))
-    func mlp(_ x: Matrix, _ settings: BlockSettings) -> Matrix {
-        var hidden = linear(x, weight: fc1Weight, bias: fc1Bias)
+        var hidden = linear(layerNorm(x, weight: norm2Weight, bias: norm2Bias, eps: settings.eps), weight: fc1Weight, bias: fc1Bias)
         settings.activation.apply(&hidden)
-        return linear(hidden, weight: fc2Weight, bias: fc2Bias)
+        addLinear(&x, hidden, weight: fc2Weight, bias: fc2Bias)
     }
 }
 

@@ -2,13 +2,14 @@ import Dispatch
 import Foundation
 import Inference
 
-/// The worker's three stages of an image, each on a dedicated thread so that long CPU work never runs on Swift's
-/// cooperative pool: decoding (and the thumbnail) and encoding the PNGs on one, MaskCLIP on another. One image
-/// runs through MaskCLIP at a time per process, while the next is decoded and the last one's PNGs are encoded
-/// (docs/WORKER-PIPELINE.md).
+/// The worker's three stages of an image, off Swift's cooperative pool: MaskCLIP on one thread, decoding (and the
+/// thumbnail) and encoding the PNGs on another. One image runs through MaskCLIP at a time per worker, while the
+/// next is decoded and the last one's PNGs are encoded (docs/WORKER-PIPELINE.md). The codec thread runs at a lower
+/// priority (nice 10): where MaskCLIP keeps every core busy it takes the moments they wait, instead of slowing
+/// the encoder's threads, which all wait for the slowest.
 public final class InferenceRunner: Sendable {
     private let inference = DispatchQueue(label: "labelmill.worker.inference", qos: .userInitiated)
-    private let codec = DispatchQueue(label: "labelmill.worker.codec", qos: .userInitiated)
+    private let codec = WorkThread(name: "labelmill.codec", nice: 10)
 
     public init() {}
 
@@ -33,10 +34,11 @@ public final class InferenceRunner: Sendable {
     static let thumbnailSide = 256
 
     /// Decodes `bytes` and makes the thumbnail. Image errors throw `InferenceError`.
-    public func decode(_ bytes: [UInt8], maxPixels: Int) async throws -> Decoded {
-        try await run(on: codec) {
+    public func decode(_ bytes: [UInt8], maxPixels: Int, thumbnail: Bool = true) async throws -> Decoded {
+        try await codec.run {
             let image = try ImageCodec.decode(bytes, maxPixels: maxPixels)
-            return Decoded(image: image, thumbnail: try ImageCodec.encodeJPEG(image.thumbnail(maxSide: Self.thumbnailSide), quality: 80))
+            return Decoded(image: image, thumbnail: thumbnail
+                ? try ImageCodec.encodeJPEG(image.thumbnail(maxSide: Self.thumbnailSide), quality: 80) : [])
         }
     }
 
@@ -47,7 +49,7 @@ public final class InferenceRunner: Sendable {
 
     /// The label map (and confidence map) as PNGs.
     public func encode(_ labeled: LabeledImage, of decoded: Decoded) async throws -> Labeled {
-        try await run(on: codec) {
+        try await codec.run {
             Labeled(png: try ImageCodec.encodeLabelPNG(labeled.labels), width: decoded.image.width, height: decoded.image.height,
                     thumbnail: decoded.thumbnail, confidence: try labeled.confidence?.png())
         }
@@ -55,12 +57,57 @@ public final class InferenceRunner: Sendable {
 
     /// Any other blocking work that belongs on the inference thread (loading a model, say).
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await run(on: inference, body)
+        try await withCheckedThrowingContinuation { continuation in
+            inference.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+/// One thread of its own, at a given nice value, running jobs in order; it ends when its owner lets it go.
+final class WorkThread: Sendable {
+    private final class Jobs: @unchecked Sendable {
+        let condition = NSCondition()
+        var queue: [@Sendable () -> Void] = []
+        var open = true
     }
 
-    private func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    private let jobs = Jobs()
+
+    init(name: String, nice: Int32) {
+        let jobs = self.jobs
+        let thread = Thread {
+            // On Linux a nice value belongs to a thread: 0 names the calling one. Raising one's own needs no
+            // privilege; the thread keeps it for its life.
+            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice)
+            while true {
+                jobs.condition.lock()
+                while jobs.queue.isEmpty && jobs.open { jobs.condition.wait() }
+                if jobs.queue.isEmpty {
+                    jobs.condition.unlock()
+                    return
+                }
+                let job = jobs.queue.removeFirst()
+                jobs.condition.unlock()
+                job()
+            }
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    deinit {
+        jobs.condition.lock()
+        jobs.open = false
+        jobs.condition.signal()
+        jobs.condition.unlock()
+    }
+
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
+            jobs.condition.lock()
+            jobs.queue.append { continuation.resume(with: Result { try body() }) }
+            jobs.condition.signal()
+            jobs.condition.unlock()
         }
     }
 }

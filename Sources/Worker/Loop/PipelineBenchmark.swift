@@ -33,21 +33,25 @@ public enum PipelineBenchmark {
         let runner = InferenceRunner()
         let maxPixels = ImageCodec.defaultMaxPixels
 
-        _ = try await runner.encode(try await runner.label(try await runner.decode(inputs[0], maxPixels: maxPixels), with: maskCLIP),
-                                    of: try await runner.decode(inputs[0], maxPixels: maxPixels))
+        // The protocol of scripts/bench_torch.py --pipeline: no thumbnails (the worker also makes one per image).
+        func decode(_ bytes: [UInt8]) async throws -> InferenceRunner.Decoded {
+            try await runner.decode(bytes, maxPixels: maxPixels, thumbnail: false)
+        }
+        let warm = try await decode(inputs[0])
+        _ = try await runner.encode(try await runner.label(warm, with: maskCLIP), of: warm)
 
         let sequential = try await seconds {
             for bytes in work {
-                let decoded = try await runner.decode(bytes, maxPixels: maxPixels)
+                let decoded = try await decode(bytes)
                 _ = try await runner.encode(try await runner.label(decoded, with: maskCLIP), of: decoded)
             }
         }
         let overlapped = try await seconds {
-            var next: Task<InferenceRunner.Decoded, any Error>? = Task { try await runner.decode(work[0], maxPixels: maxPixels) }
+            var next: Task<InferenceRunner.Decoded, any Error>? = Task { try await decode(work[0]) }
             var encoding: Task<InferenceRunner.Labeled, any Error>?
             for index in work.indices {
                 let decoded = try await next!.value
-                next = index + 1 < work.count ? Task { [bytes = work[index + 1]] in try await runner.decode(bytes, maxPixels: maxPixels) } : nil
+                next = index + 1 < work.count ? Task { [bytes = work[index + 1]] in try await decode(bytes) } : nil
                 let labeled = try await runner.label(decoded, with: maskCLIP)
                 _ = try await encoding?.value
                 encoding = Task { try await runner.encode(labeled, of: decoded) }
