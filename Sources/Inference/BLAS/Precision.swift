@@ -1,4 +1,5 @@
 import COneDNN
+import Foundation
 
 /// The number format of the image encoder's matrix products (docs/PRECISION.md).
 ///
@@ -42,7 +43,7 @@ public enum Precision: String, Sendable, Codable, CaseIterable {
             return choice(.bf16, "AVX512-BF16 dot products")
         case (.auto, .avx512):
             let ratio = speedRatio()
-            let rate = "bf16 dot products do \(Self.format(ratio))× the multiply-adds per second of fp32 FMAs on this CPU"
+            let rate = String(format: "bf16 dot products do %.2f× the multiply-adds per second of fp32 FMAs on this CPU", ratio)
             return ratio >= Self.autoThreshold ? choice(.bf16, rate) : choice(.fp32, rate)
         }
     }
@@ -56,11 +57,22 @@ public enum Precision: String, Sendable, Codable, CaseIterable {
 
     /// x rounded to bf16 (nearest, ties to even) and back, as the bf16 products see their inputs.
     static func roundedToBF16(_ x: Float) -> Float { lm_bf16_round(x) }
+}
 
-    static func format(_ x: Double) -> String {
-        let hundredths = Int((x * 100).rounded())
-        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+/// A linear layer's weight transposed, [in, out], owned.
+final class TransposedWeight: @unchecked Sendable {
+    let storage: UnsafeMutablePointer<Float>
+    var pointer: UnsafePointer<Float> { UnsafePointer(storage) }
+
+    init(_ weight: Tensor) {
+        let (rows, cols) = (weight.shape[0], weight.shape[1])
+        storage = .allocate(capacity: rows * cols)
+        for r in 0..<rows {
+            for c in 0..<cols { storage[c * rows + r] = weight.pointer[r * cols + c] }
+        }
     }
+
+    deinit { storage.deallocate() }
 }
 
 /// A linear layer's weight in bf16 (converted once, at load) for oneDNN's bf16 products.

@@ -15,9 +15,20 @@ func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
             if let bias {
                 for r in 0..<x.rows { (o + r * outFeatures).update(from: bias.pointer, count: outFeatures) }
             }
-            BLAS.sgemm(transB: true, m: x.rows, n: outFeatures, k: inFeatures, a: input.baseAddress!, lda: inFeatures,
-                       b: weight.pointer, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
+            product(input.baseAddress!, rows: x.rows, weight: weight, beta: bias == nil ? 0 : 1, into: o)
         }
+    }
+}
+
+/// y = x·Wᵀ + beta·y, with W [out, in] as stored or, where it has one, its transposed copy.
+private func product(_ x: UnsafePointer<Float>, rows: Int, weight: Tensor, beta: Float, into y: UnsafeMutablePointer<Float>) {
+    let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+    if let transposed = weight.transposed {
+        BLAS.sgemm(m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: transposed.pointer, ldb: outFeatures,
+                   beta: beta, c: y, ldc: outFeatures)
+    } else {
+        BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: weight.pointer,
+                   ldb: inFeatures, beta: beta, c: y, ldc: outFeatures)
     }
 }
 
@@ -38,10 +49,7 @@ func addLinear(_ x: inout Matrix, _ y: Matrix, weight: Tensor, bias: Tensor?) {
                 for r in range { lm_add(o + r * outFeatures, bias.pointer, outFeatures) }
             }
         }
-        y.data.withUnsafeBufferPointer { input in
-            BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: input.baseAddress!, lda: inFeatures,
-                       b: weight.pointer, ldb: inFeatures, beta: 1, c: o, ldc: outFeatures)
-        }
+        y.data.withUnsafeBufferPointer { product($0.baseAddress!, rows: rows, weight: weight, beta: 1, into: o) }
     }
 }
 

@@ -30,7 +30,8 @@ public final class CLIPModel: Sendable {
         text = try CLIPTextTransformer(read, config: config.text, projectionDim: config.projectionDim)
         precision = requested.resolve()
         let tower = try CLIPVisionTransformer(read, config: config.vision, projectionDim: config.projectionDim)
-        vision = precision.runs == .bf16 ? tower.withBF16Blocks() : tower
+        vision = precision.runs == .bf16 ? tower.withBF16Blocks()
+            : BLAS.info.oneDNN != nil ? tower.withTransposedMLPOutputs() : tower
         tokenizer = try CLIPTokenizer(directory: directory, contextLength: config.text.maxPositionEmbeddings)
     }
 

@@ -35,6 +35,13 @@ public struct CLIPVisionTransformer: Sendable {
         return tower
     }
 
+    /// This tower with its MLPs' output weights transposed (fp32 on oneDNN).
+    func withTransposedMLPOutputs() -> CLIPVisionTransformer {
+        var tower = self
+        tower.layers = layers.map { $0.withTransposedMLPOutput() }
+        return tower
+    }
+
     /// The dense path for one prepared image: every block but the last as CLIP runs it, the last as `mode` changes
     /// it. Returns f [gh·gw, E] with unit rows and, when `keys` is set (MaskCLIP only), the last block's keys
     /// [gh·gw, D].

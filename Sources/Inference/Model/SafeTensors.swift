@@ -58,6 +58,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
     }
 
+    /// Tells the kernel that `tensor`'s whole pages will not be read for a while, when it lies in the mapping: they
+    /// leave the resident memory, and are read from the file again if ever touched (the mapping is read-only).
+    /// Converted copies are left alone.
+    func releasePages(of tensor: Tensor) {
+        let first = Int(bitPattern: tensor.pointer), base = Int(bitPattern: mapping)
+        let last = first + tensor.count * MemoryLayout<Float>.size
+        guard first >= base, last <= base + mappedSize else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let (start, end) = ((first + page - 1) / page * page, last / page * page)
+        if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED)) }
+    }
+
     deinit {
         munmap(mapping, mappedSize)
         converted.withLock { $0.values.forEach { UnsafeMutablePointer<Float>(bitPattern: $0)?.deallocate() } }

@@ -193,9 +193,9 @@ public struct MaskCLIP: Sendable {
     }
 
     /// Bytes one image needs besides the model and the decoded image: the prepared planes and patches, the
-    /// encoder's activations ([N, 6·D + I] floats), one head's attention scores ([N, N]: quadratic in the tokens;
-    /// two such matrices in the last block of SCLIP and NACLIP), the dense scores and their upsampling, and the
-    /// label map.
+    /// encoder's activations ([N, 6·D + I] floats), the attention scores of the heads that run at once (one
+    /// [N, N] matrix each, quadratic in the tokens; two in the last block of SCLIP and NACLIP), the dense scores
+    /// and their upsampling, and the label map.
     public func memoryEstimate(height: Int, width: Int) -> Int {
         let vision = model.config.vision
         let p = vision.patchSize
@@ -212,7 +212,7 @@ public struct MaskCLIP: Sendable {
         // guide and the neighbours' weights.
         let pamr = options.pamrIterations > 0 ? height * width * (3 * k + 3 + 8 * options.pamrDilations.count) + h * w * k : 0
         let floats = 2 * 3 * ph * pw + tokens * (6 * vision.hiddenSize + vision.intermediateSize)
-            + options.mode.attentionMatrices * tokens * tokens + 4 * tokens * k
+            + min(Parallel.workers, vision.numAttentionHeads) * options.mode.attentionMatrices * tokens * tokens + 4 * tokens * k
             + 2 * Parallel.workers * w * k + windows + pamr
         return 4 * floats + 2 * height * width
     }
