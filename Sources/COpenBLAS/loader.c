@@ -1,8 +1,12 @@
+#define _GNU_SOURCE
 #include "COpenBLAS.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -78,6 +82,36 @@ void lm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const 
               const float *b, int ldb, float beta, float *c, int ldc) {
     sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta,
           c, ldc);
+}
+
+// The cgroup's CPU quota in whole CPUs (rounded up), or 0 when it has none: cgroup v2's cpu.max ("max 100000" or
+// "200000 100000"), else v1's cfs quota and period.
+static int cgroup_cpu_limit(void) {
+    long quota = -1, period = 0;
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (f) {
+        char text[32];
+        if (fscanf(f, "%31s %ld", text, &period) == 2 && strcmp(text, "max") != 0) quota = atol(text);
+        fclose(f);
+    } else if ((f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r"))) {
+        if (fscanf(f, "%ld", &quota) != 1) quota = -1;
+        fclose(f);
+        if ((f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r"))) {
+            if (fscanf(f, "%ld", &period) != 1) period = 0;
+            fclose(f);
+        }
+    }
+    return quota > 0 && period > 0 ? (int)((quota + period - 1) / period) : 0;
+}
+
+int lm_cpus_available(void) {
+    int n = 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+    if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int limit = cgroup_cpu_limit();
+    if (limit > 0 && limit < n) n = limit;
+    return n > 0 ? n : 1;
 }
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -30,7 +30,7 @@ struct BenchCommand: ParsableCommand {
             }
             let r = Benchmark.pamr(width: width, height: height, classes: classes, iterations: iterations, dilations: list, runs: runs)
             print(String(format: "pamr %d×%d, %d classes, %d iterations, dilations %@: median %.1f ms (min %.1f) over %d runs, %d threads",
-                         width, height, classes, iterations, dilations, r.medianMs, r.minMs, runs, ProcessInfo.processInfo.activeProcessorCount))
+                         width, height, classes, iterations, dilations, r.medianMs, r.minMs, runs, ComputeThreads.count))
         }
     }
 
@@ -92,11 +92,13 @@ struct BenchCommand: ParsableCommand {
             discussion: "Example:\n  labelmill bench blas --size 2048")
 
         @Option(help: "Square sgemm size.") var size = 2048
+        @Option(help: "Compute threads (default: the CPUs this process may use).") var threads: Int?
         @Flag(help: "End with one JSON line.") var json = false
         @OptionGroup var logging: LoggingOptions
 
         func run() throws {
             _ = logging.bootstrap()
+            ComputeThreads.set(threads)
             let info = BLAS.info
             let gflops = Benchmark.sgemmPeakGflops(size: size)
             let check = Benchmark.gemmCheck()

@@ -52,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
         try settings.validateFlags()
         let logger = logging.bootstrap()
         // The workers share this process, so one thread count serves them all: each gets its share of the cores.
-        ComputeThreads.set(threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / workers))
+        ComputeThreads.set(threads ?? max(1, ComputeThreads.available / workers))
         let stop = AtomicFlag()
         let signals = StopSignals(stop)
         defer { signals.cancel() }

@@ -95,16 +95,19 @@ import Testing
 
     struct Reported: Decodable {
         let engine: String
+        let threads: Int
         let gemm_check: Double
     }
 
-    /// `labelmill bench blas --json` in a fresh process with `environment`: which engine runs the products, and
-    /// how far its product of two fixed matrices is from the exact one.
-    static func reported(_ environment: [String: String]) throws -> Reported {
+    /// `labelmill bench blas --json` in a fresh process with `environment` (under `taskset -c CPUS` when given):
+    /// which engine runs the products with how many threads, and how far its product of two fixed matrices is from
+    /// the exact one.
+    static func reported(_ environment: [String: String], cpus: String? = nil, arguments: [String] = []) throws -> Reported {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("labelmill")
         let process = Process()
-        process.executableURL = executable
-        process.arguments = ["bench", "blas", "--size", "64", "--json", "--log-level", "error"]
+        let command = [executable.path, "bench", "blas", "--size", "64", "--json", "--log-level", "error"] + arguments
+        process.executableURL = URL(fileURLWithPath: cpus == nil ? executable.path : Self.taskset)
+        process.arguments = cpus.map { ["-c", $0] + command } ?? Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -113,6 +116,17 @@ import Testing
         process.waitUntilExit()
         let lastLine = try #require(String(decoding: output, as: UTF8.self).split(separator: "\n").last)
         return try JSONDecoder().decode(Reported.self, from: Data(lastLine.utf8))
+    }
+
+    static let taskset = "/usr/bin/taskset"
+
+    /// The deployments divide a host's cores with CPUAffinity= (systemd) or a CPU limit (Kubernetes): a worker
+    /// must start no more compute threads than it may run on, unless told.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: PrecisionTests.taskset), "no taskset here"))
+    func threadsFollowTheAffinityMaskAndTheFlag() throws {
+        #expect(try Self.reported([:], cpus: "0").threads == 1)
+        #expect(try Self.reported([:], cpus: "0", arguments: ["--threads", "3"]).threads == 3)
+        #expect(try Self.reported([:]).threads == ComputeThreads.available)
     }
 
     @Test func bothEnginesRunAndAgree() throws {

@@ -29,6 +29,10 @@ const char *lm_blas_path(void);
 void lm_blas_set_threads(int threads);
 int lm_blas_threads(void);
 
+/// The CPUs this process may use: those of its affinity mask (taskset, systemd's CPUAffinity=), at most its
+/// cgroup's CPU quota rounded up (a container's CPU limit).
+int lm_cpus_available(void);
+
 /// CPU features, from CPUID (and XGETBV for OS support of the wide registers).
 int lm_cpu_has_avx2_fma(void);
 int lm_cpu_has_avx512(void);  // F, CD, BW, DQ and VL: what OpenBLAS's SkylakeX kernels need

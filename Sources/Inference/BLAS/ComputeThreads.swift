@@ -1,20 +1,23 @@
 import COneDNN
 import COpenBLAS
-import Foundation
 import Synchronization
 
 /// How many threads one process's inference uses, for the matrix products and the element-wise kernels alike:
-/// every core unless told fewer (`--threads`), so that several workers on one host divide its cores instead of
-/// each starting a thread per core.
+/// the CPUs it may use (its affinity mask, e.g. systemd's CPUAffinity=, and its cgroup's CPU quota, e.g. a
+/// container's CPU limit) unless told otherwise (`--threads`), so that several workers on one host divide its
+/// cores instead of each starting a thread per core.
 public enum ComputeThreads {
     private static let configured = Atomic<Int>(0)
 
+    /// The CPUs this process may use.
+    public static let available = Int(lm_cpus_available())
+
     public static var count: Int {
         let n = configured.load(ordering: .relaxed)
-        return n > 0 ? n : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return n > 0 ? n : available
     }
 
-    /// Sets the count (nil = every core); takes effect for the next products.
+    /// Sets the count (nil = the CPUs this process may use); takes effect for the next products.
     public static func set(_ threads: Int?) {
         configured.store(max(0, threads ?? 0), ordering: .relaxed)
         lm_blas_set_threads(Int32(count))
