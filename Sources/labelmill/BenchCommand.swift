@@ -79,7 +79,7 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             _ = logging.bootstrap()
-            let clip = try CLIPModel(directory: URL(fileURLWithPath: model))
+            let clip = try CLIPModel(directory: URL(fileURLWithPath: model), use: .textOnly)
             let r = try Benchmark.text(model: clip, templates: try PromptTemplates.named(templates))
             print(String(format: "text: %d classes × %d templates = %d prompts in %.2f s", r.classes, r.templates, r.prompts, r.seconds))
             if json { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }

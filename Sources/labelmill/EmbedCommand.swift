@@ -27,7 +27,7 @@ struct EmbedCommand: ParsableCommand {
         do {
             let classes = try classOptions.read()
             let synonyms = classes.names.map { classes.synonyms[$0] ?? [] }
-            let clip = try CLIPModel(directory: URL(fileURLWithPath: model))
+            let clip = try CLIPModel(directory: URL(fileURLWithPath: model), use: .textOnly)
             let embeddings = try ClassEmbeddings.compute(
                 model: clip, classNames: classes.names, synonyms: synonyms, templates: try PromptTemplates.named(templates),
                 modelSHA256: try clip.weightsSHA256())

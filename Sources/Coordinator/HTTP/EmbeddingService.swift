@@ -40,7 +40,7 @@ final class EmbeddingService: Sendable {
             guard let job = try store.job(jobId), job.embeddingsSHA256 == nil, job.state.isActive else { return }
             let started = Date()
             let model = try ModelDirectory.materialize(modelId: job.modelId, store: store, dataDirectory: dataDirectory)
-            let clip = try CLIPModel(directory: model)
+            let clip = try CLIPModel(directory: model, use: .textOnly)
             let embeddings = try ClassEmbeddings.compute(
                 model: clip, classNames: job.classes, synonyms: try job.options.synonymLists(for: job.classes),
                 templates: .named(job.options.templates),

@@ -14,7 +14,13 @@ public final class CLIPModel: Sendable {
     /// The image encoder's number format here (the text tower always runs fp32).
     public let precision: Precision.Choice
 
-    public init(directory: URL, precision requested: Precision = .fp32) throws {
+    /// What a loaded model is for: labeling images (the vision tower is prepared for the products: bf16 copies or
+    /// fc2 transposed), or only embedding class names (the coordinator, `embed`): its vision tower stays as read.
+    public enum Use: Sendable {
+        case images, textOnly
+    }
+
+    public init(directory: URL, precision requested: Precision = .fp32, use: Use = .images) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw InferenceError(.badModel, "model directory \(directory.path) does not exist")
@@ -28,10 +34,16 @@ public final class CLIPModel: Sendable {
         weights = try SafeTensorsFile(path: weightsPath)
         let read = WeightReader(file: weights)
         text = try CLIPTextTransformer(read, config: config.text, projectionDim: config.projectionDim)
-        precision = requested.resolve()
         let tower = try CLIPVisionTransformer(read, config: config.vision, projectionDim: config.projectionDim)
-        vision = precision.runs == .bf16 ? tower.withBF16Blocks()
-            : BLAS.info.oneDNN != nil ? tower.withTransposedMLPOutputs() : tower
+        switch use {
+        case .textOnly:
+            precision = Precision.fp32.resolve()
+            vision = tower
+        case .images:
+            precision = requested.resolve()
+            vision = precision.runs == .bf16 ? tower.withBF16Blocks()
+                : BLAS.info.oneDNN != nil ? tower.withTransposedMLPOutputs() : tower
+        }
         tokenizer = try CLIPTokenizer(directory: directory, contextLength: config.text.maxPositionEmbeddings)
     }
 

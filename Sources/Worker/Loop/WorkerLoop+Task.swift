@@ -61,25 +61,18 @@ extension WorkerLoop {
                 return .processed
             }
             upcoming = index + 1 < task.images.count ? prefetch(task.images[index + 1], logger: logger) : nil
+            guard case .decoded(let decoded) = prepared else {
+                if case .failed(let reason) = prepared, await fail(image, of: task, reason: reason, logger: logger) { continue }
+                return .processed
+            }
             let labeled: InferenceRunner.Labeled
-            switch prepared {
-            case .coordinatorDown:
-                return .processed  // handled above
-            case .failed(let reason):
-                guard await fail(image, of: task, reason: reason, logger: logger) else { return .processed }
-                continue
-            case .decoded(let decoded):
-                do {
-                    FaultPoints.reached(.inference)
-                    let result = try await runner.label(decoded, with: maskCLIP)
-                    labeled = try await runner.encode(result, of: decoded)
-                } catch let error as InferenceError {
-                    guard await fail(image, of: task, reason: error.message, logger: logger) else { return .processed }
-                    continue
-                } catch {
-                    guard await fail(image, of: task, reason: "\(error)", logger: logger) else { return .processed }
-                    continue
-                }
+            do {
+                FaultPoints.reached(.inference)
+                labeled = try await runner.encode(try await runner.label(decoded, with: maskCLIP), of: decoded)
+            } catch {
+                let reason = (error as? InferenceError)?.message ?? "\(error)"
+                if await fail(image, of: task, reason: reason, logger: logger) { continue }
+                return .processed
             }
             // One upload at a time, in order: the last image's goes out (and its answer is read) before this one's.
             if let upload, await settle(upload, of: task, logger: logger) == .abandon { return .processed }
