@@ -41,10 +41,20 @@ import Testing
 
     /// Runs `labelmill bench blas --json` in a child process, so OpenBLAS loads fresh with `environment`.
     static func reportedKernel(_ environment: [String: String]) throws -> Reported {
+        try benchBlas(environment)
+    }
+
+    static let taskset = "/usr/bin/taskset"
+
+    /// `labelmill bench blas --json [arguments]` in a fresh process with `environment` (under `taskset -c CPUS`
+    /// when given), its last line decoded.
+    static func benchBlas<Report: Decodable>(_ environment: [String: String], cpus: String? = nil,
+                                             arguments: [String] = []) throws -> Report {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("labelmill")
+        let command = [executable.path, "bench", "blas", "--size", "64", "--json", "--log-level", "error"] + arguments
         let process = Process()
-        process.executableURL = executable
-        process.arguments = ["bench", "blas", "--size", "64", "--json", "--log-level", "error"]
+        process.executableURL = URL(fileURLWithPath: cpus == nil ? executable.path : taskset)
+        process.arguments = cpus.map { ["-c", $0] + command } ?? Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -52,7 +62,7 @@ import Testing
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let lastLine = try #require(String(decoding: output, as: UTF8.self).split(separator: "\n").last)
-        return try JSONDecoder().decode(Reported.self, from: Data(lastLine.utf8))
+        return try JSONDecoder().decode(Report.self, from: Data(lastLine.utf8))
     }
 
     @Test(.enabled(if: BLAS.cpuHasAVX2, "the CPU has no AVX2: nothing to replace"))

@@ -38,11 +38,11 @@ import Testing
 
     @Test(.enabled(if: PrecisionTests.bf16Here, "no bf16 matrix products here (oneDNN with AVX512-BF16 or AMX)"))
     func bf16LinearIsRoundedInputsAccumulatedInFP32() {
-        var generator = SplitMix(seed: 7)
+        var generator = ImageTestRNG(state: 7)
         let (rows, inputs, outputs) = (37, 96, 29)
-        let x = Matrix(rows: rows, cols: inputs, data: (0..<rows * inputs).map { _ in generator.float() })
-        let w = (0..<outputs * inputs).map { _ in generator.float() * 0.2 }
-        let b = (0..<outputs).map { _ in generator.float() }
+        let x = Matrix(rows: rows, cols: inputs, data: (0..<rows * inputs).map { _ in Float.random(in: -1..<1, using: &generator) })
+        let w = (0..<outputs * inputs).map { _ in Float.random(in: -1..<1, using: &generator) * 0.2 }
+        let b = (0..<outputs).map { _ in Float.random(in: -1..<1, using: &generator) }
         w.withUnsafeBufferPointer { wp in
             b.withUnsafeBufferPointer { bp in
                 let weight = Tensor(wp.baseAddress!, shape: [outputs, inputs])
@@ -99,30 +99,15 @@ import Testing
         let gemm_check: Double
     }
 
-    /// `labelmill bench blas --json` in a fresh process with `environment` (under `taskset -c CPUS` when given):
-    /// which engine runs the products with how many threads, and how far its product of two fixed matrices is from
-    /// the exact one.
+    /// `labelmill bench blas --json` in a fresh process: which engine runs the products with how many threads, and
+    /// how far its product of two fixed matrices is from the exact one.
     static func reported(_ environment: [String: String], cpus: String? = nil, arguments: [String] = []) throws -> Reported {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("labelmill")
-        let process = Process()
-        let command = [executable.path, "bench", "blas", "--size", "64", "--json", "--log-level", "error"] + arguments
-        process.executableURL = URL(fileURLWithPath: cpus == nil ? executable.path : Self.taskset)
-        process.arguments = cpus.map { ["-c", $0] + command } ?? Array(command.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let lastLine = try #require(String(decoding: output, as: UTF8.self).split(separator: "\n").last)
-        return try JSONDecoder().decode(Reported.self, from: Data(lastLine.utf8))
+        try BLASTests.benchBlas(environment, cpus: cpus, arguments: arguments)
     }
-
-    static let taskset = "/usr/bin/taskset"
 
     /// The deployments divide a host's cores with CPUAffinity= (systemd) or a CPU limit (Kubernetes): a worker
     /// must start no more compute threads than it may run on, unless told.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: PrecisionTests.taskset), "no taskset here"))
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: BLASTests.taskset), "no taskset here"))
     func threadsFollowTheAffinityMaskAndTheFlag() throws {
         #expect(try Self.reported([:], cpus: "0").threads == 1)
         #expect(try Self.reported([:], cpus: "0", arguments: ["--threads", "3"]).threads == 3)
@@ -137,19 +122,4 @@ import Testing
         #expect(preferred.engine == (OneDNN.isLoaded ? "oneDNN" : "OpenBLAS"))
         #expect(preferred.gemm_check < 1e-4)
     }
-}
-
-/// A small deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
