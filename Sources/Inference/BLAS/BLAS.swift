@@ -58,9 +58,7 @@ public enum BLAS {
                 logger.warning("blas.reload.failed", metadata: ["blas.kernel": "\(detected)"])
             }
         }
-        let threads = ComputeThreads.count
-        lm_blas_set_threads(Int32(threads))
-        lm_dnnl_set_threads(Int32(threads))
+        ComputeThreads.apply()
         var oneDNN: String?
         if environment["LABELMILL_GEMM"]?.lowercased() != "openblas", OneDNN.isLoaded {
             oneDNN = OneDNN.version
@@ -68,7 +66,7 @@ public enum BLAS {
         }
         let info = Info(
             kernel: String(cString: lm_blas_corename()), replaced: replaced,
-            library: String(cString: lm_blas_path()), threads: threads, oneDNN: oneDNN)
+            library: String(cString: lm_blas_path()), threads: ComputeThreads.count, oneDNN: oneDNN)
         logger.info("blas.ready", metadata: ["blas.engine": "\(info.engine)", "blas.kernel": "\(info.kernel)",
                                              "blas.replaced": "\(replaced ?? "no")", "blas.threads": "\(info.threads)"])
         return info

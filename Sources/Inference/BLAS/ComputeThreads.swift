@@ -20,6 +20,11 @@ public enum ComputeThreads {
     /// Sets the count (nil = the CPUs this process may use); takes effect for the next products.
     public static func set(_ threads: Int?) {
         configured.store(max(0, threads ?? 0), ordering: .relaxed)
+        apply()
+    }
+
+    /// Hands the count to both libraries (either may not be loaded yet: it then takes the count when `BLAS` loads).
+    static func apply() {
         lm_blas_set_threads(Int32(count))
         lm_dnnl_set_threads(Int32(count))
     }
