@@ -16,13 +16,14 @@ struct CurlErrorTests {
 
     @Test("a closed port fails as couldNotConnect, which is retryable")
     func connectionRefused() async throws {
-        let port = try closedPort()
-        let error = await #expect(throws: CurlError.self) {
-            try await HTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/echo"))
+        try await withRefusingPort { port in
+            let error = await #expect(throws: CurlError.self) {
+                try await HTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/echo"))
+            }
+            #expect(error?.code == .couldNotConnect)
+            #expect(error?.isRetryable == true)
+            #expect(error?.message.contains("127.0.0.1:\(port)") == true)
         }
-        #expect(error?.code == .couldNotConnect)
-        #expect(error?.isRetryable == true)
-        #expect(error?.message.contains("127.0.0.1:\(port)") == true)
     }
 
     @Test("404 is returned as a response; requireOK turns it into a non-retryable error with the body")

@@ -52,16 +52,17 @@ struct RetryTests {
 
     @Test("the client sleeps the policy's delays between attempts, through the injected clock")
     func injectedClock() async throws {
-        let port = try closedPort()
-        let recorder = SleepRecorder()
-        let clock = RetryClock(sleep: { await recorder.record($0) }, random: { 0.5 })
-        let client = HTTPClient(retryClock: clock)
-        let policy = RetryPolicy(maxAttempts: 4, baseDelay: .seconds(1), maxDelay: .seconds(3), jitter: .full)
-        let error = await #expect(throws: CurlError.self) {
-            try await client.send(HTTPRequest(url: "http://127.0.0.1:\(port)/"), retry: policy)
+        try await withRefusingPort { port in
+            let recorder = SleepRecorder()
+            let clock = RetryClock(sleep: { await recorder.record($0) }, random: { 0.5 })
+            let client = HTTPClient(retryClock: clock)
+            let policy = RetryPolicy(maxAttempts: 4, baseDelay: .seconds(1), maxDelay: .seconds(3), jitter: .full)
+            let error = await #expect(throws: CurlError.self) {
+                try await client.send(HTTPRequest(url: "http://127.0.0.1:\(port)/"), retry: policy)
+            }
+            #expect(error?.code == .couldNotConnect)
+            #expect(await recorder.delays == [.milliseconds(500), .seconds(1), .milliseconds(1_500)])
         }
-        #expect(error?.code == .couldNotConnect)
-        #expect(await recorder.delays == [.milliseconds(500), .seconds(1), .milliseconds(1_500)])
     }
 }
 

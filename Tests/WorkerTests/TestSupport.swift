@@ -34,8 +34,10 @@ func fileExists(_ path: String) -> Bool {
     FileManager.default.fileExists(atPath: path)
 }
 
-/// A loopback port with nothing listening: bound, then closed.
-func closedPort() throws -> Int {
+/// Runs `body` with a loopback port that refuses connections: bound but not listening, so the kernel answers
+/// a connection with a reset. The socket stays bound until `body` returns; a port that was bound and closed
+/// could be handed to another test's server running alongside, which then answers instead (seen in CI).
+func withRefusingPort<T>(_ body: (Int) async throws -> T) async throws -> T {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EBADF) }
     defer { close(fd) }
@@ -50,7 +52,7 @@ func closedPort() throws -> Int {
         }
     }
     guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return try await body(Int(UInt16(bigEndian: address.sin_port)))
 }
 
 /// Lower-case hex SHA-256, through the one helper every module uses.
