@@ -104,6 +104,19 @@ static int cgroup_cpu_limit(void) {
     return quota > 0 && period > 0 ? (int)((quota + period - 1) / period) : 0;
 }
 
+int lm_cpu_quota(void) { return cgroup_cpu_limit(); }
+
+int lm_cpu_affinity(unsigned char *cpus, int capacity) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    int count = 0;
+    for (int cpu = 0; cpu < capacity && cpu < CPU_SETSIZE; cpu++) {
+        cpus[cpu] = CPU_ISSET(cpu, &set) ? 1 : 0;
+        count += cpus[cpu];
+    }
+    return count;
+}
+
 int lm_cpus_available(void) {
     int n = 0;
     cpu_set_t set;

@@ -18,7 +18,7 @@ public struct FileError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 
     /// The failure the last system call left in `errno`.
-    static func system(_ operation: String, _ path: String) -> FileError {
+    public static func system(_ operation: String, _ path: String) -> FileError {
         let code = Glibc.errno
         return FileError(operation, path, reason: String(cString: strerror(code)), errno: code)
     }

@@ -38,7 +38,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The encoder's number format for jobs that leave it to the worker (settings.precision auto): fp32, bf16, or auto (bf16 where it is faster than fp32 on this CPU).")
     var precision: Precision = .auto
 
-    @Option(help: "Compute threads (default: every core; with several workers on one host, give each its share).")
+    @Option(help: "Compute threads (default: the CPUs this worker may use, divided among the workers on this host that share its cache).")
     var threads: Int?
 
     @OptionGroup var logging: LoggingOptions
@@ -55,7 +55,6 @@ struct WorkerCommand: AsyncParsableCommand {
         // The model cache and temporary files are the worker's owner's alone.
         umask(0o077)
         let logger = logging.bootstrap()
-        ComputeThreads.set(threads)
         var configuration = WorkerConfiguration(
             coordinatorURL: try client.url(), token: try CoordinatorClient.token(file: client.tokenFile),
             name: name ?? ProcessInfo.processInfo.hostName,
@@ -63,6 +62,7 @@ struct WorkerCommand: AsyncParsableCommand {
             idleExit: idleExit.map { .milliseconds(Int($0 * 1000)) },
             maxImageBytes: maxImageMiB << 20, imageTimeout: .milliseconds(Int(imageTimeout * 1000)))
         configuration.precision = precision
+        if let threads { ComputeThreads.set(threads) } else { configuration.sharesCores = true }
         let stop = AtomicFlag()
         let signals = StopSignals(stop)
         defer { signals.cancel() }

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import LabelAPI
 import Support
 import Testing
@@ -220,5 +221,58 @@ import Worker
         #expect(run.status != 0)
         #expect(run.errors.contains("the job failed: the class embeddings could not be computed"), "\(run.errors)")
         #expect(run.duration < .seconds(30))
+    }
+
+    /// Two workers on one cache divide the host's CPUs while both work on a task; the one left working alone takes
+    /// them all again; a registration left by a worker killed in a task is removed, not counted. The images are
+    /// held at a gate until each phase is set up, so who works when does not depend on timing.
+    @Test(.timeLimit(.minutes(2)))
+    func workersOnOneCacheDivideTheCores() async throws {
+        let cluster = try FaultCluster("cores", imageCount: 6)  // three tasks of two images
+        defer { cluster.shutdown() }
+        let (images, uris) = try await cluster.startImageServer()
+        cluster.images.forEach { images.close($0.id) }
+        let registrations = cluster.cacheDirectory(.shared).appendingPathComponent("workers")
+        try FileManager.default.createDirectory(at: registrations, withIntermediateDirectories: true)
+        try "0\n".write(to: registrations.appendingPathComponent("ghost.lock"), atomically: true, encoding: .utf8)
+        func live() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: registrations.path)) ?? []).filter { $0.hasSuffix(".lock") }
+        }
+        func working() -> [Int] { (0..<3).filter { images.requests(for: "img\($0 * 2)") > 0 } }
+
+        try await cluster.startCoordinator()
+        try await cluster.submit(uris: uris)
+        let workers = try ["w1", "w2"].map { try cluster.startWorker($0) }
+        // Each worker registers when it takes a task, before it asks for the task's first image.
+        try await cluster.waitUntil("both workers hold a task") { working().count == 2 }
+        let first = working()
+        for task in first { ["img\(task * 2)", "img\(task * 2 + 1)"].forEach(images.open) }
+        let last = try #require(Set(0..<3).subtracting(first).first)
+        try await cluster.waitUntil("one worker holds the last task, the other has left") {
+            working().count == 3 && live().count == 1
+        }
+        ["img\(last * 2)", "img\(last * 2 + 1)"].forEach(images.open)
+        try await cluster.waitForJobEnd()
+        #expect(try await cluster.admin.job(cluster.job).images.done == 6)
+
+        // worker.threads lines: (threads, workers sharing), in order.
+        func shares(_ worker: LabelmillProcess) -> [(threads: Int, workers: Int)] {
+            worker.logText.split(separator: "\n").filter { $0.contains("worker.threads") }.map { line in
+                let fields = Dictionary(line.split(separator: " ").compactMap { field -> (String, Int)? in
+                    let pair = field.split(separator: "=", maxSplits: 1)
+                    return pair.count == 2 ? (String(pair[0]), Int(pair[1]) ?? -1) : nil
+                }, uniquingKeysWith: { $1 })
+                return (fields["threads"] ?? -1, fields["workers.sharing"] ?? -1)
+            }
+        }
+        let available = ComputeThreads.available
+        let together = workers.map { shares($0).first }
+        #expect(together.allSatisfy { $0?.workers == 2 }, "each counted the other, not the dead registration: \(together)")
+        #expect(together.compactMap { $0?.threads }.reduce(0, +) == max(available, 2), "together they take the CPUs once")
+        #expect(workers.allSatisfy { shares($0).allSatisfy { $0.workers <= 2 } })
+        // The last task's worker worked alone at its end (the other may also have, between its two images).
+        let ends = workers.compactMap { shares($0).last }
+        #expect(ends.contains { $0.workers == 1 && $0.threads == available }, "\(ends)")
+        #expect(live().isEmpty, "the dead worker's file was removed; the live ones left theirs at the ends of their tasks")
     }
 }

@@ -33,6 +33,12 @@ int lm_blas_threads(void);
 /// cgroup's CPU quota rounded up (a container's CPU limit).
 int lm_cpus_available(void);
 
+/// The cgroup's CPU quota rounded up to whole CPUs; 0 when there is none.
+int lm_cpu_quota(void);
+
+/// The affinity mask: cpus[i] = 1 for each CPU i < capacity this process may run on. Returns how many, or -1.
+int lm_cpu_affinity(unsigned char *cpus, int capacity);
+
 /// CPU features, from CPUID (and XGETBV for OS support of the wide registers).
 int lm_cpu_has_avx2_fma(void);
 int lm_cpu_has_avx512(void);  // F, CD, BW, DQ and VL: what OpenBLAS's SkylakeX kernels need

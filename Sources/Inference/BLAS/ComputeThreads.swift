@@ -12,6 +12,19 @@ public enum ComputeThreads {
     /// The CPUs this process may use.
     public static let available = Int(lm_cpus_available())
 
+    /// The CPUs of this process's affinity mask, by number.
+    public static let affinity: [Int] = {
+        var mask = [UInt8](repeating: 0, count: 4096)
+        guard lm_cpu_affinity(&mask, Int32(mask.count)) > 0 else { return Array(0..<available) }
+        return mask.indices.filter { mask[$0] != 0 }
+    }()
+
+    /// Whether a cgroup CPU quota (a container's CPU limit), not the affinity mask, bounds `available`.
+    public static var quotaBound: Bool {
+        let quota = Int(lm_cpu_quota())
+        return quota > 0 && quota < affinity.count
+    }
+
     public static var count: Int {
         let n = configured.load(ordering: .relaxed)
         return n > 0 ? n : available

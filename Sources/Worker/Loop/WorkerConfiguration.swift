@@ -23,6 +23,9 @@ public struct WorkerConfiguration: Sendable {
     public var startupGrace: Duration = .seconds(60)
     /// The encoder's number format for jobs whose settings say `auto` (a job that names fp32 or bf16 gets it).
     public var precision: Precision = .auto
+    /// Whether the worker divides the CPUs it may use with the other workers that share its cache (`CoreShare`):
+    /// `labelmill worker` without `--threads`. Otherwise the thread count is left as it was set.
+    public var sharesCores = false
 
     public init(coordinatorURL: String, token: String, name: String = ProcessInfo.processInfo.hostName,
                 cacheDirectory: URL = WorkerConfiguration.defaultCacheDirectory,

@@ -40,6 +40,14 @@ extension WorkerLoop {
             }
             return .unprepared
         }
+        if let cores {
+            do {
+                try cores.join()
+            } catch {
+                logger.warning("worker.threads.unshared", metadata: ["reason": "\(error)", "threads": "\(ComputeThreads.count)"])
+            }
+        }
+        defer { cores?.leave() }
         // The pipeline (docs/WORKER-PIPELINE.md): the next image is fetched and decoded while this one runs through
         // MaskCLIP, and this one's PNGs are encoded and uploaded while the next one runs.
         var upcoming = task.images.first.map { prefetch($0, logger: logger) }
@@ -65,6 +73,7 @@ extension WorkerLoop {
                 if case .failed(let reason) = prepared, await fail(image, of: task, reason: reason, logger: logger) { continue }
                 return .processed
             }
+            cores?.rebalance(logger: logger)
             let labeled: InferenceRunner.Labeled
             do {
                 FaultPoints.reached(.inference)

@@ -13,6 +13,8 @@ public struct WorkerLoop: Sendable {
     let runner = InferenceRunner()
     let models: ModelCache
     let fetcher: ImageFetcher
+    /// Divides the host's cores with the other workers that share the cache (nil: the thread count stays as set).
+    let cores: CoreShare?
     let logger: Logger
 
     public init(_ configuration: WorkerConfiguration, logger: Logger) {
@@ -25,6 +27,11 @@ public struct WorkerLoop: Sendable {
         self.logger = logger
         models = ModelCache(client: client, directory: configuration.cacheDirectory, precision: configuration.precision,
                             runner: runner, logger: logger)
+        // A container's CPU quota is its worker's share already.
+        cores = configuration.sharesCores && !ComputeThreads.quotaBound
+            ? CoreShare(directory: configuration.cacheDirectory.appendingPathComponent("workers"), name: workerId,
+                        cpus: ComputeThreads.affinity, available: ComputeThreads.available)
+            : nil
     }
 
     /// Why the worker ended.
