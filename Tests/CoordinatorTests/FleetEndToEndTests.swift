@@ -234,7 +234,7 @@ import Worker
         cluster.images.forEach { images.close($0.id) }
         let registrations = cluster.cacheDirectory(.shared).appendingPathComponent("workers")
         try FileManager.default.createDirectory(at: registrations, withIntermediateDirectories: true)
-        try "0\n".write(to: registrations.appendingPathComponent("ghost.lock"), atomically: true, encoding: .utf8)
+        try "host \(CoreShare.thisHost)\ncpus 0\n".write(to: registrations.appendingPathComponent("ghost.lock"), atomically: true, encoding: .utf8)
         func live() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: registrations.path)) ?? []).filter { $0.hasSuffix(".lock") }
         }

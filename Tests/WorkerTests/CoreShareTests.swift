@@ -29,11 +29,19 @@ struct CoreShareTests {
             #expect(a.sharing() == (rank: 0, count: 2))
             #expect(b.sharing() == (rank: 1, count: 2))
             #expect(pinned.sharing() == (rank: 0, count: 1), "pinned to other CPUs: shares with no one")
-            #expect(try String(contentsOf: directory.appendingPathComponent("box-b.lock"), encoding: .utf8) == "2,3,4,5\n")
+            #expect(try String(contentsOf: directory.appendingPathComponent("box-b.lock"), encoding: .utf8)
+                    == "host \(CoreShare.thisHost)\ncpus 2,3,4,5\n")
+
+            // A cache on a file system that other machines share: their workers are not this host's.
+            let elsewhere = CoreShare(directory: directory, name: "other-machine", cpus: [0, 1], available: 2, host: "another boot id")
+            try elsewhere.join()
+            #expect(a.sharing() == (rank: 0, count: 2))
+            #expect(elsewhere.sharing() == (rank: 0, count: 1))
+            elsewhere.leave()
 
             // A worker killed in a task leaves its file, unlocked: not counted, and removed by whoever finds it.
             let ghost = directory.appendingPathComponent("ghost.lock")
-            try "0,1\n".write(to: ghost, atomically: true, encoding: .utf8)
+            try "host \(CoreShare.thisHost)\ncpus 0,1\n".write(to: ghost, atomically: true, encoding: .utf8)
             #expect(a.sharing() == (rank: 0, count: 2))
             #expect(!FileManager.default.fileExists(atPath: ghost.path))
 

@@ -8,17 +8,19 @@ import Glibc
 #endif
 
 /// The workers of one host divide its cores instead of each starting a thread per core (docs/WORKER-PIPELINE.md,
-/// "Several workers on one host"). Workers that share a cache directory are the workers of a host. While it works
+/// "Several workers on one host"). The workers of a host find each other in the cache directory they share. While it works
 /// on a task, a worker is registered in `<cache>/workers/` with a file that names the CPUs it may run on and that
 /// it holds locked; the kernel drops the lock when the worker exits, even by SIGKILL. Idle workers are not
 /// registered, so they take no one's cores.
 ///
-/// Before each image a worker counts the live registrations whose CPUs overlap its own (instances pinned to
-/// disjoint cores with systemd's CPUAffinity= do not divide) and takes its share of its CPUs: ⌊n / w⌋, plus one
-/// for the first n mod w workers in name order. A registration whose worker died is removed by whoever finds it.
+/// Before each image a worker counts the live registrations of its own host (its kernel's boot id: a cache on a
+/// shared file system is not a host) whose CPUs overlap its own (instances pinned to disjoint cores with systemd's
+/// CPUAffinity= do not divide) and takes its share of its CPUs: ⌊n / w⌋, plus one for the first n mod w workers in
+/// name order. A registration whose worker died is removed by whoever finds it.
 public final class CoreShare: Sendable {
     /// `<cache>/workers/<name>.lock`
     let path: String
+    let host: String
     let cpus: Set<Int>
     let available: Int
     private let state = Mutex(State())
@@ -30,15 +32,24 @@ public final class CoreShare: Sendable {
 
     static let suffix = ".lock"
 
-    /// A worker named `name` (unique per worker) in `directory` that may run `available` threads on `cpus`.
-    public init(directory: URL, name: String, cpus: [Int], available: Int) {
+    /// A worker named `name` (unique per worker) in `directory` that may run `available` threads on `cpus` of
+    /// `host`.
+    public init(directory: URL, name: String, cpus: [Int], available: Int, host: String = CoreShare.thisHost) {
         let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
         path = directory.appendingPathComponent(safe + Self.suffix).path
+        self.host = host
         self.cpus = Set(cpus)
         self.available = available
     }
 
     deinit { leave() }
+
+    /// This machine: its kernel's boot id, which containers on it share, or its host name.
+    public static let thisHost: String = {
+        let bootID = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return bootID.flatMap { $0.isEmpty ? nil : $0 } ?? ProcessInfo.processInfo.hostName
+    }()
 
     var directory: String { (path as NSString).deletingLastPathComponent }
 
@@ -56,7 +67,7 @@ public final class CoreShare: Sendable {
             let staging = directory + "/." + (path as NSString).lastPathComponent + ".new"
             let fd = open(staging, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw FileError.system("open", staging) }
-            let text = Array((cpus.sorted().map(String.init).joined(separator: ",") + "\n").utf8)
+            let text = Array("host \(host)\ncpus \(cpus.sorted().map(String.init).joined(separator: ","))\n".utf8)
             guard flock(fd, LOCK_EX | LOCK_NB) == 0, write(fd, text, text.count) == text.count, rename(staging, path) == 0 else {
                 let failure = FileError.system("register in", directory)
                 unlink(staging)
@@ -77,25 +88,24 @@ public final class CoreShare: Sendable {
         }
     }
 
-    /// The live registrations that share a CPU with this worker, this one included, and this one's place among
-    /// them in name order.
+    /// The live registrations of this host that share a CPU with this worker, this one included, and this one's
+    /// place among them in name order.
     func sharing() -> (rank: Int, count: Int) {
         let mine = (path as NSString).lastPathComponent
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(Self.suffix) && !$0.hasPrefix(".") && $0 != mine }
         var peers = [mine]
         for name in names {
-            if let theirs = Self.liveCPUs(directory + "/" + name), theirs.isEmpty || !theirs.isDisjoint(with: cpus) {
-                peers.append(name)
-            }
+            guard let theirs = Self.live(directory + "/" + name), theirs.host == host else { continue }
+            if theirs.cpus.isEmpty || !theirs.cpus.isDisjoint(with: cpus) { peers.append(name) }
         }
         peers.sort()
         return (peers.firstIndex(of: mine)!, peers.count)
     }
 
-    /// The CPUs a live worker's registration names (none when they cannot be read: taken to overlap); nil when its
-    /// worker is gone, in which case the file is removed.
-    private static func liveCPUs(_ path: String) -> Set<Int>? {
+    /// The host and CPUs a live worker's registration names (no CPUs when they cannot be read: taken to overlap);
+    /// nil when its worker is gone, in which case the file is removed.
+    private static func live(_ path: String) -> (host: String, cpus: Set<Int>)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }  // removed meanwhile
         defer { close(fd) }
@@ -105,8 +115,12 @@ public final class CoreShare: Sendable {
         }
         var bytes = [UInt8](repeating: 0, count: 65_536)
         let count = read(fd, &bytes, bytes.count)
-        return Set(String(decoding: bytes.prefix(max(0, count)), as: UTF8.self)
-            .split(whereSeparator: { $0 == "," || $0 == "\n" }).compactMap { Int($0) })
+        var fields: [Substring: Substring] = [:]
+        for line in String(decoding: bytes.prefix(max(0, count)), as: UTF8.self).split(separator: "\n") {
+            let pair = line.split(separator: " ", maxSplits: 1)
+            if pair.count == 2 { fields[pair[0]] = pair[1] }
+        }
+        return (String(fields["host"] ?? ""), Set((fields["cpus"] ?? "").split(separator: ",").compactMap { Int($0) }))
     }
 
     /// This worker's share of `available` threads when `count` workers divide them and it is `rank`-th.
