@@ -8,10 +8,10 @@ import Glibc
 #endif
 
 /// The workers of one host divide its cores instead of each starting a thread per core (docs/WORKER-PIPELINE.md,
-/// "Several workers on one host"). The workers of a host find each other in the cache directory they share. While it works
-/// on a task, a worker is registered in `<cache>/workers/` with a file that names the CPUs it may run on and that
-/// it holds locked; the kernel drops the lock when the worker exits, even by SIGKILL. Idle workers are not
-/// registered, so they take no one's cores.
+/// "Several workers on one host"). They find each other in the cache directory they share. While it works on a
+/// task, a worker is registered in `<cache>/workers/` with a file that names its host and the CPUs it may run on,
+/// and that it holds locked; the kernel drops the lock when the worker exits, even by SIGKILL. Idle workers are
+/// not registered, so they take no one's cores.
 ///
 /// Before each image a worker counts the live registrations of its own host (its kernel's boot id: a cache on a
 /// shared file system is not a host) whose CPUs overlap its own (instances pinned to disjoint cores with systemd's
