@@ -57,25 +57,25 @@ extension CLIPVisionTransformer {
         let patches = x.rows(1..<x.rows)
         let flagged = SCCLIPMath.outliers(patches)
         let middle = SCCLIPMath.cosine(SCCLIPMath.repair(inputs.middle.rows(1..<inputs.middle.rows), flagged, gridWidth: gw))
-        let preAggregation = SCCLIPMath.rowNormalized(SCCLIPMath.floored(middle))
-        let postAggregation = SCCLIPMath.rowNormalized(SCCLIPMath.floored(SCCLIPMath.cosine(inputs.early.rows(1..<inputs.early.rows))))
+        let preAggregation = SCCLIPMath.flooredRowNormalized(middle)
+        let postAggregation = SCCLIPMath.flooredRowNormalized(SCCLIPMath.cosine(inputs.early.rows(1..<inputs.early.rows)))
         let steering = SCCLIPMath.steering(middle)
-        // Attn_A(z): A = ½ [softmax(steering) + softmax(s k kᵀ)], k and v from ln1(z), the last block's weights.
+        // Attn_A(z) before out_proj: A = ½ [softmax(steering) + softmax(s k kᵀ)], k and v from ln1(z), the last
+        // block's weights.
         func attend(_ z: Matrix) -> Matrix {
             let y = layerNorm(z, weight: last.norm1Weight, bias: last.norm1Bias, eps: settings.eps)
             let k = linear(y, weight: last.kWeight, bias: last.kBias)
-            return last.attentionOutput(similarityAttention(terms: [(k, k)], v: last.values(y), heads: heads,
-                                                            shared: steering, weightScale: 0.5))
+            return similarityAttention(terms: [(k, k)], v: last.values(y), heads: heads, shared: steering, weightScale: 0.5)
         }
-        func plusClass(_ m: Matrix, _ source: Matrix) -> Matrix {
-            var m = m
-            let w = inputs.layers.classWeight
-            for r in 0..<n { for c in 0..<m.cols { m[r, c] += w * source[0, c] } }
-            return m
-        }
-        // Agg(S_post, ·) is linear: the two branches are summed first and aggregated once.
-        var branches = plusClass(attend(SCCLIPMath.aggregate(preAggregation, SCCLIPMath.repair(patches, flagged, gridWidth: gw))), x)
-        addInPlace(&branches, plusClass(attend(inputs.levelSum.rows(1..<inputs.levelSum.rows)), inputs.levelSum))
+        // The branches, out_proj(Attn_A(pre-aggregated repaired patches)) + w·x_cls and out_proj(Attn_A(level sum)) +
+        // w·levelSum_cls, are summed before anything else, and out_proj and Agg(S_post, ·) are linear: so both
+        // contexts go through out_proj as one sum (its bias then added once more), and the sum is aggregated once.
+        var context = attend(SCCLIPMath.aggregate(preAggregation, SCCLIPMath.repair(patches, flagged, gridWidth: gw)))
+        addInPlace(&context, attend(inputs.levelSum.rows(1..<inputs.levelSum.rows)))
+        var branches = last.attentionOutput(context)
+        let w = inputs.layers.classWeight
+        let added = (0..<branches.cols).map { c in last.outBias[c] + w * x[0, c] + w * inputs.levelSum[0, c] }
+        for r in 0..<n { for c in 0..<branches.cols { branches[r, c] += added[c] } }
         return SCCLIPMath.aggregate(postAggregation, branches)
     }
 }
@@ -184,23 +184,26 @@ enum SCCLIPMath {
         return out
     }
 
-    /// Similarities below 0.4 set to 0.
-    static func floored(_ s: Matrix, below threshold: Float = 0.4) -> Matrix {
-        var s = s
-        for i in s.data.indices where s.data[i] < threshold { s.data[i] = 0 }
-        return s
-    }
-
-    /// Each row divided by its sum + 1e-6: Agg(S, X) = this · X.
-    static func rowNormalized(_ s: Matrix) -> Matrix {
-        var s = s
-        for r in 0..<s.rows {
-            var sum: Float = 0
-            for c in 0..<s.cols { sum += s[r, c] }
-            let inverse = 1 / (sum + 1e-6)
-            for c in 0..<s.cols { s[r, c] *= inverse }
+    /// Similarities below 0.4 set to 0, then each row divided by its sum + 1e-6: Agg(S, X) = this · X.
+    static func flooredRowNormalized(_ s: Matrix, below threshold: Float = 0.4) -> Matrix {
+        var out = s
+        let cols = s.cols
+        out.data.withUnsafeMutableBufferPointer { buffer in
+            let p = buffer.baseAddress!
+            Parallel.forEachChunk(s.rows, grain: 16) { rows in
+                for r in rows {
+                    let row = p + r * cols
+                    var sum: Float = 0
+                    for c in 0..<cols {
+                        if row[c] < threshold { row[c] = 0 }
+                        sum += row[c]
+                    }
+                    let inverse = 1 / (sum + 1e-6)
+                    for c in 0..<cols { row[c] *= inverse }
+                }
+            }
         }
-        return s
+        return out
     }
 
     static func aggregate(_ weights: Matrix, _ x: Matrix) -> Matrix {
@@ -220,8 +223,10 @@ enum SCCLIPMath {
     /// out: the attention weights every head shares.
     static func steering(_ s: Matrix) -> [Float] {
         let mean = s.data.reduce(Float(0), +) / Float(s.data.count)
-        var g = s.data.map { 3 * ($0 - mean) }
-        for i in g.indices where g[i] < 0 { g[i] = -.infinity }
+        var g = s.data.map { value in
+            let centred = 3 * (value - mean)
+            return centred < 0 ? -Float.infinity : centred
+        }
         g.withUnsafeMutableBufferPointer { softmaxRows($0.baseAddress!, rows: s.rows, cols: s.cols, scale: 1, causal: false) }
         return g
     }

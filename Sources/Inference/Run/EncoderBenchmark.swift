@@ -98,9 +98,9 @@ public enum Benchmark {
         case .clearclip, .naclip: lastLayer = 2 * n * 3 * d * d + 2 * 2 * n * n * d
         case .sclip: lastLayer = 2 * n * (4 * d * d + 2 * d * i) + 3 * 2 * n * n * d
         case .scclip:
-            // Two branches (k, v and output projections; k kᵀ and weights·values), the outlier distances, two
-            // similarities and three aggregations over the patches.
-            lastLayer = 2 * (2 * hw * 3 * d * d + 2 * 2 * hw * hw * d) + hw * hw * d * 3 + 2 * 2 * hw * hw * d + 3 * 2 * hw * hw * d
+            // Two branches (k and v projections; k kᵀ and weights·values) and one output projection of their sum;
+            // over the patches, the outlier distances, two similarities and two aggregations (N×N·D products each).
+            lastLayer = 2 * (2 * hw * 2 * d * d + 2 * 2 * hw * hw * d) + 2 * hw * d * d + 5 * 2 * hw * hw * d
         }
         return 2 * hw * 3 * p * p * d + Double(v.numHiddenLayers - 1) * fullLayer + lastLayer
             + 2 * hw * d * e + 2 * hw * e * Double(classes)
