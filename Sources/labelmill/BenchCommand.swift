@@ -46,7 +46,7 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Key-smoothing threshold (0 = off; mode maskclip only).") var keySmoothing: Float = 0
         @Option(help: "Dense mode: maskclip, clearclip, sclip, naclip or scclip.") var mode: DenseMode = .maskclip
         @Option(help: "The encoder's number format: fp32, bf16 or auto (bf16 where it is faster).") var precision: Precision = .fp32
-        @Option(help: "Compute threads (default: every core).") var threads: Int?
+        @Option(help: "Compute threads (default: the CPUs this process may use).") var threads: Int?
         @Flag(help: "End with one JSON line.") var json = false
         @OptionGroup var logging: LoggingOptions
 

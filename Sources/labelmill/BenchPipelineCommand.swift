@@ -20,7 +20,7 @@ extension BenchCommand {
         @Option(help: "Resize so the short side is this long.") var shortSide = 448
         @Option(help: "Times each image is labeled each way.") var passes = 2
         @Option(help: "The encoder's number format: fp32, bf16 or auto.") var precision: Precision = .fp32
-        @Option(help: "Compute threads (default: every core).") var threads: Int?
+        @Option(help: "Compute threads (default: the CPUs this process may use).") var threads: Int?
         @Option(help: "A Python with torch and Pillow: also time scripts/bench_torch.py --pipeline on the same images.") var torchPython: String?
         @Option(help: "The PyTorch script.") var torchScript = "scripts/bench_torch.py"
         @Flag(help: "End with one JSON line.") var json = false

@@ -36,7 +36,7 @@ struct LabelCommand: ParsableCommand {
     @Argument(help: "Image files (JPEG or PNG) and folders of them.")
     var images: [String]
 
-    @Option(help: "Compute threads (default: every core).")
+    @Option(help: "Compute threads (default: the CPUs this process may use).")
     var threads: Int?
 
     @OptionGroup var logging: LoggingOptions
