@@ -88,7 +88,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Blas: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Which GEMM engine and OpenBLAS kernel run (after labelmill's check for a generic one), and their sgemm GFLOP/s.",
+            abstract: "Which GEMM engine and OpenBLAS kernel run (after labelmill's check for a generic one), their sgemm GFLOP/s, and SC-CLIP's symmetric product against one sgemm.",
             discussion: "Example:\n  labelmill bench blas --size 2048")
 
         @Option(help: "Square sgemm size.") var size = 2048
@@ -104,13 +104,16 @@ struct BenchCommand: ParsableCommand {
             let check = Benchmark.gemmCheck()
             print(String(format: "%@; sgemm %d³: %.1f GFLOP/s; a fixed 67×45×129 product is within %.1e of exact", info.description,
                          size, gflops, check))
+            let gram = Benchmark.gramTimes()
+            print(String(format: "self-similarity 784×768 (SC-CLIP's token similarities): %.2f ms as a symmetric product, %.2f ms as one sgemm",
+                         gram.gram, gram.sgemm))
             if json {
                 struct Report: Encodable {
                     let engine: String; let kernel: String; let replaced: String?; let threads: Int; let sgemm_gflops: Double
-                    let gemm_check: Double
+                    let gemm_check: Double; let gram_ms: Double; let gram_as_sgemm_ms: Double
                 }
                 let report = Report(engine: info.engine, kernel: info.kernel, replaced: info.replaced, threads: info.threads,
-                                    sgemm_gflops: gflops, gemm_check: check)
+                                    sgemm_gflops: gflops, gemm_check: check, gram_ms: gram.gram, gram_as_sgemm_ms: gram.sgemm)
                 print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
             }
         }

@@ -136,4 +136,27 @@ import Testing
             }
         }
     }
+
+    /// Sizes below one block, a whole block, and several blocks with a part of one (and of a copy tile) left over.
+    @Test(arguments: [(1, 3), (7, 5), (128, 9), (300, 37)])
+    mutating func gramMatchesNaive(rows n: Int, cols k: Int) {
+        let a = random(n * k)
+        var c = [Float](repeating: .nan, count: n * n)
+        a.withUnsafeBufferPointer { pa in c.withUnsafeMutableBufferPointer { gram(pa.baseAddress!, rows: n, cols: k, alpha: -2, into: $0.baseAddress!) } }
+        #expect(!c.contains { $0.isNaN }, "every element written")
+        var worst = 0.0
+        for i in 0..<n {
+            for j in 0..<n {
+                let exact = -2 * (0..<k).reduce(0.0) { $0 + Double(a[i * k + $1]) * Double(a[j * k + $1]) }
+                worst = max(worst, abs(Double(c[i * n + j]) - exact))
+            }
+        }
+        #expect(worst < 1e-3, "largest difference \(worst)")
+    }
+
+    /// What `bench encoder` counts: blocks of 128 rows, each against the rows up to its last.
+    @Test func gramCountsItsMultiplyAdds() {
+        #expect(gramMultiplyAdds(rows: 100, cols: 2) == 100 * 100 * 2)
+        #expect(gramMultiplyAdds(rows: 300, cols: 37) == (128 * 128 + 128 * 256 + 44 * 300) * 37)
+    }
 }

@@ -130,17 +130,18 @@ enum SCCLIPMath {
         return best
     }
 
-    /// ‖p_i − p_j‖² for all pairs [N, N] as ‖p_i‖² + ‖p_j‖² − 2 p_i·p_j (one GEMM), never below 0.
+    /// ‖p_i − p_j‖² for all pairs [N, N] as ‖p_i‖² + ‖p_j‖² − 2 p_i·p_j (one symmetric product, whose diagonal
+    /// gives the ‖p_i‖²), never below 0.
     static func squaredDistances(_ p: Matrix) -> [Float] {
-        let (n, d) = (p.rows, p.cols)
+        let n = p.rows
         var out = [Float](repeating: 0, count: n * n)
-        let norms = (0..<n).map { i in (0..<d).reduce(Float(0)) { $0 + p[i, $1] * p[i, $1] } }
         p.data.withUnsafeBufferPointer { a in
-            out.withUnsafeMutableBufferPointer { o in
-                BLAS.sgemm(transB: true, m: n, n: n, k: d, alpha: -2, a: a.baseAddress!, lda: d, b: a.baseAddress!, ldb: d,
-                           c: o.baseAddress!, ldc: n)
-                for i in 0..<n {
-                    for j in 0..<n { o[i * n + j] = max(o[i * n + j] + norms[i] + norms[j], 0) }
+            out.withUnsafeMutableBufferPointer { buffer in
+                let o = buffer.baseAddress!
+                gram(a.baseAddress!, rows: n, cols: p.cols, alpha: -2, into: o)
+                let norms = (0..<n).map { -0.5 * o[$0 * n + $0] }
+                Parallel.forEachChunk(n) { rows in
+                    for i in rows { for j in 0..<n { o[i * n + j] = max(o[i * n + j] + norms[i] + norms[j], 0) } }
                 }
             }
         }
@@ -177,8 +178,7 @@ enum SCCLIPMath {
         var out = Matrix(rows: p.rows, cols: p.rows)
         unit.data.withUnsafeBufferPointer { u in
             out.data.withUnsafeMutableBufferPointer { o in
-                BLAS.sgemm(transB: true, m: p.rows, n: p.rows, k: p.cols, a: u.baseAddress!, lda: p.cols,
-                           b: u.baseAddress!, ldb: p.cols, c: o.baseAddress!, ldc: p.rows)
+                gram(u.baseAddress!, rows: p.rows, cols: p.cols, into: o.baseAddress!)
             }
         }
         return out

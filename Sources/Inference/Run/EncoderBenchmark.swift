@@ -99,8 +99,10 @@ public enum Benchmark {
         case .sclip: lastLayer = 2 * n * (4 * d * d + 2 * d * i) + 3 * 2 * n * n * d
         case .scclip:
             // Two branches (k and v projections; k kᵀ and weights·values) and one output projection of their sum;
-            // over the patches, the outlier distances, two similarities and two aggregations (N×N·D products each).
-            lastLayer = 2 * (2 * hw * 2 * d * d + 2 * 2 * hw * hw * d) + 2 * hw * d * d + 5 * 2 * hw * hw * d
+            // over the patches, two aggregations (N×N·D products) and the outlier distances and two similarities
+            // (symmetric: `gram` does part of an N×N·D product).
+            let symmetric = Double(gramMultiplyAdds(rows: gh * gw, cols: v.hiddenSize))
+            lastLayer = 2 * (2 * hw * 2 * d * d + 2 * 2 * hw * hw * d) + 2 * hw * d * d + 2 * 2 * hw * hw * d + 3 * 2 * symmetric
         }
         return 2 * hw * 3 * p * p * d + Double(v.numHiddenLayers - 1) * fullLayer + lastLayer
             + 2 * hw * d * e + 2 * hw * e * Double(classes)
@@ -158,6 +160,26 @@ public enum Benchmark {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         return 2 * Double(n * n * n) / best / 1e9
+    }
+
+    /// The best of `runs` times, in ms, of the self-similarity A Aᵀ [n, n] of A [n, k] as `gram` computes it and as
+    /// one full sgemm (SC-CLIP's token similarities are n = 784, k = 768 at 448²).
+    public static func gramTimes(n: Int = 784, k: Int = 768, runs: Int = 20) -> (gram: Double, sgemm: Double) {
+        var a = [Float](repeating: 0, count: n * k)
+        for i in a.indices { a[i] = Float((i * 7919) % 1000) / 1000 - 0.5 }
+        var c = [Float](repeating: 0, count: n * n)
+        func best(_ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Double {
+            var best = Double.infinity
+            for _ in 0...runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                a.withUnsafeBufferPointer { pa in c.withUnsafeMutableBufferPointer { body(pa.baseAddress!, $0.baseAddress!) } }
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            return best
+        }
+        let viaGram = best { gram($0, rows: n, cols: k, into: $1) }
+        let viaSgemm = best { BLAS.sgemm(transB: true, m: n, n: n, k: k, a: $0, lda: k, b: $0, ldb: k, c: $1, ldc: n) }
+        return (viaGram, viaSgemm)
     }
 
     /// Peak resident set size of this process so far.
