@@ -298,8 +298,9 @@ import Support
         let upload = try await live.admin.uploadManifest(file: file.path)
         let request = CreateJobRequest(name: nil, model: "tiny", classes: ["a", "b"], settings: JobSettings(),
                                        idempotencyKey: "submit-retry-test", manifestUpload: upload)
-        let first = try await live.admin.createJob(request)
-        let again = try await live.admin.createJob(request)
+        let admin = live.patientAdmin
+        let first = try await admin.createJob(request)
+        let again = try await admin.createJob(request)
         #expect(first.created && !again.created && again.id == first.id && again.images == 3)
         var withoutKey = request
         withoutKey.idempotencyKey = nil
@@ -336,8 +337,9 @@ import Support
         _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
         let request = CreateJobRequest(name: nil, model: "tiny", classes: ["a", "b"], settings: JobSettings(), idempotencyKey: "k1",
                                        manifest: Self.manifest)
-        let first = try await live.admin.createJob(request)
-        let second = try await live.admin.createJob(request)
+        let admin = live.patientAdmin
+        let first = try await admin.createJob(request)
+        let second = try await admin.createJob(request)
         #expect(first.id == second.id && first.created && !second.created)
     }
 }

@@ -49,6 +49,14 @@ final class LiveCoordinator: Sendable {
 
     var admin: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.adminToken, retry: .immediate(maxAttempts: 2)) }
     var worker: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.workerToken, retry: .immediate(maxAttempts: 2)) }
+    /// An admin client that sends each request once and waits as long as it takes, for tests that assert what one
+    /// request did. With `admin`, a job creation queued behind another test's (the coordinator's job threads are
+    /// per process, and this process runs many coordinators) can outlast the 30 s stall timeout; the retry then
+    /// rightly answers `created: false`.
+    var patientAdmin: CoordinatorClient {
+        let http = HTTPClient(configuration: .init(session: .init(requestTimeout: .seconds(600), stallTimeout: .seconds(600))))
+        return CoordinatorClient(baseURL: url, token: Self.adminToken, http: http, retry: .none)
+    }
 
     /// Registers the tiny model and submits a job; waits until its class embeddings are ready.
     func submit(_ manifest: String, classes: [String] = ["cat", "dog", "tree", "sky", "person"],

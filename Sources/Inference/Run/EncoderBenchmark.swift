@@ -165,8 +165,7 @@ public enum Benchmark {
     /// The best of `runs` times, in ms, of the self-similarity A Aᵀ [n, n] of A [n, k] as `gram` computes it and as
     /// one full sgemm (SC-CLIP's token similarities are n = 784, k = 768 at 448²).
     public static func gramTimes(n: Int = 784, k: Int = 768, runs: Int = 20) -> (gram: Double, sgemm: Double) {
-        var a = [Float](repeating: 0, count: n * k)
-        for i in a.indices { a[i] = Float((i * 7919) % 1000) / 1000 - 0.5 }
+        let a = (0..<n * k).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 }
         var c = [Float](repeating: 0, count: n * n)
         func best(_ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Double {
             var best = Double.infinity
