@@ -129,6 +129,7 @@ void lm_add(float *x, const float *y, long n) {
     for (long i = 0; i < n; i++) x[i] += y[i];
 }
 
+MULTIVERSION
 void lm_exp(const float *x, float *out, long n) {
     for (long i = 0; i < n; i++) out[i] = fast_exp(x[i]);
 }

@@ -26,9 +26,9 @@ import Testing
     }
 
     /// PAMR's C kernels against the formulas of docs/DENSE-MODES.md §3 written out in Double, on an odd-sized image
-    /// with a dilation wider than it (every neighbour clamped).
+    /// with a dilation wider than it (every neighbour clamped), and six classes (a group of four and one of two).
     @Test mutating func pamrMatchesNaive() {
-        let (h, w, k, dilations, iterations) = (9, 13, 3, [1, 2, 20], 3)
+        let (h, w, k, dilations, iterations) = (9, 13, 6, [1, 2, 20], 3)
         let image = random(3 * h * w), start = random(k * h * w)
         var scores = start
         PAMR.refine(&scores, classes: k, image: image, height: h, width: w, dilations: dilations, iterations: iterations)
@@ -66,6 +66,21 @@ import Testing
         }
         #expect(zip(scores, expected).allSatisfy { abs(Double($0) - $1) < 1e-4 }, "max \(zip(scores, expected).map { abs(Double($0) - $1) }.max()!)")
         #expect(zip(scores, start).contains { $0 != $1 })
+    }
+
+    /// The iterations that one sweep down the image runs together change the order of the work, never a value:
+    /// on an image taller than the farthest neighbour row, every depth gives the same bits as one at a time.
+    @Test mutating func pamrSweepDepthChangesNothing() {
+        let (h, w, k, dilations, iterations) = (41, 37, 7, [2, 5], 7)
+        let image = random(3 * h * w), start = random(k * h * w)
+        var results: [[Float]] = []
+        for depth in [1, 2, 3, 7] {
+            var scores = start
+            PAMR.refine(&scores, classes: k, image: image, height: h, width: w, dilations: dilations, iterations: iterations, depth: depth)
+            results.append(scores)
+        }
+        #expect(results.allSatisfy { $0 == results[0] })
+        #expect(results[0] != start)
     }
 
     @Test mutating func layerNormMatchesNaive() {

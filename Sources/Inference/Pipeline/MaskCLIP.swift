@@ -171,14 +171,17 @@ public struct MaskCLIP: Sendable {
     /// PAMR's input and output: the scores upsampled to the image [Q, h, w], refined.
     func refinedScores(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage, resized: PreparedImage) -> [Float] {
         let (h, w, k) = (image.height, image.width, scores.cols)
-        let middle = scores.data.withUnsafeBufferPointer {
-            Resample.bilinear($0, height: grid.0, width: grid.1, channels: k, toHeight: through.0, toWidth: through.1)
-        }
-        let channelsLast = middle.withUnsafeBufferPointer {
-            Resample.bilinear($0, height: through.0, width: through.1, channels: k, toHeight: h, toWidth: w)
-        }
-        var planes = [Float](repeating: 0, count: k * h * w)
-        for p in 0..<h * w { for c in 0..<k { planes[c * h * w + p] = channelsLast[p * k + c] } }
+        var planes: [Float] = {  // the upsampling's buffers are freed before PAMR's are made
+            let middle = scores.data.withUnsafeBufferPointer {
+                Resample.bilinear($0, height: grid.0, width: grid.1, channels: k, toHeight: through.0, toWidth: through.1)
+            }
+            let channelsLast = middle.withUnsafeBufferPointer {
+                Resample.bilinear($0, height: through.0, width: through.1, channels: k, toHeight: h, toWidth: w)
+            }
+            var planes = [Float](repeating: 0, count: k * h * w)
+            for p in 0..<h * w { for c in 0..<k { planes[c * h * w + p] = channelsLast[p * k + c] } }
+            return planes
+        }()
         var guide = [Float](repeating: 0, count: 3 * h * w)
         let plane = resized.resizedHeight * resized.resizedWidth
         for c in 0..<3 {
@@ -208,9 +211,11 @@ public struct MaskCLIP: Sendable {
         let (ph, pw) = ((th + p - 1) / p * p, (tw + p - 1) / p * p)
         let tokens = ph / p * (pw / p) + 1
         let windows = c > 0 ? 3 * h * w + h * w * (k + 1) + ph * pw * k : 0
-        // PAMR at the image's size: the scores three times over (two passes of upsampling, then two buffers), the
-        // guide and the neighbours' weights.
-        let pamr = options.pamrIterations > 0 ? height * width * (3 * k + 3 + 8 * options.pamrDilations.count) + h * w * k : 0
+        // PAMR at the image's size: the upsampled scores and the guide, then the scores twice and the neighbours'
+        // weights in padded rows (or, before, the two passes of upsampling).
+        let stride = PAMR.Layout(width: width, dilations: options.pamrDilations).stride
+        let pamr = options.pamrIterations > 0
+            ? height * width * (k + 3) + max(height * stride * (2 * k + 8 * options.pamrDilations.count), height * width * k + h * w * k) : 0
         let floats = 2 * 3 * ph * pw + tokens * (6 * vision.hiddenSize + vision.intermediateSize)
             + min(Parallel.workers, vision.numAttentionHeads) * options.mode.attentionMatrices * tokens * tokens + 4 * tokens * k
             + 2 * Parallel.workers * w * k + windows + pamr
