@@ -31,8 +31,7 @@ import Support
     @Test func leaseUploadAndFencing() async throws {
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
-        // A lease that outlasts the test on a busy machine (the default 5 s once ran out mid-test in the full suite).
-        let job = try await live.submit(Self.manifest, settings: JobSettings(shortSide: 48, shardSize: 2, leaseSeconds: 120))
+        let job = try await live.submit(Self.manifest)
         let worker = live.worker
         let task = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
         #expect(task.images.count == 2)
@@ -94,9 +93,7 @@ import Support
     @Test func foreignUploadsWriteNothing() async throws {
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
-        // A lease that outlasts the test on a loaded machine: with the default 5 s one, a stale lease (409) once
-        // answered before the unknown image (404) could be checked.
-        _ = try await live.submit(Self.manifest, settings: JobSettings(shortSide: 48, shardSize: 2, leaseSeconds: 120))
+        _ = try await live.submit(Self.manifest)
         let worker = live.worker
         let task = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
         let png = try ImageCodec.encodeLabelPNG(LabelMap(width: 2, height: 2, indices: [0, 1, 0, 1]))

@@ -58,9 +58,12 @@ final class LiveCoordinator: Sendable {
         return CoordinatorClient(baseURL: url, token: Self.adminToken, http: http, retry: .none)
     }
 
-    /// Registers the tiny model and submits a job; waits until its class embeddings are ready.
+    /// Registers the tiny model and submits a job; waits until its class embeddings are ready. The default lease
+    /// outlasts any test on a loaded machine: the suites run side by side in one process, and with a 5 s one,
+    /// leases ran out between a claim and its upload in four tests at different times (a 409 in place of what the
+    /// test checks). A test about expiry sets its own.
     func submit(_ manifest: String, classes: [String] = ["cat", "dog", "tree", "sky", "person"],
-                settings: JobSettings = JobSettings(shortSide: 48, shardSize: 2, leaseSeconds: 5)) async throws -> String {
+                settings: JobSettings = JobSettings(shortSide: 48, shardSize: 2, leaseSeconds: 120)) async throws -> String {
         _ = try await admin.addModel(name: "tiny", directory: Self.tinyModel)
         let job = try await admin.createJob(CreateJobRequest(name: "test", model: "tiny", classes: classes, settings: settings,
                                                              idempotencyKey: nil, manifest: manifest))
