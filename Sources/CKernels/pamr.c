@@ -33,31 +33,36 @@ static void offsets(const int *dilations, int count, int w, int dy[], int dx[]) 
     }
 }
 
-// Fills the padding of `count` padded rows.
-static void pad(float *rows, long count, int w, int stride, int left) {
-    for (long r = 0; r < count; r++) {
-        float *row = rows + r * stride;
-        for (int x = 0; x < left; x++) row[x] = row[left];
-        for (int x = left + w; x < stride; x++) row[x] = row[left + w - 1];
+// Fills the padding of one padded row.
+static void pad(float *row, int w, int stride, int left) {
+    for (int x = 0; x < left; x++) row[x] = row[left];
+    for (int x = left + w; x < stride; x++) row[x] = row[left + w - 1];
+}
+
+void lm_pamr_pad(float *padded, long row_from, long row_to, int h, int w, int stride, int left, long plane) {
+    for (long r = row_from; r < row_to; r++) pad(padded + r / h * plane + r % h * stride, w, stride, left);
+}
+
+void lm_pamr_spread(const float *packed, float *padded, long row_from, long row_to, int h, int w, int stride, int left,
+                    long plane) {
+    for (long r = row_from; r < row_to; r++) {
+        float *row = padded + r / h * plane + r % h * stride;
+        memcpy(row + left, packed + r * w, sizeof(float) * (size_t)w);
+        pad(row, w, stride, left);
     }
 }
 
-void lm_pamr_spread(const float *packed, float *padded, long row_from, long row_to, int w, int stride, int left) {
-    for (long r = row_from; r < row_to; r++) memcpy(padded + r * stride + left, packed + r * w, sizeof(float) * (size_t)w);
-    pad(padded + row_from * stride, row_to - row_from, w, stride, left);
-}
-
-void lm_pamr_gather(const float *padded, float *packed, long row_from, long row_to, int w, int stride, int left) {
-    for (long r = row_from; r < row_to; r++) memcpy(packed + r * w, padded + r * stride + left, sizeof(float) * (size_t)w);
+void lm_pamr_gather(const float *padded, float *packed, long row_from, long row_to, int h, int w, int stride, int left,
+                    long plane) {
+    for (long r = row_from; r < row_to; r++) memcpy(packed + r * w, padded + r / h * plane + r % h * stride + left, sizeof(float) * (size_t)w);
 }
 
 // Row by row, vectorised across the row: the channel's spread over the centre (counted once per dilation) and its
 // neighbours (two passes: mean, then squares), the weights' logits, and their softmax over neighbours, worked out
 // in the affinity rows themselves.
 MULTIVERSION
-void lm_pamr_affinity(const float *image, int h, int w, int stride, int left, const int *dilations, int count,
-                      float *affinity, int row_from, int row_to) {
-    const size_t plane = (size_t)h * stride;
+void lm_pamr_affinity(const float *image, int h, int w, int stride, int left, long plane, const int *dilations,
+                      int count, float *affinity, int row_from, int row_to) {
     const int neighbours = 8 * count;
     int dy[64 * 8], dx[64 * 8];
     offsets(dilations, count, w, dy, dx);
@@ -152,8 +157,7 @@ ALWAYS_INLINE void step_row(const int classes, const float *weights, size_t plan
 
 // One iteration's row y of classes class_from..<class_to, four classes at a time, then the row's padding.
 ALWAYS_INLINE void step(const float *affinity, const float *source, float *target, int h, int w, int stride, int left,
-                        const int *dy, const int *dx, int neighbours, int class_from, int class_to, int y) {
-    const size_t plane = (size_t)h * stride;
+                        size_t plane, const int *dy, const int *dx, int neighbours, int class_from, int class_to, int y) {
     ptrdiff_t shift[64 * 8];
     for (int n = 0; n < neighbours; n++) shift[n] = (ptrdiff_t)clamp(y + dy[n], 0, h - 1) * stride + left + dx[n];
     const float *weights = affinity + (size_t)y * stride;
@@ -167,7 +171,7 @@ ALWAYS_INLINE void step(const float *affinity, const float *source, float *targe
         default: step_row(4, weights, plane, from, shift, neighbours, to, w); break;
         }
     }
-    for (int c = class_from; c < class_to; c++) pad(target + c * plane + (size_t)y * stride, 1, w, stride, left);
+    for (int c = class_from; c < class_to; c++) pad(target + c * plane + (size_t)y * stride, w, stride, left);
 }
 
 // `depth` iterations at a time in one sweep down the image, so each row's scores are used again while they are still
@@ -176,7 +180,7 @@ ALWAYS_INLINE void step(const float *affinity, const float *source, float *targe
 // iteration t - 2's row r, which iteration t - 1 no longer needs once it has passed row r + lag (it did, earlier in
 // the same sweep position or before).
 MULTIVERSION
-void lm_pamr_iterate(const float *affinity, float *first, float *second, int h, int w, int stride, int left,
+void lm_pamr_iterate(const float *affinity, float *first, float *second, int h, int w, int stride, int left, long plane,
                      const int *dilations, int count, int iterations, int depth, int class_from, int class_to) {
     const int neighbours = 8 * count;
     int dy[64 * 8], dx[64 * 8];
@@ -193,8 +197,8 @@ void lm_pamr_iterate(const float *affinity, float *first, float *second, int h, 
                 const int y = s - t * lag;
                 if (y < 0) break;
                 if (y >= h) continue;
-                step(affinity, buffers[(done + t) % 2], buffers[(done + t + 1) % 2], h, w, stride, left, dy, dx,
-                     neighbours, class_from, class_to, y);
+                step(affinity, buffers[(done + t) % 2], buffers[(done + t + 1) % 2], h, w, stride, left, (size_t)plane,
+                     dy, dx, neighbours, class_from, class_to, y);
             }
         }
     }

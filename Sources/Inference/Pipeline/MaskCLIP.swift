@@ -154,45 +154,55 @@ public struct MaskCLIP: Sendable {
     /// `.asResized`, brought to that size), then each pixel's label and confidence by `decision`.
     func refinedLabels(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage,
                        resized: PreparedImage) -> (labels: [UInt8], confidence: [UInt8]?) {
-        let plane = image.height * image.width
-        let full = refinedScores(scores, grid: grid, through: through, image: image, resized: resized)
-        var labels = [UInt8](repeating: 0, count: plane)
-        var confidence = [UInt8](repeating: 0, count: decision.needsProbability ? plane : 0)
-        full.withUnsafeBufferPointer { s in
-            for p in 0..<plane {
-                let (label, sure) = decision.decide(s.baseAddress! + p, stride: plane)
-                labels[p] = label
-                if decision.needsProbability { confidence[p] = sure }
+        let (h, w) = (image.height, image.width)
+        let refined = refinedScores(scores, grid: grid, through: through, image: image, resized: resized)
+        let plane = refined.layout.plane
+        var labels = [UInt8](repeating: 0, count: h * w)
+        var confidence = [UInt8](repeating: 0, count: decision.needsProbability ? h * w : 0)
+        labels.withUnsafeMutableBufferPointer { out in
+            confidence.withUnsafeMutableBufferPointer { sure in
+                let o = out.baseAddress!, confident = decision.needsProbability ? sure.baseAddress : nil
+                Parallel.forEachChunk(h, grain: 8) { rows in
+                    for y in rows {
+                        let row = refined.base + refined.layout.offset(plane: 0, row: y)
+                        for x in 0..<w {
+                            let (label, sure) = decision.decide(row + x, stride: plane)
+                            o[y * w + x] = label
+                            confident?[y * w + x] = sure
+                        }
+                    }
+                }
             }
         }
         return (labels, decision.needsProbability ? confidence : nil)
     }
 
-    /// PAMR's input and output: the scores upsampled to the image [Q, h, w], refined.
-    func refinedScores(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage, resized: PreparedImage) -> [Float] {
+    /// PAMR's input and output: the scores upsampled to the image (a plane per query, written row by row as they
+    /// are upsampled), refined.
+    func refinedScores(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage, resized: PreparedImage) -> PAMR.Planes {
         let (h, w, k) = (image.height, image.width, scores.cols)
-        var planes: [Float] = {  // the upsampling's buffers are freed before PAMR's are made
-            let middle = scores.data.withUnsafeBufferPointer {
-                Resample.bilinear($0, height: grid.0, width: grid.1, channels: k, toHeight: through.0, toWidth: through.1)
+        let layout = PAMR.Layout(height: h, width: w, dilations: options.pamrDilations)
+        let planes = PAMR.Planes(count: k, layout: layout)
+        forEachUpsampledRow(scores, gridHeight: grid.0, gridWidth: grid.1, resizedHeight: through.0, resizedWidth: through.1,
+                            height: h, width: w) { y, row in
+            for c in 0..<k {
+                let target = planes.base + layout.offset(plane: c, row: y)
+                for x in 0..<w { target[x] = row[x * k + c] }
             }
-            let channelsLast = middle.withUnsafeBufferPointer {
-                Resample.bilinear($0, height: through.0, width: through.1, channels: k, toHeight: h, toWidth: w)
-            }
-            var planes = [Float](repeating: 0, count: k * h * w)
-            for p in 0..<h * w { for c in 0..<k { planes[c * h * w + p] = channelsLast[p * k + c] } }
-            return planes
-        }()
-        var guide = [Float](repeating: 0, count: 3 * h * w)
-        let plane = resized.resizedHeight * resized.resizedWidth
-        for c in 0..<3 {
-            let channel = resized.planes[c * plane..<(c + 1) * plane].withUnsafeBufferPointer {
-                Resample.bilinear($0, height: resized.resizedHeight, width: resized.resizedWidth, channels: 1, toHeight: h, toWidth: w)
-            }
-            guide.replaceSubrange(c * h * w..<(c + 1) * h * w, with: channel)
         }
-        PAMR.refine(&planes, classes: k, image: guide, height: h, width: w, dilations: options.pamrDilations,
-                    iterations: options.pamrIterations)
-        return planes
+        planes.pad()
+        let guide: PAMR.Planes = {
+            var packed = [Float](repeating: 0, count: 3 * h * w)
+            let plane = resized.resizedHeight * resized.resizedWidth
+            for c in 0..<3 {
+                let channel = resized.planes[c * plane..<(c + 1) * plane].withUnsafeBufferPointer {
+                    Resample.bilinear($0, height: resized.resizedHeight, width: resized.resizedWidth, channels: 1, toHeight: h, toWidth: w)
+                }
+                packed.replaceSubrange(c * h * w..<(c + 1) * h * w, with: channel)
+            }
+            return packed.withUnsafeBufferPointer { PAMR.Planes($0, count: 3, layout: layout) }
+        }()
+        return PAMR.refine(planes, guide: guide, dilations: options.pamrDilations, iterations: options.pamrIterations)
     }
 
     /// Bytes one image needs besides the model and the decoded image: the prepared planes and patches, the
@@ -211,11 +221,10 @@ public struct MaskCLIP: Sendable {
         let (ph, pw) = ((th + p - 1) / p * p, (tw + p - 1) / p * p)
         let tokens = ph / p * (pw / p) + 1
         let windows = c > 0 ? 3 * h * w + h * w * (k + 1) + ph * pw * k : 0
-        // PAMR at the image's size: the upsampled scores and the guide, then the scores twice and the neighbours'
-        // weights in padded rows (or, before, the two passes of upsampling).
-        let stride = PAMR.Layout(width: width, dilations: options.pamrDilations).stride
-        let pamr = options.pamrIterations > 0
-            ? height * width * (k + 3) + max(height * stride * (2 * k + 8 * options.pamrDilations.count), height * width * k + h * w * k) : 0
+        // PAMR at the image's size, in padded planes: the scores twice, the neighbours' weights and the guide (and
+        // the guide once more before it is padded).
+        let plane = PAMR.Layout(height: height, width: width, dilations: options.pamrDilations).plane
+        let pamr = options.pamrIterations > 0 ? plane * (2 * k + 8 * options.pamrDilations.count + 3) + 3 * height * width : 0
         let floats = 2 * 3 * ph * pw + tokens * (6 * vision.hiddenSize + vision.intermediateSize)
             + min(Parallel.workers, vision.numAttentionHeads) * options.mode.attentionMatrices * tokens * tokens + 4 * tokens * k
             + 2 * Parallel.workers * w * k + windows + pamr

@@ -5,54 +5,75 @@ import Glibc
 /// pixel's class scores become the average of its 8 neighbours' at each dilation, weighted by a softmax of how
 /// alike their colours are (relative to the local spread of colour). The kernels are C (CKernels/pamr.c).
 enum PAMR {
-    /// The padded rows the kernels work on: `left` columns before each row of `width` values, and a row `stride`
-    /// that leaves room for the farthest neighbour on either side and for the step's 16-column blocks.
+    /// The padded planes the kernels work on: rows of `width` values from column `left`, `stride` floats apart, with
+    /// room for the farthest neighbour on either side and for the step's 16-column blocks; planes of `height` rows,
+    /// `plane` floats apart.
     struct Layout {
-        let width: Int, left: Int, stride: Int
+        let height: Int, width: Int, left: Int, stride: Int, plane: Int
 
-        init(width: Int, dilations: [Int]) {
+        init(height: Int, width: Int, dilations: [Int]) {
             let reach = min(dilations.max() ?? 0, width)
             func up(_ n: Int, _ m: Int) -> Int { (n + m - 1) / m * m }
-            self.width = width
+            (self.height, self.width) = (height, width)
             left = up(reach, 8)
             stride = left + up(width, 16) + up(reach, 8)
+            // Planes start an odd number of cache lines apart. A multiple of 4 KiB apart, the same column of every
+            // neighbour's weights fell in one cache set: 600×400 and 512×512 took 2× as long as 600×375.
+            plane = (up(height * stride, 16) / 16 | 1) * 16
         }
 
-        /// `rows` rows of `width` values, copied into padded rows.
-        func padded(_ packed: UnsafeBufferPointer<Float>, rows: Int) -> Buffer {
-            let padded = Buffer(count: rows * stride)
-            let (source, target) = (packed.baseAddress!, padded.base)
-            Parallel.forEachChunk(rows, grain: 64) {
-                lm_pamr_spread(source, target, $0.lowerBound, $0.upperBound, Int32(width), Int32(stride), Int32(left))
-            }
-            return padded
-        }
-
-        /// The values of `rows` padded rows, packed into `packed`.
-        func gather(_ padded: Buffer, rows: Int, into packed: UnsafeMutableBufferPointer<Float>) {
-            let (source, target) = (padded.base, packed.baseAddress!)
-            Parallel.forEachChunk(rows, grain: 64) {
-                lm_pamr_gather(source, target, $0.lowerBound, $0.upperBound, Int32(width), Int32(stride), Int32(left))
-            }
-        }
+        /// Where row y of plane p's values start.
+        func offset(plane p: Int, row y: Int) -> Int { p * plane + y * stride + left }
     }
 
-    /// Uninitialised floats in memory of their own, asked to be backed by huge pages where the system has them:
-    /// PAMR's buffers are tens of megabytes, written once and freed, and faulted in 4 KiB at a time they made
-    /// `bench pamr` about 1.3× slower (medians of 115-166 ms against 83-133 ms, interleaved on a 2-core AMD VM).
-    struct Buffer {
+    /// `count` planes of floats in the padded layout, in memory of their own, asked to be backed by huge pages where
+    /// the system has them: PAMR's buffers are tens of megabytes, written once and freed, and faulted in 4 KiB at a
+    /// time they made `bench pamr` about 1.3× slower (medians of 115-166 ms against 83-133 ms, interleaved on a
+    /// 2-core AMD VM). Uninitialised when made.
+    final class Planes {
+        let layout: Layout, count: Int
         let base: UnsafeMutablePointer<Float>
 
-        init(count: Int) {
-            let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        init(count: Int, layout: Layout) {
+            (self.count, self.layout) = (count, layout)
+            let floats = max(count * layout.plane, 1), bytes = floats * MemoryLayout<Float>.stride
             let page = 2 << 20
             var raw: UnsafeMutableRawPointer?
             guard posix_memalign(&raw, bytes >= page ? page : 64, bytes) == 0, let raw else { fatalError("out of memory: \(bytes) bytes for PAMR") }
             if bytes >= page { _ = madvise(raw, bytes, Int32(MADV_HUGEPAGE)) }
-            base = raw.bindMemory(to: Float.self, capacity: count)
+            base = raw.bindMemory(to: Float.self, capacity: floats)
         }
 
-        func free() { Glibc.free(base) }
+        /// Planes holding `packed` [count, height, width].
+        convenience init(_ packed: UnsafeBufferPointer<Float>, count: Int, layout: Layout) {
+            precondition(packed.count == count * layout.height * layout.width)
+            self.init(count: count, layout: layout)
+            let l = layout
+            Parallel.forEachChunk(count * l.height, grain: 64) {
+                lm_pamr_spread(packed.baseAddress!, self.base, $0.lowerBound, $0.upperBound, Int32(l.height), Int32(l.width),
+                               Int32(l.stride), Int32(l.left), l.plane)
+            }
+        }
+
+        deinit { free(base) }
+
+        /// Copies the values into `packed` [count, height, width].
+        func gather(into packed: UnsafeMutableBufferPointer<Float>) {
+            let l = layout
+            precondition(packed.count == count * l.height * l.width)
+            Parallel.forEachChunk(count * l.height, grain: 64) {
+                lm_pamr_gather(base, packed.baseAddress!, $0.lowerBound, $0.upperBound, Int32(l.height), Int32(l.width),
+                               Int32(l.stride), Int32(l.left), l.plane)
+            }
+        }
+
+        /// Fills the padding of every row, once the values are written.
+        func pad() {
+            let l = layout
+            Parallel.forEachChunk(count * l.height, grain: 64) {
+                lm_pamr_pad(base, $0.lowerBound, $0.upperBound, Int32(l.height), Int32(l.width), Int32(l.stride), Int32(l.left), l.plane)
+            }
+        }
     }
 
     /// Refines `scores` [K, h, w] in place, guided by `image` [3, h, w] (the normalised image at the scores' size).
@@ -60,23 +81,29 @@ enum PAMR {
     static func refine(_ scores: inout [Float], classes k: Int, image: [Float], height h: Int, width w: Int,
                        dilations: [Int], iterations: Int, depth: Int? = nil) {
         guard iterations > 0, !dilations.isEmpty, h > 0, w > 0 else { return }
-        precondition(scores.count == k * h * w && image.count == 3 * h * w && dilations.count <= 64)
-        let layout = Layout(width: w, dilations: dilations)
-        let (stride, left) = (Int32(layout.stride), Int32(layout.left))
+        precondition(scores.count == k * h * w && image.count == 3 * h * w)
+        let layout = Layout(height: h, width: w, dilations: dilations)
+        let guide = image.withUnsafeBufferPointer { Planes($0, count: 3, layout: layout) }
+        let planes = scores.withUnsafeBufferPointer { Planes($0, count: k, layout: layout) }
+        let refined = refine(planes, guide: guide, dilations: dilations, iterations: iterations, depth: depth)
+        scores.withUnsafeMutableBufferPointer { refined.gather(into: $0) }
+    }
+
+    /// Refines the class planes `scores`, guided by `guide` (3 planes: the normalised image at the scores' size),
+    /// both padded (the layout's dilations the same); returns the refined planes (`scores` itself, or a buffer of
+    /// the same layout).
+    static func refine(_ scores: Planes, guide: Planes, dilations: [Int], iterations: Int, depth: Int? = nil) -> Planes {
+        let layout = scores.layout, (h, w, k) = (scores.layout.height, scores.layout.width, scores.count)
+        guard iterations > 0, !dilations.isEmpty, h > 0, w > 0 else { return scores }
+        precondition(guide.count == 3 && guide.layout.plane == layout.plane && dilations.count <= 64)
+        let (stride, left, plane) = (Int32(layout.stride), Int32(layout.left), layout.plane)
         let dilations = dilations.map { Int32($0) }
-        let affinity = Buffer(count: 8 * dilations.count * h * layout.stride)
-        defer { affinity.free() }
-        do {
-            let guide = image.withUnsafeBufferPointer { layout.padded($0, rows: 3 * h) }
-            defer { guide.free() }
-            Parallel.forEachChunk(h, grain: 16) { rows in
-                lm_pamr_affinity(guide.base, Int32(h), Int32(w), stride, left, dilations, Int32(dilations.count), affinity.base,
-                                 Int32(rows.lowerBound), Int32(rows.upperBound))
-            }
+        let affinity = Planes(count: 8 * dilations.count, layout: layout)
+        Parallel.forEachChunk(h, grain: 16) { rows in
+            lm_pamr_affinity(guide.base, Int32(h), Int32(w), stride, left, plane, dilations, Int32(dilations.count), affinity.base,
+                             Int32(rows.lowerBound), Int32(rows.upperBound))
         }
-        let first = scores.withUnsafeBufferPointer { layout.padded($0, rows: k * h) }
-        let second = Buffer(count: k * h * layout.stride)  // the iterations write all of it
-        defer { first.free(); second.free() }
+        let second = Planes(count: k, layout: layout)  // the iterations write all of it
         // Classes are refined independently, so the threads divide them, and each sweeps the image for four of its
         // classes at a time (one block of the step's registers; small groups let a sweep run more iterations within
         // the cache, 2-3× faster than one group per thread with 150 classes).
@@ -85,13 +112,12 @@ enum PAMR {
                                         lag: min(Int(dilations.max()!), h - 1), iterations: iterations)
         Parallel.forEachChunk(k, grain: 1) { classes in
             for from in Swift.stride(from: classes.lowerBound, to: classes.upperBound, by: group) {
-                lm_pamr_iterate(affinity.base, first.base, second.base, Int32(h), Int32(w), stride, left, dilations,
+                lm_pamr_iterate(affinity.base, scores.base, second.base, Int32(h), Int32(w), stride, left, plane, dilations,
                                 Int32(dilations.count), Int32(iterations), Int32(depth), Int32(from),
                                 Int32(min(from + group, classes.upperBound)))
             }
         }
-        let result = iterations % 2 == 0 ? first : second
-        scores.withUnsafeMutableBufferPointer { layout.gather(result, rows: k * h, into: $0) }
+        return iterations % 2 == 0 ? scores : second
     }
 
     /// How many iterations one sweep down the image runs together (lm_pamr_iterate): as many as keep the rows a

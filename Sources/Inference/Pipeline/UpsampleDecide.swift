@@ -4,52 +4,67 @@
 /// computes it.
 func upsampleDecide(_ scores: Matrix, gridHeight gh: Int, gridWidth gw: Int, resizedHeight nh: Int, resizedWidth nw: Int,
                     height h: Int, width w: Int, decision: QueryDecision) -> (labels: [UInt8], confidence: [UInt8]?) {
+    precondition(scores.cols == decision.queries, "scores do not match the queries")
     let k = scores.cols
-    precondition(scores.rows == gh * gw && k == decision.queries, "scores do not match the grid or the queries")
-    let midY = Resample.linearTaps(from: gh, to: nh), midX = Resample.linearTaps(from: gw, to: nw)
-    let outY = Resample.linearTaps(from: nh, to: h), outX = Resample.linearTaps(from: nw, to: w)
     var labels = [UInt8](repeating: 0, count: h * w)
     var confidence = [UInt8](repeating: 0, count: decision.needsProbability ? h * w : 0)
-    scores.data.withUnsafeBufferPointer { grid in
-        labels.withUnsafeMutableBufferPointer { out in
-            confidence.withUnsafeMutableBufferPointer { sure in
-                // An empty array's buffer may still have an address: only a computed confidence is written.
-                let g = grid.baseAddress!, o = out.baseAddress!, confident = decision.needsProbability ? sure.baseAddress : nil
-                Parallel.forEachChunk(h, grain: 8) { rows in
-                    // Intermediate rows [nw, Q], cached by index.
-                    var cache: [(index: Int, values: [Float])] = []
-                    func middleRow(_ y: Int) -> [Float] {
-                        if let hit = cache.first(where: { $0.index == y }) { return hit.values }
-                        let ty = midY[y]
-                        var row = [Float](repeating: 0, count: nw * k)
-                        for (x, tx) in midX.enumerated() {
-                            let a = g + (ty.i0 * gw + tx.i0) * k, b = g + (ty.i0 * gw + tx.i1) * k
-                            let c = g + (ty.i1 * gw + tx.i0) * k, d = g + (ty.i1 * gw + tx.i1) * k
-                            for j in 0..<k {
-                                row[x * k + j] = ty.w0 * (tx.w0 * a[j] + tx.w1 * b[j]) + ty.w1 * (tx.w0 * c[j] + tx.w1 * d[j])
-                            }
-                        }
-                        cache.append((y, row))
-                        if cache.count > 2 { cache.removeFirst() }
-                        return row
-                    }
-                    var pixel = [Float](repeating: 0, count: k)
-                    for y in rows {
-                        let ty = outY[y]
-                        let top = middleRow(ty.i0), bottom = middleRow(ty.i1)
-                        for (x, tx) in outX.enumerated() {
-                            for j in 0..<k {
-                                pixel[j] = ty.w0 * (tx.w0 * top[tx.i0 * k + j] + tx.w1 * top[tx.i1 * k + j])
-                                    + ty.w1 * (tx.w0 * bottom[tx.i0 * k + j] + tx.w1 * bottom[tx.i1 * k + j])
-                            }
-                            let (label, sure) = pixel.withUnsafeBufferPointer { decision.decide($0.baseAddress!) }
-                            o[y * w + x] = label
-                            confident?[y * w + x] = sure
-                        }
-                    }
+    labels.withUnsafeMutableBufferPointer { out in
+        confidence.withUnsafeMutableBufferPointer { sure in
+            // An empty array's buffer may still have an address: only a computed confidence is written.
+            let o = out.baseAddress!, confident = decision.needsProbability ? sure.baseAddress : nil
+            forEachUpsampledRow(scores, gridHeight: gh, gridWidth: gw, resizedHeight: nh, resizedWidth: nw, height: h, width: w) { y, row in
+                for x in 0..<w {
+                    let (label, sure) = decision.decide(row + x * k)
+                    o[y * w + x] = label
+                    confident?[y * w + x] = sure
                 }
             }
         }
     }
     return (labels, decision.needsProbability ? confidence : nil)
+}
+
+/// scores [gh·gw, Q] → bilinear to nh × nw → bilinear to h × w (the values of Resample.bilinear twice), an output
+/// row at a time, rows in parallel: `body(y, row)` gets row y [w, Q] once, on one of the threads. Each thread keeps
+/// two intermediate rows [nw, Q].
+func forEachUpsampledRow(_ scores: Matrix, gridHeight gh: Int, gridWidth gw: Int, resizedHeight nh: Int, resizedWidth nw: Int,
+                         height h: Int, width w: Int, _ body: (Int, UnsafePointer<Float>) -> Void) {
+    let k = scores.cols
+    precondition(scores.rows == gh * gw, "scores do not match the grid")
+    let midY = Resample.linearTaps(from: gh, to: nh), midX = Resample.linearTaps(from: gw, to: nw)
+    let outY = Resample.linearTaps(from: nh, to: h), outX = Resample.linearTaps(from: nw, to: w)
+    scores.data.withUnsafeBufferPointer { grid in
+        let g = grid.baseAddress!
+        Parallel.forEachChunk(h, grain: 8) { rows in
+            // Intermediate rows [nw, Q], cached by index.
+            var cache: [(index: Int, values: [Float])] = []
+            func middleRow(_ y: Int) -> [Float] {
+                if let hit = cache.first(where: { $0.index == y }) { return hit.values }
+                let ty = midY[y]
+                var row = [Float](repeating: 0, count: nw * k)
+                for (x, tx) in midX.enumerated() {
+                    let a = g + (ty.i0 * gw + tx.i0) * k, b = g + (ty.i0 * gw + tx.i1) * k
+                    let c = g + (ty.i1 * gw + tx.i0) * k, d = g + (ty.i1 * gw + tx.i1) * k
+                    for j in 0..<k {
+                        row[x * k + j] = ty.w0 * (tx.w0 * a[j] + tx.w1 * b[j]) + ty.w1 * (tx.w0 * c[j] + tx.w1 * d[j])
+                    }
+                }
+                cache.append((y, row))
+                if cache.count > 2 { cache.removeFirst() }
+                return row
+            }
+            var out = [Float](repeating: 0, count: w * k)
+            for y in rows {
+                let ty = outY[y]
+                let top = middleRow(ty.i0), bottom = middleRow(ty.i1)
+                for (x, tx) in outX.enumerated() {
+                    for j in 0..<k {
+                        out[x * k + j] = ty.w0 * (tx.w0 * top[tx.i0 * k + j] + tx.w1 * top[tx.i1 * k + j])
+                            + ty.w1 * (tx.w0 * bottom[tx.i0 * k + j] + tx.w1 * bottom[tx.i1 * k + j])
+                    }
+                }
+                out.withUnsafeBufferPointer { body(y, $0.baseAddress!) }
+            }
+        }
+    }
 }
