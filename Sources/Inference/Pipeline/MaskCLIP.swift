@@ -154,27 +154,16 @@ public struct MaskCLIP: Sendable {
     /// `.asResized`, brought to that size), then each pixel's label and confidence by `decision`.
     func refinedLabels(_ scores: Matrix, grid: (Int, Int), through: (Int, Int), image: RGBImage,
                        resized: PreparedImage) -> (labels: [UInt8], confidence: [UInt8]?) {
-        let (h, w) = (image.height, image.width)
         let refined = refinedScores(scores, grid: grid, through: through, image: image, resized: resized)
-        let plane = refined.layout.plane
-        var labels = [UInt8](repeating: 0, count: h * w)
-        var confidence = [UInt8](repeating: 0, count: decision.needsProbability ? h * w : 0)
-        labels.withUnsafeMutableBufferPointer { out in
-            confidence.withUnsafeMutableBufferPointer { sure in
-                let o = out.baseAddress!, confident = decision.needsProbability ? sure.baseAddress : nil
-                Parallel.forEachChunk(h, grain: 8) { rows in
-                    for y in rows {
-                        let row = refined.base + refined.layout.offset(plane: 0, row: y)
-                        for x in 0..<w {
-                            let (label, sure) = decision.decide(row + x, stride: plane)
-                            o[y * w + x] = label
-                            confident?[y * w + x] = sure
-                        }
-                    }
+        let (w, plane) = (image.width, refined.layout.plane)
+        return decision.maps(height: image.height, width: w) { decide in
+            Parallel.forEachChunk(image.height, grain: 8) { rows in
+                for y in rows {
+                    let row = refined.base + refined.layout.offset(plane: 0, row: y)
+                    for x in 0..<w { decide(y * w + x, row + x, plane) }
                 }
             }
         }
-        return (labels, decision.needsProbability ? confidence : nil)
     }
 
     /// PAMR's input and output: the scores upsampled to the image (a plane per query, written row by row as they

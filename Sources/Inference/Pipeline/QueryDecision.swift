@@ -35,4 +35,26 @@ struct QueryDecision: Sendable {
         let probability = 1 / sum
         return (probability < minConfidence ? LabelMap.void : queryClasses[index], UInt8((probability * 255).rounded()))
     }
+
+    /// The label map and (when the probability is computed) the confidence map of an h × w image. `fill` gets
+    /// `decide(p, scores, stride)`, to call once for every pixel p = y·w + x, from any of the threads, with that
+    /// pixel's query j scoring scores[j · stride].
+    func maps(height h: Int, width w: Int,
+              _ fill: (_ decide: (_ pixel: Int, _ scores: UnsafePointer<Float>, _ stride: Int) -> Void) -> Void)
+        -> (labels: [UInt8], confidence: [UInt8]?) {
+        var labels = [UInt8](repeating: 0, count: h * w)
+        var confidence = [UInt8](repeating: 0, count: needsProbability ? h * w : 0)
+        labels.withUnsafeMutableBufferPointer { out in
+            confidence.withUnsafeMutableBufferPointer { sure in
+                // An empty array's buffer may still have an address: only a computed confidence is written.
+                let o = out.baseAddress!, confident = needsProbability ? sure.baseAddress : nil
+                fill { p, scores, stride in
+                    let (label, sure) = decide(scores, stride: stride)
+                    o[p] = label
+                    confident?[p] = sure
+                }
+            }
+        }
+        return (labels, needsProbability ? confidence : nil)
+    }
 }

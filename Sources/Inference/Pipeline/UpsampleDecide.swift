@@ -6,22 +6,11 @@ func upsampleDecide(_ scores: Matrix, gridHeight gh: Int, gridWidth gw: Int, res
                     height h: Int, width w: Int, decision: QueryDecision) -> (labels: [UInt8], confidence: [UInt8]?) {
     precondition(scores.cols == decision.queries, "scores do not match the queries")
     let k = scores.cols
-    var labels = [UInt8](repeating: 0, count: h * w)
-    var confidence = [UInt8](repeating: 0, count: decision.needsProbability ? h * w : 0)
-    labels.withUnsafeMutableBufferPointer { out in
-        confidence.withUnsafeMutableBufferPointer { sure in
-            // An empty array's buffer may still have an address: only a computed confidence is written.
-            let o = out.baseAddress!, confident = decision.needsProbability ? sure.baseAddress : nil
-            forEachUpsampledRow(scores, gridHeight: gh, gridWidth: gw, resizedHeight: nh, resizedWidth: nw, height: h, width: w) { y, row in
-                for x in 0..<w {
-                    let (label, sure) = decision.decide(row + x * k)
-                    o[y * w + x] = label
-                    confident?[y * w + x] = sure
-                }
-            }
+    return decision.maps(height: h, width: w) { decide in
+        forEachUpsampledRow(scores, gridHeight: gh, gridWidth: gw, resizedHeight: nh, resizedWidth: nw, height: h, width: w) { y, row in
+            for x in 0..<w { decide(y * w + x, row + x * k, 1) }
         }
     }
-    return (labels, decision.needsProbability ? confidence : nil)
 }
 
 /// scores [gh·gw, Q] → bilinear to nh × nw → bilinear to h × w (the values of Resample.bilinear twice), an output
