@@ -39,14 +39,17 @@ static void pad(float *row, int w, int stride, int left) {
     for (int x = left + w; x < stride; x++) row[x] = row[left + w - 1];
 }
 
+// Where padded row r (row r % h of plane r / h) starts.
+static long row_offset(long r, int h, int stride, long plane) { return r / h * plane + r % h * stride; }
+
 void lm_pamr_pad(float *padded, long row_from, long row_to, int h, int w, int stride, int left, long plane) {
-    for (long r = row_from; r < row_to; r++) pad(padded + r / h * plane + r % h * stride, w, stride, left);
+    for (long r = row_from; r < row_to; r++) pad(padded + row_offset(r, h, stride, plane), w, stride, left);
 }
 
 void lm_pamr_spread(const float *packed, float *padded, long row_from, long row_to, int h, int w, int stride, int left,
                     long plane) {
     for (long r = row_from; r < row_to; r++) {
-        float *row = padded + r / h * plane + r % h * stride;
+        float *row = padded + row_offset(r, h, stride, plane);
         memcpy(row + left, packed + r * w, sizeof(float) * (size_t)w);
         pad(row, w, stride, left);
     }
@@ -54,7 +57,8 @@ void lm_pamr_spread(const float *packed, float *padded, long row_from, long row_
 
 void lm_pamr_gather(const float *padded, float *packed, long row_from, long row_to, int h, int w, int stride, int left,
                     long plane) {
-    for (long r = row_from; r < row_to; r++) memcpy(packed + r * w, padded + r / h * plane + r % h * stride + left, sizeof(float) * (size_t)w);
+    for (long r = row_from; r < row_to; r++)
+        memcpy(packed + r * w, padded + row_offset(r, h, stride, plane) + left, sizeof(float) * (size_t)w);
 }
 
 // Row by row, vectorised across the row: the channel's spread over the centre (counted once per dilation) and its
