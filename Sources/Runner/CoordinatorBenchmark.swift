@@ -163,7 +163,7 @@ public enum CoordinatorBenchmark {
     }
 
     /// VmRSS and VmHWM of a process, in MiB.
-    static func residentMemory(pid: Int32) -> (Double, Double) {
+    public static func residentMemory(pid: Int32) -> (Double, Double) {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
         func field(_ name: String) -> Double {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
@@ -176,9 +176,17 @@ public enum CoordinatorBenchmark {
 /// Loopback ports for the processes labelmill starts itself.
 public enum LocalPort {
     /// A TCP port on 127.0.0.1 that was free a moment ago.
-    public static func free() throws -> Int {
+    public static func free() throws -> Int { try RefusingPort().number }
+}
+
+/// A TCP port on 127.0.0.1 held bound but not listening, so connections to it are refused for as long as this
+/// lives (a port merely found free may be handed to another server meanwhile).
+public final class RefusingPort: Sendable {
+    public let number: Int
+    private let fd: Int32
+
+    public init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -186,9 +194,15 @@ public enum LocalPort {
         let ok = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard ok else { throw CurlError(.io, "no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard ok else {
+            close(fd)
+            throw CurlError(.io, "no free port")
+        }
+        self.fd = fd
+        number = Int(UInt16(bigEndian: address.sin_port))
     }
+
+    deinit { close(fd) }
 }
 
 /// One benchmark client: its own thread and keep-alive connection, claim (+ uploads) + complete until no task is

@@ -84,14 +84,15 @@ final class FaultCluster: @unchecked Sendable {
 
     /// `model add` and `submit` through the CLI; waits until the job's class embeddings are ready.
     /// `uris` maps image ids to manifest URIs (default: the files under the image root); `source` replaces
-    /// `--manifest FILE` (`--from s3://...`), with `environment` for the submitting process.
+    /// `--manifest FILE` (`--from s3://...`), with `environment` for the submitting process; `extraLines` follow the
+    /// images' lines in the manifest.
     func submit(uris: [String: String] = [:], source: [String]? = nil, environment: [String: String] = [:],
                 leaseSeconds: Double = 3, maxAttempts: Int = 5, classes: [String] = ["--classes", FaultCluster.classes],
-                arguments extra: [String] = []) async throws {
+                arguments extra: [String] = [], extraLines: [String] = []) async throws {
         let manifest = directory.appendingPathComponent("manifest.jsonl")
         let lines = try images.map { image in
             String(decoding: try JSONEncoder().encode(["id": image.id, "uri": uris[image.id] ?? image.file]), as: UTF8.self)
-        }
+        } + extraLines
         try lines.joined(separator: "\n").write(to: manifest, atomically: true, encoding: .utf8)
         let auth = ["--coordinator", url, "--token-file", tokenFile]
         _ = try await LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])

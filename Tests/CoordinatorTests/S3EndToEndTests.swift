@@ -93,9 +93,42 @@ struct S3EndToEndTests {
         for result in results {
             let error = result.error ?? ""
             #expect(error.contains("s3://photos/set/") && error.contains("HTTP 403 SignatureDoesNotMatch")
-                    && error.contains("the secret key does not match the access key \(s3.accessKeyID)"), "\(error)")
+                    && error.contains("the secret key does not match the access key id; credentials: the environment"), "\(error)")
             #expect(!error.contains("wrong-secret"), "the secret itself is never shown")
         }
+        // Credentials are named by their source only: neither the key id nor the secret is anywhere the
+        // coordinator keeps or shows anything.
+        let status = String(decoding: try JSONEncoder().encode(try await cluster.admin.job(cluster.job)), as: UTF8.self)
+        for secret in [s3.accessKeyID, "wrong-secret"] {
+            #expect(!status.contains(secret), "\(secret) is in the job's status")
+            for file in try FileManager.default.subpathsOfDirectory(atPath: cluster.dataDirectory.path) {
+                let data = FileManager.default.contents(atPath: cluster.dataDirectory.appendingPathComponent(file).path) ?? Data()
+                #expect(data.range(of: Data(secret.utf8)) == nil, "\(secret) is in \(file)")
+            }
+        }
+    }
+
+    /// Keys are opaque: `p/x/../y.png` and `p/./z.png` are objects of their own next to `p/y.png` and `p/z.png`,
+    /// and each image is labeled from its own object (libcurl used to remove the dot segments, so both were
+    /// labeled from their neighbours and marked done).
+    @Test(.timeLimit(.minutes(3)))
+    func keysWithDotSegmentsNameTheirOwnObjects() async throws {
+        let reference = try await FaultReference.labels()
+        let cluster = try FaultCluster("s3-dot-keys", imageCount: 4)
+        defer { cluster.shutdown() }
+        // img0 and img3 are one picture, img1 and img2 two others: each pair of neighbours differs.
+        let keys = ["img0": "p/x/../y.png", "img1": "p/y.png", "img2": "p/./z.png", "img3": "p/z.png"]
+        let files = Dictionary(uniqueKeysWithValues: cluster.images.map { ($0.id, cluster.imageRoot.appendingPathComponent($0.file)) })
+        let log = cluster.directory.appendingPathComponent("s3.log")
+        let s3 = try S3TestServer.start(bucket: "photos", objects: Dictionary(uniqueKeysWithValues: keys.map { ($0.value, files[$0.key]!) }), log: log)
+        cluster.onShutdown { s3.stop() }
+        try await cluster.startCoordinator()
+        try await cluster.submit(uris: keys.mapValues { "s3://photos/\($0)" })
+        try cluster.startWorker("w1", environment: s3.environment(home: cluster.directory.appendingPathComponent("home")))
+        try await cluster.waitForJobEnd()
+        var figures = FaultCluster.Figures(scenario: "s3-dot-keys")
+        try await cluster.verify(against: reference, figures: &figures)
+        #expect(figures.done == 4 && figures.lost == 0, "\(figures)")
     }
 
     /// A listing of more keys than a page holds comes back whole, in order, decoded (spaces, accents, `+`, `%`).

@@ -54,6 +54,34 @@ struct HTTPClientTests {
         }
     }
 
+    /// A manifest's URL names its object as written: `x/../y.png` is not `y.png` to every server (S3 keys are
+    /// opaque), so libcurl must not remove dot segments.
+    @Test("dot segments in a URL's path are sent as they are")
+    func dotSegmentsAreSentAsTheyAre() async throws {
+        try await TestServer.run { server in
+            let client = HTTPClient()
+            for path in ["/files/p/x/../y.png", "/files/p/./z.png", "/files/../etc/q.png"] {
+                _ = try await client.send(HTTPRequest(url: server.url(path)))
+            }
+            let paths = await server.state.records(pathPrefix: "/").map(\.path)
+            #expect(paths == ["/files/p/x/../y.png", "/files/p/./z.png", "/files/../etc/q.png"])
+        }
+    }
+
+    @Test("a URL's user information never reaches an error message")
+    func credentialsInAURLStayOutOfErrors() async throws {
+        try await withRefusingPort { port in
+            let client = HTTPClient(configuration: .init(session: .init(connectTimeout: .seconds(2))))
+            do {
+                _ = try await client.send(HTTPRequest(url: "http://minio:SuperSecretPw@127.0.0.1:\(port)/bucket/x.png"))
+                Issue.record("a refusing port answered")
+            } catch let error as CurlError {
+                #expect(!error.message.contains("SuperSecretPw") && !error.message.contains("minio:"), "\(error.message)")
+                #expect(error.message.contains("http://127.0.0.1:\(port)/bucket/x.png"), "\(error.message)")
+            }
+        }
+    }
+
     @Test("the bearer token is sent; a request's own Authorization wins")
     func bearerToken() async throws {
         try await TestServer.run { server in

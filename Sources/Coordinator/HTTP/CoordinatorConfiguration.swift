@@ -14,6 +14,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var sweepInterval: Duration
     /// Largest label PNG accepted.
     public var maxLabelBytes: Int
+    /// The memory all upload bodies being read and checked may hold at once (see `UploadBudget`): uploads past it
+    /// wait, so a fleet, or a hostile holder of the worker token, cannot grow the coordinator without bound.
+    public var uploadMemoryBytes = 256 << 20
     /// Largest manifest upload (streamed to disk, so this bounds disk, not memory).
     public var maxManifestBytes: Int64 = 8 << 30
     /// Largest model file upload (streamed to disk as well).

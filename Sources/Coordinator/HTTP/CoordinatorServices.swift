@@ -16,12 +16,15 @@ final class CoordinatorServices: Sendable {
     let metrics = CoordinatorMetrics()
     /// Wakes long-polling claims when work may have appeared.
     let workSignal = WorkSignal()
+    /// Bounds the memory of uploads being read and checked.
+    let uploads: UploadBudget
     let logger: Logger
 
     init(configuration: CoordinatorConfiguration, store: Store, logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
+        uploads = UploadBudget(capacity: configuration.uploadMemoryBytes)
         embeddings = EmbeddingService(store: store, dataDirectory: configuration.dataDirectory, logger: logger,
                                       onReady: { [workSignal] tasks in workSignal.notify(count: tasks) })
     }

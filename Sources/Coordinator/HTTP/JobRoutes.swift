@@ -28,8 +28,7 @@ struct JobRoutes {
             return response
         }
         router.on(Routes.job) { _, context in
-            let id = try context.parameters.require("job")
-            return try json(try await services.store.read("reading job \(id)") { db in try services.status(db, jobId: id) })
+            try json(try await status(try context.parameters.require("job")))
         }
         router.on(Routes.deleteJob) { _, context in
             let id = try context.parameters.require("job")
@@ -45,29 +44,24 @@ struct JobRoutes {
             }
             return try json(DeleteJobResponse(id: id, images: deleted.images, labelFiles: deleted.labelFiles.count))
         }
+        // The state changes in a write; the status is read after it, outside the write, so a large job's status
+        // never holds up the fleet's claims and uploads.
         router.on(Routes.cancel) { _, context in
             let id = try context.parameters.require("job")
-            return try json(try await services.store.write("cancelling job \(id)") { db in
-                try services.store.cancelJob(db, id, reason: "cancelled by request")
-                return try services.status(db, jobId: id)
-            })
+            try await services.store.write("cancelling job \(id)") { db in try services.store.cancelJob(db, id, reason: "cancelled by request") }
+            return try json(try await status(id))
         }
         router.on(Routes.retryFailed) { _, context in
             let id = try context.parameters.require("job")
-            let (retried, status) = try await services.store.write("retrying failed images of job \(id)") { db in
-                (try services.store.retryFailed(db, id), try services.status(db, jobId: id))
-            }
+            let retried = try await services.store.write("retrying failed images of job \(id)") { db in try services.store.retryFailed(db, id) }
             services.workSignal.notify(count: retried)
-            return try json(status)
+            return try json(try await status(id))
         }
         router.on(Routes.retryImage) { _, context in
             let (id, image) = (try context.parameters.require("job"), try context.parameters.imageID())
-            let status = try await services.store.write("retrying image \(image) of job \(id)") { db in
-                _ = try services.store.retryFailed(db, id, image: image)
-                return try services.status(db, jobId: id)
-            }
+            _ = try await services.store.write("retrying image \(image) of job \(id)") { db in try services.store.retryFailed(db, id, image: image) }
             services.workSignal.notify(count: 1)
-            return try json(status)
+            return try json(try await status(id))
         }
         router.on(Routes.results) { _, context in
             let id = try context.parameters.require("job")
@@ -113,6 +107,10 @@ struct JobRoutes {
             }
             return try await services.fileResponse(path: path, contentType: "image/png", what: "the label map of \(image)", context: context)
         }
+    }
+
+    private func status(_ id: String) async throws -> JobStatus {
+        try await services.store.read("reading job \(id)") { db in try services.status(db, jobId: id) }
     }
 
     private func create(_ request: Request, _ context: CoordinatorContext) async throws -> Response {

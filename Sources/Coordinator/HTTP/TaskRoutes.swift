@@ -66,7 +66,7 @@ struct TaskRoutes {
             let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.imageID())
             let failure = try await request.decodeJSON(ImageFailure.self, limit: 1 << 16)
             try await services.store.batched("failing \(image) in task \(task)") { db in
-                try services.store.failImage(db, taskId: task, token: failure.leaseToken, imageId: image, reason: String(failure.reason.prefix(2000)))
+                try services.store.failImage(db, taskId: task, token: failure.leaseToken, imageId: image, reason: failure.reason)
             }
             return Response(status: .noContent)
         }
@@ -83,29 +83,52 @@ struct TaskRoutes {
             try await upload(request, context)
         }
         router.on(Routes.uploadThumbnail) { request, context in
-            let upload = try await picture(request, context, limit: CoordinatorServices.thumbnailMaxBytes, what: "thumbnails")
-            try await BlockingIO.run { try services.storeThumbnail(upload.bytes, taskId: upload.task, token: upload.token, imageId: upload.image) }
+            let limit = CoordinatorServices.thumbnailMaxBytes
+            try await receive(request, context, limit: limit, what: "thumbnails") { task, image, token, bytes in
+                try await BlockingIO.run { try services.storeThumbnail(bytes, taskId: task, token: token, imageId: image) }
+            }
             return Response(status: .noContent)
         }
         router.on(Routes.uploadConfidence) { request, context in
-            let upload = try await picture(request, context, limit: services.configuration.maxLabelBytes, what: "confidence maps")
-            try await BlockingIO.run { try services.storeConfidence(upload.bytes, taskId: upload.task, token: upload.token, imageId: upload.image) }
+            let limit = services.configuration.maxLabelBytes
+            try await receive(request, context, limit: limit, what: "confidence maps") { task, image, token, bytes in
+                try await BlockingIO.run { try services.storeConfidence(bytes, taskId: task, token: token, imageId: image) }
+            }
             return Response(status: .noContent)
         }
     }
 
-    /// A picture uploaded beside a label (a thumbnail, a confidence map): its task, image, lease token and bytes.
-    private func picture(_ request: Request, _ context: CoordinatorContext, limit: Int, what: String) async throws
-        -> (task: Int64, image: String, token: String, bytes: [UInt8]) {
+    /// Reads an upload's body (a label, thumbnail or confidence map) and hands it to `store`, in this order: a
+    /// declared length over `limit` is refused, and the task, lease token and image are checked, all from the
+    /// headers, before a byte of the body is read, so a bogus or stale upload costs its headers only; then the
+    /// body is read within the upload budget (`UploadBudget`), which holds its bytes and the decoded map it may
+    /// become, until `store` is done with them.
+    private func receive<T: Sendable>(
+        _ request: Request, _ context: CoordinatorContext, limit: Int, what: String, decodedBytes: Int = 0,
+        store: @escaping @Sendable (_ task: Int64, _ image: String, _ token: String, _ bytes: [UInt8]) async throws -> T
+    ) async throws -> T {
         let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.imageID())
         guard let token = request.headers[Self.leaseTokenHeader] else {
             throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
         }
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: limit) } catch {
-            throw CoordinatorError(.tooLarge, "\(what) are limited to \(limit) bytes")
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > limit { throw CoordinatorError(.tooLarge, "\(what) are limited to \(limit) bytes") }
+        guard ImageID.isSafe(image) else { throw CoordinatorError(.notFound, "no image \(image.debugDescription) in task \(task)") }
+        _ = try await services.store.read("checking an upload to \(image) in task \(task)") { db in
+            try services.store.uploadTarget(db, taskId: task, token: token, imageId: image)
         }
-        return (task, image, token, [UInt8](body.readableBytesView))
+        return try await services.uploads.withReservation((declared ?? limit) + decodedBytes) {
+            // Straight into one array: the body is held once, not as a buffer and a copy of it.
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(declared ?? 0)
+            for try await chunk in request.body {
+                guard bytes.count + chunk.readableBytes <= limit else {
+                    throw CoordinatorError(.tooLarge, "\(what) are limited to \(limit) bytes")
+                }
+                bytes.append(contentsOf: chunk.readableBytesView)
+            }
+            return try await store(task, image, token, bytes)
+        }
     }
 
     private func lease(_ request: Request) async throws -> LeaseRequest {
@@ -115,22 +138,16 @@ struct TaskRoutes {
     /// Validates the PNG (decodes, the source's size, values < K or 255), stores it content-addressed and
     /// atomically, then records it under the lease; a stale lease gets 409 and its file is removed.
     private func upload(_ request: Request, _ context: CoordinatorContext) async throws -> Response {
-        let task = try context.parameters.require("task", as: Int64.self)
-        let image = try context.parameters.imageID()
-        guard let token = request.headers[Self.leaseTokenHeader] else {
-            throw CoordinatorError(.badRequest, "missing \(Routes.leaseTokenHeader) header")
-        }
         guard let width = request.headers[Self.imageWidthHeader].flatMap(Int.init),
               let height = request.headers[Self.imageHeightHeader].flatMap(Int.init) else {
             throw CoordinatorError(.badRequest, "missing X-Image-Width / X-Image-Height (the source image's size)")
         }
-        let limit = services.configuration.maxLabelBytes
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: limit) } catch {
-            throw CoordinatorError(.tooLarge, "label maps are limited to \(limit) bytes")
+        let pixels = width.multipliedReportingOverflow(by: height)
+        let decoded = pixels.overflow ? ImageCodec.defaultMaxPixels : min(max(pixels.partialValue, 0), ImageCodec.defaultMaxPixels)
+        let outcome = try await receive(request, context, limit: services.configuration.maxLabelBytes, what: "label maps",
+                                        decodedBytes: decoded) { task, image, token, bytes in
+            try await services.storeLabel(bytes, taskId: task, imageId: image, token: token, width: width, height: height)
         }
-        let bytes = [UInt8](body.readableBytesView)
-        let outcome = try await services.storeLabel(bytes, taskId: task, imageId: image, token: token, width: width, height: height)
         return Response(status: outcome == .unchanged ? .ok : .created)
     }
 }

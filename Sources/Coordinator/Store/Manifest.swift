@@ -9,8 +9,14 @@ import LabelAPI
 ///
 /// Ids must be unique and safe as file names (see `ImageID`). A line that breaks a rule is rejected alone, with
 /// its line number (`manifest line 7: id "../x" is not a safe file name (leading '.')`), and the other lines go
-/// on (see `ManifestItem.rejection`); a manifest with no good line at all is refused.
+/// on (see `ManifestItem.rejection`); a manifest with no good line at all is refused. A line over `maxLineBytes`
+/// is rejected by its length alone, and every message quotes what it rejects clipped (`MessageText.clipped`), so
+/// one hostile line costs its size to read and nothing after that.
 public enum Manifest {
+    /// The longest line taken, in bytes: far above any URL a store or server accepts (S3 keys are at most 1,024
+    /// bytes, presigned URLs a few KB), far below what would make a line costly to quote.
+    public static let maxLineBytes = 16_384
+
     /// Parses UTF-8 manifest bytes.
     public static func parse(_ data: Data) throws(StoreError) -> [ManifestItem] {
         guard let text = String(data: data, encoding: .utf8) else { throw .invalid("manifest is not valid UTF-8") }
@@ -43,6 +49,7 @@ public enum Manifest {
     /// One manifest line as an item, or nil for a blank or `#` comment line. A line that cannot be an image is
     /// an item with its `rejection`; whether its id repeats an earlier one is for the caller to say.
     public static func item(_ rawLine: Substring, number: Int) -> ManifestItem? {
+        if rawLine.utf8.count > maxLineBytes { return overlong(rawLine, bytes: rawLine.utf8.count, number: number) }
         var line = rawLine
         if number == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
         let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -51,18 +58,25 @@ public enum Manifest {
         do {
             item = trimmed.hasPrefix("{") ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
             if let problem = ImageID.problem(item.id) {
-                item.rejection = "manifest line \(number): id \(item.id.debugDescription) \(problem)"
+                item.rejection = "manifest line \(number): id \(MessageText.clipped(item.id).debugDescription) \(problem)"
             } else if let problem = ImageURI.unsupported(item.uri) {
-                item.rejection = "manifest line \(number): \(problem)"
+                item.rejection = "manifest line \(number): \(MessageText.clipped(problem, to: 500))"
             }
         } catch {
-            item = ManifestItem(id: "", uri: String(trimmed.prefix(2000)), line: number, rejection: error.message)
+            item = ManifestItem(id: "", uri: MessageText.clipped(trimmed, to: 500), line: number, rejection: error.message)
         }
         if item.rejection != nil, item.id.isEmpty || item.id.utf8.count > 1000
             || item.id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             item.id = "#\(number)"
         }
         return item
+    }
+
+    /// The item of a line over `maxLineBytes` (`bytes` long; `start` is as much of it as was kept): rejected,
+    /// quoted by its start.
+    public static func overlong(_ start: Substring, bytes: Int, number: Int) -> ManifestItem {
+        ManifestItem(id: "#\(number)", uri: MessageText.clipped(start, to: 100), line: number,
+                     rejection: "manifest line \(number): the line is \(bytes) bytes long, over the limit of \(maxLineBytes) bytes")
     }
 
     /// The id a uri gets when none is given: its last path component without query, fragment and last extension.

@@ -24,8 +24,11 @@ public struct ManifestFile: Sequence, Sendable {
         init(path: String) { handle = FileHandle(forReadingAtPath: path) }
 
         public mutating func next() -> ManifestItem? {
-            while let line = nextLine() {
+            while let (line, length) = nextLine() {
                 number += 1
+                if length > Manifest.maxLineBytes {
+                    return Manifest.overlong(Substring(String(decoding: line, as: UTF8.self)), bytes: length, number: number)
+                }
                 guard let text = String(validating: line, as: UTF8.self) else {
                     return ManifestItem(id: "#\(number)", uri: "", line: number, rejection: "manifest line \(number): not valid UTF-8")
                 }
@@ -35,12 +38,14 @@ public struct ManifestFile: Sequence, Sendable {
             return nil
         }
 
-        /// The next line's bytes without its line break, or nil at the end of the file.
-        private mutating func nextLine() -> [UInt8]? {
+        /// The next line's bytes without its line break and the line's length, or nil at the end of the file. Of a
+        /// line over `Manifest.maxLineBytes` only the start is kept: a line of any length costs no more memory.
+        private mutating func nextLine() -> (bytes: [UInt8], length: Int)? {
             var line: [UInt8] = []
+            var length = 0
             while true {
                 if position == buffer.count {
-                    if atEnd { return line.isEmpty ? nil : line }
+                    if atEnd { return length == 0 ? nil : (line, length) }
                     buffer = [UInt8]((try? handle?.read(upToCount: 1 << 20)) ?? nil ?? Data())
                     position = 0
                     if buffer.isEmpty {
@@ -48,15 +53,23 @@ public struct ManifestFile: Sequence, Sendable {
                         continue
                     }
                 }
-                let byte = buffer[position]
-                position += 1
-                if byte == UInt8(ascii: "\n") && afterCarriageReturn {
+                if afterCarriageReturn {
                     afterCarriageReturn = false
-                    continue
+                    if buffer[position] == UInt8(ascii: "\n") {
+                        position += 1
+                        continue
+                    }
                 }
-                afterCarriageReturn = byte == UInt8(ascii: "\r")
-                if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { return line }
-                line.append(byte)
+                let end = buffer[position...].firstIndex { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") } ?? buffer.count
+                let keep = Swift.min(end - position, Swift.max(0, Manifest.maxLineBytes + 1 - line.count))
+                line.append(contentsOf: buffer[position..<position + keep])
+                length += end - position
+                position = end
+                if end < buffer.count {
+                    afterCarriageReturn = buffer[end] == UInt8(ascii: "\r")
+                    position += 1
+                    return (line, length)
+                }
             }
         }
     }

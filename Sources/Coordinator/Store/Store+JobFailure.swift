@@ -28,7 +28,7 @@ extension Store {
     /// attempts. Fenced.
     public func reportJobFailure(_ db: Database, taskId: Int64, token: String, reason: String) throws -> JobFailureOutcome {
         let at = timestamp()
-        let reason = Self.clipped(reason.isEmpty ? "the worker could not prepare the job" : reason)
+        let reason = Self.storedReason(reason.isEmpty ? "the worker could not prepare the job" : reason)
         let lease = try fenced(db, taskId: taskId, token: token, at: at)
         try closeAttempt(db, lease, outcome: "failed", at: at)
         try markSeen(db, worker: lease.worker, job: lease.jobId, at: at)
@@ -70,7 +70,7 @@ extension Store {
     /// pending and running images fail with the reason, and `job.failed` is written. Failing a failed job again is
     /// a no-op; a done or cancelled job is a `conflict`.
     public func failJob(_ db: Database, _ id: String, reason: String) throws {
-        try failJob(db, id, reason: Self.clipped(reason), at: timestamp())
+        try failJob(db, id, reason: Self.storedReason(reason), at: timestamp())
     }
 
     func failJob(_ db: Database, _ id: String, reason: String, at: Double) throws {
@@ -97,8 +97,9 @@ extension Store {
         logger.warning("job.failed", metadata: ["job.id": "\(id)", "reason": "\(reason)"])
     }
 
-    /// Reasons are stored and served with every status: at most 2000 characters.
-    static func clipped(_ reason: String) -> String {
-        reason.count <= 2000 ? reason : String(reason.prefix(1997)) + "..."
+    /// Reasons are stored and served with every status: at most `MessageText.maxStoredCharacters` characters, and
+    /// no URL's user information (a worker's message may quote an endpoint with its password).
+    static func storedReason(_ reason: String) -> String {
+        MessageText.clipped(MessageText.withoutCredentials(reason), to: MessageText.maxStoredCharacters)
     }
 }

@@ -29,7 +29,7 @@ extension Store {
     private static func checked(_ item: ManifestItem, _ refuse: (String) -> String?) -> ManifestItem {
         guard item.rejection == nil, let problem = refuse(item.uri) else { return item }
         var rejected = item
-        rejected.rejection = "manifest line \(item.line): \(problem)"
+        rejected.rejection = "manifest line \(item.line): \(MessageText.clipped(problem, to: 500))"
         return rejected
     }
 
@@ -91,7 +91,7 @@ extension Store {
             var item = original
             if item.rejection == nil {
                 if let problem = ImageID.problem(item.id) {
-                    throw StoreError.invalid("manifest line \(item.line): id \(item.id.debugDescription) \(problem)")
+                    throw StoreError.invalid("manifest line \(item.line): id \(MessageText.clipped(item.id).debugDescription) \(problem)")
                 }
                 if item.uri.isEmpty { throw StoreError.invalid("manifest line \(item.line): uri is empty") }
                 if currentTask == nil || inCurrentTask == shard { try openTask() }

@@ -111,7 +111,9 @@ extension Store {
     }
 
     /// The last 1,000 failed images grouped by reason, the most frequent first. A reason is the image's error with
-    /// its URI and id replaced by `{uri}` and `{id}`, so "the same failure" groups across images.
+    /// its URI, id and manifest line number replaced by `{uri}`, `{id}` and `{line}`, so "the same failure" groups
+    /// across images. Errors are stored
+    /// clipped and the replacing is linear, so this costs the same whatever the manifest's lines held.
     func imageProblems(_ db: Database, _ jobId: String) throws -> [JobProgress.Problem] {
         var groups: [String: JobProgress.Problem] = [:]
         for row in try db.all("""
@@ -119,12 +121,23 @@ extension Store {
             ORDER BY updated_at DESC LIMIT 1000
             """, [jobId]) {
             let id: String = row["id"], uri: String = row["uri"], at = Date(timeIntervalSince1970: row["updated_at"])
-            var reason: String = row["error"] ?? "failed"
-            if !uri.isEmpty { reason = reason.replacingOccurrences(of: uri, with: "{uri}") }
-            if id.count > 2 { reason = reason.replacingOccurrences(of: id, with: "{id}") }
+            var reason = String((row["error"] as String? ?? "failed").prefix(MessageText.maxStoredCharacters))
+            if !uri.isEmpty { reason = MessageText.replacing(uri, with: "{uri}", in: reason) }
+            if id.utf8.count > 2 { reason = MessageText.replacing(id, with: "{id}", in: reason) }
+            reason = Self.lineNumberReplaced(reason)
             groups[reason, default: JobProgress.Problem(scope: .image, reason: reason, count: 0, lastAt: at, examples: [])].count += 1
             if groups[reason]!.examples.count < 3 { groups[reason]!.examples.append(id) }
         }
         return groups.values.sorted { ($0.count, $0.lastAt) > ($1.count, $1.lastAt) }.prefix(10).map { $0 }
+    }
+
+    /// "manifest line 17: …" as "manifest line {line}: …"; other reasons as they are.
+    static func lineNumberReplaced(_ reason: String) -> String {
+        let prefix = "manifest line "
+        guard reason.hasPrefix(prefix) else { return reason }
+        let rest = reason.dropFirst(prefix.count)
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, rest.dropFirst(digits.count).hasPrefix(":") else { return reason }
+        return prefix + "{line}" + rest.dropFirst(digits.count)
     }
 }

@@ -100,7 +100,7 @@ extension Store {
 
     public func failImage(_ db: Database, taskId: Int64, token: String, imageId: String, reason: String) throws {
         let at = timestamp()
-        let reason = reason.isEmpty ? "failed" : String(reason.prefix(2000))
+        let reason = reason.isEmpty ? "failed" : Self.storedReason(reason)
         let lease = try fenced(db, taskId: taskId, token: token, at: at)
         switch try imageState(db, lease, imageId) {
         case .failed: return

@@ -1,3 +1,5 @@
+import LabelAPI
+
 /// The one error type of the HTTP client and downloader. Callers decide whether to try again
 /// from `isRetryable`, never from the message.
 public struct CurlError: Error, Sendable, CustomStringConvertible {
@@ -42,9 +44,10 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     /// libcurl's CURLcode when the failure came from libcurl.
     public var curlCode: Int?
 
+    /// `message` loses any URL's user information (`http://user:password@host` is quoted as `http://host`).
     public init(_ code: Code, _ message: String, curlCode: Int? = nil) {
         self.code = code
-        self.message = message
+        self.message = MessageText.withoutCredentials(message)
         self.curlCode = curlCode
     }
 

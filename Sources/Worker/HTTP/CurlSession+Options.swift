@@ -9,6 +9,9 @@ extension CurlSession {
         let config = configuration
         try setPointer(CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer))
         try set(CURLOPT_URL, request.url)
+        // The path goes out as given: an S3 key or a manifest's URL may hold "." or ".." segments, which name other
+        // objects once removed (`p/x/../y.png` is not `p/y.png` to S3), and SigV4 signs the path as sent.
+        try set(CURLOPT_PATH_AS_IS, 1)
         try set(CURLOPT_PROTOCOLS_STR, "http,https")
         try set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         try set(CURLOPT_NOSIGNAL, 1)  // timeouts must not use SIGALRM in a threaded process

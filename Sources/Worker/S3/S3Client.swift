@@ -88,9 +88,13 @@ public struct S3Client: Sendable {
         var line = "\(location): HTTP \(response.status)"
         if let code { line += " \(code)" }
         if let message { line += ": \(message)" }
+        // Credentials are named by where they came from, never by a value: this line reaches the coordinator.
+        if let key = configuration.credentials?.accessKeyID, !key.isEmpty {
+            line = MessageText.replacing(key, with: "(the access key id)", in: line)
+        }
         switch code {
         case "SignatureDoesNotMatch":
-            line += " (the secret key does not match the access key \(configuration.credentials?.accessKeyID ?? ""); credentials: \(configuration.credentials?.source ?? "none"))"
+            line += " (the secret key does not match the access key id; credentials: \(configuration.credentials?.source ?? "none"))"
         case "InvalidAccessKeyId":
             line += " (credentials: \(configuration.credentials?.source ?? "none"))"
         case "AccessDenied" where configuration.credentials == nil:

@@ -77,10 +77,10 @@ public struct S3Configuration: Sendable {
         return S3Configuration(credentials: credentials, region: region, endpoint: endpoint)
     }
 
-    /// One line for logs and errors; never the secret.
+    /// One line for logs and errors: credentials by their source only, the endpoint without user information.
     public var summary: String {
-        let who = credentials.map { "key \($0.accessKeyID) from \($0.source)" } ?? "no credentials (unsigned requests)"
-        return "\(who), region \(region), endpoint \(endpoint ?? "AWS")"
+        let who = credentials.map { "credentials from \($0.source)" } ?? "no credentials (unsigned requests)"
+        return "\(who), region \(region), endpoint \(endpoint.map(MessageText.withoutCredentials) ?? "AWS")"
     }
 
     /// The URL of an object, or of the bucket with `key` empty. Keys are percent-encoded byte by byte except for
