@@ -50,7 +50,7 @@ CREATE TABLE jobs (
     options           TEXT NOT NULL,  -- JSON JobSettings (LabelAPI)
     max_attempts      INTEGER NOT NULL CHECK (max_attempts >= 1),  -- copied from options for SQL
     lease_seconds     REAL NOT NULL CHECK (lease_seconds > 0),     -- copied from options for SQL
-    state             TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    state             TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('preparing', 'queued', 'running', 'done', 'failed', 'cancelled')),
     idempotency_key   TEXT UNIQUE,
     request_sha256    TEXT NOT NULL,  -- digest of the request, to tell a replay from a reused key
     embeddings_sha256 TEXT,           -- tasks are claimable only once this is set
@@ -60,7 +60,12 @@ CREATE TABLE jobs (
     failure           TEXT,           -- why the job failed as a whole (state 'failed')
     created_at        REAL NOT NULL,
     started_at        REAL,
-    finished_at       REAL
+    finished_at       REAL,
+    manifest_path     TEXT,           -- while preparing: the manifest being read, relative to the data directory
+    manifest_bytes    INTEGER NOT NULL DEFAULT 0,  -- its size
+    prepared_bytes    INTEGER NOT NULL DEFAULT 0,  -- the bytes of it read into images and tasks so far
+    prepared_lines    INTEGER NOT NULL DEFAULT 0,  -- the lines of it read so far
+    prepared_rejected INTEGER NOT NULL DEFAULT 0   -- the lines of it refused so far
 );
 
 -- A shard of consecutive images of one job, leased to one worker at a time.

@@ -48,14 +48,17 @@ public struct CreateJobResponse: Codable, Sendable {
     public var id: String
     /// False when an idempotency key matched an earlier submit.
     public var created: Bool
+    /// The images and tasks made so far: none while the job's manifest is being read (`state` `preparing`).
     public var images: Int
     public var tasks: Int
+    public var state: JobState?
 
-    public init(id: String, created: Bool, images: Int, tasks: Int) {
+    public init(id: String, created: Bool, images: Int, tasks: Int, state: JobState? = nil) {
         self.id = id
         self.created = created
         self.images = images
         self.tasks = tasks
+        self.state = state
     }
 }
 
@@ -123,12 +126,24 @@ public struct JobStatus: Codable, Sendable {
     public var stalled: Bool
     /// When an image of the job last finished (labeled or failed).
     public var lastProgressAt: Double?
+    /// While the job is `preparing`: how much of its manifest is read so far.
+    public var preparation: Preparation?
+
+    /// How far a preparing job's manifest is read.
+    public struct Preparation: Codable, Sendable, Equatable {
+        public var bytesRead: Int64
+        public var bytesTotal: Int64
+        public var linesRead: Int
+        public init(bytesRead: Int64, bytesTotal: Int64, linesRead: Int) {
+            (self.bytesRead, self.bytesTotal, self.linesRead) = (bytesRead, bytesTotal, linesRead)
+        }
+    }
 
     public init(id: String, name: String?, state: JobState, images: Images, tasks: [TaskState: Int], model: String,
                 classes: [String], settings: JobSettings, createdAt: Double, startedAt: Double?, finishedAt: Double?,
                 imagesPerSecond: Double, etaSeconds: Double?, activeWorkers: Int, leaseExpiries: Int, retries: Int,
                 recentErrors: [ImageError], embeddingsReady: Bool, failure: String? = nil, problems: [Problem] = [],
-                stalled: Bool = false, lastProgressAt: Double? = nil) {
+                stalled: Bool = false, lastProgressAt: Double? = nil, preparation: Preparation? = nil) {
         self.id = id
         self.name = name
         self.state = state
@@ -151,6 +166,7 @@ public struct JobStatus: Codable, Sendable {
         self.problems = problems
         self.stalled = stalled
         self.lastProgressAt = lastProgressAt
+        self.preparation = preparation
     }
 }
 

@@ -4,20 +4,24 @@
 /// The life of a job.
 ///
 /// ```
-/// queued ──claim──▶ running ──last image done/failed──▶ done
-///   │ │               │ │ ▲                              │
-///   │ │               │ │ └───────── retryFailed ────────┤
-///   │ └──────────────▶│─┴──▶ failed ── retryFailed ──────┘ (back to running)
-///   └──cancel──▶ cancelled ◀──cancel──┘
+/// preparing ──manifest read──▶ queued ──claim──▶ running ──last image done/failed──▶ done
+///   │  └──manifest read, a task was leased──────▶│ │ ▲                              │
+///   │                      │ │                   │ │ └───────── retryFailed ────────┤
+///   │                      │ └──────────────────▶│─┴──▶ failed ── retryFailed ──────┘ (back to running)
+///   └─cancel/fail──▶       └──cancel──▶ cancelled ◀──cancel──┘
 /// ```
-/// - `queued`: created; waiting for its embeddings or a worker.
+/// - `preparing`: created; the coordinator is reading its manifest into images and tasks in small batches, so a
+///   manifest of millions of lines holds up nobody else's claims or uploads. Its tasks can be claimed as they
+///   appear (once the embeddings are ready), but it cannot be done before the whole manifest is read.
+/// - `queued`: its manifest is read; waiting for its embeddings or a worker.
 /// - `running`: at least one task was leased.
 /// - `done`: every image is labeled or permanently failed (`retryFailed` brings it back to `running`).
-/// - `failed`: the job itself cannot run (its class embeddings cannot be computed, or workers could not prepare it
-///   `maxAttempts` times in a row: a blob missing, a model that will not load); its unfinished images failed with
-///   the reason. `retryFailed` runs it again once the cause is fixed.
+/// - `failed`: the job itself cannot run (its manifest has no usable line, its class embeddings cannot be
+///   computed, or workers could not prepare it `maxAttempts` times in a row: a blob missing, a model that will not
+///   load); its unfinished images failed with the reason. `retryFailed` runs it again once the cause is fixed.
 /// - `cancelled`: terminal; its tasks are cancelled and its live leases stale.
 public enum JobState: String, Codable, Sendable, CaseIterable, CodingKeyRepresentable {
+    case preparing
     case queued
     case running
     case done
@@ -26,6 +30,7 @@ public enum JobState: String, Codable, Sendable, CaseIterable, CodingKeyRepresen
 
     public func canMove(to next: JobState) -> Bool {
         switch (self, next) {
+        case (.preparing, .queued), (.preparing, .running), (.preparing, .failed), (.preparing, .cancelled): true
         case (.queued, .running), (.queued, .failed), (.queued, .cancelled): true
         case (.running, .done), (.running, .failed), (.running, .cancelled): true
         case (.done, .running), (.failed, .running): true
@@ -34,7 +39,7 @@ public enum JobState: String, Codable, Sendable, CaseIterable, CodingKeyRepresen
     }
 
     /// Whether workers may still claim the job's tasks.
-    public var isActive: Bool { self == .queued || self == .running }
+    public var isActive: Bool { self == .preparing || self == .queued || self == .running }
     /// Whether nothing more happens to the job unless someone retries it.
     public var isFinished: Bool { !isActive }
 }
@@ -109,6 +114,8 @@ public enum ImageState: String, Codable, Sendable, CaseIterable, CodingKeyRepres
 public enum EventKind: String, Codable, Sendable, CaseIterable {
     // job
     case jobCreated = "job.created"
+    /// The job's manifest is read into images and tasks (it was `preparing`); the reason gives the counts.
+    case jobPrepared = "job.prepared"
     case jobEmbeddings = "job.embeddings"
     case jobRunning = "job.running"
     case jobDone = "job.done"

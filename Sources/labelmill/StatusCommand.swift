@@ -76,6 +76,10 @@ struct StatusCommand: AsyncParsableCommand {
                    s.etaSeconds.map { String(format: ", ETA %.0f s", $0) } ?? "", s.activeWorkers, s.leaseExpiries, s.retries),
         ]
         if let failure = s.failure { lines.append("failed: \(failure)") }
+        if let preparation = s.preparation {
+            let percent = preparation.bytesTotal > 0 ? 100 * Double(preparation.bytesRead) / Double(preparation.bytesTotal) : 0
+            lines.append(String(format: "manifest: %d lines read (%.0f%%); images are added as it is read", preparation.linesRead, percent))
+        }
         if s.stalled {
             let since = s.lastProgressAt.map { String(format: " for %.0f s", Date().timeIntervalSince1970 - $0) } ?? ""
             lines.append("stalled: workers are on the job but no image finished\(since); see the problems below")

@@ -75,9 +75,17 @@ struct SubmitCommand: AsyncParsableCommand {
         } else {
             upload = try await uploadListing(try S3Location.parse(from ?? ""), to: coordinator)
         }
+        // The coordinator reads the manifest in the background; a large one takes a while, shown on stderr.
+        var lastShown = ContinuousClock.now
         let response = try await coordinator.createJob(CreateJobRequest(
             name: name, model: model, classes: classes.names, settings: settings,
-            idempotencyKey: idempotencyKey, manifestUpload: upload))
+            idempotencyKey: idempotencyKey, manifestUpload: upload)) { status in
+            guard let preparation = status.preparation, ContinuousClock.now - lastShown >= .seconds(2) else { return }
+            lastShown = ContinuousClock.now
+            let percent = preparation.bytesTotal > 0 ? 100 * Double(preparation.bytesRead) / Double(preparation.bytesTotal) : 0
+            FileHandle.standardError.write(Data(String(format: "%@: reading the manifest, %.0f%% (%d lines)\n",
+                                                       status.id, percent, preparation.linesRead).utf8))
+        }
         if json { try printJSON(["id": response.id]) } else { print(response.id) }
     }
 

@@ -23,7 +23,7 @@ import Testing
         }
         #expect(shards == ["img0,img1,img2,img3", "img4,img5,img6,img7", "img8,img9"])
         #expect(try fixture.store.results(jobId: job.id).map(\.id) == (0..<10).map { "img\($0)" })
-        #expect(try fixture.kinds(job.id) == ["job.created"])
+        #expect(try fixture.kinds(job.id) == ["job.created", "job.prepared"])
         let progress = try fixture.store.progress(job.id)
         #expect(progress.images.pending == 10 && progress.tasks.queued == 3)
     }
@@ -166,7 +166,7 @@ import Testing
         #expect(storeErrorCode { try fixture.store.setEmbeddings(jobId: job.id, sha256: String(repeating: "f", count: 64)) } == .conflict)
         #expect(storeErrorCode { try fixture.store.setEmbeddings(jobId: job.id, sha256: "short") } == .invalid)
         #expect(storeErrorCode { try fixture.store.setEmbeddings(jobId: "job-x", sha256: StoreFixture.embeddingsSHA) } == .notFound)
-        #expect(try fixture.kinds(job.id) == ["job.created", "job.embeddings"])
+        #expect(try fixture.kinds(job.id) == ["job.created", "job.prepared", "job.embeddings"])
     }
 
     @Test func unknownJobsAreNotFound() throws {

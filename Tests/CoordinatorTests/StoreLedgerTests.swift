@@ -23,7 +23,7 @@ import LabelAPI
 
         let events = try fixture.store.events(jobId: job.id)
         #expect(events.map(\.kind.rawValue) == [
-            "job.created", "job.embeddings",
+            "job.created", "job.prepared", "job.embeddings",
             "task.leased", "image.running", "image.running", "job.running",
             "task.released", "image.pending", "image.pending",
             "task.leased", "image.running", "image.running",

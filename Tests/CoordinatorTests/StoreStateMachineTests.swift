@@ -16,15 +16,16 @@ import LabelAPI
     }
 
     @Test func jobTransitions() {
-        #expect(JobState.allCases.map(\.rawValue) == ["queued", "running", "done", "failed", "cancelled"])
+        #expect(JobState.allCases.map(\.rawValue) == ["preparing", "queued", "running", "done", "failed", "cancelled"])
         Self.check(JobState.self, allowed: [
+            ["preparing", "queued"], ["preparing", "running"], ["preparing", "failed"], ["preparing", "cancelled"],
             ["queued", "running"], ["queued", "failed"], ["queued", "cancelled"],
             ["running", "done"], ["running", "failed"], ["running", "cancelled"], ["done", "running"], ["failed", "running"],
         ])
         #expect(JobState.cancelled.isTerminal)
         #expect(!JobState.done.isTerminal && !JobState.failed.isTerminal)
         #expect(JobState.failed.isFinished && !JobState.failed.isActive)
-        #expect(JobState.queued.isActive && JobState.running.isActive && !JobState.done.isActive && !JobState.cancelled.isActive)
+        #expect(JobState.preparing.isActive && JobState.queued.isActive && JobState.running.isActive && !JobState.done.isActive && !JobState.cancelled.isActive)
     }
 
     @Test func taskTransitions() {

@@ -18,6 +18,7 @@ public func buildCoordinator(
     if leftovers > 0 { logger.info("temporaries.removed", metadata: ["files.count": "\(leftovers)"]) }
     let services = CoordinatorServices(configuration: configuration, store: store, logger: logger)
     try services.embeddings.resumePending()
+    try services.preparer.resumePending()
 
     let router = Router(context: CoordinatorContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))

@@ -4,12 +4,15 @@ import Inference
 import LabelAPI
 import Logging
 import GRDB
+import Support
 
 /// What the routes share: the store, the data directory layout and the background services.
 final class CoordinatorServices: Sendable {
     let configuration: CoordinatorConfiguration
     let store: Store
     let embeddings: EmbeddingService
+    /// Reads new jobs' manifests into images and tasks in the background.
+    let preparer: JobPreparer
     let jobCache = JobCache()
     /// Each model's tokenizer, to refuse class names that do not fit its text context at submit.
     let tokenizers = TokenizerCache()
@@ -27,6 +30,9 @@ final class CoordinatorServices: Sendable {
         uploads = UploadBudget(capacity: configuration.uploadMemoryBytes)
         embeddings = EmbeddingService(store: store, dataDirectory: configuration.dataDirectory, logger: logger,
                                       onReady: { [workSignal] tasks in workSignal.notify(count: tasks) })
+        preparer = JobPreparer(store: store, dataDirectory: configuration.dataDirectory, logger: logger,
+                               refuse: Self.relativePathRule(imageRoot: configuration.imageRoot) ?? { _ in nil },
+                               onPrepared: { [workSignal] _, tasks in workSignal.notify(count: tasks) })
     }
 
     /// `DATA/<relative>`: every file the coordinator writes lives under its data directory.
@@ -51,37 +57,74 @@ final class CoordinatorServices: Sendable {
             throw CoordinatorError(.tooLarge, "an inline manifest may have at most \(configuration.maxInlineManifestBytes) bytes; "
                                    + "upload larger ones with PUT \(Routes.uploadManifest.template) (labelmill submit does)")
         }
-        var job = NewJob(name: request.name, modelId: model.id, classes: request.classes, options: request.settings,
+        let job = NewJob(name: request.name, modelId: model.id, classes: request.classes, options: request.settings,
                          idempotencyKey: request.idempotencyKey, items: [])
         switch (request.manifest, request.manifestUpload) {
         case (let text?, nil):
-            job.items = try Manifest.parse(text)
-            return try store.createJob(job, refuse: relativePathRule)
-        case (nil, let upload?):
-            // One request takes the upload (an atomic rename): a retried request, whose client gave up waiting
-            // while a large job was created, never reads it half-consumed. With the same idempotency key it gets
-            // the job the first request made (writes are serialized, so it waits for that one to commit).
-            let path = try manifestUploadPath(upload)
-            let taken = path + ".\(UUID().uuidString.lowercased()).taken"
-            guard rename(path, taken) == 0 else {
-                if let key = request.idempotencyKey,
-                   let existing = try store.write("finding the job of idempotency key \(key)", { db in try store.job(db, idempotencyKey: key) }) {
-                    return (existing, false)
-                }
-                throw CoordinatorError(.notFound, "no manifest upload \(upload): it was never made, or another request already "
-                                       + "used it (a retried submit: send an idempotencyKey to get that job back)")
+            // Small enough to check here: an empty manifest, or one with no usable line, is refused at once. Then it
+            // is read like an upload.
+            let items = try Manifest.parse(text)
+            if let refuse = Self.relativePathRule(imageRoot: configuration.imageRoot),
+               items.allSatisfy({ $0.rejection != nil || refuse($0.uri) != nil }) {
+                let first = items[0].rejection ?? "manifest line \(items[0].line): \(refuse(items[0].uri) ?? "")"
+                throw CoordinatorError(.badRequest, "the job has no usable images (the first: \(first))")
             }
-            defer { unlink(taken) }
-            return try store.createJob(job, manifestFile: taken, refuse: relativePathRule)
+            let path = try manifestUploadPath(UUID().uuidString.lowercased())
+            try AtomicFile.write(Array(text.utf8), to: path, mode: 0o600, durable: false)
+            defer { unlink(path) }  // gone already when the job took it
+            return try beginJob(job, manifest: path, upload: nil)
+        case (nil, let upload?):
+            return try beginJob(job, manifest: try manifestUploadPath(upload), upload: upload)
         default:
             throw CoordinatorError(.badRequest, "give either manifest (the text) or manifestUpload (from PUT \(Routes.uploadManifest.template))")
         }
     }
 
+    /// Creates the job (state `preparing`), moving the manifest at `path` to where the preparer reads it, and sets
+    /// its preparation and embeddings going. One request takes an upload: a retried request with the same
+    /// idempotency key gets the job the first one made, at any point of its preparation.
+    private func beginJob(_ job: NewJob, manifest path: String, upload: String?) throws -> (JobRecord, Bool) {
+        let digest: String, size: Int64
+        do {
+            digest = try Store.manifestDigest(job, file: path)
+            size = Int64(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0)
+        } catch {
+            if let key = job.idempotencyKey, let existing = try store.read("finding the job of idempotency key \(key)", { db in
+                try store.job(db, idempotencyKey: key)
+            }) {
+                return (existing, false)
+            }
+            throw Self.uploadGone(upload ?? "")
+        }
+        var taken: String?
+        do {
+            let (record, created) = try store.beginJob(job, digest: digest, manifestBytes: size) { jobId in
+                let relative = JobPreparer.manifestPath(jobId: jobId)
+                try AtomicFile.createDirectories(dataPath("manifests"))
+                guard rename(path, dataPath(relative)) == 0 else { throw Self.uploadGone(upload ?? "") }
+                taken = dataPath(relative)
+                return relative
+            }
+            if created {
+                preparer.schedule(record.id)
+                embeddings.schedule(jobId: record.id)
+            }
+            return (record, created)
+        } catch {
+            if let taken { rename(taken, path) }  // the job was not made: the upload is still there for a retry
+            throw error
+        }
+    }
+
+    private static func uploadGone(_ upload: String) -> CoordinatorError {
+        CoordinatorError(.notFound, "no manifest upload \(upload): it was never made, or another request already used it "
+                         + "(a retried submit: send an idempotencyKey to get that job back)")
+    }
+
     /// Without `--image-root` nobody can read a relative path: such a line is refused at submit, not failed later on
     /// every worker.
-    private var relativePathRule: (String) -> String? {
-        guard configuration.imageRoot == nil else { return { _ in nil } }
+    static func relativePathRule(imageRoot: URL?) -> (@Sendable (String) -> String?)? {
+        guard imageRoot == nil else { return nil }
         return { uri in
             uri.contains("://") || uri.hasPrefix("/") ? nil
                 : "\(uri) is a relative path, and this coordinator serves none (start it with --image-root DIR, or use absolute paths or URLs)"
@@ -134,7 +177,9 @@ final class CoordinatorServices: Sendable {
             embeddingsReady: job.embeddingsSHA256 != nil, failure: p.failure,
             problems: p.problems.map { .init(scope: $0.scope, reason: $0.reason, count: $0.count, lastAt: $0.lastAt.timeIntervalSince1970, examples: $0.examples) },
             stalled: Self.isStalled(p, leaseSeconds: job.options.leaseSeconds, now: store.now()),
-            lastProgressAt: p.lastProgressAt?.timeIntervalSince1970)
+            lastProgressAt: p.lastProgressAt?.timeIntervalSince1970,
+            preparation: job.state == .preparing
+                ? .init(bytesRead: job.preparedBytes, bytesTotal: job.manifestBytes, linesRead: job.preparedLines) : nil)
     }
 
     /// Workers are on the job (or hold its tasks) but no image finished for twice the lease, and at least two

@@ -25,7 +25,8 @@ struct DataJanitor: Service {
         }
     }
 
-    /// Deletes every temporary file under the data directory (`.*.tmp`, and the `.part` files of older versions).
+    /// Deletes every temporary file under the data directory (`.*.tmp`, and the `.part` and `.taken` files of older
+    /// versions).
     /// Call it before the server takes requests: then none of them belongs to a live request.
     @discardableResult
     func removeTemporaries() -> Int {
@@ -33,7 +34,9 @@ struct DataJanitor: Service {
         guard let walk = FileManager.default.enumerator(at: dataDirectory, includingPropertiesForKeys: [.isRegularFileKey]) else { return 0 }
         for case let url as URL in walk {
             let name = url.lastPathComponent
-            guard name.hasPrefix("."), name.hasSuffix(".tmp") || name.hasSuffix(".part") else { continue }
+            // `.taken` manifests: older versions renamed an upload so while a job was created from it, and a
+            // coordinator killed meanwhile left it behind (jobs now take their manifest in one rename).
+            guard name.hasPrefix(".") && (name.hasSuffix(".tmp") || name.hasSuffix(".part")) || name.hasSuffix(".taken") else { continue }
             if (try? FileManager.default.removeItem(at: url)) != nil { removed += 1 }
         }
         return removed

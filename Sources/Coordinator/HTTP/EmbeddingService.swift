@@ -30,7 +30,7 @@ final class EmbeddingService: Sendable {
 
     /// Jobs still waiting for embeddings (after a restart).
     func resumePending() throws {
-        for job in try store.jobs(limit: 100_000) where job.embeddingsSHA256 == nil && (job.state == .queued || job.state == .running) {
+        for job in try store.jobs(limit: 100_000) where job.embeddingsSHA256 == nil && job.state.isActive {
             schedule(jobId: job.id)
         }
     }
@@ -60,7 +60,6 @@ final class EmbeddingService: Sendable {
                 logger.info("embeddings.unused", metadata: ["job.id": "\(jobId)"])
                 return
             }
-            onReady(job.taskCount)
             logger.info("embeddings.ready", metadata: ["job.id": "\(jobId)", "classes.count": "\(job.classes.count)",
                                                        "seconds": "\(Date().timeIntervalSince(started))"])
         } catch {
@@ -69,14 +68,22 @@ final class EmbeddingService: Sendable {
         }
     }
 
-    /// Sets the job's embeddings; false when the job can no longer take them (cancelled or failed meanwhile).
+    /// Sets the job's embeddings and opens its tasks, a few thousand a transaction (a job of a million tasks must
+    /// not hold the write lock for seconds), waking workers as they open; false when the job can no longer take
+    /// them (cancelled or failed meanwhile).
     private func record(jobId: String, sha256: String) throws -> Bool {
+        var opening: Store.TaskOpening
         do {
-            try store.setEmbeddings(jobId: jobId, sha256: sha256)
-            return true
+            opening = try store.write("setting embeddings of job \(jobId)") { db in try store.setEmbeddings(db, jobId: jobId, sha256: sha256) }
         } catch {
             if error.code == .conflict { return false }
             throw error
         }
+        onReady(opening.opened)
+        while let after = opening.after {
+            opening = try store.write("opening tasks of job \(jobId)") { db in try store.openTasks(db, jobId: jobId, after: after) }
+            onReady(opening.opened)
+        }
+        return true
     }
 }

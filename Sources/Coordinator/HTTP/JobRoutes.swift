@@ -116,8 +116,7 @@ struct JobRoutes {
     private func create(_ request: Request, _ context: CoordinatorContext) async throws -> Response {
         let body = try await request.decodeJSON(CreateJobRequest.self, limit: services.configuration.maxJSONBytes)
         let (job, created) = try await BlockingIO.runLong { try services.createJob(body) }
-        if created { services.embeddings.schedule(jobId: job.id) }
-        return try json(CreateJobResponse(id: job.id, created: created, images: job.imageCount, tasks: job.taskCount),
+        return try json(CreateJobResponse(id: job.id, created: created, images: job.imageCount, tasks: job.taskCount, state: job.state),
                         status: created ? .created : .ok)
     }
 }

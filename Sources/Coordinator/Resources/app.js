@@ -234,6 +234,8 @@ async function jobPage(id) {
     h("h1", {}, job.name || job.id, " ", badge(job.state)),
     job.failure ? h("p", { class: "error", role: "alert" }, job.failure) : null,
     job.stalled ? h("p", { class: "warn", role: "alert" }, "No image has finished for a while: see Problems.") : null,
+    job.preparation ? h("p", { id: "preparation" }, `Reading the manifest: ${number(job.preparation.linesRead)} lines, ` +
+      `${Math.floor(100 * job.preparation.bytesRead / Math.max(1, job.preparation.bytesTotal))}%`) : null,
     progress(job.images),
     h("dl", { class: "counts", id: "counts" }, counts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", { "data-count": k.toLowerCase() }, number(v))))),
     h("p", { id: "rate" }, `${rate(job.imagesPerSecond)} images/s`, job.state === "running" ? ` · ETA ${duration(job.etaSeconds)}` : "",

@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 import LabelAPI
 
-/// A stored job. Everything but `state`, `embeddingsSHA256`, the times and `taskCount` is fixed at creation, so
-/// callers may cache it per id.
+/// A stored job. Everything but `state`, `embeddingsSHA256`, the times, the counts and the preparation's progress
+/// is fixed at creation, so callers may cache it per id.
 public struct JobRecord: Codable, Sendable, Equatable {
     /// Sortable by creation time: `job-` + 12 hex digits of Unix milliseconds + 8 random hex digits.
     public var id: String
@@ -19,8 +19,16 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// Images and tasks so far: they grow while the job is `preparing`.
     public var imageCount: Int
     public var taskCount: Int
+    /// While preparing: the manifest being read (relative to the data directory), nil once it is read.
+    public var manifestPath: String?
+    public var manifestBytes: Int64
+    /// How much of the manifest is read into images and tasks: bytes, lines and refused lines.
+    public var preparedBytes: Int64
+    public var preparedLines: Int
+    public var preparedRejected: Int
 }
 
 extension JobRecord: FetchableRecord {
@@ -43,5 +51,10 @@ extension JobRecord: FetchableRecord {
         finishedAt = (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         imageCount = row["image_count"]
         taskCount = row["task_count"]
+        manifestPath = row["manifest_path"]
+        manifestBytes = row["manifest_bytes"]
+        preparedBytes = row["prepared_bytes"]
+        preparedLines = row["prepared_lines"]
+        preparedRejected = row["prepared_rejected"]
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
 import LabelAPI
 
-/// The items of a manifest file, read a chunk at a time: a million-line manifest never sits in memory. Each
-/// pass reopens the file (`Store.createJob` makes two: one for the request's digest, one to insert). Lines are
+/// The items of a manifest file, read a chunk at a time: a million-line manifest never sits in memory. Lines are
 /// split on "\n", "\r\n" or "\r"; a line that is not UTF-8 is rejected alone. Duplicate ids are not caught
 /// here (that needs every id seen so far): the store catches them with its unique index.
+///
+/// An iterator knows how far it has read (`offset`, `line`) and can start there (`init(path:offset:line:)`), so a
+/// job's preparation goes on from where it stopped after a restart.
 public struct ManifestFile: Sequence, Sendable {
     public let path: String
 
@@ -15,24 +17,41 @@ public struct ManifestFile: Sequence, Sendable {
     public struct Iterator: IteratorProtocol {
         private let handle: FileHandle?
         private var buffer: [UInt8] = []
+        /// The file offset of `buffer[0]`.
+        private var bufferStart: Int64
         private var position = 0
         private var atEnd = false
-        private var number = 0
+        /// The lines read so far (blank and comment lines too).
+        public private(set) var line: Int
+        /// The bytes read so far: through the end of the last line `next()` read, its line break included.
+        public private(set) var offset: Int64
         /// The last line ended with "\r": a "\n" right after it belongs to the same line break.
         private var afterCarriageReturn = false
 
-        init(path: String) { handle = FileHandle(forReadingAtPath: path) }
+        /// Whether the file could be opened.
+        public var isOpen: Bool { handle != nil }
+
+        /// Reads `path` from byte `offset`, where line `line` ended (0 and 0: the start).
+        public init(path: String, offset: Int64 = 0, line: Int = 0) {
+            handle = FileHandle(forReadingAtPath: path)
+            (bufferStart, self.offset, self.line) = (offset, offset, line)
+            guard offset > 0, let handle else { return }
+            // A "\r" just before `offset` may be the first half of a "\r\n" line break.
+            try? handle.seek(toOffset: UInt64(offset - 1))
+            afterCarriageReturn = (try? handle.read(upToCount: 1))?.first == UInt8(ascii: "\r")
+        }
 
         public mutating func next() -> ManifestItem? {
-            while let (line, length) = nextLine() {
-                number += 1
+            while let (bytes, length) = nextLine() {
+                line += 1
+                offset = bufferStart + Int64(position)
                 if length > Manifest.maxLineBytes {
-                    return Manifest.overlong(Substring(String(decoding: line, as: UTF8.self)), bytes: length, number: number)
+                    return Manifest.overlong(Substring(String(decoding: bytes, as: UTF8.self)), bytes: length, number: line)
                 }
-                guard let text = String(validating: line, as: UTF8.self) else {
-                    return ManifestItem(id: "#\(number)", uri: "", line: number, rejection: "manifest line \(number): not valid UTF-8")
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    return ManifestItem(id: "#\(line)", uri: "", line: line, rejection: "manifest line \(line): not valid UTF-8")
                 }
-                if let item = Manifest.item(Substring(text), number: number) { return item }
+                if let item = Manifest.item(Substring(text), number: line) { return item }
             }
             try? handle?.close()
             return nil
@@ -41,11 +60,12 @@ public struct ManifestFile: Sequence, Sendable {
         /// The next line's bytes without its line break and the line's length, or nil at the end of the file. Of a
         /// line over `Manifest.maxLineBytes` only the start is kept: a line of any length costs no more memory.
         private mutating func nextLine() -> (bytes: [UInt8], length: Int)? {
-            var line: [UInt8] = []
+            var bytes: [UInt8] = []
             var length = 0
             while true {
                 if position == buffer.count {
-                    if atEnd { return length == 0 ? nil : (line, length) }
+                    if atEnd { return length == 0 ? nil : (bytes, length) }
+                    bufferStart += Int64(buffer.count)
                     buffer = [UInt8]((try? handle?.read(upToCount: 1 << 20)) ?? nil ?? Data())
                     position = 0
                     if buffer.isEmpty {
@@ -61,14 +81,14 @@ public struct ManifestFile: Sequence, Sendable {
                     }
                 }
                 let end = buffer[position...].firstIndex { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") } ?? buffer.count
-                let keep = Swift.min(end - position, Swift.max(0, Manifest.maxLineBytes + 1 - line.count))
-                line.append(contentsOf: buffer[position..<position + keep])
+                let keep = Swift.min(end - position, Swift.max(0, Manifest.maxLineBytes + 1 - bytes.count))
+                bytes.append(contentsOf: buffer[position..<position + keep])
                 length += end - position
                 position = end
                 if end < buffer.count {
                     afterCarriageReturn = buffer[end] == UInt8(ascii: "\r")
                     position += 1
-                    return (line, length)
+                    return (bytes, length)
                 }
             }
         }

@@ -26,6 +26,9 @@ enum Migrations {
         migrator.registerMigration("v6") { db in
             try db.execute(sql: v6)
         }
+        migrator.registerMigration("v7") { db in
+            try db.execute(sql: v7)
+        }
         return migrator
     }
 
@@ -377,6 +380,44 @@ enum Migrations {
 
         -- The gallery's failed images, a page at a time in id order.
         CREATE INDEX images_failed_by_id ON images (job_id, id) WHERE state = 'failed';
+        """
+
+    /// Jobs are created at once and their manifests read in the background (state `preparing`): the job remembers
+    /// which manifest it reads and how far it got, so a restart goes on from there.
+    static let v7 = """
+        CREATE TABLE new_jobs (
+            id                TEXT PRIMARY KEY NOT NULL,
+            name              TEXT,
+            model_id          TEXT NOT NULL REFERENCES models (id),
+            classes           TEXT NOT NULL,  -- JSON array of class names
+            options           TEXT NOT NULL,  -- JSON JobSettings (LabelAPI)
+            max_attempts      INTEGER NOT NULL CHECK (max_attempts >= 1),  -- copied from options for SQL
+            lease_seconds     REAL NOT NULL CHECK (lease_seconds > 0),     -- copied from options for SQL
+            state             TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('preparing', 'queued', 'running', 'done', 'failed', 'cancelled')),
+            idempotency_key   TEXT UNIQUE,
+            request_sha256    TEXT NOT NULL,  -- digest of the request, to tell a replay from a reused key
+            embeddings_sha256 TEXT,           -- tasks are claimable only once this is set
+            image_count       INTEGER NOT NULL,
+            task_count        INTEGER NOT NULL,
+            cancel_reason     TEXT,
+            failure           TEXT,           -- why the job failed as a whole (state 'failed')
+            created_at        REAL NOT NULL,
+            started_at        REAL,
+            finished_at       REAL,
+            manifest_path     TEXT,           -- while preparing: the manifest being read, relative to the data directory
+            manifest_bytes    INTEGER NOT NULL DEFAULT 0,  -- its size
+            prepared_bytes    INTEGER NOT NULL DEFAULT 0,  -- the bytes of it read into images and tasks so far
+            prepared_lines    INTEGER NOT NULL DEFAULT 0,  -- the lines of it read so far
+            prepared_rejected INTEGER NOT NULL DEFAULT 0   -- the lines of it refused so far
+        );
+        INSERT INTO new_jobs (id, name, model_id, classes, options, max_attempts, lease_seconds, state, idempotency_key,
+                              request_sha256, embeddings_sha256, image_count, task_count, cancel_reason, failure, created_at,
+                              started_at, finished_at)
+        SELECT id, name, model_id, classes, options, max_attempts, lease_seconds, state, idempotency_key, request_sha256,
+               embeddings_sha256, image_count, task_count, cancel_reason, failure, created_at, started_at, finished_at
+        FROM jobs;
+        DROP TABLE jobs;
+        ALTER TABLE new_jobs RENAME TO jobs;
         """
 
     /// v5's counts of the images already there.

@@ -10,7 +10,7 @@ extension Store {
     static let claimableSQL = """
         SELECT t.id FROM tasks AS t INDEXED BY tasks_claimable CROSS JOIN jobs AS j ON j.id = t.job_id
         WHERE t.state = 'queued' AND t.available_at <= :now
-          AND j.state IN ('queued', 'running') AND j.embeddings_sha256 IS NOT NULL
+          AND \(JobState.sqlIn(.preparing, .queued, .running, column: "j.state")) AND j.embeddings_sha256 IS NOT NULL
         """
 
     /// The claim itself: one UPDATE of the first claimable task.
@@ -76,11 +76,17 @@ extension Store {
         guard let job = try db.one("SELECT state, model_id, embeddings_sha256 FROM jobs WHERE id = ?", [jobId]) else {
             throw StoreError(.io, "task \(taskId) belongs to a missing job \(jobId)")
         }
-        if job["state"] as String == JobState.queued.rawValue {
+        switch job["state"] as String {
+        case JobState.queued.rawValue:
             try db.run("""
                 UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND \(JobState.sqlWhere(.queued, to: .running))
                 """, [at, jobId])
             try appendEvent(db, at: at, kind: .jobRunning, job: jobId, worker: worker)
+        case JobState.preparing.rawValue:
+            // It starts running once its manifest is read (`finishPreparation`); until then it only records when.
+            try db.run("UPDATE jobs SET started_at = ? WHERE id = ? AND started_at IS NULL", [at, jobId])
+        default:
+            break
         }
         return ClaimedTask(
             taskId: taskId, jobId: jobId, token: token, expiresAt: Date(timeIntervalSince1970: leased["lease_expires_at"]),

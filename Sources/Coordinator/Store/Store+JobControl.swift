@@ -29,7 +29,7 @@ extension Store {
         try closeOpenTasks(db, job: id, to: .cancelled, error: nil, at: at)
         try db.run("""
             UPDATE jobs SET state = 'cancelled', cancel_reason = ?, finished_at = ?
-            WHERE id = ? AND \(JobState.sqlWhere(.queued, .running, to: .cancelled))
+            WHERE id = ? AND \(JobState.sqlWhere(.preparing, .queued, .running, to: .cancelled))
             """, [reason, at, id])
         try appendEvent(db, at: at, kind: .jobCancelled, job: id, reason: reason)
     }

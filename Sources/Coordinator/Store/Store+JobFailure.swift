@@ -91,7 +91,7 @@ extension Store {
         try closeOpenTasks(db, job: id, to: .failed, error: reason, at: at)
         try db.run("""
             UPDATE jobs SET state = 'failed', failure = ?, finished_at = ?
-            WHERE id = ? AND \(JobState.sqlWhere(.queued, .running, to: .failed))
+            WHERE id = ? AND \(JobState.sqlWhere(.preparing, .queued, .running, to: .failed))
             """, [reason, at, id])
         try appendEvent(db, at: at, kind: .jobFailed, job: id, reason: reason)
         logger.warning("job.failed", metadata: ["job.id": "\(id)", "reason": "\(reason)"])

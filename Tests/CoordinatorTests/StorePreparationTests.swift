@@ -1,0 +1,158 @@
+import Foundation
+import LabelAPI
+import Testing
+
+@testable import Coordinator
+
+/// A job's manifest read a batch at a time (`beginJob` + `prepareBatch`): the same images, tasks and rejections as
+/// in one transaction, from wherever a restart left it; claimable as it grows, never done before it is read.
+@Suite struct StorePreparationTests {
+    static let manifest = "\u{FEFF}a.jpg\r\n{broken\r\nb.jpg\n\n# comment\nsub/a.png\r{\"id\": \"../x\", \"uri\": \"/x.png\"}\nc.jpg\r\n"
+        + (0..<17).map { "dir/n\($0).png" }.joined(separator: "\r\n") + "\n\n"
+
+    /// Begins a job on `file` (the store only records the path it is given).
+    static func begin(_ fixture: StoreFixture, file: URL, key: String? = nil, shard: Int = 2) throws -> JobRecord {
+        let model = try fixture.model()
+        let new = NewJob(modelId: model.id, classes: ["a"], options: JobSettings(shardSize: shard), idempotencyKey: key, items: [])
+        let size = Int64(try Data(contentsOf: file).count)
+        return try fixture.store.beginJob(new, digest: try Store.manifestDigest(new, file: file.path), manifestBytes: size) { _ in file.path }.job
+    }
+
+    /// Reads `batch` items at a time from where the job stopped, reopening the file (as after a restart) every
+    /// `reopenEvery` batches; returns the outcomes.
+    static func prepare(_ fixture: StoreFixture, _ jobId: String, file: URL, batch: Int, reopenEvery: Int = 2) throws -> [Store.PreparationOutcome] {
+        var outcomes: [Store.PreparationOutcome] = []
+        while outcomes.last == nil || outcomes.last == .more {
+            let job = try #require(try fixture.store.job(jobId))
+            var reader = ManifestFile.Iterator(path: file.path, offset: job.preparedBytes, line: job.preparedLines)
+            for _ in 0..<reopenEvery {
+                var items: [ManifestItem] = []
+                while items.count < batch, let item = reader.next() { items.append(item) }
+                outcomes.append(try fixture.store.prepareBatch(jobId, items: items, through: reader.offset, line: reader.line,
+                                                               atEnd: items.count < batch))
+                if outcomes.last != .more { break }
+            }
+        }
+        return outcomes
+    }
+
+    @Test(arguments: [1, 3, 4, 50])
+    func batchesFromAnyRestartMakeTheSameJobAsOneTransaction(batch: Int) throws {
+        let fixture = try StoreFixture()
+        let file = fixture.directory.appendingPathComponent("manifest.txt")
+        try FileManager.default.createDirectory(at: fixture.directory, withIntermediateDirectories: true)
+        try Data(Self.manifest.utf8).write(to: file)
+        let model = try fixture.model()
+        let whole = try fixture.store.createJob(NewJob(modelId: model.id, classes: ["a"], options: JobSettings(shardSize: 2), items: []),
+                                                manifestFile: file.path).job
+
+        let job = try Self.begin(fixture, file: file)
+        #expect(job.state == .preparing && job.imageCount == 0 && job.manifestPath == file.path)
+        let outcomes = try Self.prepare(fixture, job.id, file: file, batch: batch)
+        #expect(outcomes.last == .prepared(.queued, claimable: 0))
+        let prepared = try #require(try fixture.store.job(job.id))
+        #expect(prepared.state == .queued && prepared.manifestPath == nil)
+        #expect((prepared.imageCount, prepared.taskCount, prepared.preparedRejected) == (whole.imageCount, whole.taskCount, 3))
+        let expected = try fixture.store.results(jobId: whole.id), actual = try fixture.store.results(jobId: job.id)
+        #expect(actual.map(\.id) == expected.map(\.id))
+        #expect(actual.map(\.state) == expected.map(\.state))
+        #expect(actual.map(\.error) == expected.map(\.error), "line numbers survive every restart")
+        let progress = try fixture.store.progress(job.id)
+        #expect(progress.images.pending == whole.imageCount - 3 && progress.images.failed == 3)
+        #expect(try fixture.kinds(job.id).filter { $0.hasPrefix("job.") } == ["job.created", "job.prepared"])
+    }
+
+    /// Tasks made after the embeddings are claimable at once; a task claimed and completed while the job is
+    /// preparing does not end the job, which runs once its manifest is read and ends when its images are.
+    @Test func aPreparingJobIsClaimableButNeverDoneEarly() throws {
+        let fixture = try StoreFixture()
+        let file = fixture.directory.appendingPathComponent("manifest.txt")
+        try FileManager.default.createDirectory(at: fixture.directory, withIntermediateDirectories: true)
+        try Data((0..<6).map { "/d/i\($0).png" }.joined(separator: "\n").utf8).write(to: file)
+        let job = try Self.begin(fixture, file: file)
+        var reader = ManifestFile.Iterator(path: file.path)
+        let first = [reader.next()!, reader.next()!]
+        #expect(try fixture.store.prepareBatch(job.id, items: first, through: reader.offset, line: reader.line, atEnd: false) == .more)
+        #expect(try fixture.store.claim(worker: "w1") == nil, "no embeddings yet")
+        try fixture.store.setEmbeddings(jobId: job.id, sha256: StoreFixture.embeddingsSHA)
+        let claimed = try #require(try fixture.store.claim(worker: "w1"))
+        for image in claimed.images {
+            try fixture.store.recordLabel(taskId: claimed.taskId, token: claimed.token, imageId: image.id, label: StoreFixture.label(image: image.id))
+        }
+        try fixture.store.complete(taskId: claimed.taskId, token: claimed.token)
+        #expect(try fixture.store.job(job.id)?.state == .preparing, "every image so far is done, but more are coming")
+
+        let rest = Array(AnyIterator { reader.next() })
+        let outcome = try fixture.store.prepareBatch(job.id, items: rest, through: reader.offset, line: reader.line, atEnd: true)
+        #expect(outcome == .prepared(.running, claimable: 3))
+        while let task = try fixture.store.claim(worker: "w1") {
+            for image in task.images {
+                try fixture.store.recordLabel(taskId: task.taskId, token: task.token, imageId: image.id, label: StoreFixture.label(image: image.id))
+            }
+            try fixture.store.complete(taskId: task.taskId, token: task.token)
+        }
+        #expect(try fixture.store.job(job.id)?.state == .done)
+    }
+
+    @Test func aManifestWithoutAUsableLineFailsTheJobWithTheFirstReason() throws {
+        let fixture = try StoreFixture()
+        let file = fixture.directory.appendingPathComponent("manifest.txt")
+        try FileManager.default.createDirectory(at: fixture.directory, withIntermediateDirectories: true)
+        try Data("{broken\n{\"id\": \"../x\", \"uri\": \"/x.png\"}\n".utf8).write(to: file)
+        let job = try Self.begin(fixture, file: file)
+        #expect(try Self.prepare(fixture, job.id, file: file, batch: 1).last == .prepared(.failed, claimable: 0))
+        let failed = try #require(try fixture.store.job(job.id))
+        #expect(failed.state == .failed && failed.failure == "the job has no usable images (the first: manifest line 1: not valid JSON)")
+    }
+
+    @Test func aCancelledOrDeletedJobStopsItsPreparation() throws {
+        let fixture = try StoreFixture()
+        let file = fixture.directory.appendingPathComponent("manifest.txt")
+        try FileManager.default.createDirectory(at: fixture.directory, withIntermediateDirectories: true)
+        try Data(Self.manifest.utf8).write(to: file)
+        let job = try Self.begin(fixture, file: file)
+        var reader = ManifestFile.Iterator(path: file.path)
+        let items = [reader.next()!]
+        #expect(try fixture.store.prepareBatch(job.id, items: items, through: reader.offset, line: reader.line, atEnd: false) == .more)
+        try fixture.store.cancelJob(job.id, reason: "changed my mind")
+        #expect(try fixture.store.prepareBatch(job.id, items: [reader.next()!], through: reader.offset, line: reader.line, atEnd: false) == .stopped)
+        #expect(try fixture.store.job(job.id)?.imageCount == 1)
+        _ = try fixture.store.deleteJob(job.id)
+        #expect(try fixture.store.prepareBatch(job.id, items: [], through: reader.offset, line: reader.line, atEnd: true) == .stopped)
+    }
+
+    /// A key used again while the first request's job is being prepared gets that job, never a second one.
+    @Test func anIdempotencyKeyFindsAJobWhilePreparing() throws {
+        let fixture = try StoreFixture()
+        let file = fixture.directory.appendingPathComponent("manifest.txt")
+        try FileManager.default.createDirectory(at: fixture.directory, withIntermediateDirectories: true)
+        try Data(Self.manifest.utf8).write(to: file)
+        let first = try Self.begin(fixture, file: file, key: "k")
+        var took = false
+        let model = try fixture.model()
+        let new = NewJob(modelId: model.id, classes: ["a"], options: JobSettings(shardSize: 2), idempotencyKey: "k", items: [])
+        let again = try fixture.store.beginJob(new, digest: try Store.manifestDigest(new, file: file.path), manifestBytes: 1) { _ in
+            took = true
+            return "elsewhere"
+        }
+        #expect(!again.created && again.job.id == first.id && !took, "the second request takes no manifest")
+    }
+
+    /// Embeddings open a large job's tasks a few thousand a transaction, each picking up after the last.
+    @Test func tasksOpenInSteps() throws {
+        let fixture = try StoreFixture()
+        let job = try fixture.job(images: 10, shardSize: 2, ready: false)
+        var opening = try fixture.store.pool.write { db in
+            try fixture.store.setEmbeddings(db, jobId: job.id, sha256: StoreFixture.embeddingsSHA, limit: 2)
+        }
+        var steps = [opening.opened]
+        while let after = opening.after {
+            opening = try fixture.store.pool.write { db in try fixture.store.openTasks(db, jobId: job.id, after: after, limit: 2) }
+            steps.append(opening.opened)
+        }
+        #expect(steps == [2, 2, 1])
+        var claimed = 0
+        while try fixture.store.claim(worker: "w") != nil { claimed += 1 }
+        #expect(claimed == 5)
+    }
+}
