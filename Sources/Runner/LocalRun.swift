@@ -133,9 +133,11 @@ public enum LocalRun {
         try CurlError.file { () throws(FileError) in try AtomicFile.write(Array(input.manifest.utf8), to: manifestFile) }
         let upload = try await client.uploadManifest(file: manifestFile)
         unlink(manifestFile)
+        // The workers start while the coordinator reads the manifest (they claim tasks as they are made); a job
+        // that fails meanwhile ends the loop below like any failed job.
         let job = try await client.createJob(CreateJobRequest(
             name: configuration.manifest.lastPathComponent, model: model.id, classes: configuration.classNames,
-            settings: configuration.settings, idempotencyKey: key, manifestUpload: upload))
+            settings: configuration.settings, idempotencyKey: key, manifestUpload: upload), waitUntilPrepared: false)
         var retried = 0
         if !job.created {
             let before = try await client.job(job.id)

@@ -12,6 +12,8 @@ struct TaskRoutes {
     static let imageWidthHeader = HTTPField.Name("X-Image-Width")!
     static let imageHeightHeader = HTTPField.Name("X-Image-Height")!
     static let leaseTokenHeader = HTTPField.Name(Routes.leaseTokenHeader)!
+    /// Uploads larger than this are checked against their lease before their body is read.
+    static let checkedFirstBytes = 1 << 20
 
     func register(on router: Router<CoordinatorContext>) {
         router.on(Routes.claim) { request, context in
@@ -99,10 +101,11 @@ struct TaskRoutes {
     }
 
     /// Reads an upload's body (a label, thumbnail or confidence map) and hands it to `store`, in this order: a
-    /// declared length over `limit` is refused, and the task, lease token and image are checked, all from the
-    /// headers, before a byte of the body is read, so a bogus or stale upload costs its headers only; then the
-    /// body is read within the upload budget (`UploadBudget`), which holds its bytes and the decoded map it may
-    /// become, until `store` is done with them.
+    /// declared length over `limit` is refused from the headers; a body of over `checkedFirstBytes` (or of no
+    /// declared length) has its task, lease token and image checked before a byte of it is read, so a bogus or
+    /// stale large upload costs its headers only (smaller ones, the usual label maps and thumbnails, skip that
+    /// extra read: `store` checks them anyway); then the body is read within the upload budget (`UploadBudget`),
+    /// which holds its bytes and the decoded map it may become, until `store` is done with them.
     private func receive<T: Sendable>(
         _ request: Request, _ context: CoordinatorContext, limit: Int, what: String, decodedBytes: Int = 0,
         store: @escaping @Sendable (_ task: Int64, _ image: String, _ token: String, _ bytes: [UInt8]) async throws -> T
@@ -114,8 +117,10 @@ struct TaskRoutes {
         let declared = request.headers[.contentLength].flatMap(Int.init)
         if let declared, declared > limit { throw CoordinatorError(.tooLarge, "\(what) are limited to \(limit) bytes") }
         guard ImageID.isSafe(image) else { throw CoordinatorError(.notFound, "no image \(image.debugDescription) in task \(task)") }
-        _ = try await services.store.read("checking an upload to \(image) in task \(task)") { db in
-            try services.store.uploadTarget(db, taskId: task, token: token, imageId: image)
+        if declared ?? Int.max > Self.checkedFirstBytes {
+            _ = try await services.store.read("checking an upload to \(image) in task \(task)") { db in
+                try services.store.uploadTarget(db, taskId: task, token: token, imageId: image)
+            }
         }
         return try await services.uploads.withReservation((declared ?? limit) + decodedBytes) {
             // Straight into one array: the body is held once, not as a buffer and a copy of it.

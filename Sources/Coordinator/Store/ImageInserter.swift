@@ -29,9 +29,9 @@ struct ImageInserter {
         (countBefore, rejectedBefore) = (count, rejected)
         // The first task holds the rejected lines; the last one is filled further. (A retry's task may be the
         // last: it then takes manifest images beside the retried ones, which changes nothing for either.)
-        let bounds = try db.one("SELECT MIN(id) AS first, MAX(id) AS last FROM tasks INDEXED BY tasks_by_job WHERE job_id = ?", [jobId])
-        firstTask = bounds?["first"]
-        currentTask = bounds?["last"]
+        // One aggregate a query: SQLite answers a lone MIN or MAX with one seek, both together with a scan.
+        firstTask = try db.value(Int64.self, "SELECT MIN(id) FROM tasks INDEXED BY tasks_by_job WHERE job_id = ?", [jobId])
+        currentTask = try db.value(Int64.self, "SELECT MAX(id) FROM tasks INDEXED BY tasks_by_job WHERE job_id = ?", [jobId])
         if let currentTask {
             inCurrentTask = try db.value(Int.self, "SELECT image_count FROM tasks WHERE id = ?", [currentTask]) ?? 0
         }
