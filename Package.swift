@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "LabelAPI", "Support",
+                "Worker", "LabelAPI", "Support", "Runner",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

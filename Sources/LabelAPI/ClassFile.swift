@@ -2,8 +2,8 @@ import Foundation
 
 /// A classes file: one class per line, in label order. A line may give further names of its class after the
 /// first, comma-separated ("person, person in shirt, person in jacket"), as the newer methods' class files do: the
-/// first is the class's name, the rest its synonyms. Blank lines are skipped; spaces around names are not part of
-/// them.
+/// first is the class's name, the rest its synonyms. Blank lines and lines whose first non-blank character is `#`
+/// (comments) are skipped; spaces around names are not part of them.
 public struct ClassFile: Sendable, Equatable {
     public var names: [String]
     /// Synonyms by class name, as `JobSettings.synonyms` takes them; classes without synonyms are left out.
@@ -18,6 +18,7 @@ public struct ClassFile: Sendable, Equatable {
         var names: [String] = []
         var synonyms: [String: [String]] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
+            if line.trimmingCharacters(in: .whitespaces).hasPrefix("#") { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             guard let name = fields.first, !(fields.count == 1 && name.isEmpty) else { continue }
             names.append(name)

@@ -175,8 +175,31 @@ public enum CoordinatorBenchmark {
 
 /// Loopback ports for the processes labelmill starts itself.
 public enum LocalPort {
-    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    /// Every port this process has handed out: a port found free is bound by its server a moment later, and until
+    /// then the kernel may offer it again, so no second caller here gets it.
+    private static let handedOut = Mutex(Set<Int>())
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago and that no other caller in this process was given.
     public static func free() throws -> Int { try RefusingPort().number }
+
+    /// Binds a socket to a port on 127.0.0.1 that this process has not handed out before; returns it and the port.
+    static func bind() throws -> (fd: Int32, port: Int) {
+        for _ in 0..<100 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let ok = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            if ok, handedOut.withLock({ $0.insert(port).inserted }) { return (fd, port) }
+            close(fd)
+            if !ok { break }
+        }
+        throw CurlError(.io, "no free port on 127.0.0.1")
+    }
 }
 
 /// A TCP port on 127.0.0.1 held bound but not listening, so connections to it are refused for as long as this
@@ -185,22 +208,7 @@ public final class RefusingPort: Sendable {
     public let number: Int
     private let fd: Int32
 
-    public init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard ok else {
-            close(fd)
-            throw CurlError(.io, "no free port")
-        }
-        self.fd = fd
-        number = Int(UInt16(bigEndian: address.sin_port))
-    }
+    public init() throws { (fd, number) = try LocalPort.bind() }
 
     deinit { close(fd) }
 }

@@ -241,6 +241,9 @@ struct FaultInjectionTests {
         }
         let whileFull = try await cluster.answers()
         #expect(try await cluster.admin.job(cluster.job).images.done == 0, "no label map can be stored on a full disk")
+        // A full disk is a 503 to try again, as for manifest uploads, never a 500 (rough edges, item 29).
+        #expect(FaultCluster.count(whileFull, status: 500) == 0 && FaultCluster.count(whileFull, status: 503, route: FaultCluster.uploadRoute) >= 4,
+                "\(whileFull)")
         try FileManager.default.removeItem(at: filler)
         try await cluster.waitForJobEnd()
 

@@ -1,4 +1,5 @@
 import Foundation
+import Runner
 @testable import Worker
 import Support
 
@@ -38,21 +39,9 @@ func fileExists(_ path: String) -> Bool {
 /// a connection with a reset. The socket stays bound until `body` returns; a port that was bound and closed
 /// could be handed to another test's server running alongside, which then answers instead (seen in CI).
 func withRefusingPort<T>(_ body: (Int) async throws -> T) async throws -> T {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EBADF) }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return try await body(Int(UInt16(bigEndian: address.sin_port)))
+    let port = try RefusingPort()
+    defer { withExtendedLifetime(port) {} }
+    return try await body(port.number)
 }
 
 /// Lower-case hex SHA-256, through the one helper every module uses.

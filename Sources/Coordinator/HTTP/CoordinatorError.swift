@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Inference
+import Support
 import LabelAPI
 
 /// The coordinator's error: a code that picks the HTTP status (in one place, here) and a message for the client.
@@ -78,6 +79,9 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
             return CoordinatorError(.tooLarge, "request body over \(error.maxBytes.map { "the \($0)-byte limit" } ?? "the limit")")
         case is DecodingError:
             return CoordinatorError(.badRequest, "malformed JSON body: \(error)")
+        case let error as FileError where error.errno == ENOSPC || error.errno == EDQUOT:
+            // A full disk passes once space is freed: the client's retry (503) is the right answer, not a 500.
+            return CoordinatorError(.unavailable, "the coordinator's disk is full (\(error)): try again once space is freed")
         default:
             return CoordinatorError(.internalError, "\(error)")
         }
