@@ -192,9 +192,13 @@ public struct ImageResultLine: Codable, Sendable, Equatable {
     public var attempts: Int
     public var error: String?
     public var sha256: String?
+    /// Where a client reads the image when that is not `uri`: the coordinator's file route for a path it serves
+    /// from `--image-root` (the way its workers read it).
+    public var fetch: String?
 
-    public init(id: String, uri: String, status: ImageState, attempts: Int, error: String?, sha256: String?) {
+    public init(id: String, uri: String, status: ImageState, attempts: Int, error: String?, sha256: String?, fetch: String? = nil) {
         (self.id, self.uri, self.status, self.attempts, self.error, self.sha256) = (id, uri, status, attempts, error, sha256)
+        self.fetch = fetch
     }
 }
 

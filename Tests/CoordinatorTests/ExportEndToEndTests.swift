@@ -27,14 +27,18 @@ struct ExportEndToEndTests {
         ]
         var lines: [String] = []
         for (id, map) in maps {
-            let file = cluster.directory.appendingPathComponent("photos/\(id).\(id == "photo" ? "jpg" : "png")")
+            // One image is a relative path, served by the coordinator from its --image-root: export reads it through
+            // the coordinator too (rough edges, item 1: it was left out as "a relative path").
+            let relative = id == "one-pixel" ? "sub/\(id).png" : nil
+            let file = relative.map { cluster.imageRoot.appendingPathComponent($0) }
+                ?? cluster.directory.appendingPathComponent("photos/\(id).\(id == "photo" ? "jpg" : "png")")
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             if id == "photo" {
                 try FileManager.default.copyItem(at: jpeg, to: file)
             } else {  // any picture of the map's size will do
                 try Data(ImageCodec.encodeLabelPNG(map)).write(to: file)
             }
-            lines.append(String(decoding: try JSONEncoder().encode(["id": id, "uri": file.path]), as: UTF8.self))
+            lines.append(String(decoding: try JSONEncoder().encode(["id": id, "uri": relative ?? file.path]), as: UTF8.self))
         }
         let manifest = cluster.directory.appendingPathComponent("exports.jsonl")
         try lines.joined(separator: "\n").write(to: manifest, atomically: true, encoding: .utf8)

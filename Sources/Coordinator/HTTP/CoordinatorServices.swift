@@ -196,8 +196,9 @@ final class CoordinatorServices: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out: [UInt8] = []
         for result in try store.results(db, jobId: jobId, from: from, count: count) {
+            let location = fetchLocation(of: result.uri)
             let line = ImageResultLine(id: result.id, uri: result.uri, status: result.state, attempts: result.attempts,
-                                       error: result.error, sha256: result.labelSHA256)
+                                       error: result.error, sha256: result.labelSHA256, fetch: location == result.uri ? nil : location)
             out += try encoder.encode(line)
             out.append(UInt8(ascii: "\n"))
         }

@@ -69,7 +69,8 @@ public enum JobExport {
             var item = ExportItem(id: result.id, uri: result.uri, labelPNG: png)
             if options.format.copiesImages {
                 do {
-                    let bytes = try await fetcher.fetch(result.uri)
+                    // Through the coordinator when it serves the image (a relative path under --image-root).
+                    let bytes = try await fetcher.fetch(result.fetch ?? result.uri)
                     item.image = (bytes, try ImageFormat(sniffing: bytes).fileExtension)
                 } catch {
                     summary.unreadable.append("\(result.id): \(error)")
