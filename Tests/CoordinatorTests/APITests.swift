@@ -166,7 +166,7 @@ import Support
         let first = try #require(try await worker.claim(ClaimRequest(worker: "w1")))
         #expect(first.jobId == plain)
         await expectStatus(400, containing: "does not save confidence maps (settings.saveConfidence)") {
-            try await worker.uploadConfidence(task: first.taskId, image: first.images[0].id, token: first.leaseToken, png: map)
+            try await worker.uploadConfidence(task: first.taskId, image: first.images[0].id, token: first.leaseToken, png: map, width: 3, height: 2)
         }
         try await worker.release(task: first.taskId, token: first.leaseToken, reason: "test")
         _ = try await live.admin.cancel(plain)
@@ -176,7 +176,15 @@ import Support
         #expect(task.jobId == saving)
         let image = task.images[0].id
         let upload = { (bytes: [UInt8], token: String) in
-            try await worker.uploadConfidence(task: task.taskId, image: image, token: token, png: bytes)
+            try await worker.uploadConfidence(task: task.taskId, image: image, token: token, png: bytes, width: 3, height: 2)
+        }
+        let label = try ImageCodec.encodeLabelPNG(LabelMap(width: 3, height: 2, indices: [0, 1, 2, 0, 1, 2]))
+        // Its label is refused until its confidence map is there, of its size (rough edges, item 23).
+        await expectStatus(422, containing: "saves confidence maps: upload the confidence map of \(image) (3x2) before its label") {
+            try await worker.uploadLabel(task: task.taskId, image: image, token: task.leaseToken, png: label, width: 3, height: 2)
+        }
+        await expectStatus(422, containing: "the confidence map is 1x1, the source image is 3x2") {
+            try await upload(try ConfidenceMap(width: 1, height: 1, values: [9]).png(), task.leaseToken)
         }
         await expectStatus(422, containing: "a confidence map must be an 8-bit grayscale PNG") {
             try await upload(try ImageCodec.encodeJPEG(RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 9, count: 12))), task.leaseToken)
@@ -190,6 +198,7 @@ import Support
         #expect(stored.status == 200 && stored.body == map && (stored.headers["Content-Type"] ?? "").hasPrefix("image/png"),
                 "HTTP \(stored.status): \(stored.bodyText.prefix(200))")
         #expect(try await live.admin.confidencePNG(job: saving, image: image) == map)
+        try await worker.uploadLabel(task: task.taskId, image: image, token: task.leaseToken, png: label, width: 3, height: 2)
         try await worker.release(task: task.taskId, token: task.leaseToken, reason: "test")
         _ = try await live.admin.cancel(saving)
         _ = try await live.admin.deleteJob(saving)

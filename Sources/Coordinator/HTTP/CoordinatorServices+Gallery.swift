@@ -29,17 +29,40 @@ extension CoordinatorServices {
     func confidencePath(job: String, image: String) -> String { dataPath("confidence/\(job)/\(image).png") }
 
     /// Checks the lease and that the job saves confidence maps and `bytes` is one (an 8-bit single-channel PNG that
-    /// decodes within the image limit), then writes it atomically as `confidence/{job}/{image}.png`. Blocking.
-    func storeConfidence(_ bytes: [UInt8], taskId: Int64, token: String, imageId: String) throws {
+    /// decodes within the image limit) of the source image's size (`width` x `height`, as the worker reports it),
+    /// then writes it atomically as `confidence/{job}/{image}.png`. Blocking.
+    func storeConfidence(_ bytes: [UInt8], taskId: Int64, token: String, imageId: String, width: Int, height: Int) throws {
         guard ImageID.isSafe(imageId) else { throw CoordinatorError(.notFound, "no image \(imageId.debugDescription) in task \(taskId)") }
         let (jobId, _) = try store.uploadTarget(taskId: taskId, token: token, imageId: imageId)
         guard try store.job(jobId)?.options.saveConfidence == true else {
             throw CoordinatorError(.badRequest, "job \(jobId) does not save confidence maps (settings.saveConfidence)")
         }
-        do { _ = try ImageCodec.decodeLabelPNG(bytes) } catch {
+        let map: LabelMap
+        do { map = try ImageCodec.decodeLabelPNG(bytes) } catch {
             throw CoordinatorError(.invalidUpload, "a confidence map must be an 8-bit grayscale PNG: \(error)")
         }
+        guard (map.width, map.height) == (width, height) else {
+            throw CoordinatorError(.invalidUpload, "the confidence map is \(map.width)x\(map.height), the source image is \(width)x\(height)")
+        }
         try AtomicFile.write(bytes, to: confidencePath(job: jobId, image: imageId), mode: 0o600)
+    }
+
+    /// In a job that saves confidence maps, an image's label is taken only once its confidence map is there, of
+    /// the label's size: then no labeled image lacks one, and every export of the job can write it. Blocking.
+    func checkConfidence(job: JobRecord, imageId: String, width: Int, height: Int) throws {
+        guard job.options.saveConfidence else { return }
+        let path = confidencePath(job: job.id, image: imageId)
+        let header = FileHandle(forReadingAtPath: path).flatMap { handle in
+            defer { try? handle.close() }
+            return try? handle.read(upToCount: 64 << 10)
+        }
+        guard let header, let size = try? ImageCodec.dimensions([UInt8](header)) else {
+            throw CoordinatorError(.invalidUpload, "job \(job.id) saves confidence maps: upload the confidence map of \(imageId) "
+                                   + "(\(width)x\(height)) before its label")
+        }
+        guard size == (width, height) else {
+            throw CoordinatorError(.invalidUpload, "the confidence map of \(imageId) is \(size.0)x\(size.1), its label \(width)x\(height)")
+        }
     }
 
     /// Which of `images` of `job` have a thumbnail. Blocking.

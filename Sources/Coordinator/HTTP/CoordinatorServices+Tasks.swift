@@ -106,6 +106,7 @@ extension CoordinatorServices {
         guard map.width == width, map.height == height else {
             throw CoordinatorError(.invalidUpload, "label map is \(map.width)x\(map.height), the source image is \(width)x\(height)")
         }
+        try checkConfidence(job: job, imageId: imageId, width: width, height: height)
         let classes = job.classes.count
         if let bad = map.indices.first(where: { Int($0) >= classes && $0 != LabelMap.void }) {
             throw CoordinatorError(.invalidUpload, "label value \(bad) is not a class index (< \(classes)) or 255")

@@ -92,9 +92,12 @@ struct TaskRoutes {
             return Response(status: .noContent)
         }
         router.on(Routes.uploadConfidence) { request, context in
+            let (width, height) = try Self.imageSize(request)
             let limit = services.configuration.maxLabelBytes
-            try await receive(request, context, limit: limit, what: "confidence maps") { task, image, token, bytes in
-                try await BlockingIO.run { try services.storeConfidence(bytes, taskId: task, token: token, imageId: image) }
+            try await receive(request, context, limit: limit, what: "confidence maps", decodedBytes: Self.pixels(width, height)) { task, image, token, bytes in
+                try await BlockingIO.run {
+                    try services.storeConfidence(bytes, taskId: task, token: token, imageId: image, width: width, height: height)
+                }
             }
             return Response(status: .noContent)
         }
@@ -143,16 +146,26 @@ struct TaskRoutes {
     /// Validates the PNG (decodes, the source's size, values < K or 255), stores it content-addressed and
     /// atomically, then records it under the lease; a stale lease gets 409 and its file is removed.
     private func upload(_ request: Request, _ context: CoordinatorContext) async throws -> Response {
-        guard let width = request.headers[Self.imageWidthHeader].flatMap(Int.init),
-              let height = request.headers[Self.imageHeightHeader].flatMap(Int.init) else {
-            throw CoordinatorError(.badRequest, "missing X-Image-Width / X-Image-Height (the source image's size)")
-        }
-        let pixels = width.multipliedReportingOverflow(by: height)
-        let decoded = pixels.overflow ? ImageCodec.defaultMaxPixels : min(max(pixels.partialValue, 0), ImageCodec.defaultMaxPixels)
+        let (width, height) = try Self.imageSize(request)
         let outcome = try await receive(request, context, limit: services.configuration.maxLabelBytes, what: "label maps",
-                                        decodedBytes: decoded) { task, image, token, bytes in
+                                        decodedBytes: Self.pixels(width, height)) { task, image, token, bytes in
             try await services.storeLabel(bytes, taskId: task, imageId: image, token: token, width: width, height: height)
         }
         return Response(status: outcome == .unchanged ? .ok : .created)
+    }
+
+    /// The source image's size, which label and confidence uploads state in `X-Image-Width` / `X-Image-Height`.
+    private static func imageSize(_ request: Request) throws -> (Int, Int) {
+        guard let width = request.headers[imageWidthHeader].flatMap(Int.init),
+              let height = request.headers[imageHeightHeader].flatMap(Int.init) else {
+            throw CoordinatorError(.badRequest, "missing X-Image-Width / X-Image-Height (the source image's size)")
+        }
+        return (width, height)
+    }
+
+    /// The bytes a map of that size decodes to, as the upload budget counts them.
+    private static func pixels(_ width: Int, _ height: Int) -> Int {
+        let pixels = width.multipliedReportingOverflow(by: height)
+        return pixels.overflow ? ImageCodec.defaultMaxPixels : min(max(pixels.partialValue, 0), ImageCodec.defaultMaxPixels)
     }
 }

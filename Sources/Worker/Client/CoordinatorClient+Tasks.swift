@@ -40,8 +40,10 @@ extension CoordinatorClient {
         _ = try await send(request(Routes.uploadThumbnail, String(task), image, body: .bytes(jpeg), headers: headers), retrying: false)
     }
 
-    public func uploadConfidence(task: Int64, image: String, token: String, png: [UInt8]) async throws {
-        let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: token]
+    /// The image's confidence map, `width` x `height` like its label (which the coordinator takes only after it).
+    public func uploadConfidence(task: Int64, image: String, token: String, png: [UInt8], width: Int, height: Int) async throws {
+        let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: token,
+                                    "X-Image-Width": String(width), "X-Image-Height": String(height)]
         _ = try await send(request(Routes.uploadConfidence, String(task), image, body: .bytes(png), headers: headers))
     }
 

@@ -187,7 +187,8 @@ extension WorkerLoop {
             // The confidence map is part of the job's output: sent (with retries) before the label that completes
             // the image, so a labeled image always has it.
             if let confidence = labeled.confidence {
-                try await client.uploadConfidence(task: task.taskId, image: image.id, token: task.leaseToken, png: confidence)
+                try await client.uploadConfidence(task: task.taskId, image: image.id, token: task.leaseToken, png: confidence,
+                                                  width: labeled.width, height: labeled.height)
             }
             try await client.uploadLabel(task: task.taskId, image: image.id, token: task.leaseToken, png: labeled.png,
                                          width: labeled.width, height: labeled.height)
