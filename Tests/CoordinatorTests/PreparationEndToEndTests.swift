@@ -49,6 +49,29 @@ import Worker
         #expect(left.isEmpty, "the manifest goes once it is read: \(left)")
     }
 
+    /// Six creates of one upload under one key at once (a client's retries, several submits of one request): one
+    /// job, which every one of them gets, never a 404 while it is being made (rough edges, item 25).
+    @Test(.timeLimit(.minutes(2)))
+    func concurrentCreatesUnderOneKeyGetOneJob() async throws {
+        let live = try await LiveCoordinator.start()
+        defer { live.stop() }
+        _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
+        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent("concurrent-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: manifest) }
+        try Data((1...20_000).map { "/data/c/img\($0).png" }.joined(separator: "\n").utf8).write(to: manifest)
+        let request = CreateJobRequest(name: "concurrent", model: "tiny", classes: ["cat", "dog"], settings: JobSettings(),
+                                       idempotencyKey: "six-at-once", manifestUpload: try await live.admin.uploadManifest(file: manifest.path))
+        let client = live.patientAdmin
+        let answers = try await withThrowingTaskGroup(of: CreateJobResponse.self) { group in
+            for _ in 0..<6 { group.addTask { try await client.createJob(request, waitUntilPrepared: false) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(answers.map(\.id)).count == 1 && answers.filter(\.created).count == 1, "\(answers.map { ($0.id, $0.created) })")
+        let status = try await client.waitUntilPrepared(answers[0].id)
+        #expect(status.images.total == 20_000)
+        #expect(try await client.jobs().count == 1)
+    }
+
     /// The job's row as the dead coordinator left it, read from its database file.
     static func preparedLines(_ cluster: FaultCluster, _ id: String) async throws -> (state: String, lines: Int)? {
         let store = try Store(path: cluster.dataDirectory.appendingPathComponent("labelmill.sqlite").path)

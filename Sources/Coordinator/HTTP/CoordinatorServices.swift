@@ -89,7 +89,9 @@ final class CoordinatorServices: Sendable {
             digest = try Store.manifestDigest(job, file: path)
             size = Int64(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0)
         } catch {
-            if let key = job.idempotencyKey, let existing = try store.read("finding the job of idempotency key \(key)", { db in
+            // Taken by a request with the same key: a write waits for that request's transaction, which moved the
+            // file, to commit, so its job is there to be found (a read could come in between and see neither).
+            if let key = job.idempotencyKey, let existing = try store.write("finding the job of idempotency key \(key)", { db in
                 try store.job(db, idempotencyKey: key)
             }) {
                 return (existing, false)
