@@ -12,8 +12,19 @@ struct RetryCommand: AsyncParsableCommand {
     @Argument(help: "Job id.") var job: String
 
     func run() async throws {
-        let status = try await client.client().retryFailed(job)
-        print("\(job): \(status.state.rawValue), \(status.images.pending) images pending, \(status.images.done) done, \(status.images.failed) failed")
+        let coordinator = try client.client()
+        let before = try await coordinator.job(job)
+        let status = try await coordinator.retryFailed(job)
+        let retried = before.images.failed - status.images.failed
+        if retried > 0 {
+            print("\(job): retrying \(retried) failed images; \(status.state.rawValue), \(status.images.pending) images pending, "
+                  + "\(status.images.done) done, \(status.images.failed) failed")
+        } else if status.images.failed == 0 {
+            print("\(job): nothing to retry: no image has failed (\(status.state.rawValue), \(status.images.done) of \(status.images.total) done)")
+        } else {
+            print("\(job): nothing to retry: its \(status.images.failed) failed images were refused at submit, and their manifest "
+                  + "lines are what is wrong (results.jsonl says why)")
+        }
     }
 }
 

@@ -273,6 +273,8 @@ import Worker
         }
         let models = try await labelmill(["model", "list"])
         #expect(models.status == 0 && models.output.hasPrefix("tiny  "), "\(models.output) \(models.errors)")
+        let nothing = try await labelmill(["retry", cluster.job])
+        #expect(nothing.status == 0 && nothing.output.contains(": nothing to retry: no image has failed"), "\(nothing.output) \(nothing.errors)")
         let cancelled = try await labelmill(["cancel", cluster.job])
         #expect(cancelled.status == 0 && cancelled.output.contains(": cancelled"), "\(cancelled.output) \(cancelled.errors)")
         let retry = try await labelmill(["retry", cluster.job])
