@@ -34,13 +34,17 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         let options = JobExport.Options(format: format, imageBaseURL: imageBaseURL)
         let summary = try await JobExport.run(client: client.client(), job: job, to: URL(fileURLWithPath: out), options: options)
-        print("exported \(summary.labels) label maps (\(format.rawValue)) and \(summary.results) results to \(out)")
+        print("exported \(Wording.counted(summary.labels, "label map")) (\(format.rawValue)) and \(Wording.counted(summary.results, "result")) to \(out)")
         for line in summary.unreadable.prefix(10) { FileHandle.standardError.write(Data("labelmill: left out \(line)\n".utf8)) }
         if summary.unreadable.count > 10 { FileHandle.standardError.write(Data("labelmill: ... and \(summary.unreadable.count - 10) more left out\n".utf8)) }
         if summary.failed > 0 || !summary.unreadable.isEmpty {
             var reasons: [String] = []
-            if summary.failed > 0 { reasons.append("\(summary.failed) images failed; their reasons are in \(out)/results.jsonl") }
-            if !summary.unreadable.isEmpty { reasons.append("\(summary.unreadable.count) labeled images could not be read here and were left out") }
+            if summary.failed > 0 {
+                reasons.append("\(Wording.counted(summary.failed, "image")) failed; their reasons are in \(Wording.path(out, "results.jsonl"))")
+            }
+            if !summary.unreadable.isEmpty {
+                reasons.append("\(Wording.counted(summary.unreadable.count, "labeled image")) could not be read here and \(summary.unreadable.count == 1 ? "was" : "were") left out")
+            }
             FileHandle.standardError.write(Data("labelmill: \(reasons.joined(separator: "; "))\n".utf8))
             throw ExitCode(1)
         }

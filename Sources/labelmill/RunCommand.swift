@@ -86,18 +86,20 @@ struct RunCommand: AsyncParsableCommand {
     private static func report(_ summary: LocalRun.Summary, out: String) {
         Console.standardError.endProgress()
         let images = summary.job.images
-        if summary.retried > 0 { Self.say("retried \(summary.retried) images that had failed before") }
+        let labels = Wording.path(out, "labels"), maps = Wording.counted(summary.exported, "label map")
+        if summary.retried > 0 { Self.say("retried \(Wording.counted(summary.retried, "image")) that had failed before") }
         if summary.interrupted {
-            Self.say("interrupted: \(images.done) of \(images.total) labeled, \(images.failed) failed; \(summary.exported) label maps in \(out)/labels")
-            Self.say("the rest is saved in \(out)/.labelmill: run the same command again to go on")
+            Self.say("interrupted: \(images.done) of \(images.total) labeled, \(images.failed) failed; \(maps) in \(labels)")
+            Self.say("the rest is saved in \(Wording.path(out, ".labelmill")): run the same command again to go on")
             return
         }
-        Self.say("\(summary.job.state.rawValue): \(images.done) labeled, \(images.failed) failed of \(images.total); \(summary.exported) label maps in \(out)/labels")
+        Self.say("\(summary.job.state.rawValue): \(images.done) labeled, \(images.failed) failed of \(images.total); \(maps) in \(labels)")
         if let failure = summary.job.failure {
             FileHandle.standardError.write(Data("labelmill: the job failed: \(failure)\n".utf8))
         }
         if images.failed > 0 {
-            FileHandle.standardError.write(Data("labelmill: \(images.failed) images failed (reasons in \(out)/results.jsonl); run again to retry them\n".utf8))
+            FileHandle.standardError.write(Data(("labelmill: \(Wording.counted(images.failed, "image")) failed (reasons in "
+                                                 + "\(Wording.path(out, "results.jsonl"))); run again to retry them\n").utf8))
         }
     }
 }

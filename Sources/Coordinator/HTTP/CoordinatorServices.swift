@@ -173,7 +173,7 @@ final class CoordinatorServices: Sendable {
             model: job.modelId, classes: job.classes, settings: job.options,
             createdAt: job.createdAt.timeIntervalSince1970, startedAt: job.startedAt?.timeIntervalSince1970,
             finishedAt: job.finishedAt?.timeIntervalSince1970, imagesPerSecond: rate,
-            etaSeconds: rate > 0 && remaining > 0 ? Double(remaining) / rate : nil, activeWorkers: p.activeWorkers,
+            etaSeconds: job.state.isActive && rate > 0 && remaining > 0 ? Double(remaining) / rate : nil, activeWorkers: p.activeWorkers,
             leaseExpiries: p.leaseExpiries, retries: p.retries,
             recentErrors: p.recentErrors.map { .init(id: $0.imageId, uri: $0.uri, error: $0.error, at: $0.at.timeIntervalSince1970) },
             embeddingsReady: job.embeddingsSHA256 != nil, failure: p.failure,
