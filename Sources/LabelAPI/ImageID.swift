@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rules for image ids (and model file names): each becomes a file name in the label store, so it must be
 /// unable to escape its directory or confuse a shell or a file system.
 ///
@@ -12,7 +14,8 @@ public enum ImageID {
         let bytes = id.utf8.count
         if bytes == 0 { return "is empty" }
         if bytes > maxBytes { return "is \(bytes) bytes long (at most \(maxBytes))" }
-        if id.hasPrefix(".") { return "is not a safe file name (leading '.')" }
+        // By scalar: ".\u{301}x" is one Character that is not ".", yet the file name starts with a dot.
+        if id.unicodeScalars.first == "." { return "is not a safe file name (leading '.')" }
         for scalar in id.unicodeScalars where !isAllowed(scalar) {
             return "is not a safe file name (character \(describe(scalar)))"
         }
@@ -24,10 +27,14 @@ public enum ImageID {
     /// `name` with every character an id may not hold (spaces, `/`, punctuation) as `_`, and a leading `.` too:
     /// how a file's path becomes an id (`cats/001 b.jpg` under a folder is `cats_001_b`).
     public static func from(_ name: String) -> String {
-        var id = String(String.UnicodeScalarView(name.unicodeScalars.map { isAllowed($0) ? $0 : "_" }))
-        if id.hasPrefix(".") { id = "_" + id.dropFirst() }
-        return id
+        var scalars = String.UnicodeScalarView(normalized(name).unicodeScalars.map { isAllowed($0) ? $0 : "_" })
+        if scalars.first == "." { scalars.replaceSubrange(scalars.startIndex...scalars.startIndex, with: ["_"]) }
+        return String(scalars)
     }
+
+    /// The one spelling of an id: Unicode NFC, so "café" typed precomposed or decomposed is one id everywhere
+    /// (the store's unique index compares bytes; Swift's `==` compares canonically).
+    public static func normalized(_ id: String) -> String { id.precomposedStringWithCanonicalMapping }
 
     private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII {

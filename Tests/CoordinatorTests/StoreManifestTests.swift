@@ -156,4 +156,23 @@ import LabelAPI
         #expect(Manifest.stem(of: "dir/") == "dir")
         #expect(Manifest.stem(of: ".bashrc") == ".bashrc")
     }
+
+    /// A combining mark does not hide a leading dot, and NFC and NFD spellings of one id are one id, inline or
+    /// uploaded (rough edges, item 28).
+    @Test func idsAreNormalisedBeforeTheyAreChecked() throws {
+        let text = "{\"id\": \".\u{301}x\", \"uri\": \"/a.png\"}\n{\"id\": \"caf\u{E9}\", \"uri\": \"/b.png\"}\n{\"id\": \"cafe\u{301}\", \"uri\": \"/c.png\"}\n/d.png"
+        let items = try Manifest.parse(text)
+        #expect(items[0].rejection == "manifest line 1: id \".\u{301}x\" is not a safe file name (leading '.')")
+        #expect(items[2].rejection == "manifest line 3: id \"caf\u{E9}\" duplicates line 2")
+        #expect(ImageID.from(".\u{301}hidden") == "_\u{301}hidden")
+
+        let fixture = try StoreFixture()
+        let model = try fixture.model()
+        let file = fixture.directory.appendingPathComponent("nfd.txt")
+        try Data(text.utf8).write(to: file)
+        let job = try fixture.store.createJob(NewJob(modelId: model.id, classes: ["a"], items: []), manifestFile: file.path).job
+        let results = try fixture.store.results(jobId: job.id)
+        #expect(results.map(\.state) == [.failed, .pending, .failed, .pending], "the same verdicts from a file as from the text")
+        #expect(results[2].error == "manifest line 3: id \"caf\u{E9}\" duplicates line 2")
+    }
 }

@@ -86,7 +86,8 @@ import Testing
         #expect(error?.message.contains("0123") == true)
     }
 
-    @Test(arguments: [[], ["a", "a"], ["a", " "], (0..<256).map { "c\($0)" }])
+    /// Control characters (rough edges, item 27: a tab or CR broke CVAT archives; NUL, tab and CR were taken).
+    @Test(arguments: [[], ["a", "a"], ["a", " "], (0..<256).map { "c\($0)" }, ["cat\r"], ["a\tb"], ["nul\u{0}"], ["two\nlines"]])
     func badClassListsAreRefused(_ names: [String]) {
         #expect(throws: InferenceError.self) { try ClassEmbeddings.validate(classNames: names) }
     }

@@ -57,6 +57,7 @@ public enum Manifest {
         var item: ManifestItem
         do {
             item = trimmed.hasPrefix("{") ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
+            item.id = ImageID.normalized(item.id)
             if let problem = ImageID.problem(item.id) {
                 item.rejection = "manifest line \(number): id \(MessageText.clipped(item.id).debugDescription) \(problem)"
             } else if let problem = ImageURI.unsupported(item.uri) {

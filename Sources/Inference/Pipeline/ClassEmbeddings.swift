@@ -39,6 +39,14 @@ public struct ClassEmbeddings: Sendable, Equatable {
 
     /// Checks class names and their synonyms (none, or one list per class): 1...255 classes, every name
     /// non-empty, at most 1000 bytes and unique among all classes and synonyms.
+    /// A name is one line of text: a tab, a line break or a NUL in it would break the formats that list classes
+    /// (CVAT's labels, results files) and is never meant.
+    static func refuseControlCharacters(_ name: String, _ what: String) throws {
+        guard let bad = name.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) else { return }
+        throw InferenceError(.badArgument, "\(what) holds the control character U+\(String(bad.value, radix: 16, uppercase: true).leftPadded4): "
+                             + "class names are one line of text")
+    }
+
     public static func validate(classNames: [String], synonyms: [[String]] = []) throws {
         guard !classNames.isEmpty else { throw InferenceError(.badArgument, "no class names given") }
         guard classNames.count <= maximumClasses else {
@@ -52,6 +60,7 @@ public struct ClassEmbeddings: Sendable, Equatable {
             guard name.utf8.count <= maximumNameBytes else {
                 throw InferenceError(.badArgument, "class \(i) (\(name.prefix(40).debugDescription)...) has \(name.utf8.count) bytes: at most \(maximumNameBytes) fit the text context")
             }
+            try refuseControlCharacters(name, "class \(i) \(name.debugDescription)")
             guard seen.insert(name).inserted else { throw InferenceError(.badArgument, "class \"\(name)\" is listed twice") }
         }
         guard synonyms.isEmpty || synonyms.count == classNames.count else {
@@ -65,6 +74,7 @@ public struct ClassEmbeddings: Sendable, Equatable {
                 guard name.utf8.count <= maximumNameBytes else {
                     throw InferenceError(.badArgument, "a synonym of \"\(classNames[i])\" has \(name.utf8.count) bytes: at most \(maximumNameBytes) fit the text context")
                 }
+                try refuseControlCharacters(name, "a synonym of \"\(classNames[i])\", \(name.debugDescription),")
                 guard seen.insert(name).inserted else {
                     throw InferenceError(.badArgument, "\"\(name)\", a synonym of \"\(classNames[i])\", is already a class or a synonym: "
                                          + "a name may belong to one class only")
@@ -105,4 +115,8 @@ public struct ClassEmbeddings: Sendable, Equatable {
             throw InferenceError(.badArgument, "class embeddings were made with model \(modelSHA256.prefix(12)), not \(sha256.prefix(12))")
         }
     }
+}
+
+private extension String {
+    var leftPadded4: String { String(repeating: "0", count: max(0, 4 - count)) + self }
 }
