@@ -110,6 +110,8 @@ final class CoordinatorServices: Sendable {
             if created {
                 preparer.schedule(record.id)
                 embeddings.schedule(jobId: record.id)
+            } else {
+                unlink(path)  // the key's job was made from an upload of its own: this one is not needed
             }
             return (record, created)
         } catch {
