@@ -1,5 +1,6 @@
 import Coordinator
 import Foundation
+import NIOCore
 import Inference
 import LabelAPI
 import Logging
@@ -101,7 +102,14 @@ public enum LocalRun {
         do {
             var ports = listening.stream.makeAsyncIterator()
             guard let port = await ports.next() else {
-                try await server.value  // the reason it stopped (a taken --ui-port, say)
+                do {
+                    try await server.value  // the reason it stopped (a taken --ui-port, say)
+                } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                    // Nothing was done: a first run leaves no .labelmill behind, as for any other bad start.
+                    if fresh { try? FileManager.default.removeItem(at: data) }
+                    throw LocalRunError("port \(coordinator.port) on 127.0.0.1 is in use: stop what listens there, or pick another "
+                                        + "with --ui-port (0: any free port)")
+                }
                 throw CurlError(.couldNotConnect, "the embedded coordinator did not start")
             }
             let url = "http://127.0.0.1:\(port)"
@@ -180,4 +188,10 @@ public enum LocalRun {
         }
         return token
     }
+}
+
+/// Why `labelmill run` could not start, in words for the person who ran it.
+public struct LocalRunError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

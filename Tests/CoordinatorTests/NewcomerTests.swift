@@ -182,6 +182,21 @@ import Worker
         #expect((try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path))?.count == 3)
     }
 
+    /// `run --ui --ui-port P` with P taken: one line with the fix, like `serve`'s, and no OUT/.labelmill left
+    /// behind (rough edges, item 2: it printed an internal bind error and left the folder).
+    @Test(.timeLimit(.minutes(2)))
+    func runWithATakenDashboardPortSaysSo() async throws {
+        let desk = try Desk()
+        let out = desk.root.appendingPathComponent("out")
+        let taken = try RefusingPort()  // bound: nothing else may bind it
+        let run = try await LabelmillProcess.runToEnd(["run", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48",
+                                                       "--manifest", try desk.photos().path, "--out", out.path, "--ui",
+                                                       "--ui-port", "\(taken.number)"], environment: desk.environment)
+        Self.expectOneLine(run, containing: "port \(taken.number) on 127.0.0.1 is in use: stop what listens there, or pick another with --ui-port")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".labelmill").path))
+        withExtendedLifetime(taken) {}
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func aRerunRetriesTheImagesThatFailed() async throws {
         let desk = try Desk()
