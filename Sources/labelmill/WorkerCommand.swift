@@ -85,7 +85,7 @@ final class StopSignals {
             source.setEventHandler {
                 if flag.isSet { exit(128 + number) }
                 flag.set()
-                Console.standardError.log("labelmill: stopping after the current image (again to quit now)\n")
+                Console.standardError.log("labelmill: stopping; an image being labeled is finished first (again to quit now)\n")
             }
             source.resume()
             return source

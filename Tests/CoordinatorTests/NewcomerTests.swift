@@ -197,6 +197,21 @@ import Worker
         withExtendedLifetime(taken) {}
     }
 
+    /// An idle worker (a long poll open, no work anywhere) stops on SIGTERM at once, not when its 20 s poll ends
+    /// (rough edges, item 11: it took 16 s and spoke of a current image it did not have).
+    @Test(.timeLimit(.minutes(2)))
+    func anIdleWorkerStopsAtOnce() async throws {
+        let cluster = try FaultCluster("idle-stop", imageCount: 1)
+        defer { cluster.shutdown() }
+        try await cluster.startCoordinator()
+        let worker = try cluster.startWorker("idle")
+        try await cluster.waitUntil("the worker has started", timeout: .seconds(30)) { worker.logText.contains("worker.started") }
+        try await Task.sleep(for: .seconds(1))  // inside its first long poll
+        worker.send(SIGTERM)
+        #expect(await worker.waitForExit(timeout: .seconds(8)), "still running 8 s after SIGTERM: \(worker.logText)")
+        #expect(worker.process.terminationStatus == 0 && !worker.logText.contains("after the current image"), "\(worker.logText)")
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func aRerunRetriesTheImagesThatFailed() async throws {
         let desk = try Desk()

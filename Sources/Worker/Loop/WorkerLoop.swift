@@ -63,7 +63,9 @@ public struct WorkerLoop: Sendable {
         while !stop.isSet {
             do {
                 let wait = min(configuration.pollSeconds, configuration.idleExit.map { Double($0.components.seconds) + 1 } ?? .infinity)
-                let claimed = try await client.claim(ClaimRequest(worker: workerId, name: configuration.name, waitSeconds: wait))
+                let request = ClaimRequest(worker: workerId, name: configuration.name, waitSeconds: wait)
+                let claimed = try await Self.unlessStopped(stop) { [client] in try await client.claim(request) }
+                if stop.isSet && claimed == nil { break }
                 answered = true
                 guard let task = claimed else {
                     if let idle = configuration.idleExit, ContinuousClock.now - idleSince >= idle { return .idle }
@@ -111,6 +113,31 @@ public struct WorkerLoop: Sendable {
             return "\(error.message) (no answer from the coordinator since the worker started \(grace.components.seconds) s ago: is the URL right, and is it running?)"
         default:
             return nil
+        }
+    }
+
+    /// `body` (a long-poll claim), cancelled as soon as `stop` is set, so an idle worker stops at once instead of at
+    /// the end of its poll; nil when it was. A task it got all the same is returned (the loop then gives it back).
+    static func unlessStopped(_ stop: AtomicFlag, _ body: @escaping @Sendable () async throws -> TaskAssignment?) async throws -> TaskAssignment? {
+        let outcome = await withTaskGroup(of: Result<TaskAssignment?, any Error>?.self) { group in
+            group.addTask {
+                do { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                while !stop.isSet && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+                return nil
+            }
+            var claim: Result<TaskAssignment?, any Error>?
+            for await result in group {
+                if let result { claim = result }
+                group.cancelAll()
+            }
+            return claim
+        }
+        switch outcome {
+        case .success(let task)?: return task
+        case .failure(let error)?: if stop.isSet { return nil } else { throw error }
+        case nil: return nil
         }
     }
 
