@@ -20,12 +20,13 @@ import Testing
         // One task of eight images, leased long enough for the browser's pace.
         let job = try await live.submit((1...8).map { "/nowhere/img-\($0).png" }.joined(separator: "\n"),
                                         classes: ["sky", "tree", "road", "car", "person", "building", "grass", "water"],
-                                        settings: JobSettings(shortSide: 48, shardSize: 8, leaseSeconds: 120))
+                                        settings: JobSettings(synonyms: ["person": ["pedestrian", "cyclist"], "sky": ["clouds"]],
+                                                              shortSide: 48, shardSize: 8, leaseSeconds: 120))
         var arguments = [live.url, LiveCoordinator.adminToken, LiveCoordinator.workerToken, job]
         if let directory = ProcessInfo.processInfo.environment["LABELMILL_SCREENSHOTS"] { arguments += ["--screenshots", directory] }
         let (status, text) = try await S3TestServer.runScript(python, "browser-test", arguments)
         #expect(status == 0, "\(text)")
-        for step in ["the token is not in the address", "one label later, the page says 1 labeled without a reload",
+        for step in ["the token is not in the address", "the settings show synonyms as text", "one label later, the page says 1 labeled without a reload",
                      "the overlay changes the thumbnail's pixels", "the page reads every label format", "filtering by class 4",
                      "hovering the lower half names its class", "its Retry button sends one failed image back",
                      "Retry sends the failed image back", "after signing out, the browser's requests for /v1/jobs get 401"] {

@@ -80,6 +80,14 @@ function progress(images) {
     h("span", { class: "failed", style: `width: ${(failed * 100).toFixed(2)}%` }));
 }
 
+// A setting as text: lists joined, a map (synonyms by class) as "class: name, name; class: name".
+function settingText(value) {
+  if (Array.isArray(value)) return value.join(", ");
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).sort().map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : settingText(v)}`).join("; ");
+  }
+  return String(value);
+}
 function badge(state) { return h("span", { class: `badge state-${state}` }, state); }
 
 // Replaces the page's content; the control that had the focus (by its id) keeps it, so a polled page or a
@@ -228,7 +236,7 @@ async function jobPage(id) {
         h("td", {}, w.currentTask === null || w.currentTask === undefined ? "—" : `#${w.currentTask}`)))))) :
     h("p", { class: "muted" }, "No worker has taken a task of this job yet.");
   const counted = activity.countedImages ? h("p", { class: "small muted" }, `Shares over ${number(activity.countedImages)} label maps.`) : null;
-  const settings = h("dl", { class: "settings" }, Object.entries(job.settings).sort().flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
+  const settings = h("dl", { class: "settings" }, Object.entries(job.settings).sort().flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-setting": k }, settingText(v))]));
   render(
     h("p", {}, h("a", { href: "#/" }, "← Jobs")),
     h("h1", {}, job.name || job.id, " ", badge(job.state)),
