@@ -208,7 +208,10 @@ extension JobSettings {
         }
         try check("shortSide", shortSide, Self.shortSideRange)
         try check("longSide", longSide, max(shortSide, Self.longSideRange.lowerBound)...Self.longSideRange.upperBound)
-        if window != 0 { try check("window", window, Self.windowRange) }
+        if window != 0 && !Self.windowRange.contains(window) {
+            throw SettingError(field: "window", value: "\(window)",
+                               allowed: "0 (the whole image at once) or \(Self.windowRange.lowerBound) to \(Self.windowRange.upperBound)")
+        }
         if window == 0 && stride != 0 {
             throw SettingError(field: "stride", value: "\(stride)", allowed: "0 without a window (the whole image is one pass)")
         }

@@ -110,8 +110,16 @@ struct MaskCLIPFlags: ParsableArguments {
     @Flag(help: "Also write each image's confidence map (its best class probability × 255, an 8-bit grayscale PNG): OUT/confidence/<stem>.png from label, confidence/<id>.png in an export.")
     var saveConfidence = false
 
-    /// `--pamr-dilations` as numbers (validated with the rest of the settings).
-    var dilations: [Int] { pamrDilations.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 } }
+    /// `--pamr-dilations` as numbers (their ranges are checked with the rest of the settings); a part that is not a
+    /// number is -1 here and refused by `validate()`, as typed.
+    var dilations: [Int] { pamrDilations.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) ?? -1 } }
+
+    func validate() throws {
+        if let bad = pamrDilations.split(separator: ",", omittingEmptySubsequences: false)
+            .first(where: { Int($0.trimmingCharacters(in: .whitespaces)) == nil }) {
+            throw ValidationError("--pamr-dilations \(pamrDilations): \(String(bad).debugDescription) is not a whole number (give pixels, comma-separated: 8,16)")
+        }
+    }
 
     @Option(help: "clip (the checkpoint's GELU, eps and CLIP statistics) or reference (MaskCLIP code's: erf GELU, eps 1e-6, ImageNet statistics).")
     var preset: Preset = .clip

@@ -157,7 +157,7 @@ import Testing
         _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
         for (settings, reason) in [(JobSettings(mode: "bogus"), #"settings.mode = "bogus" is not allowed: maskclip, clearclip, sclip, naclip, scclip"#),
                                    (JobSettings(mode: "sclip", keySmoothing: 1), "settings.keySmoothing = 1.0 is not allowed: 0 in mode sclip"),
-                                   (JobSettings(window: 10), "settings.window = 10 is not allowed: 14 to 2048"),
+                                   (JobSettings(window: 10), "settings.window = 10 is not allowed: 0 (the whole image at once) or 14 to 2048"),
                                    (JobSettings(window: 224, stride: 300), "settings.stride = 300 is not allowed: 0 to 224"),
                                    (JobSettings(stride: 100), "settings.stride = 100 is not allowed: 0 without a window"),
                                    (JobSettings(promptDenoise: 0.5, window: 224), "settings.promptDenoise = 0.5 is not allowed: 0 with sliding windows"),

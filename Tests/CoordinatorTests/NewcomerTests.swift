@@ -340,6 +340,18 @@ import Worker
         let negative = try await labelmill(["label", "--model", desk.model.path, "--classes", Self.classes, "--out", "out",
                                       "--prompt-denoise", "-0.5", "x.png"])
         #expect(negative.status == 64 && negative.errors.contains("--prompt-denoise -0.5 is out of range"), "\(negative.errors)")
+
+        // Range errors quote what was typed and the whole range (rough edges, item 14).
+        let base = ["label", "--model", desk.model.path, "--classes", Self.classes, "--out", "out"]
+        let dilations = try await labelmill(base + ["--pamr-dilations", "1,x", "x.png"])
+        #expect(dilations.status == 64 && dilations.errors.contains(#"--pamr-dilations 1,x: "x" is not a whole number"#), "\(dilations.errors)")
+        let window = try await labelmill(base + ["--window", "10", "x.png"])
+        #expect(window.status == 64 && window.errors.contains("--window 10 is out of range: 0 (the whole image at once) or 14 to 2048"),
+                "\(window.errors)")
+        let weights = desk.model.appendingPathComponent("model.safetensors").path
+        let file = try await labelmill(["label", "--model", weights, "--classes", Self.classes, "--out", "out",
+                                        APITests.images.appendingPathComponent("img_a.png").path])
+        #expect(file.status != 0 && file.errors.contains("\(weights) is a file: give the model's folder (\(desk.model.path))"), "\(file.errors)")
     }
 
     /// Progress in a file is a plain line now and then; on a terminal the bar is redrawn in place, under the log lines.

@@ -22,8 +22,12 @@ public final class CLIPModel: Sendable {
 
     public init(directory: URL, precision requested: Precision = .fp32, use: Use = .images) throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
             throw InferenceError(.badModel, "model directory \(directory.path) does not exist")
+        }
+        guard isDirectory.boolValue else {
+            throw InferenceError(.badModel, "\(directory.path) is a file: give the model's folder (\(directory.deletingLastPathComponent().path)), "
+                                 + "which holds config.json, model.safetensors and the tokenizer's files")
         }
         self.directory = directory
         config = try CLIPConfig.load(directory: directory)
