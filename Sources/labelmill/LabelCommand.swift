@@ -48,7 +48,7 @@ struct LabelCommand: ParsableCommand {
     }
 
     func run() throws {
-        let logger = logging.bootstrap()
+        let logger = logging.bootstrap(default: .warning)
         ComputeThreads.set(threads)
         // With --embeddings the classes may be left out; given, they must be the file's.
         let classes = embeddings != nil && classOptions.classes == nil && classOptions.classesFile == nil

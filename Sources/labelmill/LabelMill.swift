@@ -56,11 +56,13 @@ enum LabelmillVersion {
 
 /// Options every command that logs shares.
 struct LoggingOptions: ParsableArguments {
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: warning for run and label, info otherwise).")
+    var logLevel: Logger.Level?
 
-    func bootstrap() -> Logger {
-        Self.install(level: logLevel)
+    /// Logging at `--log-level`, or at `level` when none was given: the one-machine commands (run, label) talk to
+    /// a person at a terminal, who wants their progress and one line per failure, not a service's info log.
+    func bootstrap(default level: Logger.Level = .info) -> Logger {
+        Self.install(level: logLevel ?? level)
         return Logger(label: "labelmill")
     }
 

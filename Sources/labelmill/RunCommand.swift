@@ -50,7 +50,7 @@ struct RunCommand: AsyncParsableCommand {
         var settings = try maskCLIP.settings(templates: SubmitCommand.templateSpec(templates), synonyms: classes.synonyms)
         settings.shardSize = shardSize
         try settings.validateFlags()
-        let logger = logging.bootstrap()
+        let logger = logging.bootstrap(default: .warning)
         // The workers share this process, so one thread count serves them all: each gets its share of the cores.
         ComputeThreads.set(threads ?? max(1, ComputeThreads.available / workers))
         let stop = AtomicFlag()
