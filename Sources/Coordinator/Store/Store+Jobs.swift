@@ -68,7 +68,8 @@ extension Store {
         }
     }
 
-    private static func checked(_ item: ManifestItem, _ refuse: (String) -> String?) -> ManifestItem {
+    /// `item`, rejected with `refuse`'s reason when its URI cannot be fetched by this fleet.
+    static func checked(_ item: ManifestItem, _ refuse: (String) -> String?) -> ManifestItem {
         guard item.rejection == nil, let problem = refuse(item.uri) else { return item }
         var rejected = item
         rejected.rejection = "manifest line \(item.line): \(MessageText.clipped(problem, to: 500))"

@@ -24,13 +24,7 @@ extension Store {
             guard let job = try job(db, jobId), job.state == .preparing else { return .stopped }
             let at = timestamp()
             var inserter = try ImageInserter(db: db, store: self, job: job, at: at)
-            for item in items {
-                var checked = item
-                if checked.rejection == nil, let problem = refuse(item.uri) {
-                    checked.rejection = "manifest line \(item.line): \(MessageText.clipped(problem, to: 500))"
-                }
-                try inserter.insert(checked)
-            }
+            for item in items { try inserter.insert(Self.checked(item, refuse)) }
             try inserter.save(bytes: offset, lines: line)
             guard atEnd else { return .more }
             if inserter.accepted == 0 {
