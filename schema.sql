@@ -61,7 +61,7 @@ CREATE TABLE jobs (
     created_at        REAL NOT NULL,
     started_at        REAL,
     finished_at       REAL,
-    manifest_path     TEXT,           -- while preparing: the manifest being read, relative to the data directory
+    manifest_path     TEXT,           -- the manifest it was read from, relative to the data directory (kept: tasks name its lines)
     manifest_bytes    INTEGER NOT NULL DEFAULT 0,  -- its size
     prepared_bytes    INTEGER NOT NULL DEFAULT 0,  -- the bytes of it read into images and tasks so far
     prepared_lines    INTEGER NOT NULL DEFAULT 0,  -- the lines of it read so far
@@ -84,8 +84,12 @@ CREATE TABLE tasks (
     error            TEXT,
     created_at       REAL NOT NULL,
     updated_at       REAL NOT NULL,
+    manifest_offset INTEGER, manifest_line INTEGER, manifest_end INTEGER, manifest_last_line INTEGER,
     CHECK (state <> 'leased' OR (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL AND worker_id IS NOT NULL))
 );
+-- A task read from a manifest names its lines (bytes manifest_offset..<manifest_end, lines manifest_line + 1 through
+-- manifest_last_line) instead of having image rows; Store.claim makes the rows at its first lease and clears
+-- manifest_offset. The manifest stays in the data directory for the job's life.
 -- claim: one range scan over exactly the claimable rows, in claim order
 CREATE INDEX tasks_claimable ON tasks (id) WHERE state = 'queued' AND available_at IS NOT NULL;
 -- sweepExpired: only the leases that have run out
@@ -279,3 +283,6 @@ CREATE TABLE job_class_pixels (
 
 -- The gallery's failed images, a page at a time in id order.
 CREATE INDEX images_failed_by_id ON images (job_id, id) WHERE state = 'failed';
+
+-- Tasks whose image rows are not made yet, by their first line (results read them from the manifest).
+CREATE INDEX tasks_unread ON tasks (job_id, manifest_line) WHERE manifest_offset IS NOT NULL;

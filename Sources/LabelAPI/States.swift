@@ -135,6 +135,7 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     case taskFailed = "task.failed"
     case taskCancelled = "task.cancelled"
     // image
+    /// Written by stores before schema version 8; a lease is now one `task.leased` event for all of its images.
     case imageRunning = "image.running"
     case imageDone = "image.done"
     case imageFailed = "image.failed"

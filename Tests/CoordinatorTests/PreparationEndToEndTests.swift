@@ -45,8 +45,13 @@ import Worker
         #expect(results.first?.id == "img1" && results.last?.id == "#\(lines)")
         let prepared = try await cluster.admin.events(created.id, limit: 10_000).filter { $0.kind == .jobPrepared }
         #expect(prepared.count == 1 && prepared.first?.reason == "\(lines) images in \(status.tasks.values.reduce(0, +)) tasks, 200 rejected")
-        let left = (try? FileManager.default.contentsOfDirectory(atPath: cluster.dataDirectory.appendingPathComponent("manifests").path)) ?? []
-        #expect(left.isEmpty, "the manifest goes once it is read: \(left)")
+        let folder = cluster.dataDirectory.appendingPathComponent("manifests").path
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["\(created.id).manifest"],
+                "the manifest stays while its job does: its tasks name its lines")
+        _ = try await cluster.admin.cancel(created.id)
+        _ = try await cluster.admin.deleteJob(created.id)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        #expect(left.isEmpty, "the manifest goes with its job: \(left)")
     }
 
     /// Six creates of one upload under one key at once (a client's retries, several submits of one request): one

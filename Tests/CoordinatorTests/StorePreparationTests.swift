@@ -18,18 +18,14 @@ import Testing
         return try fixture.store.beginJob(new, digest: try Store.manifestDigest(new, file: file.path), manifestBytes: size) { _ in file.path }.job
     }
 
-    /// Reads `batch` items at a time from where the job stopped, reopening the file (as after a restart) every
-    /// `reopenEvery` batches; returns the outcomes.
-    static func prepare(_ fixture: StoreFixture, _ jobId: String, file: URL, batch: Int, reopenEvery: Int = 2) throws -> [Store.PreparationOutcome] {
+    /// Reads `batch` lines at a time from where the job stopped, dropping the store's cursor (as a restart does:
+    /// the next batch reads the manifest again up to there) every `reopenEvery` batches; returns the outcomes.
+    static func prepare(_ fixture: StoreFixture, _ jobId: String, batch: Int, reopenEvery: Int = 2) throws -> [Store.PreparationOutcome] {
         var outcomes: [Store.PreparationOutcome] = []
         while outcomes.last == nil || outcomes.last == .more {
-            let job = try #require(try fixture.store.job(jobId))
-            var reader = ManifestFile.Iterator(path: file.path, offset: job.preparedBytes, line: job.preparedLines)
+            fixture.store.cursors.remove(jobId)
             for _ in 0..<reopenEvery {
-                var items: [ManifestItem] = []
-                while items.count < batch, let item = reader.next() { items.append(item) }
-                outcomes.append(try fixture.store.prepareBatch(jobId, items: items, through: reader.offset, line: reader.line,
-                                                               atEnd: items.count < batch))
+                outcomes.append(try fixture.store.prepareBatch(jobId, lines: batch))
                 if outcomes.last != .more { break }
             }
         }
@@ -48,10 +44,10 @@ import Testing
 
         let job = try Self.begin(fixture, file: file)
         #expect(job.state == .preparing && job.imageCount == 0 && job.manifestPath == file.path)
-        let outcomes = try Self.prepare(fixture, job.id, file: file, batch: batch)
+        let outcomes = try Self.prepare(fixture, job.id, batch: batch)
         #expect(outcomes.last == .prepared(.queued, claimable: 0))
         let prepared = try #require(try fixture.store.job(job.id))
-        #expect(prepared.state == .queued && prepared.manifestPath == nil)
+        #expect(prepared.state == .queued && prepared.manifestPath == file.path, "kept: its tasks name lines of it")
         #expect((prepared.imageCount, prepared.taskCount, prepared.preparedRejected) == (whole.imageCount, whole.taskCount, 3))
         let expected = try fixture.store.results(jobId: whole.id), actual = try fixture.store.results(jobId: job.id)
         #expect(actual.map(\.id) == expected.map(\.id))
@@ -70,9 +66,7 @@ import Testing
         try FileManager.default.createDirectory(at: fixture.directory, withIntermediateDirectories: true)
         try Data((0..<6).map { "/d/i\($0).png" }.joined(separator: "\n").utf8).write(to: file)
         let job = try Self.begin(fixture, file: file)
-        var reader = ManifestFile.Iterator(path: file.path)
-        let first = [reader.next()!, reader.next()!]
-        #expect(try fixture.store.prepareBatch(job.id, items: first, through: reader.offset, line: reader.line, atEnd: false) == .more)
+        #expect(try fixture.store.prepareBatch(job.id, lines: 2) == .more)
         #expect(try fixture.store.claim(worker: "w1") == nil, "no embeddings yet")
         try fixture.store.setEmbeddings(jobId: job.id, sha256: StoreFixture.embeddingsSHA)
         let claimed = try #require(try fixture.store.claim(worker: "w1"))
@@ -82,8 +76,7 @@ import Testing
         try fixture.store.complete(taskId: claimed.taskId, token: claimed.token)
         #expect(try fixture.store.job(job.id)?.state == .preparing, "every image so far is done, but more are coming")
 
-        let rest = Array(AnyIterator { reader.next() })
-        let outcome = try fixture.store.prepareBatch(job.id, items: rest, through: reader.offset, line: reader.line, atEnd: true)
+        let outcome = try fixture.store.prepareBatch(job.id, lines: 10)
         #expect(outcome == .prepared(.running, claimable: 3))
         while let task = try fixture.store.claim(worker: "w1") {
             for image in task.images {
@@ -100,7 +93,7 @@ import Testing
         try FileManager.default.createDirectory(at: fixture.directory, withIntermediateDirectories: true)
         try Data("{broken\n{\"id\": \"../x\", \"uri\": \"/x.png\"}\n".utf8).write(to: file)
         let job = try Self.begin(fixture, file: file)
-        #expect(try Self.prepare(fixture, job.id, file: file, batch: 1).last == .prepared(.failed, claimable: 0))
+        #expect(try Self.prepare(fixture, job.id, batch: 1).last == .prepared(.failed, claimable: 0))
         let failed = try #require(try fixture.store.job(job.id))
         #expect(failed.state == .failed && failed.failure == "the job has no usable images (the first: manifest line 1: not valid JSON)")
     }
@@ -111,14 +104,12 @@ import Testing
         try FileManager.default.createDirectory(at: fixture.directory, withIntermediateDirectories: true)
         try Data(Self.manifest.utf8).write(to: file)
         let job = try Self.begin(fixture, file: file)
-        var reader = ManifestFile.Iterator(path: file.path)
-        let items = [reader.next()!]
-        #expect(try fixture.store.prepareBatch(job.id, items: items, through: reader.offset, line: reader.line, atEnd: false) == .more)
+        #expect(try fixture.store.prepareBatch(job.id, lines: 1) == .more)
         try fixture.store.cancelJob(job.id, reason: "changed my mind")
-        #expect(try fixture.store.prepareBatch(job.id, items: [reader.next()!], through: reader.offset, line: reader.line, atEnd: false) == .stopped)
+        #expect(try fixture.store.prepareBatch(job.id, lines: 1) == .stopped)
         #expect(try fixture.store.job(job.id)?.imageCount == 1)
         _ = try fixture.store.deleteJob(job.id)
-        #expect(try fixture.store.prepareBatch(job.id, items: [], through: reader.offset, line: reader.line, atEnd: true) == .stopped)
+        #expect(try fixture.store.prepareBatch(job.id, lines: 1) == .stopped)
     }
 
     /// A key used again while the first request's job is being prepared gets that job, never a second one.

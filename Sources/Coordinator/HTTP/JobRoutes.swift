@@ -34,7 +34,8 @@ struct JobRoutes {
             let id = try context.parameters.require("job")
             let deleted = try await services.store.write("deleting job \(id)") { db in try services.store.deleteJob(db, id) }
             let embeddings = deleted.embeddingsSHA256.map { services.dataPath(EmbeddingService.relativePath(sha256: $0)) }
-            let files = deleted.labelFiles.map { services.dataPath($0) } + (embeddings.map { [$0] } ?? [])
+            let manifest = deleted.manifest.map { services.dataPath($0) }
+            let files = deleted.labelFiles.map { services.dataPath($0) } + [embeddings, manifest].compactMap { $0 }
             let folder = services.dataPath("labels/\(id)")
             let pictures = [services.dataPath("thumbnails/\(id)"), services.dataPath("confidence/\(id)")]
             try await BlockingIO.run {
@@ -66,14 +67,15 @@ struct JobRoutes {
         router.on(Routes.results) { _, context in
             let id = try context.parameters.require("job")
             // A page of 10,000 images at a time, so a million-image job never sits in memory.
-            let first = try await services.store.read("reading results of job \(id)") { db in
-                try services.resultLines(db, jobId: id, from: 0, count: 10_000)
+            let (first, last) = try await services.store.read("reading results of job \(id)") { db in
+                (try services.resultLines(db, jobId: id, from: 0, count: 10_000), try services.store.lastPosition(db, jobId: id))
             }
             let body = ResponseBody { writer in
                 var page = first, from = 0
-                while !page.isEmpty {
-                    try await writer.write(ByteBuffer(bytes: page))
+                while true {
+                    if !page.isEmpty { try await writer.write(ByteBuffer(bytes: page)) }
                     from += 10_000
+                    guard from <= last else { break }
                     let next = from
                     page = try await services.store.read("reading results of job \(id)") { db in
                         try services.resultLines(db, jobId: id, from: next, count: 10_000)

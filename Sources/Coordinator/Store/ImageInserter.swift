@@ -4,8 +4,12 @@ import LabelAPI
 /// Inserts a preparing job's images in manifest order, one batch of lines at a time; each batch starts where the
 /// last one stopped, from what the job's row and its tasks say (`init`), and records where it stopped (`save`).
 /// Accepted images fill tasks of `shardSize`, claimable at once when the job's embeddings are ready; a rejected
-/// line is failed from the start and hangs on the job's first task (images need one), which never touches it. A
-/// repeated id is caught by the unique index and rejected as a duplicate.
+/// line is failed from the start and hangs on the job's first task (images need one), which never touches it.
+///
+/// Read from a manifest (`cursor`), a task names its lines and its images get rows only when it is first leased
+/// (`Store.claim`): until then an image costs the job nothing but its share of a task row. A refused line gets
+/// its row at once (it is failed), its `seq` its line. The cursor's ids tell a repeated one. Without a cursor
+/// (`createJob`), every image gets its row now and the unique index tells a repeated id.
 struct ImageInserter {
     let db: Database
     let store: Store
@@ -14,16 +18,21 @@ struct ImageInserter {
     let at: Double
     /// Tasks made now are claimable at `at` when the job has embeddings; else `setEmbeddings` opens them.
     let availableAt: Double?
+    let cursor: ManifestCursor?
     private(set) var count: Int, rejected: Int, tasks: Int
     private let countBefore: Int, rejectedBefore: Int
     private var firstTask: Int64?
     private var currentTask: Int64?
     private var inCurrentTask = 0
+    /// Where the current task's lines end, when it names lines.
+    private var currentEnd: (offset: Int64, line: Int)?
+
+    private var namesLines: Bool { cursor?.namesLines == true }
 
     var accepted: Int { count - rejected }
 
-    init(db: Database, store: Store, job: JobRecord, at: Double) throws {
-        (self.db, self.store, jobId, shard, self.at) = (db, store, job.id, job.options.shardSize, at)
+    init(db: Database, store: Store, job: JobRecord, at: Double, cursor: ManifestCursor? = nil) throws {
+        (self.db, self.store, jobId, shard, self.at, self.cursor) = (db, store, job.id, job.options.shardSize, at, cursor)
         availableAt = job.embeddingsSHA256 == nil ? nil : at
         (count, rejected, tasks) = (job.imageCount, job.preparedRejected, job.taskCount)
         (countBefore, rejectedBefore) = (count, rejected)
@@ -32,8 +41,16 @@ struct ImageInserter {
         // One aggregate a query: SQLite answers a lone MIN or MAX with one seek, both together with a scan.
         firstTask = try db.value(Int64.self, "SELECT MIN(id) FROM tasks INDEXED BY tasks_by_job WHERE job_id = ?", [jobId])
         currentTask = try db.value(Int64.self, "SELECT MAX(id) FROM tasks INDEXED BY tasks_by_job WHERE job_id = ?", [jobId])
-        if let currentTask {
-            inCurrentTask = try db.value(Int.self, "SELECT image_count FROM tasks WHERE id = ?", [currentTask]) ?? 0
+        guard let task = currentTask, let row = try db.one("""
+            SELECT image_count, state, manifest_offset, manifest_end, manifest_last_line FROM tasks WHERE id = ?
+            """, [task]) else { return }
+        inCurrentTask = row["image_count"]
+        guard namesLines else { return }
+        // A task that names lines takes more of them only while no worker has read them (its first lease does).
+        if row["manifest_offset"] as Int64? != nil, row["state"] as String == TaskState.queued.rawValue {
+            currentEnd = (row["manifest_end"], row["manifest_last_line"])
+        } else {
+            currentTask = nil
         }
     }
 
@@ -45,13 +62,36 @@ struct ImageInserter {
         return "the job has no usable images" + ((first ?? nil).map { " (the first: \($0))" } ?? "")
     }
 
+    /// Takes one line read by the cursor: an accepted image joins the current task's lines, a refused one gets
+    /// its failed row.
+    mutating func insert(_ entry: ManifestEntry) throws {
+        guard let cursor, cursor.namesLines else { return try insert(entry.item) }
+        var item = entry.item
+        if let first = try cursor.remember(item) { item.reject(duplicateOf: first) }
+        if item.rejection == nil {
+            try Self.validate(item)
+            if currentTask == nil || inCurrentTask >= shard { try openTask(from: entry) }
+            inCurrentTask += 1
+            currentEnd = (entry.end, item.line)
+            count += 1
+            return
+        }
+        if firstTask == nil { try openTask(from: entry) }
+        try addRejected(item, seq: item.line)
+    }
+
+    /// An accepted item's id and URI are what the manifest reader let through; checked again all the same.
+    private static func validate(_ item: ManifestItem) throws {
+        if let problem = ImageID.problem(item.id) {
+            throw StoreError.invalid("manifest line \(item.line): id \(MessageText.clipped(item.id).debugDescription) \(problem)")
+        }
+        if item.uri.isEmpty { throw StoreError.invalid("manifest line \(item.line): uri is empty") }
+    }
+
     mutating func insert(_ original: ManifestItem) throws {
         var item = original
         if item.rejection == nil {
-            if let problem = ImageID.problem(item.id) {
-                throw StoreError.invalid("manifest line \(item.line): id \(MessageText.clipped(item.id).debugDescription) \(problem)")
-            }
-            if item.uri.isEmpty { throw StoreError.invalid("manifest line \(item.line): uri is empty") }
+            try Self.validate(item)
             if currentTask == nil || inCurrentTask >= shard { try openTask() }
             if try add(item, task: currentTask!, state: .pending, error: nil) {
                 inCurrentTask += 1
@@ -63,7 +103,13 @@ struct ImageInserter {
             item.reject(duplicateOf: first)
         }
         if firstTask == nil { try openTask() }
-        while try !add(item, task: firstTask!, state: .failed, error: item.rejection) {
+        try addRejected(item, seq: count)
+    }
+
+    /// A refused line's failed row, on the job's first task.
+    private mutating func addRejected(_ original: ManifestItem, seq: Int) throws {
+        var item = original
+        while try !add(item, seq: seq, task: firstTask!, state: .failed, error: item.rejection) {
             item.id += "#"  // a rejected line's own id that another rejected line already has
         }
         rejected += 1
@@ -71,12 +117,12 @@ struct ImageInserter {
     }
 
     /// Inserts one image row, pending or (a rejected line) failed; false when its id is taken.
-    private mutating func add(_ item: ManifestItem, task: Int64, state: ImageState, error: String?) throws -> Bool {
+    private mutating func add(_ item: ManifestItem, seq: Int? = nil, task: Int64, state: ImageState, error: String?) throws -> Bool {
         let rejected = state == .failed
         try db.run("""
             INSERT INTO images (job_id, seq, id, uri, line, task_id, state, finished, error, updated_at, rejected)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, id) DO NOTHING
-            """, [jobId, count, item.id, item.uri, item.line, task, state.rawValue, rejected, error, at, rejected])
+            """, [jobId, seq ?? count, item.id, item.uri, item.line, task, state.rawValue, rejected, error, at, rejected])
         guard db.changesCount == 1 else { return false }
         count += 1
         return true
@@ -90,8 +136,29 @@ struct ImageInserter {
         tasks += 1
     }
 
+    /// A task that names the lines from `entry` on (more are added as they are read).
+    private mutating func openTask(from entry: ManifestEntry) throws {
+        try closeTask()
+        try db.run("""
+            INSERT INTO tasks (job_id, available_at, image_count, created_at, updated_at, manifest_offset, manifest_line,
+                               manifest_end, manifest_last_line)
+            VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)
+            """, [jobId, availableAt, at, at, entry.start, entry.startLine, entry.start, entry.startLine])
+        currentTask = db.lastInsertedRowID
+        currentEnd = (entry.start, entry.startLine)
+        firstTask = firstTask ?? currentTask
+        inCurrentTask = 0
+        tasks += 1
+    }
+
     private func closeTask() throws {
-        if let currentTask { try db.run("UPDATE tasks SET image_count = ? WHERE id = ?", [inCurrentTask, currentTask]) }
+        guard let currentTask else { return }
+        if let currentEnd {
+            try db.run("UPDATE tasks SET image_count = ?, manifest_end = ?, manifest_last_line = ? WHERE id = ?",
+                       [inCurrentTask, currentEnd.offset, currentEnd.line, currentTask])
+        } else {
+            try db.run("UPDATE tasks SET image_count = ? WHERE id = ?", [inCurrentTask, currentTask])
+        }
     }
 
     /// Records the batch: the counts, the last task's size, and how far into the manifest the job is read.

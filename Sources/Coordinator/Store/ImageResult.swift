@@ -12,4 +12,10 @@ public struct ImageResult: Codable, Sendable, Equatable {
     public var labelPath: String?
     public var width: Int?
     public var height: Int?
+
+    public init(id: String, uri: String, state: ImageState, attempts: Int, error: String? = nil, labelSHA256: String? = nil,
+                labelPath: String? = nil, width: Int? = nil, height: Int? = nil) {
+        (self.id, self.uri, self.state, self.attempts, self.error) = (id, uri, state, attempts, error)
+        (self.labelSHA256, self.labelPath, self.width, self.height) = (labelSHA256, labelPath, width, height)
+    }
 }

@@ -3,7 +3,7 @@ import LabelAPI
 
 /// The items of a manifest file, read a chunk at a time: a million-line manifest never sits in memory. Lines are
 /// split on "\n", "\r\n" or "\r"; a line that is not UTF-8 is rejected alone. Duplicate ids are not caught
-/// here (that needs every id seen so far): the store catches them with its unique index.
+/// here (that needs every id seen so far): the store catches them (`IdSet`).
 ///
 /// An iterator knows how far it has read (`offset`, `line`) and can start there (`init(path:offset:line:)`), so a
 /// job's preparation goes on from where it stopped after a restart.
@@ -28,12 +28,17 @@ public struct ManifestFile: Sequence, Sendable {
         /// The last line ended with "\r": a "\n" right after it belongs to the same line break.
         private var afterCarriageReturn = false
 
+        /// How much of the file one read takes.
+        private let chunk: Int
+
         /// Whether the file could be opened.
         public var isOpen: Bool { handle != nil }
 
-        /// Reads `path` from byte `offset`, where line `line` ended (0 and 0: the start).
-        public init(path: String, offset: Int64 = 0, line: Int = 0) {
+        /// Reads `path` from byte `offset`, where line `line` ended (0 and 0: the start), `chunk` bytes at a time
+        /// (a few lines of it: less).
+        public init(path: String, offset: Int64 = 0, line: Int = 0, chunk: Int = 1 << 20) {
             handle = FileHandle(forReadingAtPath: path)
+            self.chunk = chunk
             (bufferStart, self.offset, self.line) = (offset, offset, line)
             guard offset > 0, let handle else { return }
             // A "\r" just before `offset` may be the first half of a "\r\n" line break.
@@ -66,7 +71,7 @@ public struct ManifestFile: Sequence, Sendable {
                 if position == buffer.count {
                     if atEnd { return length == 0 ? nil : (bytes, length) }
                     bufferStart += Int64(buffer.count)
-                    buffer = [UInt8]((try? handle?.read(upToCount: 1 << 20)) ?? nil ?? Data())
+                    buffer = [UInt8]((try? handle?.read(upToCount: chunk)) ?? nil ?? Data())
                     position = 0
                     if buffer.isEmpty {
                         atEnd = true

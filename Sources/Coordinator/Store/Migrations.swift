@@ -29,6 +29,9 @@ enum Migrations {
         migrator.registerMigration("v7") { db in
             try db.execute(sql: v7)
         }
+        migrator.registerMigration("v8") { db in
+            try db.execute(sql: v8)
+        }
         return migrator
     }
 
@@ -418,6 +421,17 @@ enum Migrations {
         FROM jobs;
         DROP TABLE jobs;
         ALTER TABLE new_jobs RENAME TO jobs;
+        """
+
+    /// A task read from a manifest names its lines instead of having image rows: the rows are made when it is first
+    /// leased (`Store.claim`). Its manifest stays in the data directory for the job's life.
+    static let v8 = """
+        ALTER TABLE tasks ADD COLUMN manifest_offset INTEGER;  -- not NULL: its images are lines of the job's manifest from here
+        ALTER TABLE tasks ADD COLUMN manifest_line INTEGER;    -- the lines before manifest_offset
+        ALTER TABLE tasks ADD COLUMN manifest_end INTEGER;     -- the byte after its last line
+        ALTER TABLE tasks ADD COLUMN manifest_last_line INTEGER;
+        -- Tasks whose image rows are not made yet, by their first line (results read them from the manifest).
+        CREATE INDEX tasks_unread ON tasks (job_id, manifest_line) WHERE manifest_offset IS NOT NULL;
         """
 
     /// v5's counts of the images already there.

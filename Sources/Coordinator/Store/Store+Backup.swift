@@ -14,7 +14,8 @@ extension Store {
     /// Copies the database at `source` to `destination` with SQLite's online backup: a consistent snapshot,
     /// taken while a coordinator keeps writing (WAL readers do not block it). The copy is written next to
     /// `destination`, checked with `PRAGMA integrity_check`, synced and renamed into place, readable by its owner
-    /// only. Label maps and model blobs are plain files under the data directory: copy those as they are.
+    /// only. Label maps, model blobs and manifests (`manifests/`: tasks name their lines) are plain files under the
+    /// data directory: copy those as they are.
     public static func backup(database source: String, to destination: String) throws(StoreError) -> BackupReport {
         let started = Date()
         guard FileManager.default.fileExists(atPath: source) else { throw .notFound("no database at \(source)") }

@@ -21,12 +21,13 @@ extension Store {
             attempts = attempts + 1, lease_count = lease_count + 1
         WHERE id = (\(claimableSQL) ORDER BY t.id LIMIT 1)
           AND \(TaskState.sqlWhere(.queued, to: .leased))
-        RETURNING id, job_id, lease_expires_at, lease_count
+        RETURNING id, job_id, lease_expires_at, lease_count, manifest_offset, manifest_line, manifest_end
         """
 
     /// Leases the oldest claimable task to `worker` for `leaseSeconds` (default: the job's `leaseSeconds`), or
-    /// returns nil when there is none. In the same transaction: the task's pending images become running, an
-    /// attempts row and `task.leased` / `image.running` events are written, a queued job starts running, and the
+    /// returns nil when there is none. In the same transaction: the task's pending images become running (at its
+    /// first lease, a task that names manifest lines gets their rows, running), an attempts row and a `task.leased`
+    /// event are written (its images' running is implied, not an event each), a queued job starts running, and the
     /// worker is marked seen.
     /// `name` is the worker's stable name (`--name`), recorded for per-worker figures that outlive its restarts.
     public func claim(worker: String, name: String? = nil, leaseSeconds: Double? = nil) throws(StoreError) -> ClaimedTask? {
@@ -58,24 +59,25 @@ extension Store {
             ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_job_id = excluded.last_job_id,
                                            lease_count = lease_count + 1
             """, [worker, at, at, jobId, name])
-        try appendTaskEvents(db, at: at, kind: .taskLeased, job: jobId, task: taskId, worker: worker,
-                             reason: "lease \(number)", images: .pending, imageKind: .imageRunning, imageReason: nil)
-        let images = try db.all("""
-            UPDATE images SET state = 'running', attempts = attempts + 1, updated_at = ?
-            WHERE task_id = ? AND \(ImageState.sqlWhere(.pending, to: .running))
-            RETURNING seq, id, uri
-            """, [at, taskId])
-            .map { (seq: $0["seq"] as Int, image: ClaimedTask.Image(id: $0["id"], uri: $0["uri"])) }
-            .sorted { $0.seq < $1.seq }
-            .map(\.image)
+        try appendEvent(db, at: at, kind: .taskLeased, job: jobId, task: taskId, worker: worker, reason: "lease \(number)")
+        // (Not subqueries in RETURNING: SQLite plans those as scans of jobs.)
+        guard let job = try db.one("SELECT state, model_id, embeddings_sha256, manifest_path FROM jobs WHERE id = ?", [jobId]) else {
+            throw StoreError(.io, "task \(taskId) belongs to a missing job \(jobId)")
+        }
+        let images: [ClaimedTask.Image]
+        if let offset = leased["manifest_offset"] as Int64?, let manifest = job["manifest_path"] as String? {
+            images = try readLines(db, job: jobId, task: taskId, manifest: manifestPath(manifest), from: offset,
+                                   line: leased["manifest_line"], to: leased["manifest_end"], at: at)
+        } else {
+            images = try db.all(Self.claimImagesSQL, [at, taskId])
+                .map { (seq: $0["seq"] as Int, image: ClaimedTask.Image(id: $0["id"], uri: $0["uri"])) }
+                .sorted { $0.seq < $1.seq }
+                .map(\.image)
+        }
         try db.run("""
             INSERT INTO attempts (task_id, number, job_id, worker_id, token, started_at, seen_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """, [taskId, number, jobId, worker, token, at, at])
-        // (Not subqueries in RETURNING: SQLite plans those as scans of jobs.)
-        guard let job = try db.one("SELECT state, model_id, embeddings_sha256 FROM jobs WHERE id = ?", [jobId]) else {
-            throw StoreError(.io, "task \(taskId) belongs to a missing job \(jobId)")
-        }
         switch job["state"] as String {
         case JobState.queued.rawValue:
             try db.run("""
@@ -91,6 +93,33 @@ extension Store {
         return ClaimedTask(
             taskId: taskId, jobId: jobId, token: token, expiresAt: Date(timeIntervalSince1970: leased["lease_expires_at"]),
             attempt: number, modelId: job["model_id"], embeddingsSHA256: job["embeddings_sha256"], images: images)
+    }
+
+    static let claimImagesSQL = """
+        UPDATE images SET state = 'running', attempts = attempts + 1, updated_at = ?
+        WHERE task_id = ? AND \(ImageState.sqlWhere(.pending, to: .running))
+        RETURNING seq, id, uri
+        """
+
+    static let insertRunningImageSQL = """
+        INSERT INTO images (job_id, seq, id, uri, line, task_id, state, attempts, finished, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, 'running', 1, 0, ?) ON CONFLICT (job_id, seq) DO NOTHING
+        """
+
+    /// A task's first lease: the rows of the images its manifest lines name, running (`seq` their line). A refused
+    /// line has its row already and is left alone; the task then has rows like any other.
+    private func readLines(_ db: Database, job: String, task: Int64, manifest: String, from offset: Int64, line: Int,
+                           to end: Int64, at: Double) throws -> [ClaimedTask.Image] {
+        var reader = ManifestFile.Iterator(path: manifest, offset: offset, line: line, chunk: Int(min(1 << 20, max(1, end - offset + 1))))
+        guard reader.isOpen else { throw StoreError(.io, "the manifest of job \(job) (\(manifest)) is missing: task \(task) cannot be read") }
+        var images: [ClaimedTask.Image] = []
+        let insert = try db.cachedStatement(sql: Self.insertRunningImageSQL)
+        while reader.offset < end, let item = reader.next() {
+            try insert.execute(arguments: [job, item.line, item.id, item.uri, item.line, task, at])
+            if db.changesCount == 1 { images.append(ClaimedTask.Image(id: item.id, uri: item.uri)) }
+        }
+        try db.run("UPDATE tasks SET manifest_offset = NULL WHERE id = ?", [task])
+        return images
     }
 
     /// Whether a claim would find a task now: the claim's own search, read-only (long polls check this before

@@ -11,6 +11,8 @@ extension Store {
         public var labelFiles: [String]
         /// The digest of the job's class embeddings, when no other job uses the same file.
         public var embeddingsSHA256: String?
+        /// The manifest its tasks read, as stored (relative to the data directory).
+        public var manifest: String?
     }
 
     public func deleteJob(_ id: String) throws(StoreError) -> DeletedJob {
@@ -37,7 +39,7 @@ extension Store {
             embeddings = sha
         }
         logger.info("job.deleted", metadata: ["job.id": "\(id)", "images.count": "\(job.imageCount)"])
-        return DeletedJob(images: job.imageCount, labelFiles: labels, embeddingsSHA256: embeddings)
+        return DeletedJob(images: job.imageCount, labelFiles: labels, embeddingsSHA256: embeddings, manifest: job.manifestPath)
     }
 
     /// Every registered model name with its model, by name.

@@ -63,14 +63,17 @@ extension Store {
                 SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' AND rejected = 0 ORDER BY seq
                 """), arguments: [jobId])
         }
+        var unread = 0
         if job.state == .failed {
             try db.run("""
                 UPDATE jobs SET state = 'running', failure = NULL, finished_at = NULL WHERE id = ? AND \(JobState.sqlWhere(.failed, to: .running))
                 """, [jobId])
             try db.run("UPDATE job_failures SET counted = 0 WHERE job_id = ?", [jobId])
             try appendEvent(db, at: at, kind: .jobRunning, job: jobId, reason: "retry of a failed job, \(failed.count) failed images")
+            if image == nil { unread = try requeueUnread(db, jobId, availableAt: job.embeddingsSHA256 == nil ? nil : at, at: at) }
         }
         if failed.isEmpty {
+            if unread > 0 { return unread }
             try finishJobIfComplete(db, jobId, at: at)
             return 0
         }
@@ -97,7 +100,32 @@ extension Store {
                 """, [jobId])
             try appendEvent(db, at: at, kind: .jobRunning, job: jobId, reason: "retry of \(failed.count) failed images")
         }
-        return failed.count
+        return failed.count + unread
+    }
+
+    /// A failed job's tasks that were never leased: their images failed with the job by their task's count (they
+    /// have no rows); each gets a new task naming the same lines, and the old one names none. Returns how many
+    /// images.
+    private func requeueUnread(_ db: Database, _ jobId: String, availableAt: Double?, at: Double) throws -> Int {
+        let tasks = try db.all("""
+            SELECT id, image_count, manifest_offset, manifest_line, manifest_end, manifest_last_line FROM tasks INDEXED BY tasks_unread
+            WHERE job_id = ? AND manifest_offset IS NOT NULL AND state = 'failed' ORDER BY manifest_line
+            """, [jobId])
+        for task in tasks {
+            try db.run("UPDATE tasks SET manifest_offset = NULL WHERE id = ?", [task["id"] as Int64])
+            try db.run("""
+                INSERT INTO tasks (job_id, available_at, image_count, created_at, updated_at, manifest_offset, manifest_line,
+                                   manifest_end, manifest_last_line)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [jobId, availableAt, task["image_count"] as Int, at, at, task["manifest_offset"] as Int64,
+                      task["manifest_line"] as Int, task["manifest_end"] as Int64, task["manifest_last_line"] as Int])
+            try appendEvent(db, at: at, kind: .taskCreated, job: jobId, task: db.lastInsertedRowID,
+                            reason: "retry of task \(task["id"] as Int64), never leased")
+        }
+        let images = tasks.reduce(0) { $0 + ($1["image_count"] as Int) }
+        try db.run("UPDATE jobs SET task_count = task_count + ? WHERE id = ?", [tasks.count, jobId])
+        try db.run("UPDATE job_image_counts SET unfinished = unfinished + ?, failed = failed - ? WHERE job_id = ?", [images, images, jobId])
+        return images
     }
 
     /// The first step of ending a job's open tasks (cancelling or failing the job): the attempts of live leases end
@@ -123,13 +151,10 @@ extension Store {
             """, [error, at, job])
     }
 
-    static let hasUnfinishedSQL = """
-        SELECT EXISTS (
-            SELECT 1 FROM images INDEXED BY images_unfinished WHERE job_id = ? AND finished = 0)
-        """
+    static let hasUnfinishedSQL = "SELECT unfinished > 0 FROM job_image_counts WHERE job_id = ?"
 
-    /// Moves a running job to done when none of its images is pending or running any more: one seek in
-    /// `images_unfinished` (pinned: without statistics SQLite would walk the job's rows by primary key).
+    /// Moves a running job to done when none of its images is pending or running any more: its count of unfinished
+    /// images, which includes those of tasks never leased (they have no rows to look for).
     func finishJobIfComplete(_ db: Database, _ jobId: String, at: Double) throws {
         let unfinished = try db.value(Bool.self, Self.hasUnfinishedSQL, [jobId]) ?? true
         if unfinished { return }

@@ -88,6 +88,13 @@ extension Store {
             UPDATE images SET state = 'failed', finished = 1, error = ?, updated_at = ?
             WHERE job_id = ? AND finished = 0 AND \(ImageState.sqlWhere(.pending, .running, to: .failed))
             """, [imageReason, at, id])
+        // Images of tasks never leased have no rows: they fail by their task's count.
+        try db.run("""
+            UPDATE job_image_counts SET unfinished = unfinished - n.images, failed = failed + n.images
+            FROM (SELECT COALESCE(SUM(image_count), 0) AS images FROM tasks INDEXED BY tasks_unread
+                  WHERE job_id = :job AND manifest_offset IS NOT NULL AND state = 'queued') AS n
+            WHERE job_id = :job
+            """, ["job": id])
         try closeOpenTasks(db, job: id, to: .failed, error: reason, at: at)
         try db.run("""
             UPDATE jobs SET state = 'failed', failure = ?, finished_at = ?

@@ -78,15 +78,20 @@ extension Store {
         return progress
     }
 
-    /// The job's image counts as the triggers keep them; debug builds count the rows too and stop on a difference.
+    /// The job's image counts as the triggers keep them; debug builds count the rows (and the images of tasks never
+    /// leased, which have none: failed with their task or pending) too and stop on a difference.
     func imageCounts(_ db: Database, _ jobId: String) throws -> (unfinished: Int, done: Int, failed: Int) {
         let row = try db.one("SELECT unfinished, done, failed FROM job_image_counts WHERE job_id = ?", [jobId])
         let kept = (unfinished: row?["unfinished"] ?? 0, done: row?["done"] ?? 0, failed: row?["failed"] ?? 0) as (unfinished: Int, done: Int, failed: Int)
         #if DEBUG
         let counted = try db.one("""
-            SELECT (SELECT COUNT(*) FROM images INDEXED BY images_unfinished WHERE job_id = :job AND finished = 0) AS unfinished,
+            SELECT (SELECT COUNT(*) FROM images INDEXED BY images_unfinished WHERE job_id = :job AND finished = 0)
+                   + (SELECT COALESCE(SUM(image_count), 0) FROM tasks INDEXED BY tasks_unread
+                      WHERE job_id = :job AND manifest_offset IS NOT NULL AND state <> 'failed') AS unfinished,
                    (SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = :job AND state = 'done') AS done,
-                   (SELECT COUNT(*) FROM images INDEXED BY images_failed WHERE job_id = :job AND state = 'failed') AS failed
+                   (SELECT COUNT(*) FROM images INDEXED BY images_failed WHERE job_id = :job AND state = 'failed')
+                   + (SELECT COALESCE(SUM(image_count), 0) FROM tasks INDEXED BY tasks_unread
+                      WHERE job_id = :job AND manifest_offset IS NOT NULL AND state = 'failed') AS failed
             """, ["job": jobId])
         let truth = (unfinished: counted?["unfinished"] ?? 0, done: counted?["done"] ?? 0, failed: counted?["failed"] ?? 0) as (unfinished: Int, done: Int, failed: Int)
         precondition(kept == truth, "job_image_counts of \(jobId) is \(kept), the rows say \(truth)")

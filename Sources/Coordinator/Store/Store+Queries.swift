@@ -5,24 +5,77 @@ import LabelAPI
 /// Read-only views for exports and the HTTP layer.
 extension Store {
     /// Every image of the job in manifest order, with its label when done.
-    /// With `from` and `count`: the images at manifest positions from..<from + count (a page of a large job).
+    /// With `from` and `count`: the images at manifest positions from..<from + count (a page of a large job; a
+    /// job read from a manifest file numbers them by line, so a page may hold fewer, or none, until
+    /// `lastPosition`).
     public func results(jobId: String, from: Int = 0, count: Int = Int.max) throws(StoreError) -> [ImageResult] {
         try read("reading results of job \(jobId)") { db in try results(db, jobId: jobId, from: from, count: count) }
     }
 
     public func results(_ db: Database, jobId: String, from: Int = 0, count: Int = Int.max) throws -> [ImageResult] {
-        if try db.value(String.self, "SELECT id FROM jobs WHERE id = ?", [jobId]) == nil {
+        guard let job = try db.one("SELECT manifest_path FROM jobs WHERE id = ?", [jobId]) else {
             throw StoreError.notFound("job \(jobId) does not exist")
         }
-        return try db.all("""
-            SELECT i.id, i.uri, i.state, i.attempts, i.error, l.sha256, l.relative_path, l.width, l.height
+        let to = from.addingReportingOverflow(count).overflow ? Int.max : from + count
+        var positioned = try db.all("""
+            SELECT i.seq, i.id, i.uri, i.state, i.attempts, i.error, l.sha256, l.relative_path, l.width, l.height
             FROM images AS i LEFT JOIN labels AS l ON l.job_id = i.job_id AND l.image_id = i.id
             WHERE i.job_id = ? AND i.seq >= ? AND i.seq < ? ORDER BY i.seq
-            """, [jobId, from, from.addingReportingOverflow(count).overflow ? Int.max : from + count]).map { row in
-            ImageResult(id: row["id"], uri: row["uri"], state: ImageState(rawValue: row["state"]) ?? .pending,
-                        attempts: row["attempts"], error: row["error"], labelSHA256: row["sha256"],
-                        labelPath: row["relative_path"], width: row["width"], height: row["height"])
+            """, [jobId, from, to]).map { row in
+            (row["seq"] as Int, ImageResult(
+                id: row["id"], uri: row["uri"], state: ImageState(rawValue: row["state"]) ?? .pending,
+                attempts: row["attempts"], error: row["error"], labelSHA256: row["sha256"],
+                labelPath: row["relative_path"], width: row["width"], height: row["height"]))
         }
+        if let manifest = job["manifest_path"] as String? {
+            let unread = try unreadImages(db, jobId: jobId, manifest: manifestPath(manifest), lines: from..<to,
+                                          except: Set(positioned.map(\.0)))
+            if !unread.isEmpty {
+                positioned += unread
+                positioned.sort { $0.0 < $1.0 }
+            }
+        }
+        return positioned.map(\.1)
+    }
+
+    /// The images, by line, of the tasks in `lines` that were never leased, pending (or failed with their job):
+    /// read from the manifest (they have no rows), less the lines in `except` (refused ones, which do).
+    private func unreadImages(_ db: Database, jobId: String, manifest: String, lines: Range<Int>, except: Set<Int>) throws
+        -> [(Int, ImageResult)]
+    {
+        // The task that starts before the page (it may reach into it), then those that start in it.
+        let columns = "manifest_offset, manifest_line, manifest_end, state, error FROM tasks INDEXED BY tasks_unread"
+        var tasks = try db.all("""
+            SELECT \(columns) WHERE job_id = ? AND manifest_offset IS NOT NULL AND manifest_line < ?
+            ORDER BY manifest_line DESC LIMIT 1
+            """, [jobId, lines.lowerBound])
+        tasks += try db.all("""
+            SELECT \(columns) WHERE job_id = ? AND manifest_offset IS NOT NULL AND manifest_line >= ? AND manifest_line < ?
+            ORDER BY manifest_line
+            """, [jobId, lines.lowerBound, lines.upperBound])
+        var images: [(Int, ImageResult)] = []
+        for task in tasks {
+            let end: Int64 = task["manifest_end"]
+            // A task that failed with its job before any lease: its images failed with it (as `failJob` says).
+            let failure = task["state"] as String == TaskState.failed.rawValue ? "the job failed: \(task["error"] as String? ?? "")" : nil
+            var reader = ManifestFile.Iterator(path: manifest, offset: task["manifest_offset"], line: task["manifest_line"])
+            guard reader.isOpen else { throw StoreError(.io, "the manifest of job \(jobId) (\(manifest)) is missing") }
+            while reader.offset < end, let item = reader.next(), item.line < lines.upperBound {
+                guard item.line >= lines.lowerBound, !except.contains(item.line) else { continue }
+                images.append((item.line, ImageResult(id: item.id, uri: item.uri, state: failure == nil ? .pending : .failed,
+                                                      attempts: 0, error: failure)))
+            }
+        }
+        return images
+    }
+
+    /// The position after which `results` has no more images: for paging through them.
+    public func lastPosition(_ db: Database, jobId: String) throws -> Int {
+        let row = try db.one("""
+            SELECT (SELECT prepared_lines FROM jobs WHERE id = :job) AS lines,
+                   (SELECT MAX(seq) FROM images WHERE job_id = :job) AS seq
+            """, ["job": jobId])
+        return max(row?["lines"] as Int? ?? 0, row?["seq"] as Int? ?? 0)
     }
 
     /// Where to fetch an image, or nil when the job has no such image.

@@ -22,6 +22,10 @@ public final class Store: Sendable {
     let batcher: WriteBatcher
     let now: @Sendable () -> Date
     let logger: Logger
+    /// The folder of the database: relative manifest paths are relative to it.
+    let directory: URL
+    /// The manifests being read now, by job.
+    let cursors = ManifestCursors()
 
     /// Opens (creating if needed) the database at `path` and applies the pending migrations.
     public init(
@@ -31,7 +35,7 @@ public final class Store: Sendable {
     ) throws(StoreError) {
         self.now = now
         self.logger = logger
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             var configuration = Configuration()
