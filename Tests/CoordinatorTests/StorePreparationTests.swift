@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import LabelAPI
 import Testing
 
@@ -85,6 +86,50 @@ import Testing
             try fixture.store.complete(taskId: task.taskId, token: task.token)
         }
         #expect(try fixture.store.job(job.id)?.state == .done)
+    }
+
+    /// A task read from a manifest costs no image rows until it is first leased; a job that fails before its other
+    /// tasks were leased fails their images by count (listed with the job's reason), and a retry queues them again.
+    @Test func imagesGetRowsAtTheirTasksFirstLease() throws {
+        let fixture = try StoreFixture()
+        let file = fixture.directory.appendingPathComponent("manifest.txt")
+        try FileManager.default.createDirectory(at: fixture.directory, withIntermediateDirectories: true)
+        try Data("/d/i0.png\n/d/i1.png\n{broken\n/d/i2.png\n/d/i3.png\n/d/i4.png\n/d/i5.png\n".utf8).write(to: file)
+        let job = try Self.begin(fixture, file: file)
+        #expect(try Self.prepare(fixture, job.id, batch: 50).last == .prepared(.queued, claimable: 0))
+        func rows() throws -> Int {
+            try fixture.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM images WHERE job_id = ?", arguments: [job.id]) ?? -1 }
+        }
+        #expect(try rows() == 1, "only the refused line has a row")
+        try fixture.store.setEmbeddings(jobId: job.id, sha256: StoreFixture.embeddingsSHA)
+        let claimed = try #require(try fixture.store.claim(worker: "w1"))
+        #expect(claimed.images.map(\.id) == ["i0", "i1"] && claimed.images.first?.uri == "/d/i0.png")
+        #expect(try rows() == 3)
+        let listed = try fixture.store.results(jobId: job.id)
+        #expect(listed.map(\.id) == ["i0", "i1", "#3", "i2", "i3", "i4", "i5"])
+        #expect(listed.map(\.state) == [.running, .running, .failed, .pending, .pending, .pending, .pending])
+        #expect(try fixture.store.results(jobId: job.id, from: 4, count: 2).map(\.id) == ["i2", "i3"], "a page is lines from..<from + count")
+
+        try fixture.store.failJob(job.id, reason: "the model is broken")
+        let failed = try fixture.store.progress(job.id)
+        #expect((failed.images.failed, failed.images.pending, failed.images.running) == (7, 0, 0))
+        let afterFailure = try fixture.store.results(jobId: job.id)
+        #expect(afterFailure.allSatisfy { $0.state == .failed })
+        #expect(afterFailure.last?.error == "the job failed: the model is broken")
+        #expect(try rows() == 3, "never-leased images fail without rows")
+
+        #expect(try fixture.store.retryFailed(job.id) == 6, "all but the refused line")
+        #expect(try fixture.store.progress(job.id).images.pending == 6)
+        var labeled: [String] = []
+        while let task = try fixture.store.claim(worker: "w1") {
+            for image in task.images {
+                try fixture.store.recordLabel(taskId: task.taskId, token: task.token, imageId: image.id, label: StoreFixture.label(image: image.id))
+                labeled.append(image.id)
+            }
+            try fixture.store.complete(taskId: task.taskId, token: task.token)
+        }
+        #expect(labeled.sorted() == ["i0", "i1", "i2", "i3", "i4", "i5"])
+        #expect(try fixture.store.job(job.id)?.state == .done && rows() == 7)
     }
 
     @Test func aManifestWithoutAUsableLineFailsTheJobWithTheFirstReason() throws {

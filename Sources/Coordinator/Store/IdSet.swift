@@ -8,8 +8,11 @@ struct IdSet {
     private var hashes: [UInt64]
     private var lines: [UInt32]
     private(set) var count = 0
+    private let hash: (String) -> UInt64
 
-    init(capacity: Int = 1 << 12) {
+    /// `hash` is for tests, to make ids collide.
+    init(capacity: Int = 1 << 12, hash: @escaping (String) -> UInt64 = IdSet.hash) {
+        self.hash = hash
         let slots = max(16, capacity + capacity / 4)
         hashes = [UInt64](repeating: 0, count: slots)
         lines = [UInt32](repeating: 0, count: slots)
@@ -19,7 +22,7 @@ struct IdSet {
     /// `idAt(line)` is the id of an earlier line (nil if it has none).
     mutating func insert(_ id: String, line: Int, idAt: (Int) throws -> String?) rethrows -> Int? {
         if (count + 1) * 5 > hashes.count * 4 { grow() }
-        let hash = Self.hash(id)
+        let hash = max(1, self.hash(id))
         var slot = home(hash)
         while hashes[slot] != 0 {
             if hashes[slot] == hash, let earlier = try idAt(Int(lines[slot])), earlier == id { return Int(lines[slot]) }
