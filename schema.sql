@@ -286,3 +286,42 @@ CREATE INDEX images_failed_by_id ON images (job_id, id) WHERE state = 'failed';
 
 -- Tasks whose image rows are not made yet, by their first line (results read them from the manifest).
 CREATE INDEX tasks_unread ON tasks (job_id, manifest_line) WHERE manifest_offset IS NOT NULL;
+
+-- Each job's task counts, by state and over its leases: kept by triggers on tasks, so a status reads one row
+-- instead of grouping the job's tasks (ten million images in tasks of 8: over a second a status).
+CREATE TABLE job_task_counts (
+    job_id       TEXT PRIMARY KEY NOT NULL REFERENCES jobs (id),
+    queued       INTEGER NOT NULL DEFAULT 0,
+    leased       INTEGER NOT NULL DEFAULT 0,
+    done         INTEGER NOT NULL DEFAULT 0,
+    failed       INTEGER NOT NULL DEFAULT 0,
+    cancelled    INTEGER NOT NULL DEFAULT 0,
+    leases       INTEGER NOT NULL DEFAULT 0,  -- every lease of its tasks (tasks.lease_count summed)
+    leased_tasks INTEGER NOT NULL DEFAULT 0,  -- tasks leased at least once
+    expiries     INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TRIGGER tasks_counted AFTER INSERT ON tasks
+BEGIN
+    INSERT INTO job_task_counts (job_id) VALUES (NEW.job_id) ON CONFLICT (job_id) DO NOTHING;
+    UPDATE job_task_counts SET queued = queued + (NEW.state = 'queued'), leased = leased + (NEW.state = 'leased'),
+        done = done + (NEW.state = 'done'), failed = failed + (NEW.state = 'failed'),
+        cancelled = cancelled + (NEW.state = 'cancelled'), leases = leases + NEW.lease_count,
+        leased_tasks = leased_tasks + (NEW.lease_count > 0), expiries = expiries + NEW.expiries
+    WHERE job_id = NEW.job_id;
+END;
+
+CREATE TRIGGER tasks_count_changed AFTER UPDATE OF state, lease_count, expiries ON tasks
+WHEN OLD.state IS NOT NEW.state OR OLD.lease_count IS NOT NEW.lease_count OR OLD.expiries IS NOT NEW.expiries
+BEGIN
+    UPDATE job_task_counts SET
+        queued = queued + (NEW.state = 'queued') - (OLD.state = 'queued'),
+        leased = leased + (NEW.state = 'leased') - (OLD.state = 'leased'),
+        done = done + (NEW.state = 'done') - (OLD.state = 'done'),
+        failed = failed + (NEW.state = 'failed') - (OLD.state = 'failed'),
+        cancelled = cancelled + (NEW.state = 'cancelled') - (OLD.state = 'cancelled'),
+        leases = leases + NEW.lease_count - OLD.lease_count,
+        leased_tasks = leased_tasks + (NEW.lease_count > 0) - (OLD.lease_count > 0),
+        expiries = expiries + NEW.expiries - OLD.expiries
+    WHERE job_id = NEW.job_id;
+END;

@@ -34,7 +34,9 @@ public enum ImageID {
 
     /// The one spelling of an id: Unicode NFC, so "café" typed precomposed or decomposed is one id everywhere
     /// (the store's unique index compares bytes; Swift's `==` compares canonically).
-    public static func normalized(_ id: String) -> String { id.precomposedStringWithCanonicalMapping }
+    public static func normalized(_ id: String) -> String {
+        id.utf8.allSatisfy { $0 < 0x80 } ? id : id.precomposedStringWithCanonicalMapping  // ASCII is NFC already
+    }
 
     private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII {

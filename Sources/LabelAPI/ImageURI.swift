@@ -20,7 +20,7 @@ public enum ImageURI {
             }
             return nil
         }
-        guard let colon = uri.range(of: "://") else { return nil }
+        guard let colon = uri.utf8.firstRange(of: "://".utf8) else { return nil }
         let scheme = uri[..<colon.lowerBound]
         guard let first = scheme.first, first.isLetter,
               scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }),

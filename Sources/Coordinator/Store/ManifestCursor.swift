@@ -57,6 +57,7 @@ final class ManifestCursor {
 
     /// Adds the item's id; returns the earlier line that has it instead.
     func remember(_ item: ManifestItem) throws(StoreError) -> Int? {
+        if ids.count == 1024 { reserveForTheWholeFile() }
         do {
             return try ids.insert(item.id, line: item.line) { try self.id(atLine: $0) }
         } catch let error as StoreError {
@@ -64,6 +65,14 @@ final class ManifestCursor {
         } catch {
             throw StoreError(.io, "reading the manifest \(path) again: \(error)")
         }
+    }
+
+    /// Sizes the id table for the lines the manifest will have, from the bytes a line took so far, plus a tenth.
+    private func reserveForTheWholeFile() {
+        guard reader.line > 0, reader.offset > 0,
+              let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int else { return }
+        let lines = Double(size) / Double(reader.offset) * Double(reader.line)
+        ids.reserve(Int(min(lines * 1.1, 1e9)))
     }
 
     /// The id of line `target`, read again from the file (from the last checkpoint before it).

@@ -27,26 +27,15 @@ extension Store {
         progress.images.pending = counts.unfinished - progress.images.running
         progress.images.done = counts.done
         progress.images.failed = counts.failed
-        var leasedTasks = 0
-        for row in try db.all("""
-            SELECT state, COUNT(*) AS n, SUM(lease_count) AS leases, SUM(lease_count > 0) AS leased_tasks,
-                   SUM(expiries) AS expiries
-            FROM tasks WHERE job_id = ? GROUP BY state
-            """, [jobId]) {
-            let n: Int = row["n"]
-            switch TaskState(rawValue: row["state"]) {
-            case .queued: progress.tasks.queued = n
-            case .leased: progress.tasks.leased = n
-            case .done: progress.tasks.done = n
-            case .failed: progress.tasks.failed = n
-            case .cancelled: progress.tasks.cancelled = n
-            case nil: break
-            }
-            progress.attempts += row["leases"] as Int
-            leasedTasks += row["leased_tasks"] as Int
-            progress.leaseExpiries += row["expiries"] as Int
-        }
-        progress.retries = progress.attempts - leasedTasks
+        let tasks = try taskCounts(db, jobId)
+        progress.tasks.queued = tasks["queued", default: 0]
+        progress.tasks.leased = tasks["leased", default: 0]
+        progress.tasks.done = tasks["done", default: 0]
+        progress.tasks.failed = tasks["failed", default: 0]
+        progress.tasks.cancelled = tasks["cancelled", default: 0]
+        progress.attempts = tasks["leases", default: 0]
+        progress.leaseExpiries = tasks["expiries", default: 0]
+        progress.retries = progress.attempts - tasks["leased_tasks", default: 0]
         progress.activeWorkers = try db.value(Int.self, """
             SELECT COUNT(*) FROM (
                 SELECT id FROM workers WHERE last_job_id = ? AND last_seen_at >= ?
@@ -95,6 +84,26 @@ extension Store {
             """, ["job": jobId])
         let truth = (unfinished: counted?["unfinished"] ?? 0, done: counted?["done"] ?? 0, failed: counted?["failed"] ?? 0) as (unfinished: Int, done: Int, failed: Int)
         precondition(kept == truth, "job_image_counts of \(jobId) is \(kept), the rows say \(truth)")
+        #endif
+        return kept
+    }
+
+    static let taskCountColumns = ["queued", "leased", "done", "failed", "cancelled", "leases", "leased_tasks", "expiries"]
+
+    /// The job's task counts as the triggers keep them (`job_task_counts`); debug builds count the rows too and
+    /// stop on a difference.
+    func taskCounts(_ db: Database, _ jobId: String) throws -> [String: Int] {
+        let row = try db.one("SELECT \(Self.taskCountColumns.joined(separator: ", ")) FROM job_task_counts WHERE job_id = ?", [jobId])
+        let kept = Dictionary(uniqueKeysWithValues: Self.taskCountColumns.map { ($0, row?[$0] as Int? ?? 0) })
+        #if DEBUG
+        let counted = try db.one("""
+            SELECT SUM(state = 'queued') AS queued, SUM(state = 'leased') AS leased, SUM(state = 'done') AS done,
+                   SUM(state = 'failed') AS failed, SUM(state = 'cancelled') AS cancelled, SUM(lease_count) AS leases,
+                   SUM(lease_count > 0) AS leased_tasks, SUM(expiries) AS expiries
+            FROM tasks WHERE job_id = ?
+            """, [jobId])
+        let truth = Dictionary(uniqueKeysWithValues: Self.taskCountColumns.map { ($0, counted?[$0] as Int? ?? 0) })
+        precondition(kept == truth, "job_task_counts of \(jobId) is \(kept), the rows say \(truth)")
         #endif
         return kept
     }
