@@ -20,11 +20,29 @@ public enum ImageURI {
             }
             return nil
         }
-        guard let colon = uri.utf8.firstRange(of: "://".utf8) else { return nil }
+        guard let colon = schemeSeparator(Substring(uri)) else { return nil }
         let scheme = uri[..<colon.lowerBound]
         guard let first = scheme.first, first.isLetter,
               scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }),
               !["http", "https", "file"].contains(scheme.lowercased()) else { return nil }
         return "\(scheme):// URIs are not supported (http://, https://, s3://, file:// or a path)"
+    }
+
+    /// Where the first "://" is, by bytes: every manifest line asks, and Foundation's search (and the string
+    /// processing library's generic one) cost more than the rest of reading the line.
+    public static func schemeSeparator(_ text: Substring) -> Range<String.Index>? {
+        let bytes = text.utf8
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            if bytes[index] == UInt8(ascii: ":") {
+                let slash = bytes.index(after: index)
+                if slash != bytes.endIndex, bytes[slash] == UInt8(ascii: "/") {
+                    let second = bytes.index(after: slash)
+                    if second != bytes.endIndex, bytes[second] == UInt8(ascii: "/") { return index..<bytes.index(after: second) }
+                }
+            }
+            index = bytes.index(after: index)
+        }
+        return nil
     }
 }

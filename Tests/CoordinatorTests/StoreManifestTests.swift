@@ -155,6 +155,16 @@ import LabelAPI
         #expect(Manifest.stem(of: "noext") == "noext")
         #expect(Manifest.stem(of: "dir/") == "dir")
         #expect(Manifest.stem(of: ".bashrc") == ".bashrc")
+        #expect(Manifest.stem(of: "s3://b/k/gato.señal.png") == "gato.señal")
+    }
+
+    /// ASCII stems are found by bytes, the rest by characters: the two agree wherever both apply.
+    @Test func byteAndCharacterStemsAgree() {
+        let uris = ["dir/cat.01.jpg", "https://h/a/b.png?x=1.2", "https://h/a/b.png#frag", "a?b.png", "a#b.png", "C:\\images\\dog.jpg",
+                    "noext", "dir/", "dir//", ".bashrc", "/x/.y", "s3://b/a.b.c", "gs://b/x#", "", "/", "a.", "a/b/..", "http://h/p?q=/x.y"]
+        for uri in uris {
+            #expect(Manifest.asciiStem(of: uri) == Manifest.characterStem(of: uri), "\(uri)")
+        }
     }
 
     /// A combining mark does not hide a leading dot, and NFC and NFD spellings of one id are one id, inline or

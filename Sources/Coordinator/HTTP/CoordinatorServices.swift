@@ -130,7 +130,7 @@ final class CoordinatorServices: Sendable {
     static func relativePathRule(imageRoot: URL?) -> (@Sendable (String) -> String?)? {
         guard imageRoot == nil else { return nil }
         return { uri in
-            uri.contains("://") || uri.hasPrefix("/") ? nil
+            ImageURI.schemeSeparator(Substring(uri)) != nil || uri.hasPrefix("/") ? nil
                 : "\(uri) is a relative path, and this coordinator serves none (start it with --image-root DIR, or use absolute paths or URLs)"
         }
     }

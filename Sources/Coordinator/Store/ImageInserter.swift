@@ -26,6 +26,8 @@ struct ImageInserter {
     private var inCurrentTask = 0
     /// Where the current task's lines end, when it names lines.
     private var currentEnd: (offset: Int64, line: Int)?
+    /// Where the current task's lines start while it is not written yet.
+    private var unwritten: (offset: Int64, line: Int)?
 
     private var namesLines: Bool { cursor?.namesLines == true }
 
@@ -70,13 +72,16 @@ struct ImageInserter {
         if let first = try cursor.remember(item) { item.reject(duplicateOf: first) }
         if item.rejection == nil {
             try Self.validate(item)
-            if currentTask == nil || inCurrentTask >= shard { try openTask(from: entry) }
+            if (currentTask == nil && unwritten == nil) || inCurrentTask >= shard { try openTask(from: entry) }
             inCurrentTask += 1
             currentEnd = (entry.end, item.line)
             count += 1
             return
         }
-        if firstTask == nil { try openTask(from: entry) }
+        if firstTask == nil {
+            if currentTask == nil && unwritten == nil { try openTask(from: entry) }
+            try writeTask()  // the rejected row needs a task to hang on
+        }
         try addRejected(item, seq: item.line)
     }
 
@@ -136,22 +141,32 @@ struct ImageInserter {
         tasks += 1
     }
 
-    /// A task that names the lines from `entry` on (more are added as they are read).
+    /// A task that names the lines from `entry` on (more are added as they are read); written when it is full, at
+    /// the end of the batch, or when a rejected line needs a task to hang on (`writeTask`).
     private mutating func openTask(from entry: ManifestEntry) throws {
         try closeTask()
-        try db.run("""
-            INSERT INTO tasks (job_id, available_at, image_count, created_at, updated_at, manifest_offset, manifest_line,
-                               manifest_end, manifest_last_line)
-            VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)
-            """, [jobId, availableAt, at, at, entry.start, entry.startLine, entry.start, entry.startLine])
-        currentTask = db.lastInsertedRowID
+        currentTask = nil
+        unwritten = (entry.start, entry.startLine)
         currentEnd = (entry.start, entry.startLine)
-        firstTask = firstTask ?? currentTask
         inCurrentTask = 0
         tasks += 1
     }
 
-    private func closeTask() throws {
+    /// Inserts the task being filled, as far as it is filled.
+    private mutating func writeTask() throws {
+        guard let start = unwritten, let end = currentEnd else { return }
+        try db.run("""
+            INSERT INTO tasks (job_id, available_at, image_count, created_at, updated_at, manifest_offset, manifest_line,
+                               manifest_end, manifest_last_line)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [jobId, availableAt, inCurrentTask, at, at, start.offset, start.line, end.offset, end.line])
+        currentTask = db.lastInsertedRowID
+        firstTask = firstTask ?? currentTask
+        unwritten = nil
+    }
+
+    private mutating func closeTask() throws {
+        if unwritten != nil { return try writeTask() }
         guard let currentTask else { return }
         if let currentEnd {
             try db.run("UPDATE tasks SET image_count = ?, manifest_end = ?, manifest_last_line = ? WHERE id = ?",
@@ -162,7 +177,7 @@ struct ImageInserter {
     }
 
     /// Records the batch: the counts, the last task's size, and how far into the manifest the job is read.
-    func save(bytes: Int64, lines: Int) throws {
+    mutating func save(bytes: Int64, lines: Int) throws {
         try closeTask()
         try db.run("""
             UPDATE jobs SET image_count = ?, task_count = ?, prepared_bytes = ?, prepared_lines = ?, prepared_rejected = ?

