@@ -38,6 +38,9 @@ enum CLIMessage {
             message += " (use http://: labelmill speaks plain HTTP; put a TLS proxy in front of it for https)"
         case .couldNotConnect:
             message += " (is `labelmill serve` running there, and is the URL right?)"
+        case .httpStatus(400), .httpStatus(404), .httpStatus(409), .httpStatus(413), .httpStatus(422):
+            // The coordinator's own words name what is missing or wrong; the request line and status add nothing.
+            if let explanation = error.explanation, !explanation.isEmpty { message = explanation }
         default:
             break
         }

@@ -53,15 +53,21 @@ struct ModelCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let logger = logging.bootstrap()
+            let logger = logging.bootstrap(default: .error)  // a person at a terminal: the progress and one line at the end
             let environment = ProcessInfo.processInfo.environment
             let configuration = ModelFetchConfiguration(
                 outputDirectory: out, repo: repo, baseURL: ModelFetchConfiguration.baseURL(flag: baseURL, environment: environment),
                 token: try hubToken(environment))
             let started = ContinuousClock.now
             let bars = ProgressBars()
-            let files = try await ModelFetcher.fetch(configuration, logger: logger) { progress in
-                bars.draw(progress, elapsed: ContinuousClock.now - started)
+            let files: [FetchedFile]
+            do {
+                files = try await ModelFetcher.fetch(configuration, logger: logger) { progress in
+                    bars.draw(progress, elapsed: ContinuousClock.now - started)
+                }
+            } catch {
+                Console.standardError.endProgress()
+                throw Self.explained(error, baseURL: configuration.baseURL)
             }
             Console.standardError.endProgress()
             for file in files {
@@ -73,6 +79,13 @@ struct ModelCommand: AsyncParsableCommand {
 }
 
 extension ModelCommand.Fetch {
+    /// A hub that cannot be reached is most often a machine without internet: say what works without it.
+    static func explained(_ error: any Error, baseURL: String) -> any Error {
+        guard let curl = error as? CurlError, curl.code == .couldNotConnect else { return error }
+        return CLIError("\(baseURL) cannot be reached (\(curl.message)): without internet, use a CLIP directory you "
+                        + "already have (`--model DIR`), or the tiny test model (`scripts/label-example --offline`)")
+    }
+
     /// The hub token from `--token-file`, else `HF_TOKEN`: never from the command line, where other users of the
     /// machine could read it.
     func hubToken(_ environment: [String: String]) throws -> String? {

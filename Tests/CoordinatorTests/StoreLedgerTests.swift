@@ -5,6 +5,19 @@ import Testing
 import LabelAPI
 
 @Suite struct StoreLedgerTests {
+    /// `run` again after Ctrl-C: a new worker process under the old one's name is one worker in the progress, not
+    /// two (rough edges, item 10).
+    @Test func aWorkerRestartedUnderItsNameCountsOnce() throws {
+        let fixture = try StoreFixture()
+        let job = try fixture.job(images: 4, shardSize: 1)
+        let first = try #require(try fixture.store.claim(worker: "host-pid1", name: "local-0"))
+        try fixture.store.release(taskId: first.taskId, token: first.token, reason: "interrupted")
+        _ = try #require(try fixture.store.claim(worker: "host-pid2", name: "local-0"))
+        #expect(try fixture.store.progress(job.id).activeWorkers == 1)
+        _ = try #require(try fixture.store.claim(worker: "other-host", name: "other"))
+        #expect(try fixture.store.progress(job.id).activeWorkers == 2)
+    }
+
     /// One job through every kind of transition, and the ledger it leaves: a lease is one event, not one per image
     /// (its images run with it); images going back to pending and finishing are one each.
     @Test func everyTransitionAppendsAnEvent() throws {

@@ -148,6 +148,17 @@ import LabelAPI
         #expect(throws: StoreError.self) { try Manifest.parse(Data([0x61, 0xFF, 0x0A])) }
     }
 
+    /// A JSON Lines line that lost a brace is "not valid JSON", not a path with an unsafe id (rough edges, item 16).
+    @Test func aBrokenJSONLineIsNotValidJSON() throws {
+        let items = try Manifest.parse(Data("""
+            {"id": "a", "uri": "/a.png"}
+            "id": "b", "uri": "/b.png"}
+            {"id": "c", "uri": "/c.png"
+            /plain/d.png
+            """.utf8))
+        #expect(items.map(\.rejection) == [nil, "manifest line 2: not valid JSON", "manifest line 3: not valid JSON", nil])
+    }
+
     @Test func stems() {
         #expect(Manifest.stem(of: "dir/cat.01.jpg") == "cat.01")
         #expect(Manifest.stem(of: "https://h/a/b.png?x=1.2") == "b")

@@ -56,7 +56,9 @@ public enum Manifest {
         if trimmed.isEmpty || trimmed.hasPrefix("#") { return nil }
         var item: ManifestItem
         do {
-            item = trimmed.hasPrefix("{") ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
+            // A line that starts or ends like a JSON object is one that went wrong (a lost brace), not a path.
+            let looksLikeJSON = trimmed.hasPrefix("{") || trimmed.hasSuffix("}") || trimmed.hasPrefix("\"")
+            item = looksLikeJSON ? try jsonItem(trimmed, line: number) : try plainItem(trimmed, line: number)
             item.id = ImageID.normalized(item.id)
             if let problem = ImageID.problem(item.id) {
                 item.rejection = "manifest line \(number): id \(MessageText.clipped(item.id).debugDescription) \(problem)"

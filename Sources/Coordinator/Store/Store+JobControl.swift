@@ -46,7 +46,9 @@ extension Store {
         let at = timestamp()
         let job = try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [jobId])
         guard let job else { throw StoreError.notFound("job \(jobId) does not exist") }
-        if job.state == .cancelled { throw StoreError.conflict("job \(jobId) is cancelled") }
+        if job.state == .cancelled {
+            throw StoreError.conflict("job \(jobId) is cancelled, and a cancelled job does not run again: submit its manifest as a new job")
+        }
         let failed: [String]
         if let image {
             let row = try db.one("SELECT state, rejected FROM images WHERE job_id = ? AND id = ?", [jobId, image])

@@ -36,11 +36,12 @@ extension Store {
         progress.attempts = tasks["leases", default: 0]
         progress.leaseExpiries = tasks["expiries", default: 0]
         progress.retries = progress.attempts - tasks["leased_tasks", default: 0]
+        // By name: a worker restarted under its name (`run` again after Ctrl-C) is one worker, not two.
         progress.activeWorkers = try db.value(Int.self, """
-            SELECT COUNT(*) FROM (
-                SELECT id FROM workers WHERE last_job_id = ? AND last_seen_at >= ?
-                UNION
-                SELECT worker_id FROM tasks INDEXED BY tasks_leased_by_job WHERE job_id = ? AND state = 'leased' AND lease_expires_at > ?)
+            SELECT COUNT(DISTINCT COALESCE(name, id)) FROM workers
+            WHERE (last_job_id = ? AND last_seen_at >= ?)
+               OR id IN (SELECT worker_id FROM tasks INDEXED BY tasks_leased_by_job
+                         WHERE job_id = ? AND state = 'leased' AND lease_expires_at > ?)
             """, [jobId, at - 2 * job.options.leaseSeconds, jobId, at]) ?? 0
         // The rate's window: the last minute, or since the job started when that is less.
         let since = max(at - 60, job.startedAt?.timeIntervalSince1970 ?? at)

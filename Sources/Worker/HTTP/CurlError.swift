@@ -43,12 +43,15 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// libcurl's CURLcode when the failure came from libcurl.
     public var curlCode: Int?
+    /// For `httpStatus`: what the server said, without the request and the status (`message` has all three).
+    public var explanation: String?
 
     /// `message` loses any URL's user information (`http://user:password@host` is quoted as `http://host`).
-    public init(_ code: Code, _ message: String, curlCode: Int? = nil) {
+    public init(_ code: Code, _ message: String, curlCode: Int? = nil, explanation: String? = nil) {
         self.code = code
         self.message = MessageText.withoutCredentials(message)
         self.curlCode = curlCode
+        self.explanation = explanation.map(MessageText.withoutCredentials)
     }
 
     public var isRetryable: Bool { code.isRetryable }

@@ -35,7 +35,8 @@ public struct HTTPResponse: Sendable {
     public func requireOK(_ context: String = "") throws(CurlError) -> HTTPResponse {
         guard isSuccess else {
             let prefix = context.isEmpty ? "" : context + ": "
-            throw CurlError(.httpStatus(status), "\(prefix)HTTP \(status): \(Self.explanation(of: body))")
+            let explanation = Self.explanation(of: body)
+            throw CurlError(.httpStatus(status), "\(prefix)HTTP \(status): \(explanation)", explanation: explanation)
         }
         return self
     }
