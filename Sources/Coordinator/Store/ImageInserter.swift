@@ -155,12 +155,8 @@ struct ImageInserter {
     /// Inserts the task being filled, as far as it is filled.
     private mutating func writeTask() throws {
         guard let start = unwritten, let end = currentEnd else { return }
-        try db.run("""
-            INSERT INTO tasks (job_id, available_at, image_count, created_at, updated_at, manifest_offset, manifest_line,
-                               manifest_end, manifest_last_line)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [jobId, availableAt, inCurrentTask, at, at, start.offset, start.line, end.offset, end.line])
-        currentTask = db.lastInsertedRowID
+        currentTask = try store.insertTask(db, job: jobId, imageCount: inCurrentTask, availableAt: availableAt, at: at,
+                                           lines: ManifestLines(offset: start.offset, line: start.line, end: end.offset, lastLine: end.line))
         firstTask = firstTask ?? currentTask
         unwritten = nil
     }

@@ -9,6 +9,23 @@ struct ManifestEntry {
     var end: Int64
 }
 
+/// The lines of a manifest a task names: bytes `offset..<end`, after `line` lines, its last image on `lastLine`.
+struct ManifestLines {
+    var offset: Int64
+    var line: Int
+    var end: Int64
+    var lastLine: Int
+
+    /// The items in those bytes, read from the manifest at `path` (nil when it cannot be opened).
+    func items(in path: String) -> [ManifestItem]? {
+        var reader = ManifestFile.Iterator(path: path, offset: offset, line: line, chunk: Int(min(1 << 20, max(1, end - offset + 1))))
+        guard reader.isOpen else { return nil }
+        var items: [ManifestItem] = []
+        while reader.offset < end, let item = reader.next() { items.append(item) }
+        return items
+    }
+}
+
 /// Where a preparing job's manifest is read next, with the ids read so far (`IdSet`) to tell a repeated one.
 /// Made again after a restart by reading the manifest up to where the job stopped (`init`).
 final class ManifestCursor {

@@ -21,7 +21,7 @@ extension Store {
             attempts = attempts + 1, lease_count = lease_count + 1
         WHERE id = (\(claimableSQL) ORDER BY t.id LIMIT 1)
           AND \(TaskState.sqlWhere(.queued, to: .leased))
-        RETURNING id, job_id, lease_expires_at, lease_count, manifest_offset, manifest_line, manifest_end
+        RETURNING id, job_id, lease_expires_at, lease_count, manifest_offset, manifest_line, manifest_end, manifest_last_line
         """
 
     /// Leases the oldest claimable task to `worker` for `leaseSeconds` (default: the job's `leaseSeconds`), or
@@ -66,8 +66,9 @@ extension Store {
         }
         let images: [ClaimedTask.Image]
         if let offset = leased["manifest_offset"] as Int64?, let manifest = job["manifest_path"] as String? {
-            images = try readLines(db, job: jobId, task: taskId, manifest: manifestPath(manifest), from: offset,
-                                   line: leased["manifest_line"], to: leased["manifest_end"], at: at)
+            let lines = ManifestLines(offset: offset, line: leased["manifest_line"], end: leased["manifest_end"],
+                                      lastLine: leased["manifest_last_line"])
+            images = try readLines(db, job: jobId, task: taskId, manifest: manifestPath(manifest), lines: lines, at: at)
         } else {
             images = try db.all(Self.claimImagesSQL, [at, taskId])
                 .map { (seq: $0["seq"] as Int, image: ClaimedTask.Image(id: $0["id"], uri: $0["uri"])) }
@@ -108,13 +109,15 @@ extension Store {
 
     /// A task's first lease: the rows of the images its manifest lines name, running (`seq` their line). A refused
     /// line has its row already and is left alone; the task then has rows like any other.
-    private func readLines(_ db: Database, job: String, task: Int64, manifest: String, from offset: Int64, line: Int,
-                           to end: Int64, at: Double) throws -> [ClaimedTask.Image] {
-        var reader = ManifestFile.Iterator(path: manifest, offset: offset, line: line, chunk: Int(min(1 << 20, max(1, end - offset + 1))))
-        guard reader.isOpen else { throw StoreError(.io, "the manifest of job \(job) (\(manifest)) is missing: task \(task) cannot be read") }
+    private func readLines(_ db: Database, job: String, task: Int64, manifest: String, lines: ManifestLines, at: Double) throws
+        -> [ClaimedTask.Image]
+    {
+        guard let items = lines.items(in: manifest) else {
+            throw StoreError(.io, "the manifest of job \(job) (\(manifest)) is missing: task \(task) cannot be read")
+        }
         var images: [ClaimedTask.Image] = []
         let insert = try db.cachedStatement(sql: Self.insertRunningImageSQL)
-        while reader.offset < end, let item = reader.next() {
+        for item in items {
             try insert.execute(arguments: [job, item.line, item.id, item.uri, item.line, task, at])
             if db.changesCount == 1 { images.append(ClaimedTask.Image(id: item.id, uri: item.uri)) }
         }

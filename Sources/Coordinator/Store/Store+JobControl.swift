@@ -115,14 +115,10 @@ extension Store {
             """, [jobId])
         for task in tasks {
             try db.run("UPDATE tasks SET manifest_offset = NULL WHERE id = ?", [task["id"] as Int64])
-            try db.run("""
-                INSERT INTO tasks (job_id, available_at, image_count, created_at, updated_at, manifest_offset, manifest_line,
-                                   manifest_end, manifest_last_line)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [jobId, availableAt, task["image_count"] as Int, at, at, task["manifest_offset"] as Int64,
-                      task["manifest_line"] as Int, task["manifest_end"] as Int64, task["manifest_last_line"] as Int])
-            try appendEvent(db, at: at, kind: .taskCreated, job: jobId, task: db.lastInsertedRowID,
-                            reason: "retry of task \(task["id"] as Int64), never leased")
+            let lines = ManifestLines(offset: task["manifest_offset"], line: task["manifest_line"], end: task["manifest_end"],
+                                      lastLine: task["manifest_last_line"])
+            let retried = try insertTask(db, job: jobId, imageCount: task["image_count"], availableAt: availableAt, at: at, lines: lines)
+            try appendEvent(db, at: at, kind: .taskCreated, job: jobId, task: retried, reason: "retry of task \(task["id"] as Int64), never leased")
         }
         let images = tasks.reduce(0) { $0 + ($1["image_count"] as Int) }
         try db.run("UPDATE jobs SET task_count = task_count + ? WHERE id = ?", [tasks.count, jobId])

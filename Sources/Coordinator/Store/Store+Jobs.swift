@@ -176,10 +176,14 @@ extension Store {
     }
 
     /// Inserts a queued task and returns its id.
-    func insertTask(_ db: Database, job: String, imageCount: Int, availableAt: Double?, at: Double) throws -> Int64 {
+    /// A task's row; with `lines`, one that names lines of the job's manifest (its images get rows when it is first
+    /// leased).
+    func insertTask(_ db: Database, job: String, imageCount: Int, availableAt: Double?, at: Double, lines: ManifestLines? = nil) throws -> Int64 {
         try db.run("""
-            INSERT INTO tasks (job_id, available_at, image_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-            """, [job, availableAt, imageCount, at, at])
+            INSERT INTO tasks (job_id, available_at, image_count, created_at, updated_at, manifest_offset, manifest_line,
+                               manifest_end, manifest_last_line)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [job, availableAt, imageCount, at, at, lines?.offset, lines?.line, lines?.end, lines?.lastLine])
         return db.lastInsertedRowID
     }
 }

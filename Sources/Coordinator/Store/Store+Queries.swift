@@ -44,7 +44,7 @@ extension Store {
         -> [(Int, ImageResult)]
     {
         // The task that starts before the page (it may reach into it), then those that start in it.
-        let columns = "manifest_offset, manifest_line, manifest_end, state, error FROM tasks INDEXED BY tasks_unread"
+        let columns = "manifest_offset, manifest_line, manifest_end, manifest_last_line, state, error FROM tasks INDEXED BY tasks_unread"
         var tasks = try db.all("""
             SELECT \(columns) WHERE job_id = ? AND manifest_offset IS NOT NULL AND manifest_line < ?
             ORDER BY manifest_line DESC LIMIT 1
@@ -55,13 +55,13 @@ extension Store {
             """, [jobId, lines.lowerBound, lines.upperBound])
         var images: [(Int, ImageResult)] = []
         for task in tasks {
-            let end: Int64 = task["manifest_end"]
+            let range = ManifestLines(offset: task["manifest_offset"], line: task["manifest_line"], end: task["manifest_end"],
+                                      lastLine: task["manifest_last_line"])
+            guard range.lastLine >= lines.lowerBound else { continue }
+            guard let items = range.items(in: manifest) else { throw StoreError(.io, "the manifest of job \(jobId) (\(manifest)) is missing") }
             // A task that failed with its job before any lease: its images failed with it (as `failJob` says).
             let failure = task["state"] as String == TaskState.failed.rawValue ? "the job failed: \(task["error"] as String? ?? "")" : nil
-            var reader = ManifestFile.Iterator(path: manifest, offset: task["manifest_offset"], line: task["manifest_line"])
-            guard reader.isOpen else { throw StoreError(.io, "the manifest of job \(jobId) (\(manifest)) is missing") }
-            while reader.offset < end, let item = reader.next(), item.line < lines.upperBound {
-                guard item.line >= lines.lowerBound, !except.contains(item.line) else { continue }
+            for item in items where lines.contains(item.line) && !except.contains(item.line) {
                 images.append((item.line, ImageResult(id: item.id, uri: item.uri, state: failure == nil ? .pending : .failed,
                                                       attempts: 0, error: failure)))
             }
