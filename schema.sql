@@ -84,12 +84,14 @@ CREATE TABLE tasks (
     error            TEXT,
     created_at       REAL NOT NULL,
     updated_at       REAL NOT NULL,
-    manifest_offset INTEGER, manifest_line INTEGER, manifest_end INTEGER, manifest_last_line INTEGER,
+    manifest_offset INTEGER, manifest_line INTEGER, manifest_end INTEGER, manifest_last_line INTEGER, shard TEXT,
     CHECK (state <> 'leased' OR (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL AND worker_id IS NOT NULL))
 );
 -- A task read from a manifest names its lines (bytes manifest_offset..<manifest_end, lines manifest_line + 1 through
 -- manifest_last_line) instead of having image rows; Store.claim makes the rows at its first lease and clears
--- manifest_offset. The manifest stays in the data directory for the job's life.
+-- manifest_offset. The manifest stays in the data directory for the job's life. A task of a WebDataset job (tarShards)
+-- names one line, a shard: its first lease copies the shard's URI into shard, and its samples get rows (seq = line
+-- << 24 | the sample's place in the shard) as the worker that reads it declares them.
 -- claim: one range scan over exactly the claimable rows, in claim order
 CREATE INDEX tasks_claimable ON tasks (id) WHERE state = 'queued' AND available_at IS NOT NULL;
 -- sweepExpired: only the leases that have run out

@@ -37,6 +37,9 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     public var precision: String = "fp32"
     /// Images per task.
     public var shardSize: Int = 8
+    /// The manifest's lines are WebDataset tar shards, not images: each shard is one task, its samples are found by
+    /// the worker that reads it, and its labels come out as an output shard of the same name (docs/SHARDS.md).
+    public var tarShards: Bool = false
     /// Leases of a task that may expire before it is dead-lettered.
     public var maxAttempts: Int = 3
     /// Lease length when the worker does not ask for another.
@@ -95,6 +98,7 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? d.preset
         precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? d.precision
         shardSize = try c.decodeIfPresent(Int.self, forKey: .shardSize) ?? d.shardSize
+        tarShards = try c.decodeIfPresent(Bool.self, forKey: .tarShards) ?? d.tarShards
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
         leaseSeconds = try c.decodeIfPresent(Double.self, forKey: .leaseSeconds) ?? d.leaseSeconds
     }

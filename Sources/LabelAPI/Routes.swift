@@ -24,19 +24,33 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
     public let template: String
     public let access: Access
 
+    /// The template split at its slashes, read once: clients build a path per request.
+    private let parts: [Part]
+
+    private enum Part: Sendable, Hashable {
+        case literal(String)
+        /// `rest`: a `{name*}` placeholder, whose value keeps its slashes.
+        case placeholder(name: String, rest: Bool)
+    }
+
     public init(_ method: Method, _ template: String, _ access: Access) {
         self.method = method
         self.template = template
         self.access = access
+        parts = template.split(separator: "/", omittingEmptySubsequences: false).map { part in
+            guard part.hasPrefix("{"), part.hasSuffix("}") else { return .literal(String(part)) }
+            let rest = part.hasSuffix("*}")
+            return .placeholder(name: String(part.dropFirst().dropLast(rest ? 2 : 1)), rest: rest)
+        }
     }
 
     public var description: String { "\(method.rawValue) \(template)" }
 
     /// The placeholders' names, in order (without braces or `*`).
     public var parameters: [String] {
-        template.split(separator: "/").compactMap { part in
-            guard part.hasPrefix("{"), part.hasSuffix("}") else { return nil }
-            return String(part.dropFirst().dropLast().replacingOccurrences(of: "*", with: ""))
+        parts.compactMap { part in
+            guard case .placeholder(let name, _) = part else { return nil }
+            return name
         }
     }
 
@@ -46,19 +60,52 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
 
     public func path(_ values: [String]) -> String {
         precondition(values.count == parameters.count, "\(self) takes \(parameters.count) values, got \(values.count)")
-        var remaining = values[...]
-        let parts = template.split(separator: "/", omittingEmptySubsequences: false).map { part -> String in
-            guard part.hasPrefix("{"), part.hasSuffix("}") else { return String(part) }
-            let value = remaining.removeFirst()
-            if part.hasSuffix("*}") { return value.split(separator: "/", omittingEmptySubsequences: false).map { Self.escape(String($0)) }.joined(separator: "/") }
-            return Self.escape(value)
+        var path = ""
+        var next = 0
+        for (index, part) in parts.enumerated() {
+            if index > 0 { path += "/" }
+            switch part {
+            case .literal(let text):
+                path += text
+            case .placeholder(_, let rest):
+                let value = values[next]
+                next += 1
+                path += rest ? value.split(separator: "/", omittingEmptySubsequences: false).map { Self.escape(String($0)) }.joined(separator: "/")
+                             : Self.escape(value)
+            }
         }
-        return parts.joined(separator: "/")
+        return path
     }
 
-    /// Percent-encodes a value as one path component.
+    /// Percent-encodes a value as one path component: every byte but the unreserved ones and the sub-delimiters
+    /// other than `;`, plus `:` and `@` (RFC 3986's pchar, less `;`).
     public static func escape(_ component: String) -> String {
-        component.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", "%", ";", "?"])) ?? component
+        let utf8 = component.utf8
+        if utf8.allSatisfy(isAllowed) { return component }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count * 3)
+        for byte in utf8 {
+            if isAllowed(byte) {
+                bytes.append(byte)
+            } else {
+                bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func isAllowed(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "!"), UInt8(ascii: "$"),
+             UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+             UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "@"):
+            return true
+        default:
+            return false
+        }
     }
 }
 
@@ -93,6 +140,9 @@ public enum Routes {
     public static let gallery = Route(.get, "/v1/jobs/{job}/gallery", .admin)
     /// One failed image back to pending, in a task of its own.
     public static let retryImage = Route(.post, "/v1/jobs/{job}/images/{image}/retry", .admin)
+    /// A WebDataset job's output shard (a tar of `<key>.label.png`, `<key>.error.txt`, `<key>.conf.png`), by the
+    /// name of its input shard; there once the shard's task is done.
+    public static let outputShard = Route(.get, "/v1/jobs/{job}/shards/{name}", .admin)
     /// The job's class embeddings, which workers download.
     public static let embeddings = Route(.get, "/v1/jobs/{job}/embeddings", .worker)
 
@@ -107,6 +157,8 @@ public enum Routes {
     /// The image's confidence map, in a job that saves them; uploaded before its label.
     public static let uploadConfidence = Route(.put, "/v1/tasks/{task}/images/{image}/confidence", .worker)
     public static let failImage = Route(.post, "/v1/tasks/{task}/images/{image}/fail", .worker)
+    /// A shard task's samples, as its worker found them in the shard (see `SampleDeclaration`).
+    public static let declareSamples = Route(.post, "/v1/tasks/{task}/samples", .worker)
     /// The worker cannot prepare the task's job at all (see `TaskFailure`).
     public static let failTask = Route(.post, "/v1/tasks/{task}/fail", .worker)
 
@@ -133,8 +185,8 @@ public enum Routes {
     public static let all: [Route] = [
         root, health, ready, openAPI, metrics,
         createJob, jobs, uploadManifest, job, deleteJob, cancel, retryFailed, results, events, label, embeddings, activity,
-        thumbnail, confidence, gallery, retryImage,
-        claim, heartbeat, complete, release, uploadLabel, uploadThumbnail, uploadConfidence, failImage, failTask,
+        thumbnail, confidence, gallery, retryImage, outputShard,
+        claim, heartbeat, complete, release, uploadLabel, uploadThumbnail, uploadConfidence, failImage, failTask, declareSamples,
         registerModel, models, model, uploadBlob, blobExists, blob, file,
         signIn, signOut, script, styleSheet,
     ]

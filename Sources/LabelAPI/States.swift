@@ -134,6 +134,8 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     /// leased → failed: the lease ran out for the last allowed time (dead letter).
     case taskFailed = "task.failed"
     case taskCancelled = "task.cancelled"
+    /// A shard task's worker read the shard and declared its samples: new ones became running images.
+    case taskSamples = "task.samples"
     // image
     /// Written by stores before schema version 8; a lease is now one `task.leased` event for all of its images.
     case imageRunning = "image.running"

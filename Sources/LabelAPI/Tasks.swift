@@ -39,9 +39,12 @@ public struct TaskAssignment: Codable, Sendable {
     public var settings: JobSettings
     public var classCount: Int
     public var images: [Image]
+    /// A WebDataset job's task: where the worker reads the shard (as `Image.uri`). Its samples are declared with
+    /// `POST /v1/tasks/{task}/samples`, which says which of them to label; `images` is empty.
+    public var shard: String?
 
     public init(taskId: Int64, jobId: String, leaseToken: String, leaseSeconds: Double, attempt: Int, modelId: String,
-                embeddingsSHA256: String, settings: JobSettings, classCount: Int, images: [Image]) {
+                embeddingsSHA256: String, settings: JobSettings, classCount: Int, images: [Image], shard: String? = nil) {
         self.taskId = taskId
         self.jobId = jobId
         self.leaseToken = leaseToken
@@ -52,7 +55,43 @@ public struct TaskAssignment: Codable, Sendable {
         self.settings = settings
         self.classCount = classCount
         self.images = images
+        self.shard = shard
     }
+}
+
+/// One sample of a shard: its WebDataset key (the member names up to their first dot) and the image id it gets.
+public struct ShardSample: Codable, Sendable, Equatable {
+    public var id: String
+    public var key: String
+    public init(id: String, key: String) { (self.id, self.key) = (id, key) }
+
+    /// The id of the sample `key` of shard `shardName`: the shard's name without `.tar`, `/`, then the key, under
+    /// the rule for ids from paths (`ImageID.from`): `train-000001.tar`, key `cats/0001` → `train-000001_cats_0001`.
+    public static func id(shard shardName: String, key: String) -> String {
+        let stem = shardName.hasSuffix(".tar") ? String(shardName.dropLast(4)) : shardName
+        return ImageID.from(stem + "/" + key)
+    }
+}
+
+/// A sample the coordinator could not take, and why.
+public struct SampleRefusal: Codable, Sendable, Equatable {
+    public var key: String
+    public var reason: String
+    public init(key: String, reason: String) { (self.key, self.reason) = (key, reason) }
+}
+
+/// `POST /v1/tasks/{task}/samples`: every sample of the leased shard, in shard order.
+public struct SampleDeclaration: Codable, Sendable {
+    public var leaseToken: String
+    public var samples: [ShardSample]
+    public init(leaseToken: String, samples: [ShardSample]) { (self.leaseToken, self.samples) = (leaseToken, samples) }
+}
+
+public struct SampleDeclarationResponse: Codable, Sendable {
+    /// The ids to label in this lease (those not done or failed by an earlier one), in shard order.
+    public var todo: [String]
+    public var refused: [SampleRefusal]
+    public init(todo: [String], refused: [SampleRefusal]) { (self.todo, self.refused) = (todo, refused) }
 }
 
 /// Body of heartbeat, complete and release.

@@ -17,6 +17,8 @@ public struct LocalRunConfiguration: Sendable {
     public var settings: JobSettings
     /// A manifest file, or a folder whose images (subfolders included) are the job.
     public var manifest: URL
+    /// Instead of `manifest`: WebDataset shards (paths or URLs), each a task; their output shards go to `OUT/shards/`.
+    public var shards: [String]?
     public var outputDirectory: URL
     public var workers: Int
     /// Where the local workers keep the model: one cache per user, shared by every run.
@@ -28,7 +30,8 @@ public struct LocalRunConfiguration: Sendable {
 
     public init(modelDirectory: URL, classNames: [String], settings: JobSettings, manifest: URL, outputDirectory: URL, workers: Int = 1,
                 cacheDirectory: URL = WorkerConfiguration.defaultCacheDirectory, stop: AtomicFlag = AtomicFlag(),
-                dashboard: LocalDashboard? = nil) {
+                dashboard: LocalDashboard? = nil, shards: [String]? = nil) {
+        self.shards = shards
         self.modelDirectory = modelDirectory
         self.classNames = classNames
         self.settings = settings
@@ -61,6 +64,8 @@ public enum LocalRun {
     public struct Summary: Sendable {
         public var job: JobStatus
         public var exported: Int
+        /// A WebDataset job's output shards written to `OUT/shards/`.
+        public var shards: Int = 0
         /// Failed images of an earlier run that this one tried again.
         public var retried: Int
         /// The run was stopped before the job ended; what is done is saved and exported.
@@ -175,7 +180,7 @@ public enum LocalRun {
         status = try await client.job(job.id)
         progress(status)
         let exported = try await JobExport.run(client: client, job: job.id, to: configuration.outputDirectory)
-        return Summary(job: status, exported: exported.labels, retried: retried, interrupted: status.state.isActive)
+        return Summary(job: status, exported: exported.labels, shards: exported.shards, retried: retried, interrupted: status.state.isActive)
     }
 
     /// The embedded coordinator's token, made once per output directory and readable by its owner only.

@@ -32,7 +32,15 @@ struct RunInput {
         }
         _ = try CLIPConfig.load(directory: model)
         let source = configuration.manifest
-        manifest = ImageFolder.isFolder(source.path) ? try Self.folderManifest(source) : try Self.absoluteManifest(source)
+        if let shards = configuration.shards {
+            guard configuration.settings.tarShards else { throw InferenceError(.badArgument, "shards need settings.tarShards") }
+            let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            manifest = shards.map { uri in
+                uri.contains("://") || uri.hasPrefix("/") ? uri : here.appendingPathComponent(uri).standardizedFileURL.path
+            }.joined(separator: "\n")
+        } else {
+            manifest = ImageFolder.isFolder(source.path) ? try Self.folderManifest(source) : try Self.absoluteManifest(source)
+        }
     }
 
     /// One JSON line per image of the folder; its id is its path under the folder without the extension, with `/` and

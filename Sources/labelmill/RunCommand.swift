@@ -25,7 +25,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "A Hugging Face CLIP model directory.") var model: String
     @OptionGroup var classOptions: ClassOptions
     @Option(help: "A folder of images (subfolders included), or a manifest: JSON Lines {\"id\", \"uri\"} or one path/URL per line (relative paths: from the manifest's folder).")
-    var manifest: String
+    var manifest: String?
+    @Option(help: "Instead of --manifest: WebDataset tar shards, as a brace pattern ('/data/part-{0000..0127}.tar', s3:// and http(s):// too) or a file listing them; output shards go to OUT/shards/ (docs/SHARDS.md).")
+    var shards: String?
     @Option(help: "Output directory: labels/, classes.json, results.jsonl (and the coordinator's state in .labelmill/).")
     var out: String
     @Option(parsing: .unconditional, help: "Local workers (each labels one image at a time with its share of the cores).") var workers = 1
@@ -40,6 +42,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
+        guard (manifest == nil) != (shards == nil) else { throw ValidationError("give either --manifest (a folder or a manifest) or --shards SPEC") }
         if workers < 1 { throw ValidationError("--workers \(workers) is out of range: at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads \(threads) is out of range: at least 1") }
         if !(0...65535).contains(uiPort) { throw ValidationError("--ui-port \(uiPort) is not a port (0 to 65535)") }
@@ -50,6 +53,11 @@ struct RunCommand: AsyncParsableCommand {
         var settings = try maskCLIP.settings(templates: SubmitCommand.templateSpec(templates), synonyms: classes.synonyms)
         settings.shardSize = shardSize
         try settings.validateFlags()
+        var shardList: [String]?
+        if let shards {
+            do { shardList = try ShardSpec.shards(shards) } catch { throw ValidationError("--shards \(error)") }
+            settings.tarShards = true
+        }
         let logger = logging.bootstrap(default: .warning)
         // The workers share this process, so one thread count serves them all: each gets its share of the cores.
         ComputeThreads.set(threads ?? max(1, ComputeThreads.available / workers))
@@ -69,8 +77,8 @@ struct RunCommand: AsyncParsableCommand {
             }) : nil
         let summary = try await LocalRun.run(
             LocalRunConfiguration(modelDirectory: URL(fileURLWithPath: model), classNames: classes.names, settings: settings,
-                                  manifest: URL(fileURLWithPath: manifest), outputDirectory: URL(fileURLWithPath: out), workers: workers,
-                                  stop: stop, dashboard: dashboard),
+                                  manifest: URL(fileURLWithPath: manifest ?? shards ?? ""), outputDirectory: URL(fileURLWithPath: out),
+                                  workers: workers, stop: stop, dashboard: dashboard, shards: shardList),
             logger: logger,
             progress: { status in if !quiet { Console.standardError.progress(StatusCommand.bar(status)) } })
         if dashboard == nil { Self.report(summary, out: out) }
@@ -93,7 +101,8 @@ struct RunCommand: AsyncParsableCommand {
             Self.say("the rest is saved in \(Wording.path(out, ".labelmill")): run the same command again to go on")
             return
         }
-        Self.say("\(summary.job.state.rawValue): \(images.done) labeled, \(images.failed) failed of \(images.total); \(maps) in \(labels)")
+        Self.say("\(summary.job.state.rawValue): \(images.done) labeled, \(images.failed) failed of \(images.total); \(maps) in \(labels)"
+                 + (summary.shards > 0 ? "; \(Wording.counted(summary.shards, "output shard")) in \(Wording.path(out, "shards"))" : ""))
         if let failure = summary.job.failure {
             FileHandle.standardError.write(Data("labelmill: the job failed: \(failure)\n".utf8))
         }

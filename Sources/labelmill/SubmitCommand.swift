@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import LabelAPI
+import Support
 import Worker
 
 struct SubmitCommand: AsyncParsableCommand {
@@ -29,6 +30,8 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Manifest: JSON Lines {\"id\", \"uri\"} or one path/URL per line.")
     var manifest: String?
 
+    @Option(help: "Instead of --manifest: WebDataset tar shards, as a brace pattern ('s3://b/train-{000000..009999}.tar', paths, http(s):// URLs) or a file listing them; each shard is one task, its labels an output shard of the same name (docs/SHARDS.md).")
+    var shards: String?
     @Option(help: "Instead of --manifest: every image under an s3://bucket/prefix/ (ids: the keys after the prefix, without extension, / as _).")
     var from: String?
 
@@ -51,7 +54,9 @@ struct SubmitCommand: AsyncParsableCommand {
     @Flag(help: "Print {\"id\": ...} as JSON.") var json = false
 
     func validate() throws {
-        guard (manifest == nil) != (from == nil) else { throw ValidationError("give either --manifest FILE or --from s3://bucket/prefix/") }
+        guard [manifest, from, shards].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("give one of --manifest FILE, --from s3://bucket/prefix/ or --shards SPEC")
+        }
         if pattern != nil && from == nil { throw ValidationError("--pattern goes with --from") }
         if let from {
             guard S3Location.isS3(from) else { throw ValidationError("--from \(from): give an s3://bucket/prefix/ to list") }
@@ -72,6 +77,14 @@ struct SubmitCommand: AsyncParsableCommand {
         let upload: String
         if let manifest {
             upload = try await coordinator.uploadManifest(file: manifest)
+        } else if let shards {
+            let list: [String]
+            do { list = try ShardSpec.shards(shards) } catch { throw CLIError("--shards \(error)") }
+            settings.tarShards = true
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("labelmill-shards-\(UUID().uuidString).txt").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            try AtomicFile.write(Array((list.joined(separator: "\n") + "\n").utf8), to: file, durable: false)
+            upload = try await coordinator.uploadManifest(file: file)
         } else {
             upload = try await uploadListing(try S3Location.parse(from ?? ""), to: coordinator)
         }

@@ -29,9 +29,17 @@ struct CoordinatorContext: RequestContext {
 /// on a session's behalf must echo the session's CSRF token in `X-CSRF-Token` and come from the same origin.
 /// Comparisons take the same time whatever the token.
 struct AuthMiddleware: RouterMiddleware {
-    let tokens: TokenSet
     let sessions: DashboardSessions
     let open = Set(Routes.all.filter { $0.access == .open }.map(\.template))
+    /// The tokens' digests, taken once: a request then costs one digest, of the token it presents.
+    private let admin: [UInt8]
+    private let worker: [UInt8]?
+
+    init(tokens: TokenSet, sessions: DashboardSessions) {
+        self.sessions = sessions
+        admin = Self.digest(tokens.admin)
+        worker = tokens.worker.map(Self.digest)
+    }
 
     func handle(_ request: Request, context: CoordinatorContext, next: (Request, CoordinatorContext) async throws -> Response) async throws -> Response {
         var context = context
@@ -52,10 +60,10 @@ struct AuthMiddleware: RouterMiddleware {
         guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw CoordinatorError(.unauthorized, "missing bearer token")
         }
-        let presented = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        if Self.constantTimeEquals(presented, tokens.admin) {
+        let presented = Self.digest(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        if Self.constantTimeEquals(presented, admin) {
             context.role = .admin
-        } else if let worker = tokens.worker, Self.constantTimeEquals(presented, worker) {
+        } else if let worker, Self.constantTimeEquals(presented, worker) {
             context.role = .worker
         } else {
             throw CoordinatorError(.unauthorized, "invalid bearer token")
@@ -65,9 +73,15 @@ struct AuthMiddleware: RouterMiddleware {
 
     /// Compares fixed-length digests of the two strings with no early exit.
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let da = Array(SHA256.hash(data: Data(a.utf8))), db = Array(SHA256.hash(data: Data(b.utf8)))
+        constantTimeEquals(digest(a), digest(b))
+    }
+
+    static func digest(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Data(token.utf8))) }
+
+    /// Compares two digests (of equal length) with no early exit.
+    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         var difference: UInt8 = 0
-        for i in 0..<da.count { difference |= da[i] ^ db[i] }
+        for (x, y) in zip(a, b) { difference |= x ^ y }
         return difference == 0
     }
 }

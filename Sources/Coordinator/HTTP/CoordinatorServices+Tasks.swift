@@ -15,7 +15,56 @@ extension CoordinatorServices {
             taskId: claimed.taskId, jobId: claimed.jobId, leaseToken: claimed.token,
             leaseSeconds: job.options.leaseSeconds, attempt: claimed.attempt, modelId: claimed.modelId,
             embeddingsSHA256: claimed.embeddingsSHA256, settings: job.options, classCount: job.classes.count,
-            images: claimed.images.map { TaskAssignment.Image(id: $0.id, uri: fetchLocation(of: $0.uri)) })
+            images: claimed.images.map { TaskAssignment.Image(id: $0.id, uri: fetchLocation(of: $0.uri)) },
+            shard: claimed.shard.map(fetchLocation(of:)))
+    }
+
+    /// Where a WebDataset job's output shard is kept: `shards/{job}/{name}`, the input shard's name.
+    func outputShardPath(job: String, name: String) -> String { dataPath("shards/\(job)/\(name)") }
+
+    /// Completes a task. A shard's task first writes its output shard (every sample of the shard that is done or
+    /// failed, retries included) beside where it goes; the completion, once fenced and recorded, moves it into
+    /// place, so a shard whose worker died or lost its lease never shows a partial output.
+    func complete(taskId: Int64, token: String) async throws {
+        let staged = try await BlockingIO.run { [self] () -> (staging: String, path: String)? in
+            guard let (jobId, shard, results) = try store.read("reading the samples of task \(taskId)", { db in
+                _ = try store.fenced(db, taskId: taskId, token: token, at: store.timestamp())  // a stale lease writes nothing
+                return try store.shardResults(db, taskId: taskId)
+            }) else { return nil }
+            let job = try store.job(jobId)
+            let path = outputShardPath(job: jobId, name: ShardSpec.name(of: shard))
+            let staging = AtomicFile.parentDirectory(of: path) + "/.staged-\(taskId)-\(UUID().uuidString)"
+            let writer = try TarWriter(staging)
+            for result in results {
+                if let label = result.label {
+                    try writer.add(result.key + ".label.png", try Self.readAll(dataPath(label)))
+                    let confidence = confidencePath(job: jobId, image: result.id)
+                    if job?.options.saveConfidence == true, FileManager.default.fileExists(atPath: confidence) {
+                        try writer.add(result.key + ".conf.png", try Self.readAll(confidence))
+                    }
+                } else if let error = result.error {
+                    try writer.add(result.key + ".error.txt", Array((error + "\n").utf8))
+                }
+            }
+            try writer.finish()
+            return (staging, path)
+        }
+        do {
+            try await store.batched("completing task \(taskId)") { [store] db in
+                try store.complete(db, taskId: taskId, token: token)
+                if let staged, rename(staged.staging, staged.path) != 0 {
+                    throw CoordinatorError(.internalError, "cannot move the output shard into place at \(staged.path): \(String(cString: strerror(errno)))")
+                }
+            }
+        } catch {
+            if let staged { unlink(staged.staging) }
+            throw error
+        }
+    }
+
+    private static func readAll(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw FileError("read", path, reason: "missing or unreadable") }
+        return [UInt8](data)
     }
 
     /// Where a worker fetches an image: URLs and paths outside the image root as they are; relative paths and

@@ -67,14 +67,21 @@ struct JobRoutes {
         router.on(Routes.results) { _, context in
             let id = try context.parameters.require("job")
             // A page of 10,000 images at a time, so a million-image job never sits in memory.
-            let (first, last) = try await services.store.read("reading results of job \(id)") { db in
-                (try services.resultLines(db, jobId: id, from: 0, count: 10_000), try services.store.lastPosition(db, jobId: id))
+            let (first, last, sparse) = try await services.store.read("reading results of job \(id)") { db in
+                (try services.resultLines(db, jobId: id, from: 0, count: 10_000), try services.store.lastPosition(db, jobId: id),
+                 try services.store.job(db, id)?.options.tarShards == true)
             }
             let body = ResponseBody { writer in
                 var page = first, from = 0
                 while true {
                     if !page.isEmpty { try await writer.write(ByteBuffer(bytes: page)) }
                     from += 10_000
+                    if sparse, from <= last {
+                        let after = from
+                        from = try await services.store.read("reading results of job \(id)") { db in
+                            try services.store.nextImagePosition(db, jobId: id, from: after)
+                        } ?? last + 1
+                    }
                     guard from <= last else { break }
                     let next = from
                     page = try await services.store.read("reading results of job \(id)") { db in
@@ -98,6 +105,12 @@ struct JobRoutes {
             let path = try await services.store.read("reading job \(id)") { db in try services.embeddingsPath(db, jobId: id) }
             return try await services.fileResponse(path: path, contentType: "application/octet-stream",
                                                    what: "the class-embeddings file of \(id) in the coordinator's data directory", context: context)
+        }
+        router.on(Routes.outputShard) { _, context in
+            let (job, name) = (try context.parameters.require("job"), try context.parameters.imageID("name"))
+            guard ImageID.isSafe(job) else { throw CoordinatorError(.notFound, "no job \(job)") }
+            return try await services.fileResponse(path: services.outputShardPath(job: job, name: name), contentType: "application/x-tar",
+                                                   what: "the output shard \(name) of job \(job) (there once its task is done)", context: context)
         }
         router.on(Routes.label) { _, context in
             let (job, image) = (try context.parameters.require("job"), try context.parameters.imageID())

@@ -53,8 +53,16 @@ struct TaskRoutes {
         }
         router.on(Routes.complete) { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
-            try await services.store.batched("completing task \(task)") { db in try services.store.complete(db, taskId: task, token: lease.leaseToken) }
+            try await services.complete(taskId: task, token: lease.leaseToken)
             return Response(status: .noContent)
+        }
+        router.on(Routes.declareSamples) { request, context in
+            let task = try context.parameters.require("task", as: Int64.self)
+            let declaration = try await request.decodeJSON(SampleDeclaration.self, limit: 256 << 20)
+            let declared = try await services.store.batched("declaring the samples of task \(task)") { db in
+                try services.store.declareSamples(db, taskId: task, token: declaration.leaseToken, samples: declaration.samples)
+            }
+            return try json(SampleDeclarationResponse(todo: declared.todo, refused: declared.refused))
         }
         router.on(Routes.release) { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))

@@ -20,4 +20,6 @@ public struct ClaimedTask: Codable, Sendable, Equatable {
     public var embeddingsSHA256: String
     /// In manifest order.
     public var images: [Image]
+    /// A WebDataset job's task: the shard to read (its samples are declared by the worker, `Store.declareSamples`).
+    public var shard: String?
 }

@@ -19,6 +19,10 @@ struct ImageInserter {
     /// Tasks made now are claimable at `at` when the job has embeddings; else `setEmbeddings` opens them.
     let availableAt: Double?
     let cursor: ManifestCursor?
+    /// A WebDataset job: each accepted line is a shard, one task of no images yet (its worker declares them, and
+    /// adds them to the job's count: a batch adds its rejected lines to it, never sets it).
+    let tarShards: Bool
+    private var acceptedShards = 0
     private(set) var count: Int, rejected: Int, tasks: Int
     private let countBefore: Int, rejectedBefore: Int
     private var firstTask: Int64?
@@ -31,10 +35,14 @@ struct ImageInserter {
 
     private var namesLines: Bool { cursor?.namesLines == true }
 
-    var accepted: Int { count - rejected }
+    var accepted: Int { tarShards ? acceptedShards : count - rejected }
 
     init(db: Database, store: Store, job: JobRecord, at: Double, cursor: ManifestCursor? = nil) throws {
-        (self.db, self.store, jobId, shard, self.at, self.cursor) = (db, store, job.id, job.options.shardSize, at, cursor)
+        (self.db, self.store, jobId, self.at, self.cursor) = (db, store, job.id, at, cursor)
+        tarShards = job.options.tarShards
+        shard = tarShards ? 1 : job.options.shardSize
+        // A shard job's tasks: one a shard, and one for its rejected lines if it has any.
+        acceptedShards = job.taskCount - (tarShards && job.preparedRejected > 0 ? 1 : 0)
         availableAt = job.embeddingsSHA256 == nil ? nil : at
         (count, rejected, tasks) = (job.imageCount, job.preparedRejected, job.taskCount)
         (countBefore, rejectedBefore) = (count, rejected)
@@ -46,7 +54,7 @@ struct ImageInserter {
         guard let task = currentTask, let row = try db.one("""
             SELECT image_count, state, manifest_offset, manifest_end, manifest_last_line FROM tasks WHERE id = ?
             """, [task]) else { return }
-        inCurrentTask = row["image_count"]
+        inCurrentTask = tarShards ? shard : row["image_count"]  // a shard's task is full with its one line
         guard namesLines else { return }
         // A task that names lines takes more of them only while no worker has read them (its first lease does).
         if row["manifest_offset"] as Int64? != nil, row["state"] as String == TaskState.queued.rawValue {
@@ -75,12 +83,16 @@ struct ImageInserter {
             if (currentTask == nil && unwritten == nil) || inCurrentTask >= shard { try openTask(from: entry) }
             inCurrentTask += 1
             currentEnd = (entry.end, item.line)
-            count += 1
+            if tarShards { acceptedShards += 1 } else { count += 1 }
             return
         }
         if firstTask == nil {
-            if currentTask == nil && unwritten == nil { try openTask(from: entry) }
-            try writeTask()  // the rejected row needs a task to hang on
+            if tarShards {
+                try openHolder()
+            } else {
+                if currentTask == nil && unwritten == nil { try openTask(from: entry) }
+                try writeTask()  // the rejected row needs a task to hang on
+            }
         }
         try addRejected(item, seq: item.line)
     }
@@ -141,6 +153,14 @@ struct ImageInserter {
         tasks += 1
     }
 
+    /// A WebDataset job's task for rejected lines: it names no shard, so it is done from the start.
+    private mutating func openHolder() throws {
+        let holder = try store.insertTask(db, job: jobId, imageCount: 0, availableAt: availableAt, at: at)
+        try db.run("UPDATE tasks SET state = 'done' WHERE id = ?", [holder])
+        firstTask = holder
+        tasks += 1
+    }
+
     /// A task that names the lines from `entry` on (more are added as they are read); written when it is full, at
     /// the end of the batch, or when a rejected line needs a task to hang on (`writeTask`).
     private mutating func openTask(from entry: ManifestEntry) throws {
@@ -152,10 +172,13 @@ struct ImageInserter {
         tasks += 1
     }
 
+    /// A shard's task has no images until its worker declares them.
+    private var imagesInCurrentTask: Int { tarShards ? 0 : inCurrentTask }
+
     /// Inserts the task being filled, as far as it is filled.
     private mutating func writeTask() throws {
         guard let start = unwritten, let end = currentEnd else { return }
-        currentTask = try store.insertTask(db, job: jobId, imageCount: inCurrentTask, availableAt: availableAt, at: at,
+        currentTask = try store.insertTask(db, job: jobId, imageCount: imagesInCurrentTask, availableAt: availableAt, at: at,
                                            lines: ManifestLines(offset: start.offset, line: start.line, end: end.offset, lastLine: end.line))
         firstTask = firstTask ?? currentTask
         unwritten = nil
@@ -166,9 +189,9 @@ struct ImageInserter {
         guard let currentTask else { return }
         if let currentEnd {
             try db.run("UPDATE tasks SET image_count = ?, manifest_end = ?, manifest_last_line = ? WHERE id = ?",
-                       [inCurrentTask, currentEnd.offset, currentEnd.line, currentTask])
+                       [imagesInCurrentTask, currentEnd.offset, currentEnd.line, currentTask])
         } else {
-            try db.run("UPDATE tasks SET image_count = ? WHERE id = ?", [inCurrentTask, currentTask])
+            try db.run("UPDATE tasks SET image_count = ? WHERE id = ?", [imagesInCurrentTask, currentTask])
         }
     }
 
@@ -176,11 +199,12 @@ struct ImageInserter {
     mutating func save(bytes: Int64, lines: Int) throws {
         try closeTask()
         try db.run("""
-            UPDATE jobs SET image_count = ?, task_count = ?, prepared_bytes = ?, prepared_lines = ?, prepared_rejected = ?
+            UPDATE jobs SET image_count = \(tarShards ? "image_count + ?" : "?"), task_count = ?, prepared_bytes = ?,
+                            prepared_lines = ?, prepared_rejected = ?
             WHERE id = ?
-            """, [count, tasks, bytes, lines, rejected, jobId])
+            """, [tarShards ? count - countBefore : count, tasks, bytes, lines, rejected, jobId])
         // Accepted images are pending (unfinished), rejected lines failed; the trigger on images keeps it from here.
-        let (newAccepted, newRejected) = (accepted - (countBefore - rejectedBefore), rejected - rejectedBefore)
+        let (newAccepted, newRejected) = (tarShards ? 0 : accepted - (countBefore - rejectedBefore), rejected - rejectedBefore)
         try db.run("UPDATE job_image_counts SET unfinished = unfinished + ?, failed = failed + ? WHERE job_id = ?",
                    [newAccepted, newRejected, jobId])
     }

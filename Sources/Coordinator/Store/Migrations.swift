@@ -33,6 +33,7 @@ enum Migrations {
             try db.execute(sql: v8)
             try db.execute(sql: countTasksSoFar)
         }
+        migrator.registerMigration("v9") { db in try db.execute(sql: v9) }
         return migrator
     }
 
@@ -426,6 +427,12 @@ enum Migrations {
 
     /// A task read from a manifest names its lines instead of having image rows: the rows are made when it is first
     /// leased (`Store.claim`). Its manifest stays in the data directory for the job's life.
+    /// A task of a WebDataset job (`JobSettings.tarShards`) is one shard: its URI, read from its manifest line at
+    /// the first lease and kept for every later one (its samples are known only to the worker that reads it).
+    static let v9 = """
+        ALTER TABLE tasks ADD COLUMN shard TEXT;
+        """
+
     static let v8 = """
         ALTER TABLE tasks ADD COLUMN manifest_offset INTEGER;  -- not NULL: its images are lines of the job's manifest from here
         ALTER TABLE tasks ADD COLUMN manifest_line INTEGER;    -- the lines before manifest_offset

@@ -21,7 +21,7 @@ extension Store {
             attempts = attempts + 1, lease_count = lease_count + 1
         WHERE id = (\(claimableSQL) ORDER BY t.id LIMIT 1)
           AND \(TaskState.sqlWhere(.queued, to: .leased))
-        RETURNING id, job_id, lease_expires_at, lease_count, manifest_offset, manifest_line, manifest_end, manifest_last_line
+        RETURNING id, job_id, lease_expires_at, lease_count, manifest_offset, manifest_line, manifest_end, manifest_last_line, shard
         """
 
     /// Leases the oldest claimable task to `worker` for `leaseSeconds` (default: the job's `leaseSeconds`), or
@@ -61,11 +61,24 @@ extension Store {
             """, [worker, at, at, jobId, name])
         try appendEvent(db, at: at, kind: .taskLeased, job: jobId, task: taskId, worker: worker, reason: "lease \(number)")
         // (Not subqueries in RETURNING: SQLite plans those as scans of jobs.)
-        guard let job = try db.one("SELECT state, model_id, embeddings_sha256, manifest_path FROM jobs WHERE id = ?", [jobId]) else {
+        guard let job = try db.one("""
+            SELECT state, model_id, embeddings_sha256, manifest_path, json_extract(options, '$.tarShards') AS tar_shards
+            FROM jobs WHERE id = ?
+            """, [jobId]) else {
             throw StoreError(.io, "task \(taskId) belongs to a missing job \(jobId)")
         }
-        let images: [ClaimedTask.Image]
-        if let offset = leased["manifest_offset"] as Int64?, let manifest = job["manifest_path"] as String? {
+        var images: [ClaimedTask.Image] = []
+        var shard = leased["shard"] as String?
+        if (job["tar_shards"] as Bool?) == true {
+            if shard == nil {
+                shard = try readShard(db, task: taskId, manifest: job["manifest_path"], leased: leased)
+            }
+            // Samples declared by an earlier lease and not finished are this lease's to label (`declareSamples`).
+            try db.run("""
+                UPDATE images SET state = 'running', attempts = attempts + 1, updated_at = ?
+                WHERE task_id = ? AND \(ImageState.sqlWhere(.pending, to: .running))
+                """, [at, taskId])
+        } else if let offset = leased["manifest_offset"] as Int64?, let manifest = job["manifest_path"] as String? {
             let lines = ManifestLines(offset: offset, line: leased["manifest_line"], end: leased["manifest_end"],
                                       lastLine: leased["manifest_last_line"])
             images = try readLines(db, job: jobId, task: taskId, manifest: manifestPath(manifest), lines: lines, at: at)
@@ -93,7 +106,21 @@ extension Store {
         }
         return ClaimedTask(
             taskId: taskId, jobId: jobId, token: token, expiresAt: Date(timeIntervalSince1970: leased["lease_expires_at"]),
-            attempt: number, modelId: job["model_id"], embeddingsSHA256: job["embeddings_sha256"], images: images)
+            attempt: number, modelId: job["model_id"], embeddingsSHA256: job["embeddings_sha256"], images: images, shard: shard)
+    }
+
+    /// A shard task's first lease: its URI, from its manifest line, kept in the task for every later lease.
+    private func readShard(_ db: Database, task: Int64, manifest: String?, leased: Row) throws -> String {
+        guard let offset = leased["manifest_offset"] as Int64?, let manifest else {
+            throw StoreError(.io, "task \(task) of a WebDataset job names no shard")
+        }
+        let lines = ManifestLines(offset: offset, line: leased["manifest_line"], end: leased["manifest_end"],
+                                  lastLine: leased["manifest_last_line"])
+        guard let item = lines.items(in: manifestPath(manifest))?.first else {
+            throw StoreError(.io, "the manifest \(manifest) is missing or shorter than it was: task \(task) cannot be read")
+        }
+        try db.run("UPDATE tasks SET shard = ?, manifest_offset = NULL WHERE id = ?", [item.uri, task])
+        return item.uri
     }
 
     static let claimImagesSQL = """

@@ -80,11 +80,30 @@ extension Store {
             return 0
         }
         let availableAt: Double? = job.embeddingsSHA256 == nil ? nil : at
-        let shard = job.options.shardSize
+        var batches: [(images: ArraySlice<String>, shard: Row?)] = []
+        if job.options.tarShards {
+            // A sample is read from its shard: the retried samples of a shard go to a new task of that shard.
+            var byTask: [Int64: [String]] = [:], order: [Int64] = []
+            for imageId in failed {
+                guard let task = try db.value(Int64.self, "SELECT task_id FROM images WHERE job_id = ? AND id = ?", [jobId, imageId]) else { continue }
+                if byTask[task] == nil { order.append(task) }
+                byTask[task, default: []].append(imageId)
+            }
+            for task in order {
+                let shard = try db.one("SELECT shard, manifest_last_line FROM tasks WHERE id = ?", [task])
+                batches.append((byTask[task]![...], shard))
+            }
+        } else {
+            let size = job.options.shardSize
+            batches = stride(from: 0, to: failed.count, by: size).map { (failed[$0..<min($0 + size, failed.count)], nil) }
+        }
         var newTasks = 0
-        for start in stride(from: 0, to: failed.count, by: shard) {
-            let batch = failed[start..<min(start + shard, failed.count)]
+        for (batch, shard) in batches {
             let taskId = try insertTask(db, job: jobId, imageCount: batch.count, availableAt: availableAt, at: at)
+            if let shard {
+                try db.run("UPDATE tasks SET shard = ?, manifest_last_line = ? WHERE id = ?",
+                           [shard["shard"] as String?, shard["manifest_last_line"] as Int?, taskId])
+            }
             newTasks += 1
             try appendEvent(db, at: at, kind: .taskCreated, job: jobId, task: taskId, reason: "retry of failed images")
             for imageId in batch {
@@ -149,7 +168,13 @@ extension Store {
             """, [error, at, job])
     }
 
-    static let hasUnfinishedSQL = "SELECT unfinished > 0 FROM job_image_counts WHERE job_id = ?"
+    /// Images not finished, or (a WebDataset job) shards not read to the end: their samples are not all known.
+    static let hasUnfinishedSQL = """
+        SELECT unfinished > 0
+            OR ((SELECT json_extract(options, '$.tarShards') FROM jobs WHERE id = ?1)
+                AND (SELECT queued + leased FROM job_task_counts WHERE job_id = ?1) > 0)
+        FROM job_image_counts WHERE job_id = ?1
+        """
 
     /// Moves a running job to done when none of its images is pending or running any more: its count of unfinished
     /// images, which includes those of tasks never leased (they have no rows to look for).

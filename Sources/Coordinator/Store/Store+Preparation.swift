@@ -96,9 +96,14 @@ extension Store {
             UPDATE jobs SET state = 'running'
             WHERE id = ? AND started_at IS NOT NULL AND \(JobState.sqlWhere(.preparing, to: .running))
             """, [jobId])
-        try appendEvent(db, at: at, kind: .jobPrepared, job: jobId,
-                        reason: "\(inserter.count) images in \(inserter.tasks) tasks"
-                            + (inserter.rejected > 0 ? ", \(inserter.rejected) rejected" : ""))
+        if inserter.tarShards {
+            try appendEvent(db, at: at, kind: .jobPrepared, job: jobId,
+                            reason: "\(inserter.accepted) shards" + (inserter.rejected > 0 ? ", \(inserter.rejected) rejected" : ""))
+        } else {
+            try appendEvent(db, at: at, kind: .jobPrepared, job: jobId,
+                            reason: "\(inserter.count) images in \(inserter.tasks) tasks"
+                                + (inserter.rejected > 0 ? ", \(inserter.rejected) rejected" : ""))
+        }
         try finishJobIfComplete(db, jobId, at: at)
         return try jobState(db, jobId)
     }

@@ -13,7 +13,8 @@ extension Store {
     }
 
     public func results(_ db: Database, jobId: String, from: Int = 0, count: Int = Int.max) throws -> [ImageResult] {
-        guard let job = try db.one("SELECT manifest_path FROM jobs WHERE id = ?", [jobId]) else {
+        guard let job = try db.one("SELECT manifest_path, json_extract(options, '$.tarShards') AS tar_shards FROM jobs WHERE id = ?",
+                                   [jobId]) else {
             throw StoreError.notFound("job \(jobId) does not exist")
         }
         let to = from.addingReportingOverflow(count).overflow ? Int.max : from + count
@@ -27,7 +28,8 @@ extension Store {
                 attempts: row["attempts"], error: row["error"], labelSHA256: row["sha256"],
                 labelPath: row["relative_path"], width: row["width"], height: row["height"]))
         }
-        if let manifest = job["manifest_path"] as String? {
+        // (A WebDataset job's unread tasks are shards: their samples are not known yet.)
+        if let manifest = job["manifest_path"] as String?, job["tar_shards"] as Bool? != true {
             let unread = try unreadImages(db, jobId: jobId, manifest: manifestPath(manifest), lines: from..<to,
                                           except: Set(positioned.map(\.0)))
             if !unread.isEmpty {
@@ -76,6 +78,12 @@ extension Store {
                    (SELECT MAX(seq) FROM images WHERE job_id = :job) AS seq
             """, ["job": jobId])
         return max(row?["lines"] as Int? ?? 0, row?["seq"] as Int? ?? 0)
+    }
+
+    /// The first position from `from` on that has an image row, if any: a page of results may skip to it (a
+    /// WebDataset job's positions are sparse: a shard's line << 24 and up).
+    public func nextImagePosition(_ db: Database, jobId: String, from: Int) throws -> Int? {
+        try db.value(Int.self, "SELECT MIN(seq) FROM images WHERE job_id = ? AND seq >= ?", [jobId, from])
     }
 
     /// Where to fetch an image, or nil when the job has no such image.

@@ -26,6 +26,12 @@ extension CoordinatorClient {
                                            body: ImageFailure(leaseToken: token, reason: reason)))
     }
 
+    /// Declares the samples found in a leased shard; the answer says which to label in this lease.
+    public func declareSamples(task: Int64, token: String, samples: [ShardSample]) async throws -> SampleDeclarationResponse {
+        try decode(SampleDeclarationResponse.self, from: try await send(try jsonRequest(
+            Routes.declareSamples, String(task), body: SampleDeclaration(leaseToken: token, samples: samples))))
+    }
+
     /// Reports that this worker cannot prepare the task's job; returns what the coordinator did with the task.
     @discardableResult
     public func failTask(task: Int64, token: String, reason: String) async throws -> String {

@@ -15,6 +15,9 @@ public enum JobExport {
         public var failed: Int
         /// Labeled images left out because the exporting machine could not read the image, with the reasons.
         public var unreadable: [String] = []
+        /// A WebDataset job's output shards written to `shards/`, and those not there yet (their task is not done).
+        public var shards = 0
+        public var shardsPending: [String] = []
     }
 
     public struct Options: Sendable {
@@ -48,9 +51,14 @@ public enum JobExport {
         var writer = try makeWriter(options, directory: directory, classes: status.classes, job: job)
         let fetcher = ImageFetcher(client: client, maxBytes: options.maxImageBytes, timeout: .seconds(120))
         var summary = Summary(labels: 0, results: 0, failed: 0)
+        var shards: [String] = [], seen = Set<String>()
         for try await line in ResultLines(path: resultsPath) {
             summary.results += 1
             let result = try JSONDecoder().decode(ImageResultLine.self, from: Data(line))
+            if status.settings.tarShards, let hash = result.uri.firstIndex(of: "#") {
+                let name = ShardSpec.name(of: String(result.uri[..<hash]))
+                if seen.insert(name).inserted { shards.append(name) }
+            }
             if result.status == .failed { summary.failed += 1 }
             guard result.status == .done, let sha = result.sha256 else { continue }
             if let problem = ImageID.problem(result.id) {
@@ -84,8 +92,30 @@ public enum JobExport {
             summary.labels += 1
         }
         try writer.finish()
+        for name in shards {
+            guard ImageID.problem(name) == nil else { throw CurlError(.io, "shard name \(name.debugDescription) is not a safe file name: not written") }
+            if try await downloadShard(client: client, job: job, name: name, to: directory.appendingPathComponent("shards/\(name)").path) {
+                summary.shards += 1
+            } else {
+                summary.shardsPending.append(name)  // its task is not done
+            }
+        }
         AtomicFile.syncEverything()
         return summary
+    }
+
+    /// A WebDataset job's output shard, written atomically; false when the coordinator has none (yet).
+    private static func downloadShard(client: CoordinatorClient, job: String, name: String, to path: String) async throws -> Bool {
+        do {
+            _ = try await client.http.download(
+                DownloadRequest(url: client.url(Routes.outputShard, [job, name]), destination: path, resume: false,
+                                headers: ["Authorization": "Bearer \(client.token)"]),
+                retry: client.retry)
+            return true
+        } catch {
+            if error.code == .httpStatus(404) { return false }
+            throw error
+        }
     }
 
     /// The image's confidence map, checked to be an 8-bit map of its label map's size, as confidence/<id>.png.

@@ -48,12 +48,21 @@ extension WorkerLoop {
             }
         }
         defer { cores?.leave() }
+        let source: ImageSource
+        if let shard = task.shard {
+            guard let opened = await openShard(shard, of: task, logger: logger) else { return .processed }
+            source = opened
+        } else {
+            source = ImageSource(images: task.images, load: { [fetcher] image in try await fetcher.fetch(image.uri) }, close: {})
+        }
+        defer { source.close() }
+        let images = source.images
         // The pipeline (docs/WORKER-PIPELINE.md): the next image is fetched and decoded while this one runs through
         // MaskCLIP, and this one's PNGs are encoded and uploaded while the next one runs.
-        var upcoming = task.images.first.map { prefetch($0, logger: logger) }
+        var upcoming = images.first.map { prefetch($0, from: source, logger: logger) }
         var upload: Upload?
         defer { upcoming?.cancel() }
-        for (index, image) in task.images.enumerated() {
+        for (index, image) in images.enumerated() {
             if leaseLost.isSet { return .processed }
             if stop.isSet {
                 if let upload, await settle(upload, of: task, logger: logger) == .abandon { return .processed }
@@ -68,7 +77,7 @@ extension WorkerLoop {
                 logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
                 return .processed
             }
-            upcoming = index + 1 < task.images.count ? prefetch(task.images[index + 1], logger: logger) : nil
+            upcoming = index + 1 < images.count ? prefetch(images[index + 1], from: source, logger: logger) : nil
             guard case .decoded(let decoded) = prepared else {
                 if case .failed(let reason) = prepared, await fail(image, of: task, reason: reason, logger: logger) { continue }
                 return .processed
@@ -91,7 +100,7 @@ extension WorkerLoop {
         do {
             FaultPoints.reached(.complete)
             try await client.complete(task: task.taskId, token: task.leaseToken)
-            logger.info("task.completed", metadata: ["images.count": "\(task.images.count)"])
+            logger.info("task.completed", metadata: ["images.count": "\(images.count)"])
         } catch {
             logger.warning("task.complete.failed", metadata: ["error": "\(error)"])
         }
@@ -108,11 +117,11 @@ extension WorkerLoop {
     }
 
     /// Fetches and decodes `image` in the background.
-    private func prefetch(_ image: TaskAssignment.Image, logger: Logger) -> Task<Prepared, Never> {
+    private func prefetch(_ image: TaskAssignment.Image, from source: ImageSource, logger: Logger) -> Task<Prepared, Never> {
         Task {
             do {
                 FaultPoints.reached(.download)
-                let bytes = try await fetcher.fetch(image.uri)
+                let bytes = try await source.load(image)
                 return .decoded(try await runner.decode(bytes, maxPixels: configuration.maxPixels))
             } catch let error as ImageFetcher.Failure where !error.permanent && image.uri.hasPrefix(Routes.filesPrefix) {
                 return .coordinatorDown(error)

@@ -1,0 +1,119 @@
+import Foundation
+import LabelAPI
+import Logging
+import Support
+
+/// The images of a task and how to get each one's bytes: fetched from its URI, or read from a shard.
+struct ImageSource: Sendable {
+    let images: [TaskAssignment.Image]
+    let load: @Sendable (TaskAssignment.Image) async throws -> [UInt8]
+    /// Runs when the task is over (a downloaded shard's file goes).
+    let close: @Sendable () -> Void
+}
+
+extension WorkerLoop {
+    /// The sample that stands for a whole shard that cannot be read (or is damaged part of the way): it fails with
+    /// the reason, so the shard's failure shows in `status` and its output shard holds `__shard__.error.txt`.
+    static let wholeShardKey = "__shard__"
+
+    /// Reads a WebDataset shard and declares its samples (see docs/SHARDS.md): the members with image extensions,
+    /// one a key (the first, when a key has several); other members are ignored. Returns the samples this lease
+    /// is to label, or nil when the task was dropped (the coordinator did not answer, or the lease is lost).
+    func openShard(_ uri: String, of task: TaskAssignment, logger: Logger) async -> ImageSource? {
+        let name = ShardSpec.name(of: uri)
+        var samples: [ShardSample] = []
+        var entries: [String: TarReader.Entry] = [:]
+        var damage: String?
+        var file: (path: String, temporary: Bool)?
+        do {
+            file = try await shardFile(uri, task: task)
+            let reader = try TarReader(path: file!.path, maxMemberBytes: configuration.maxImageBytes)
+            do {
+                while let entry = try reader.nextEntry() {
+                    guard let (key, ext) = ShardSpec.split(member: entry.name), ShardSpec.imageExtensions.contains(ext.lowercased()) else { continue }
+                    let id = ShardSample.id(shard: name, key: key)
+                    guard entries[id] == nil else {
+                        if samples.last?.key != key {
+                            logger.warning("shard.sample.repeated", metadata: ["shard": "\(name)", "key": "\(key)",
+                                                                              "reason": "another sample of this shard has the id \(id)"])
+                        }
+                        continue
+                    }
+                    entries[id] = entry
+                    samples.append(ShardSample(id: id, key: key))
+                }
+            } catch {
+                damage = samples.isEmpty ? "\(uri) cannot be read as a shard: \(error)" : "\(name) is damaged after \(samples.count) samples: \(error)"
+            }
+        } catch {
+            damage = "\(uri) cannot be read as a shard: \(error)"
+        }
+        if damage != nil { samples.append(ShardSample(id: ShardSample.id(shard: name, key: Self.wholeShardKey), key: Self.wholeShardKey)) }
+        let close: @Sendable () -> Void = { [file] in if let file, file.temporary { unlink(file.path) } }
+        let declared: SampleDeclarationResponse
+        do {
+            declared = try await client.declareSamples(task: task.taskId, token: task.leaseToken, samples: samples)
+        } catch {
+            logger.error("shard.declare.failed", metadata: ["shard": "\(name)", "error": "\(error)"])
+            close()
+            return nil
+        }
+        for refusal in declared.refused {
+            logger.warning("shard.sample.refused", metadata: ["shard": "\(name)", "key": "\(refusal.key)", "reason": "\(refusal.reason)"])
+        }
+        var todo = Set(declared.todo)
+        if let damage, let whole = samples.last, todo.remove(whole.id) != nil {
+            logger.error("shard.unreadable", metadata: ["shard": "\(name)", "reason": "\(damage)"])
+            do {
+                try await client.failImage(task: task.taskId, image: whole.id, token: task.leaseToken, reason: damage)
+            } catch {
+                close()
+                return nil
+            }
+        }
+        let images = samples.filter { todo.contains($0.id) }.map { TaskAssignment.Image(id: $0.id, uri: uri + "#" + $0.key) }
+        logger.info("shard.read", metadata: ["shard": "\(name)", "samples": "\(samples.count)", "todo": "\(images.count)"])
+        guard let path = file?.path, damage == nil || !images.isEmpty else { return ImageSource(images: images, load: { _ in [] }, close: close) }
+        let reader = try? TarReader(path: path, maxMemberBytes: configuration.maxImageBytes)
+        let shared = SharedReader(reader)
+        let located = entries
+        return ImageSource(images: images, load: { image in
+            guard let entry = located[image.id] else { throw WorkerError("\(image.id) is not a sample of \(name)") }
+            return try shared.bytes(of: entry)
+        }, close: close)
+    }
+
+    /// The shard as a local file: a path or file:// URI as it is, anything else fetched into the cache folder
+    /// (removed when the task is over).
+    private func shardFile(_ uri: String, task: TaskAssignment) async throws -> (path: String, temporary: Bool) {
+        if uri.hasPrefix("/") || uri.hasPrefix("file://") {
+            let path = uri.hasPrefix("/") ? uri : String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri
+            guard FileManager.default.fileExists(atPath: path) else { throw WorkerError("no such file") }
+            return (path, false)
+        }
+        let shards = ImageFetcher(client: client, maxBytes: Self.maxShardBytes, timeout: .seconds(3600), s3: fetcher.s3.map(\.configuration))
+        let bytes = try await shards.fetch(uri)
+        let path = configuration.cacheDirectory.appendingPathComponent("shards/task-\(task.taskId)-\(UUID().uuidString).tar").path
+        try AtomicFile.write(bytes, to: path, mode: 0o600, durable: false)
+        return (path, true)
+    }
+
+    /// A shard fetched from a URL is held in memory once while it is written to the cache folder.
+    static let maxShardBytes = 8 << 30
+}
+
+/// A shard's reader, one read at a time (the prefetch of the next image reads while this one is labeled).
+private final class SharedReader: @unchecked Sendable {
+    // @unchecked: `reader` is used only under `lock`.
+    private let lock = NSLock()
+    private let reader: TarReader?
+
+    init(_ reader: TarReader?) { self.reader = reader }
+
+    func bytes(of entry: TarReader.Entry) throws -> [UInt8] {
+        try lock.withLock {
+            guard let reader else { throw Tar.Failure("the shard could not be opened again") }
+            return try reader.bytes(of: entry)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import LabelAPI
+import Support
+import Testing
+
+/// WebDataset shards in and out with real processes: `labelmill run --shards` over shards GNU tar wrote (a corrupt
+/// member, a member that is no image, a key in a folder with a long name), output shards checked member by member,
+/// byte for byte against `labelmill label` on the same images, and read by the `webdataset` package.
+@Suite(.serialized) struct ShardEndToEndTests {
+    static let classes = "cat,dog,tree,sky,person"
+
+    /// Two shards in `desk`: part-0000 holds 0001.png (+ 0001.json, no image) and 0002.jpg; part-0001 holds
+    /// `<long folder>/0003.png` and 0004.png, which is text.
+    static func shards(in desk: NewcomerTests.Desk) throws -> (folder: URL, keys: [String: String]) {
+        let source = desk.root.appendingPathComponent("shard-src"), folder = desk.root.appendingPathComponent("shards")
+        let long = String(repeating: "a-long-folder/", count: 8)
+        let members: [(shard: Int, name: String, source: String?)] = [
+            (0, "0001.png", "img_a.png"), (0, "0001.json", nil), (0, "0002.jpg", "img_b.jpg"),
+            (1, long + "0003.png", "img_c.png"), (1, "0004.png", nil),
+        ]
+        for member in members {
+            let url = source.appendingPathComponent("\(member.shard)/\(member.name)")
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if let image = member.source {
+                try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(image), to: url)
+            } else {
+                try Data((member.name.hasSuffix(".json") ? "{\"caption\": \"a cat\"}" : "this is no PNG").utf8).write(to: url)
+            }
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for shard in 0...1 {
+            let tar = Process()
+            tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+            tar.arguments = ["--format=gnu", "-C", source.appendingPathComponent("\(shard)").path, "-cf",
+                             folder.appendingPathComponent("part-000\(shard).tar").path]
+                + members.filter { $0.shard == shard }.map(\.name)
+            try tar.run()
+            tar.waitUntilExit()
+            #expect(tar.terminationStatus == 0)
+        }
+        return (folder, ["0001": "img_a.png", "0002": "img_b.jpg", long + "0003": "img_c.png"])
+    }
+
+    static func members(_ path: String) throws -> [String: [UInt8]] {
+        let reader = try TarReader(path: path)
+        var members: [String: [UInt8]] = [:]
+        while let (member, _) = try reader.next() { members[member.name] = member.bytes }
+        return members
+    }
+
+    @Test func runWithShardsWritesAnOutputShardPerInputShard() async throws {
+        let desk = try NewcomerTests.Desk()
+        let (folder, keys) = try Self.shards(in: desk)
+        let out = desk.root.appendingPathComponent("out")
+        let spec = folder.path + "/part-{0000..0001}.tar"
+        let run = try await desk.run(["--shards", spec, "--out", out.path])
+        #expect(run.status == 1, "one sample failed: \(run.errors)")
+        #expect(run.output.contains("3 labeled, 1 failed of 4") && run.output.contains("2 output shards in"), "\(run.output)")
+
+        // Each output shard has the input's name; labels by key, the corrupt member's reason as <key>.error.txt,
+        // nothing for the member that is no image.
+        let first = try Self.members(out.appendingPathComponent("shards/part-0000.tar").path)
+        let second = try Self.members(out.appendingPathComponent("shards/part-0001.tar").path)
+        #expect(Set(first.keys) == ["0001.label.png", "0002.label.png"])
+        let long = keys.keys.first { $0.hasSuffix("0003") }!
+        #expect(Set(second.keys) == [long + ".label.png", "0004.error.txt"])
+        let reason = String(decoding: second["0004.error.txt"] ?? [], as: UTF8.self)
+        #expect(reason.contains("not a JPEG or PNG"), "\(reason)")
+
+        // Byte-identical to `labelmill label` on the same images.
+        let single = desk.root.appendingPathComponent("single")
+        try FileManager.default.createDirectory(at: desk.root.appendingPathComponent("one"), withIntermediateDirectories: true)
+        for image in keys.values {
+            try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(image), to: desk.root.appendingPathComponent("one/\(image)"))
+        }
+        let label = try await LabelmillProcess.runToEnd(
+            ["label", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48", "--out", single.path,
+             desk.root.appendingPathComponent("one").path], environment: desk.environment)
+        #expect(label.status == 0, "\(label.errors)")
+        for (key, image) in keys {
+            let expected = try Data(contentsOf: single.appendingPathComponent((image as NSString).deletingPathExtension + ".png"))
+            let labeled = (first[key + ".label.png"] ?? second[key + ".label.png"]).map { Data($0) }
+            #expect(labeled == expected, "\(key)")
+        }
+
+        // The failure is in results.jsonl with its reason and the sample's id.
+        let results = try String(contentsOf: out.appendingPathComponent("results.jsonl"), encoding: .utf8)
+        #expect(results.contains("\"id\":\"part-0001_0004\"") && results.contains("not a JPEG or PNG"), "\(results)")
+
+        // The webdataset package reads them: keys and extensions as written.
+        if let python = S3TestServer.python(importing: "webdataset") {
+            let script = """
+                import sys, webdataset as wds
+                for s in wds.WebDataset(sys.argv[1:], shardshuffle=False):
+                    print(s["__key__"], ",".join(sorted(k for k in s if not k.startswith("__"))), sep="\\t")
+                """
+            let read = Process(), pipe = Pipe()
+            read.executableURL = URL(fileURLWithPath: python)
+            read.arguments = ["-c", script, out.appendingPathComponent("shards/part-0000.tar").path,
+                              out.appendingPathComponent("shards/part-0001.tar").path]
+            read.standardOutput = pipe
+            try read.run()
+            let lines = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            read.waitUntilExit()
+            #expect(read.terminationStatus == 0)
+            #expect(lines.split(separator: "\n").map(String.init)
+                    == ["0001\tlabel.png", "0002\tlabel.png", "\(long)\tlabel.png", "0004\terror.txt"], "\(lines)")
+        } else {
+            Issue.record("no Python with webdataset: run scripts/test-python")
+        }
+
+        // Run again: the failed sample is tried again (and fails again); the output shards still hold every sample.
+        let again = try await desk.run(["--shards", spec, "--out", out.path])
+        #expect(again.status == 1)
+        #expect(again.output.contains("retried 1 image"), "\(again.output)")
+        #expect(Set(try Self.members(out.appendingPathComponent("shards/part-0001.tar").path).keys) == [long + ".label.png", "0004.error.txt"])
+        #expect(try Self.members(out.appendingPathComponent("shards/part-0000.tar").path) == first)
+    }
+
+    @Test func anUnreadableShardFailsByName() async throws {
+        let desk = try NewcomerTests.Desk()
+        let (folder, _) = try Self.shards(in: desk)
+        try Data("no tar at all, just text long enough to be read as a header block".utf8)
+            .write(to: folder.appendingPathComponent("part-0002.tar"))
+        let out = desk.root.appendingPathComponent("out")
+        let run = try await desk.run(["--shards", folder.path + "/part-{0001..0003}.tar", "--out", out.path])
+        #expect(run.status == 1)
+        let results = try String(contentsOf: out.appendingPathComponent("results.jsonl"), encoding: .utf8)
+        // part-0002 is not a tar, part-0003 does not exist: each fails as one sample named by its shard, with why.
+        #expect(results.contains("\"id\":\"part-0002___shard__\"") && results.contains("part-0002.tar cannot be read as a shard"), "\(results)")
+        #expect(results.contains("\"id\":\"part-0003___shard__\"") && results.contains("no such file"), "\(results)")
+        let output = try Self.members(out.appendingPathComponent("shards/part-0002.tar").path)
+        #expect(Set(output.keys) == ["__shard__.error.txt"])
+        #expect(Set(try Self.members(out.appendingPathComponent("shards/part-0001.tar").path).keys).count == 2)
+    }
+}
