@@ -2,6 +2,7 @@ import Foundation
 import LabelAPI
 import Support
 import Testing
+import Worker
 
 /// WebDataset shards in and out with real processes: `labelmill run --shards` over shards GNU tar wrote (a corrupt
 /// member, a member that is no image, a key in a folder with a long name), output shards checked member by member,
@@ -133,4 +134,73 @@ import Testing
         #expect(Set(output.keys) == ["__shard__.error.txt"])
         #expect(Set(try Self.members(out.appendingPathComponent("shards/part-0001.tar").path).keys).count == 2)
     }
+
+    /// A fleet job on shards in S3 (moto): the first worker is SIGKILLed at its second upload, mid-shard. No
+    /// output shard shows while its lease runs out; the next worker redoes that shard once, labeling only what the
+    /// first left unfinished; the output shards hold every sample, labels byte-identical to the fault-free run's,
+    /// and the corrupt member fails alone, with its reason there and in `status`.
+    @Test(.timeLimit(.minutes(3)), .enabled(if: S3TestServer.python != nil, "needs moto[server] from PyPI: run scripts/test-python"))
+    func aFleetJobOnS3ShardsSurvivesAWorkerKilledMidShard() async throws {
+        let reference = try await FaultReference.labels()
+        let cluster = try FaultCluster("s3-shards", imageCount: 6)
+        defer { cluster.shutdown() }
+        // train-000000.tar: img0..img3; train-000001.tar: img4, img5 and a corrupt member. Keys are the image ids.
+        let source = cluster.directory.appendingPathComponent("shard-src")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        for image in cluster.images {
+            try FileManager.default.copyItem(at: cluster.imageRoot.appendingPathComponent(image.file), to: source.appendingPathComponent(image.file))
+        }
+        try Data("garbage, not a JPEG".utf8).write(to: source.appendingPathComponent("broken.jpg"))
+        var objects: [String: URL] = [:]
+        for (shard, members) in [["img0.png", "img1.jpg", "img2.png", "img3.png"], ["img4.jpg", "img5.png", "broken.jpg"]].enumerated() {
+            let path = cluster.directory.appendingPathComponent("train-00000\(shard).tar")
+            let tar = Process()
+            tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+            tar.arguments = ["--format=pax", "-C", source.path, "-cf", path.path] + members
+            try tar.run()
+            tar.waitUntilExit()
+            #expect(tar.terminationStatus == 0)
+            objects["sets/train-00000\(shard).tar"] = path
+        }
+        let s3 = try S3TestServer.start(bucket: "data", objects: objects, log: cluster.directory.appendingPathComponent("s3.log"))
+        cluster.onShutdown { s3.stop() }
+        let home = cluster.directory.appendingPathComponent("home")
+        try await cluster.startCoordinator()
+        try await cluster.submit(source: ["--shards", "s3://data/sets/train-{000000..000001}.tar"], environment: s3.environment(home: home))
+
+        let doomed = try cluster.startWorker("doomed", faults: "kill@upload:2", environment: s3.environment(home: home))
+        await LabelmillProcess.exit(of: doomed.process)
+        let shards = ["train-000000.tar", "train-000001.tar"]
+        for name in shards {
+            let response = try await HTTPClient().send(HTTPRequest(url: cluster.url + Routes.outputShard.path(cluster.job, name),
+                                                                   headers: ["Authorization": "Bearer \(FaultCluster.token)"]))
+            #expect(response.status == 404, "no output shard \(name) while the killed worker's lease runs")
+        }
+        try cluster.startWorker("steady", environment: s3.environment(home: home))
+        try await cluster.waitForJobEnd()
+
+        let status = try await cluster.admin.job(cluster.job)
+        #expect(status.state == .done && status.images.done == 6 && status.images.failed == 1, "\(status.images)")
+        #expect(status.recentErrors.contains { $0.id == "train-000001_broken" && $0.error.contains("not a JPEG or PNG") }, "\(status.recentErrors)")
+
+        // The killed worker's shard went round once more, and its second lease labeled only what was unfinished.
+        let declared = try await cluster.events().filter { $0.kind == .taskSamples }.compactMap(\.reason)
+        #expect(declared.count == 3, "\(declared)")
+        #expect(declared.contains { $0.hasPrefix("4 samples, 0 new, 3 to label") }, "\(declared)")
+
+        let out = cluster.directory.appendingPathComponent("export")
+        let exported = try await JobExport.run(client: cluster.admin, job: cluster.job, to: out)
+        #expect(exported.shards == 2 && exported.shardsPending.isEmpty)
+        var labels: [String: String] = [:]
+        for name in shards {
+            for (member, bytes) in try Self.members(out.appendingPathComponent("shards/\(name)").path) {
+                if member.hasSuffix(".label.png") { labels[String(member.dropLast(".label.png".count))] = SHA256Hex.of(bytes) }
+                if member.hasSuffix(".error.txt") {
+                    #expect(member == "broken.error.txt" && String(decoding: bytes, as: UTF8.self).contains("not a JPEG or PNG"))
+                }
+            }
+        }
+        #expect(labels == reference.filter { Int($0.key.dropFirst(3))! < 6 }, "\(labels)")
+    }
 }
+
