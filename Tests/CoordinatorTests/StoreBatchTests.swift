@@ -70,6 +70,31 @@ import LabelAPI
         #expect(progress.attempts == 6)
     }
 
+    /// A request that wrote and then threw leaves nothing behind; the request after it in the batch commits.
+    @Test func aFailingRequestRollsBackOnlyItsOwnWrites() async throws {
+        struct Refused: Error {}
+        let fixture = try StoreFixture()
+        let job = try fixture.job(images: 2, shardSize: 1)
+        let store = fixture.store
+        let hold = WriterHold(store)
+        let failed = Task {
+            try await store.batched("claim, then refuse") { db in
+                _ = try #require(try store.claim(db, worker: "undone"))
+                throw Refused()
+            }
+        }
+        while store.batcher.pendingCount < 1 { try? await Task.sleep(for: .milliseconds(5)) }
+        let kept = Task { try await store.batched("claim") { db in try #require(try store.claim(db, worker: "kept")).taskId } }
+        while store.batcher.pendingCount < 2 { try? await Task.sleep(for: .milliseconds(5)) }
+        hold.release()
+        await #expect(throws: StoreError.self) { try await failed.value }
+        let keptTask = try await kept.value
+        let progress = try store.progress(job.id)
+        #expect(progress.tasks.leased == 1 && progress.tasks.queued == 1, "\(progress.tasks)")
+        #expect(try store.workers().map(\.id) == ["kept"])
+        #expect(keptTask > 0)
+    }
+
     @Test func readsInABatchSeeItsWrites() async throws {
         let fixture = try StoreFixture()
         let job = try fixture.job(images: 2, shardSize: 1)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Prometheus
+import Synchronization
 import LabelAPI
 
 /// `GET /metrics`, Prometheus text format. Counts of work (images, tasks and jobs by state, lease expiries,
@@ -11,6 +12,8 @@ final class CoordinatorMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let uploadBytes: Counter
     private let uploads: Counter
+    /// Each series' histogram, found once: the registry's lookup by labels costs more than the recording.
+    private let histograms = Mutex<[String: DurationHistogram]>([:])
 
     static let latencyBuckets: [Duration] = [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
                                              .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -36,12 +39,15 @@ final class CoordinatorMetrics: Sendable {
     }
 
     func observe(method: String, route: String, status: Int, duration: Duration) {
-        registry.makeDurationHistogram(
+        let key = "\(method) \(status) \(route)"
+        if let histogram = histograms.withLock({ $0[key] }) { return histogram.record(duration) }
+        let histogram = registry.makeDurationHistogram(
             descriptor: .init(namespace: "labelmill", subsystem: "http", metricName: "request_duration", unitName: "seconds",
                               helpText: "Time to answer a request, by method, route and status."),
             labels: [("method", method), ("route", route), ("status", String(status))],
-            buckets: Self.latencyBuckets
-        ).record(duration)
+            buckets: Self.latencyBuckets)
+        histograms.withLock { $0[key] = histogram }
+        histogram.record(duration)
     }
 
     /// The exposition: the store's counts, then this process's counters.

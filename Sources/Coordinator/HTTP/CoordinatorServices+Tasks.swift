@@ -5,18 +5,19 @@ import Support
 import GRDB
 
 extension CoordinatorServices {
-    /// Claims the next task for `worker` and describes it with everything the worker needs.
-    func claim(_ db: Database, worker: String, name: String?) throws -> TaskAssignment? {
+    /// Claims the next task for `worker` and describes it with everything the worker needs; with its job, whose
+    /// settings the answer carries (`JobCache.settingsJSON`).
+    func claimWithJob(_ db: Database, worker: String, name: String?) throws -> (assignment: TaskAssignment, job: JobRecord)? {
         guard let claimed = try store.claim(db, worker: worker, name: name) else { return nil }
         guard let job = try jobCache.settled(db, claimed.jobId, store: store) else {
             throw CoordinatorError(.internalError, "claimed a task of job \(claimed.jobId), which does not exist")
         }
-        return TaskAssignment(
+        return (TaskAssignment(
             taskId: claimed.taskId, jobId: claimed.jobId, leaseToken: claimed.token,
             leaseSeconds: job.options.leaseSeconds, attempt: claimed.attempt, modelId: claimed.modelId,
             embeddingsSHA256: claimed.embeddingsSHA256, settings: job.options, classCount: job.classes.count,
             images: claimed.images.map { TaskAssignment.Image(id: $0.id, uri: fetchLocation(of: $0.uri)) },
-            shard: claimed.shard.map(fetchLocation(of:)))
+            shard: claimed.shard.map(fetchLocation(of:))), job)
     }
 
     /// Where a WebDataset job's output shard is kept: `shards/{job}/{name}`, the input shard's name.
@@ -26,6 +27,13 @@ extension CoordinatorServices {
     /// failed, retries included) beside where it goes; the completion, once fenced and recorded, moves it into
     /// place, so a shard whose worker died or lost its lease never shows a partial output.
     func complete(taskId: Int64, token: String) async throws {
+        // Most tasks are not shards: they complete at once, in the write batch.
+        let completed = try await store.batched("completing task \(taskId)") { [store] db -> Bool in
+            guard try !store.isShardTask(db, taskId) else { return false }
+            try store.complete(db, taskId: taskId, token: token)
+            return true
+        }
+        if completed { return }
         let staged = try await BlockingIO.run { [self] () -> (staging: String, path: String)? in
             guard let (jobId, shard, results) = try store.read("reading the samples of task \(taskId)", { db in
                 _ = try store.fenced(db, taskId: taskId, token: token, at: store.timestamp())  // a stale lease writes nothing

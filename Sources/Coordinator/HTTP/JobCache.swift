@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Synchronization
 import LabelAPI
@@ -6,6 +7,21 @@ import LabelAPI
 /// so the hot path (claims, uploads) does not read and decode the job row on every request.
 final class JobCache: Sendable {
     private let jobs = Mutex<[String: JobRecord]>([:])
+    /// Each job's settings as JSON, encoded once (`AssignmentJSON`).
+    private let settings = Mutex<[String: [UInt8]]>([:])
+
+    /// `job`'s settings as the claim's answer carries them.
+    func settingsJSON(_ job: JobRecord) throws -> [UInt8] {
+        if let bytes = settings.withLock({ $0[job.id] }) { return bytes }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let bytes = [UInt8](try encoder.encode(job.options))
+        settings.withLock { settings in
+            if settings.count > 10_000 { settings.removeAll() }
+            settings[job.id] = bytes
+        }
+        return bytes
+    }
 
     /// The job as it was when first read with its embeddings ready; state and times in it are not current.
     func settled(_ db: Database, _ id: String, store: Store) throws -> JobRecord? {

@@ -24,10 +24,11 @@ struct TaskRoutes {
             // first, so idle workers cost one cheap read every 2 s, not a write.
             var tryClaim = true
             while true {
-                if tryClaim, let assignment = try await services.store.batched("claiming a task for \(claim.worker)", { db in
-                    try services.claim(db, worker: claim.worker, name: claim.name)
+                if tryClaim, let (assignment, job) = try await services.store.batched("claiming a task for \(claim.worker)", { db in
+                    try services.claimWithJob(db, worker: claim.worker, name: claim.name)
                 }) {
-                    return try json(assignment)
+                    let body = AssignmentJSON.encode(assignment, settings: try services.jobCache.settingsJSON(job))
+                    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
                 }
                 let now = ContinuousClock.now
                 if now >= deadline { return Response(status: .noContent) }

@@ -62,17 +62,18 @@ extension Store {
         try appendEvent(db, at: at, kind: .taskLeased, job: jobId, task: taskId, worker: worker, reason: "lease \(number)")
         // (Not subqueries in RETURNING: SQLite plans those as scans of jobs.)
         guard let job = try db.one("""
-            SELECT state, model_id, embeddings_sha256, manifest_path, json_extract(options, '$.tarShards') AS tar_shards
-            FROM jobs WHERE id = ?
+            SELECT state, model_id, embeddings_sha256, manifest_path FROM jobs WHERE id = ?
             """, [jobId]) else {
             throw StoreError(.io, "task \(taskId) belongs to a missing job \(jobId)")
         }
         var images: [ClaimedTask.Image] = []
         var shard = leased["shard"] as String?
-        if (job["tar_shards"] as Bool?) == true {
-            if shard == nil {
-                shard = try readShard(db, task: taskId, manifest: job["manifest_path"], leased: leased)
-            }
+        // A shard's task has its URI from its first lease on; at that lease it names its manifest line.
+        if shard == nil, leased["manifest_offset"] as Int64? != nil,
+           try db.value(Bool.self, "SELECT json_extract(options, '$.tarShards') FROM jobs WHERE id = ?", [jobId]) == true {
+            shard = try readShard(db, task: taskId, manifest: job["manifest_path"], leased: leased)
+        }
+        if shard != nil {
             // Samples declared by an earlier lease and not finished are this lease's to label (`declareSamples`).
             try db.run("""
                 UPDATE images SET state = 'running', attempts = attempts + 1, updated_at = ?

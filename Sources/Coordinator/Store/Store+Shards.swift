@@ -66,6 +66,11 @@ extension Store {
         return DeclaredSamples(todo: todo, refused: refused)
     }
 
+    /// Whether the task reads a shard (it has one once leased).
+    public func isShardTask(_ db: Database, _ taskId: Int64) throws -> Bool {
+        try db.value(Bool.self, "SELECT shard IS NOT NULL FROM tasks WHERE id = ?", [taskId]) ?? false
+    }
+
     /// One sample of a shard's output: its key, and its label file or why it failed.
     public struct ShardResult: Sendable {
         public var id: String

@@ -56,14 +56,22 @@ final class WriteBatcher: Sendable {
         // SQLite rolls the whole transaction back on some errors (a full disk, I/O): then nothing more may run
         // in it, or it would commit on its own.
         guard db.isInsideTransaction else { return .failure(StoreError(.io, "\(what): the batch's transaction was rolled back")) }
-        var result: T?
+        // Savepoints through cached statements: GRDB's `inSavepoint` compiles its two statements on every call, which
+        // cost as much as a claim's own SQL.
         do {
-            try db.inSavepoint {
-                result = try body(db)
-                return .commit
-            }
-            return .success(result!)
+            try db.cachedStatement(sql: "SAVEPOINT request").execute()
         } catch {
+            return .failure(StoreError.wrap(error, what))
+        }
+        do {
+            let result = try body(db)
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+            return .success(result)
+        } catch {
+            if db.isInsideTransaction {
+                try? db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT request").execute()
+                try? db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+            }
             return .failure(StoreError.wrap(error, what))
         }
     }
