@@ -100,6 +100,7 @@ let package = Package(
                 "Coordinator", "LabelAPI", "Worker", "Inference", "Runner", "Support",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

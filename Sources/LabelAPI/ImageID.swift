@@ -27,6 +27,7 @@ public enum ImageID {
     /// `name` with every character an id may not hold (spaces, `/`, punctuation) as `_`, and a leading `.` too:
     /// how a file's path becomes an id (`cats/001 b.jpg` under a folder is `cats_001_b`).
     public static func from(_ name: String) -> String {
+        if let first = name.utf8.first, first != UInt8(ascii: "."), name.utf8.allSatisfy(isAllowedASCII) { return name }
         var scalars = String.UnicodeScalarView(normalized(name).unicodeScalars.map { isAllowed($0) ? $0 : "_" })
         if scalars.first == "." { scalars.replaceSubrange(scalars.startIndex...scalars.startIndex, with: ["_"]) }
         return String(scalars)
@@ -36,6 +37,17 @@ public enum ImageID {
     /// (the store's unique index compares bytes; Swift's `==` compares canonically).
     public static func normalized(_ id: String) -> String {
         id.utf8.allSatisfy { $0 < 0x80 } ? id : id.precomposedStringWithCanonicalMapping  // ASCII is NFC already
+    }
+
+    /// An ASCII byte an id may hold (a letter, a digit, `.`, `_`, `-`): the fast path of `from`.
+    private static func isAllowedASCII(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
     }
 
     private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {

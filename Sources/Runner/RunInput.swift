@@ -107,6 +107,12 @@ struct RunInput {
             files.append(ModelFileEntry(name: name, sha256: sha, size: size))
         }
         let model = try store.registerModel(name: "local", files: files)
+        // One OUT, one run: another run's labels would mix with this one's in labels/ (a rerun of the same one goes on).
+        let key = idempotencyKey(model: model.id)
+        if let other = try store.jobs(limit: 1000).first(where: { $0.idempotencyKey != key }) {
+            throw LocalRunError("\(configuration.outputDirectory.path) holds the run of another input (\(other.name ?? other.id)) or other "
+                                + "settings: its labels would mix with these. Use a new --out, or delete that folder first")
+        }
         let released = try store.releaseAllLeases(reason: "the previous run stopped; its workers are gone")
         if released > 0 { logger.info("run.leases.released", metadata: ["tasks.count": "\(released)"]) }
         return (model, released)

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import LabelAPI
 import Logging
+import ServiceLifecycle
 import Testing
 import Worker
 
@@ -20,6 +21,7 @@ final class LiveCoordinator: Sendable {
     let dataDirectory: URL
     let url: String
     private let server: Task<Void, any Error>
+    private let group: ServiceGroup
 
     static func start(imageRoot: URL? = nil, sweepInterval: Duration = .milliseconds(200), limits: Int? = nil) async throws -> LiveCoordinator {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("coordinator-\(UUID().uuidString)")
@@ -33,19 +35,22 @@ final class LiveCoordinator: Sendable {
         }
         let app = try buildCoordinator(configuration,
             logger: logger, onListening: { listening.continuation.yield($0) })
-        let server = Task { try await app.run() }
+        // Stopped gracefully, as `serve` is on SIGTERM: a cancelled server logs "Waiting on child channel" at error.
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let server = Task { try await group.run() }
         var ports = listening.stream.makeAsyncIterator()
         let port = try #require(await ports.next())
-        return LiveCoordinator(dataDirectory: data, url: "http://127.0.0.1:\(port)", server: server)
+        return LiveCoordinator(dataDirectory: data, url: "http://127.0.0.1:\(port)", server: server, group: group)
     }
 
-    private init(dataDirectory: URL, url: String, server: Task<Void, any Error>) {
+    private init(dataDirectory: URL, url: String, server: Task<Void, any Error>, group: ServiceGroup) {
         self.dataDirectory = dataDirectory
         self.url = url
         self.server = server
+        self.group = group
     }
 
-    func stop() { server.cancel() }
+    func stop() { Task { [group] in await group.triggerGracefulShutdown() } }
 
     var admin: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.adminToken, retry: .immediate(maxAttempts: 2)) }
     var worker: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.workerToken, retry: .immediate(maxAttempts: 2)) }

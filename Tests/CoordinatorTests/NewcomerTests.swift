@@ -89,6 +89,46 @@ import Worker
         #expect(crlf.output.contains("done: 2 labeled, 0 failed of 2"), "\(crlf.output)")
     }
 
+    /// One rule for ids from paths (rough edges, items 3 to 5): a file name's characters an id may not hold become
+    /// `_` in a manifest as in a folder; two files that would share a name (`x.jpg`, `x.png`) both get labeled, each
+    /// keeping its extension; and an OUT that holds another run is refused, not mixed.
+    @Test(.timeLimit(.minutes(2)))
+    func idsFromPathsFollowOneRule() async throws {
+        let desk = try Desk()
+        let folder = desk.root.appendingPathComponent("twins")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_b.jpg"), to: folder.appendingPathComponent("x.jpg"))
+        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_a.png"), to: folder.appendingPathComponent("x.png"))
+        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_c.png"), to: folder.appendingPathComponent("cat one.png"))
+        let out = desk.root.appendingPathComponent("out")
+        let run = try await desk.run(["--manifest", folder.path, "--out", out.path])
+        #expect(run.status == 0 && run.output.contains("3 labeled, 0 failed of 3"), "\(run.output) \(run.errors)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path).sorted()
+                == ["cat_one.png", "x.jpg.png", "x.png.png"])
+        let label = try await LabelmillProcess.runToEnd(["label", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48",
+                                                         "--out", desk.root.appendingPathComponent("single").path, folder.path],
+                                                        environment: desk.environment)
+        #expect(label.status == 0, "\(label.errors)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: desk.root.appendingPathComponent("single").path).sorted()
+                == ["cat one.png", "classes.json", "x.jpg.png", "x.png.png"])
+
+        // A plain manifest line names the file as the folder did.
+        let manifest = desk.root.appendingPathComponent("plain.txt")
+        try "twins/cat one.png\n".write(to: manifest, atomically: true, encoding: .utf8)
+        let plainOut = desk.root.appendingPathComponent("plain-out")
+        let plain = try await desk.run(["--manifest", manifest.path, "--out", plainOut.path])
+        #expect(plain.status == 0, "\(plain.errors)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: plainOut.appendingPathComponent("labels").path) == ["cat_one.png"])
+
+        // Another input into an OUT already used: refused with the fix, and the earlier labels stay as they were.
+        let other = try await desk.run(["--manifest", manifest.path, "--out", out.path])
+        Self.expectOneLine(other, containing: "holds the run of another input")
+        #expect(other.errors.contains("Use a new --out, or delete that folder first"), "\(other.errors)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path).count == 3)
+        let again = try await desk.run(["--manifest", folder.path, "--out", out.path])
+        #expect(again.status == 0, "the same input goes on in its OUT: \(again.errors)")
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func labelTakesAFolderAndMirrorsItsSubfolders() async throws {
         let desk = try Desk()
@@ -139,6 +179,10 @@ import Worker
              try Int.fetchOne(db, sql: "SELECT MAX(attempts) FROM tasks") ?? -1)
         }
         #expect(expired == 0 && released >= 1 && maxAttempts == 1, "expired \(expired), released \(released), attempts \(maxAttempts)")
+        // As the README says: the interrupt cost no image an attempt, in results.jsonl either (rough edges, item 12).
+        let results = try String(contentsOf: out.appendingPathComponent("results.jsonl"), encoding: .utf8)
+        let attempts = try results.split(separator: "\n").map { try JSONDecoder().decode(ImageResultLine.self, from: Data($0.utf8)).attempts }
+        #expect(attempts == Array(repeating: 1, count: 6), "\(results)")
     }
 
     /// `run --ui`: the address it prints signs a browser in to the embedded coordinator's dashboard, whose gallery

@@ -85,9 +85,13 @@ import LabelAPI
         #expect(message(#"{"id": "\#(String(repeating: "é", count: 101))", "uri": "u"}"#)?.contains("202 bytes") == true)
     }
 
-    @Test func plainPathsWhoseStemIsUnsafeAreRefused() {
-        #expect(message("ok.jpg\ndir/.hidden.jpg")?.hasPrefix(#"manifest line 2: id ".hidden""#) == true)
-        #expect(message("dir/with space.jpg")?.hasPrefix(#"manifest line 1: id "with space""#) == true)
+    /// A path's file name becomes an id by the rule a folder's files follow (rough edges, item 5): what an id may
+    /// not hold is `_`. An id given explicitly is taken as written, or refused.
+    @Test func plainPathsGetIdsByTheFolderRule() throws {
+        let items = try Manifest.parse("ok.jpg\ndir/.hidden.jpg\ndir/with space.jpg\n" + #"{"uri": "s3://photos/cat (1).png"}"#)
+        #expect(items.map(\.id) == ["ok", "_hidden", "with_space", "cat__1_"])
+        #expect(items.allSatisfy { $0.rejection == nil }, "\(items.compactMap(\.rejection))")
+        #expect(message(#"{"id": "with space", "uri": "u.jpg"}"#)?.hasPrefix(#"manifest line 1: id "with space""#) == true)
     }
 
     @Test func duplicatesNameBothLines() {

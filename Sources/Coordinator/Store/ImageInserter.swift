@@ -126,8 +126,10 @@ struct ImageInserter {
     /// A refused line's failed row, on the job's first task.
     private mutating func addRejected(_ original: ManifestItem, seq: Int) throws {
         var item = original
-        while try !add(item, seq: seq, task: firstTask!, state: .failed, error: item.rejection) {
-            item.id += "#"  // a rejected line's own id that another rejected line already has
+        if try !add(item, seq: seq, task: firstTask!, state: .failed, error: item.rejection) {
+            // Its own id is another refused line's: it takes `#<line>` (as a repeated id does), never a made-up `x#`.
+            item.id = "#\(item.line)"
+            while try !add(item, seq: seq, task: firstTask!, state: .failed, error: item.rejection) { item.id += "#" }
         }
         rejected += 1
         try store.appendEvent(db, at: at, kind: .imageFailed, job: jobId, image: item.id, reason: item.rejection)

@@ -5,7 +5,8 @@ import LabelAPI
 ///
 /// Each non-blank line that does not start with `#` is one image, either
 /// - a JSON object `{"id": "cat", "uri": "https://host/cat.jpg"}` (`id` optional: derived from the uri), or
-/// - a plain path or URL, whose file stem becomes the id: `dir/cat.01.jpg` → `cat.01`.
+/// - a plain path or URL, whose file stem becomes the id: `dir/cat.01.jpg` → `cat.01`, with characters an id may not
+///   hold as `_` (`dir/cat one.jpg` → `cat_one`), the rule `run` uses for a folder's files (`ImageID.from`).
 ///
 /// Ids must be unique and safe as file names (see `ImageID`). A line that breaks a rule is rejected alone, with
 /// its line number (`manifest line 7: id "../x" is not a safe file name (leading '.')`), and the other lines go
@@ -127,7 +128,7 @@ public enum Manifest {
     }
 
     private static func plainItem(_ line: String, line number: Int) throws(StoreError) -> ManifestItem {
-        ManifestItem(id: stem(of: line), uri: line, line: number)
+        ManifestItem(id: ImageID.from(stem(of: line)), uri: line, line: number)
     }
 
     private static func jsonItem(_ line: String, line number: Int) throws(StoreError) -> ManifestItem {
@@ -149,7 +150,7 @@ public enum Manifest {
         }
         switch object["id"] {
         case nil, is NSNull:
-            return ManifestItem(id: stem(of: uri), uri: uri, line: number)
+            return ManifestItem(id: ImageID.from(stem(of: uri)), uri: uri, line: number)
         case let id as String:
             return ManifestItem(id: id, uri: uri, line: number)
         default:

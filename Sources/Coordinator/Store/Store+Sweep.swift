@@ -47,7 +47,7 @@ extension Store {
     }
 
     /// Ends a lease that did not finish the task: back to queued with its running images pending, or done when
-    /// nothing is left to do. `countAttempt == false` (a release) gives the attempt back.
+    /// nothing is left to do. `countAttempt == false` (a release) gives the attempt back, the task's and its images'.
     func requeue(_ db: Database, _ lease: Lease, kind: EventKind, reason: String, countAttempt: Bool, at: Double) throws {
         if try !hasUnfinishedImages(db, taskId: lease.taskId) {
             try appendEvent(db, at: at, kind: kind, job: lease.jobId, task: lease.taskId, worker: lease.worker, reason: reason)
@@ -56,9 +56,11 @@ extension Store {
         }
         try appendTaskEvents(db, at: at, kind: kind, job: lease.jobId, task: lease.taskId, worker: lease.worker,
                              reason: reason, images: .running, imageKind: .imagePending, imageReason: reason)
+        // A release gives the images' attempt back too: an interrupted run costs no image an attempt, in results either.
         try db.run("""
-            UPDATE images SET state = 'pending', updated_at = ? WHERE task_id = ? AND \(ImageState.sqlWhere(.running, to: .pending))
-            """, [at, lease.taskId])
+            UPDATE images SET state = 'pending', updated_at = ?, attempts = attempts - ?
+            WHERE task_id = ? AND \(ImageState.sqlWhere(.running, to: .pending))
+            """, [at, countAttempt ? 0 : 1, lease.taskId])
         try db.run("""
             UPDATE tasks SET state = 'queued', lease_expires_at = NULL, available_at = ?, updated_at = ?,
                              attempts = attempts - ?

@@ -8,8 +8,11 @@ public enum ImageFolder {
     public struct Entry: Sendable, Equatable {
         /// The file's absolute path.
         public var path: String
-        /// Its path relative to the folder, without the extension: `cats/001` for `cats/001.jpg`.
+        /// Its path relative to the folder, without the extension: `cats/001` for `cats/001.jpg` (with it when
+        /// another file has the same name: `disambiguated`).
         public var name: String
+
+        public init(path: String, name: String) { (self.path, self.name) = (path, name) }
     }
 
     /// Whether `path` names a directory.
@@ -33,6 +36,17 @@ public enum ImageFolder {
             let relative = String(path.dropFirst(root.path.count + 1))
             entries.append(Entry(path: path, name: String(relative.dropLast(url.pathExtension.count + 1))))
         }
-        return entries.sorted { $0.path < $1.path }
+        return disambiguated(entries.sorted { $0.path < $1.path })
+    }
+
+    /// Files that would share a name (`x.jpg` and `x.png`) each keep their extension in it instead (`x.jpg`,
+    /// `x.png`), so both are labeled, under names that say which file they came from.
+    public static func disambiguated(_ entries: [Entry]) -> [Entry] {
+        var uses: [String: Int] = [:]
+        for entry in entries { uses[entry.name, default: 0] += 1 }
+        return entries.map { entry in
+            guard uses[entry.name]! > 1 else { return entry }
+            return Entry(path: entry.path, name: entry.name + "." + URL(fileURLWithPath: entry.path).pathExtension)
+        }
     }
 }

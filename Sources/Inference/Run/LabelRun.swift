@@ -140,13 +140,17 @@ public enum LabelRun {
     /// Image files with the name of their label map (the file's stem), and the images of folders with their path
     /// under the folder (`cats/001` writes `OUT/cats/001.png`). A folder without images is an error.
     static func expand(_ paths: [String]) throws -> [(path: String, name: String)] {
-        try paths.flatMap { path -> [(path: String, name: String)] in
-            guard ImageFolder.isFolder(path) else { return [(path, URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)] }
+        let entries = try paths.flatMap { path -> [ImageFolder.Entry] in
+            guard ImageFolder.isFolder(path) else {
+                return [ImageFolder.Entry(path: path, name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)]
+            }
             let entries = try ImageFolder.images(in: URL(fileURLWithPath: path))
             if entries.isEmpty {
                 throw InferenceError(.badArgument, "the folder \(path) has no images (.jpg, .jpeg or .png files, in subfolders too)")
             }
-            return entries.map { ($0.path, $0.name) }
+            return entries
         }
+        // `a/x.jpg b/x.png` as arguments: like two files of one folder, each keeps its extension in its name.
+        return ImageFolder.disambiguated(entries).map { ($0.path, $0.name) }
     }
 }
