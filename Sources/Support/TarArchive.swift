@@ -15,16 +15,12 @@ public enum Tar {
     }
 }
 
-/// Reads a tar archive member by member from a file, one member's bytes in memory at a time.
+/// Reads a tar archive from a file: its regular files' names and places first (`nextEntry`), then the bytes of
+/// those wanted (`bytes(of:)`), one member in memory at a time.
 public final class TarReader {
-    public struct Member {
-        public var name: String
-        public var bytes: [UInt8]
-    }
-
     private let handle: FileHandle
     private let path: String
-    /// Members larger than this are refused (their bytes are skipped, not read).
+    /// Members larger than this are refused by `bytes(of:)`.
     private let maxMemberBytes: Int
     private var offset: UInt64 = 0
 
@@ -42,15 +38,6 @@ public final class TarReader {
         public var name: String
         public var offset: UInt64
         public var size: Int
-    }
-
-    /// The next regular file's name and place, its bytes skipped (read them with `bytes(of:)`), or nil at the end.
-    public func nextEntry() throws -> Entry? {
-        try nextHeader { name, size in
-            let entry = Entry(name: name, offset: offset, size: Int(size))
-            try skip((size + UInt64(Tar.block - 1)) / UInt64(Tar.block) * UInt64(Tar.block))
-            return entry
-        }
     }
 
     /// An entry's bytes (refused over the size limit).
@@ -71,23 +58,9 @@ public final class TarReader {
         return bytes
     }
 
-    /// The next regular file, or nil at the end of the archive. A member over the size limit comes back with its
-    /// name and no bytes, and `oversized` set, so its sample can fail by name.
-    public func next() throws -> (member: Member, oversized: Bool)? {
-        try nextHeader { name, size in
-            let padded = (size + UInt64(Tar.block - 1)) / UInt64(Tar.block) * UInt64(Tar.block)
-            if size > UInt64(maxMemberBytes) {
-                try skip(padded)
-                return (Member(name: name, bytes: []), true)
-            }
-            let bytes = try read(Int(size))!
-            try skip(padded - size)
-            return (Member(name: name, bytes: bytes), false)
-        }
-    }
-
-    /// Reads headers up to the next regular file and hands its name and size to `body`, positioned at its bytes.
-    private func nextHeader<T>(_ body: (String, UInt64) throws -> T) throws -> T? {
+    /// The next regular file's name and place, its bytes skipped (read them with `bytes(of:)`), or nil at the end.
+    /// (A member cut short by the end of the file shows when its bytes are read.)
+    public func nextEntry() throws -> Entry? {
         var longName: String?
         while true {
             let header = try read(Tar.block, allowEnd: true, what: "a header")
@@ -112,7 +85,9 @@ public final class TarReader {
                     let prefix = Self.text(header[345..<500])
                     if !prefix.isEmpty { name = prefix + "/" + name }
                 }
-                return try body(name, size)
+                let entry = Entry(name: name, offset: offset, size: Int(size))
+                try skip(padded)
+                return entry
             default:  // directories, links, devices, global pax headers: nothing to label
                 longName = nil
                 try skip(padded)

@@ -45,7 +45,7 @@ import Worker
     static func members(_ path: String) throws -> [String: [UInt8]] {
         let reader = try TarReader(path: path)
         var members: [String: [UInt8]] = [:]
-        while let (member, _) = try reader.next() { members[member.name] = member.bytes }
+        while let entry = try reader.nextEntry() { members[entry.name] = try reader.bytes(of: entry) }
         return members
     }
 

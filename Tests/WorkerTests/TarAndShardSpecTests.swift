@@ -33,10 +33,7 @@ import Testing
     private func readAll(_ path: String) throws -> [String: [UInt8]] {
         let reader = try TarReader(path: path)
         var members: [String: [UInt8]] = [:]
-        while let (member, oversized) = try reader.next() {
-            #expect(!oversized)
-            members[member.name] = member.bytes
-        }
+        while let entry = try reader.nextEntry() { members[entry.name] = try reader.bytes(of: entry) }
         return members
     }
 
@@ -45,9 +42,8 @@ import Testing
         let long = String(repeating: "folder-name/", count: 9) + "0001.jpg"  // 116 bytes: a prefix, a GNU L or a pax path
         let files: [String: [UInt8]] = ["0001.png": Array(repeating: 7, count: 513), "0001.json": Array("{}".utf8),
                                          long: Array(repeating: 1, count: 1024), "empty.txt": []]
-        let members = try readAll(try gnuTar(files, format: format))
-        #expect(members == files)
-        // Lazily: names and places first, bytes on demand.
+        #expect(try readAll(try gnuTar(files, format: format)) == files)
+        // Names and places first, then the bytes in any order.
         let reader = try TarReader(path: folder.appendingPathComponent("\(format).tar").path)
         var entries: [TarReader.Entry] = []
         while let entry = try reader.nextEntry() { entries.append(entry) }
@@ -103,14 +99,19 @@ import Testing
         }
     }
 
-    @Test func membersOverTheLimitComeBackByNameOnly() throws {
+    @Test func membersOverTheLimitAreRefusedByName() throws {
         let path = try gnuTar(["big.png": Array(repeating: 5, count: 5000), "small.png": [1]], format: "gnu")
         let reader = try TarReader(path: path, maxMemberBytes: 1000)
-        let first = try #require(try reader.next())
-        #expect(first.member.name == "big.png" && first.oversized && first.member.bytes.isEmpty)
-        let second = try #require(try reader.next())
-        #expect(second.member.name == "small.png" && !second.oversized && second.member.bytes == [1])
-        #expect(try reader.next() == nil)
+        let big = try #require(try reader.nextEntry()), small = try #require(try reader.nextEntry())
+        #expect(try reader.nextEntry() == nil)
+        #expect((big.name, big.size, small.name, small.size) == ("big.png", 5000, "small.png", 1))
+        do {
+            _ = try reader.bytes(of: big)
+            Issue.record("a member over the limit was read")
+        } catch {
+            #expect("\(error)".contains("big.png is 5000 bytes, over the 1000-byte limit"), "\(error)")
+        }
+        #expect(try reader.bytes(of: small) == [1])
     }
 
     @Test func bracesExpandAsWebDatasetDoes() throws {

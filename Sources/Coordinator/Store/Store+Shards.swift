@@ -47,10 +47,10 @@ extension Store {
                 todo.append(sample.id)
                 continue
             }
+            // Declared before by this shard (an earlier lease, or a retry's), or another sample's id.
             let row = try db.one("SELECT task_id, state, uri FROM images WHERE job_id = ? AND id = ?", [lease.jobId, sample.id])
             guard let row, row["task_id"] as Int64 == taskId || (row["uri"] as String) == shard + "#" + sample.key else {
-                let other = (try? db.value(String.self, "SELECT uri FROM images WHERE job_id = ? AND id = ?", [lease.jobId, sample.id])) ?? nil
-                refused.append(SampleRefusal(key: sample.key, reason: "its id \(sample.id) is taken by \(other ?? "another sample")"))
+                refused.append(SampleRefusal(key: sample.key, reason: "its id \(sample.id) is taken by \(row?["uri"] as String? ?? "another sample")"))
                 continue
             }
             if row["state"] as String == ImageState.running.rawValue { todo.append(sample.id) }

@@ -25,11 +25,12 @@ extension WorkerLoop {
         var entries: [String: TarReader.Entry] = [:]
         var damage: String?
         var file: (path: String, temporary: Bool)?
+        var reader: TarReader?
         do {
             file = try await shardFile(uri, task: task)
-            let reader = try TarReader(path: file!.path, maxMemberBytes: configuration.maxImageBytes)
+            reader = try TarReader(path: file!.path, maxMemberBytes: configuration.maxImageBytes)
             do {
-                while let entry = try reader.nextEntry() {
+                while let entry = try reader!.nextEntry() {
                     guard let (key, ext) = ShardSpec.split(member: entry.name), ShardSpec.imageExtensions.contains(ext.lowercased()) else { continue }
                     let id = ShardSample.id(shard: name, key: key)
                     guard entries[id] == nil else {
@@ -73,8 +74,6 @@ extension WorkerLoop {
         }
         let images = samples.filter { todo.contains($0.id) }.map { TaskAssignment.Image(id: $0.id, uri: uri + "#" + $0.key) }
         logger.info("shard.read", metadata: ["shard": "\(name)", "samples": "\(samples.count)", "todo": "\(images.count)"])
-        guard let path = file?.path, damage == nil || !images.isEmpty else { return ImageSource(images: images, load: { _ in [] }, close: close) }
-        let reader = try? TarReader(path: path, maxMemberBytes: configuration.maxImageBytes)
         let shared = SharedReader(reader)
         let located = entries
         return ImageSource(images: images, load: { image in
@@ -112,7 +111,7 @@ private final class SharedReader: @unchecked Sendable {
 
     func bytes(of entry: TarReader.Entry) throws -> [UInt8] {
         try lock.withLock {
-            guard let reader else { throw Tar.Failure("the shard could not be opened again") }
+            guard let reader else { throw Tar.Failure("the shard could not be opened") }
             return try reader.bytes(of: entry)
         }
     }
