@@ -27,6 +27,7 @@ struct RunInput {
         try ClassEmbeddings.validate(classNames: configuration.classNames, synonyms: synonyms)
         _ = try PromptTemplates.named(configuration.settings.templates)
         let model = configuration.modelDirectory
+        try CLIPModel.checkDirectory(model)  // as `label` says it
         for file in Self.modelFiles where !FileManager.default.fileExists(atPath: model.appendingPathComponent(file).path) {
             throw InferenceError(.badModel, "\(model.path) has no \(file): a model directory holds \(Self.modelFiles.joined(separator: ", "))")
         }

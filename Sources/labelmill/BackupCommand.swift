@@ -7,11 +7,12 @@ struct BackupCommand: ParsableCommand {
         commandName: "backup",
         abstract: "Copy the coordinator's database to a file, consistently, while it keeps running.",
         discussion: """
-            Label maps (DATA/labels) and model blobs (DATA/blobs) are plain files that never change once written: copy
-            them with rsync or a snapshot as well.
+            Label maps (DATA/labels) and model blobs (DATA/blobs) are plain files that
+            never change once written: copy them with rsync or a snapshot as well.
 
             Example:
-              labelmill backup --data /var/lib/labelmill --out /backup/labelmill-$(date +%F).sqlite
+              labelmill backup --data /var/lib/labelmill \\
+                --out /backup/labelmill-$(date +%F).sqlite
             """)
 
     @Option(help: "The coordinator's data directory.") var data: String

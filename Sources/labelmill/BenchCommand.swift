@@ -123,7 +123,7 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "coordinator",
             abstract: "A coordinator on loopback driven by N concurrent HTTP clients doing claim + complete: tasks/s and claim latency.",
-            discussion: "Example:\n  labelmill bench coordinator --clients 64 --tasks 30000\n  labelmill bench coordinator --clients 16 --tasks 5000 --images-per-task 8 --labels")
+            discussion: "Example:\n  labelmill bench coordinator --clients 64 --tasks 30000\n  labelmill bench coordinator --clients 16 --tasks 5000 \\\n    --images-per-task 8 --labels")
 
         @Option(help: "Concurrent clients.") var clients = 64
         @Option(help: "Tasks to claim and complete.") var tasks = 30_000

@@ -8,11 +8,14 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "Images per second through the worker's stages on real photos: decode, resize, encoder, head, upsample, PNG encode.",
             discussion: """
-                The worker's pipeline decodes the next image and encodes the last one's PNG while MaskCLIP runs; the \
-                same stages one after another are timed too. With --torch-python, scripts/bench_torch.py --pipeline \
-                then runs the same protocol in PyTorch on the same images, and the ratio is printed.
+                The worker's pipeline decodes the next image and encodes the last one's PNG
+                while MaskCLIP runs; the same stages one after another are timed too. With
+                --torch-python, scripts/bench_torch.py --pipeline then runs the same protocol
+                in PyTorch on the same images, and the ratio is printed.
+
                 Example:
-                  labelmill bench pipeline --model clip-vit-base-patch16 --images examples/images --torch-python .venv/bin/python
+                  labelmill bench pipeline --model clip-vit-base-patch16 \\
+                    --images examples/images --torch-python .venv/bin/python
                 """)
 
         @Option(help: "A Hugging Face CLIP model directory.") var model: String

@@ -7,7 +7,7 @@ struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Compute a job's class embeddings once ([K, E], with the model's sha256), for `label --embeddings`.",
-        discussion: "Example:\n  labelmill embed --model clip-vit-base-patch16 --classes-file classes.txt --out classes.safetensors")
+        discussion: "Example:\n  labelmill embed --model clip-vit-base-patch16 --classes-file classes.txt \\\n    --out classes.safetensors")
 
     @Option(help: "A Hugging Face CLIP model directory.")
     var model: String

@@ -8,20 +8,24 @@ struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Write a job's label maps in a layout other tools read.",
         discussion: """
-            Formats (each also gets classes.json and results.jsonl, every image's state and failure reason):
+            Formats (each also gets classes.json and results.jsonl, every image's state and
+            failure reason):
               labelmill     labels/<id>.png (the default)
-              mmseg         img_dir/train, ann_dir/train, splits/train.txt, dataset.py for mmsegmentation
-              coco          annotations.json (one RLE segmentation per class per image, COCO-Stuff style), images/
-              label-studio  tasks.json with brush pre-annotations, labeling-config.xml to paste into the project
-              cvat          cvat.zip, CVAT's "Segmentation mask 1.1" archive (labelmap.txt, SegmentationClass, ...)
-              hf            a folder `datasets.load_dataset` reads: image and label columns, id2label.json
-            Label maps hold the class index per pixel, 255 where no class applies. mmseg, coco, cvat and hf copy the
-            images too: this machine reads them from their manifest URIs (paths, http(s), s3:// with its AWS
-            credentials, or the coordinator's --image-root); an image it cannot read is left out and named.
-            Exits 1 when images failed or were left out; a rerun completes an interrupted export.
+              mmseg         img_dir/, ann_dir/, splits/, dataset.py (mmsegmentation)
+              coco          annotations.json (RLE per class per image), images/
+              label-studio  tasks.json (brush pre-annotations), labeling-config.xml
+              cvat          cvat.zip ("Segmentation mask 1.1": labelmap.txt, ...)
+              hf            image and label columns, id2label.json (datasets)
+            Label maps hold the class index per pixel, 255 where no class applies. mmseg,
+            coco, cvat and hf copy the images too: this machine reads them from their
+            manifest URIs (paths, http(s), s3:// with its AWS credentials, or the
+            coordinator's --image-root); an image it cannot read is left out and named.
+            Exits 1 when images failed or were left out; a rerun completes an interrupted
+            export.
 
             Examples:
-              labelmill export --coordinator http://10.0.0.5:8080 --token-file token job-0193c2a1f0e2d4a1b2c3 --out results/
+              labelmill export --coordinator http://10.0.0.5:8080 --token-file token \\
+                job-0193c2a1f0e2d4a1b2c3 --out results/
               labelmill export job-0193c2a1f0e2d4a1b2c3 --format coco --out coco/
             """)
 

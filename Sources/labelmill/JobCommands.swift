@@ -6,7 +6,7 @@ import Worker
 struct RetryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retry", abstract: "Run a job's failed images again (a done or failed job runs again).",
-        discussion: "Example:\n  labelmill retry --coordinator http://10.0.0.5:8080 --token-file token job-0193c2a1f0e2d4a1b2c3")
+        discussion: "Example:\n  labelmill retry --coordinator http://10.0.0.5:8080 --token-file token \\\n    job-0193c2a1f0e2d4a1b2c3")
 
     @OptionGroup var client: ClientOptions
     @Argument(help: "Job id.") var job: String
@@ -31,7 +31,7 @@ struct RetryCommand: AsyncParsableCommand {
 struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel", abstract: "Cancel a job: nothing more is claimed, and live leases end.",
-        discussion: "Example:\n  labelmill cancel --coordinator http://10.0.0.5:8080 --token-file token job-0193c2a1f0e2d4a1b2c3")
+        discussion: "Example:\n  labelmill cancel --coordinator http://10.0.0.5:8080 --token-file token \\\n    job-0193c2a1f0e2d4a1b2c3")
 
     @OptionGroup var client: ClientOptions
     @Argument(help: "Job id.") var job: String
@@ -45,7 +45,7 @@ struct CancelCommand: AsyncParsableCommand {
 struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete", abstract: "Delete a finished job with its label maps and ledger (export it first to keep them).",
-        discussion: "Example:\n  labelmill delete --coordinator http://10.0.0.5:8080 --token-file token job-0193c2a1f0e2d4a1b2c3")
+        discussion: "Example:\n  labelmill delete --coordinator http://10.0.0.5:8080 --token-file token \\\n    job-0193c2a1f0e2d4a1b2c3")
 
     @OptionGroup var client: ClientOptions
     @Argument(help: "Job id.") var job: String

@@ -8,10 +8,12 @@ struct LabelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "label", abstract: "Label images on this machine: DIR/<image stem>.png and DIR/classes.json.",
         discussion: """
-            Folders are labeled with their subfolders: photos/cats/001.jpg gives OUT/cats/001.png.
+            Folders are labeled with their subfolders: photos/cats/001.jpg gives
+            OUT/cats/001.png.
 
             Example:
-              labelmill label --model clip-vit-base-patch16 --classes cat,dog,grass,sky --out labels/ photos/
+              labelmill label --model clip-vit-base-patch16 --classes cat,dog,grass,sky \\
+                --out labels/ photos/
             """)
 
     @Option(help: "A Hugging Face CLIP model directory (config.json, model.safetensors, vocab.json, merges.txt).")

@@ -12,7 +12,8 @@ struct LabelMill: AsyncParsableCommand {
         abstract: "Open-vocabulary semantic label maps with MaskCLIP, on one machine or a fleet.",
         discussion: """
             Examples:
-              labelmill run --model clip-vit-base-patch16 --classes cat,dog,sky --manifest photos/ --out labels/
+              labelmill run --model clip-vit-base-patch16 --classes cat,dog,sky \\
+                --manifest photos/ --out labels/
               labelmill serve --data /var/lib/labelmill --token-file token
             """,
         version: LabelmillVersion.current,
@@ -91,6 +92,11 @@ struct ClassOptions: ParsableArguments {
 
     @Option(help: "A file with one class per line, in label order; a line may add synonyms after the name, comma-separated (person, person in shirt, person in jacket).")
     var classesFile: String?
+
+    /// Checked while parsing, so a missing --classes prints the usage of the command given, not the top level's.
+    func validate() throws {
+        if (classes == nil) == (classesFile == nil) { throw ValidationError("give exactly one of --classes or --classes-file") }
+    }
 
     /// The class names, and their synonyms from a classes file.
     func read() throws -> ClassFile {

@@ -13,7 +13,7 @@ struct ModelCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Upload a model directory to a coordinator (content-addressed) under a name.",
-            discussion: "Example:\n  labelmill model add --coordinator http://10.0.0.5:8080 --token-file token --name clip-b16 clip-vit-base-patch16")
+            discussion: "Example:\n  labelmill model add --coordinator http://10.0.0.5:8080 --token-file token \\\n    --name clip-b16 clip-vit-base-patch16")
 
         @OptionGroup var client: ClientOptions
         @Option(help: "Name jobs will use.") var name: String

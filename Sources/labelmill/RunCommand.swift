@@ -10,16 +10,18 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Label a folder or a manifest on this machine: an embedded coordinator in OUT plus local workers.",
         discussion: """
-            Ctrl-C stops at the next image: what is labeled is kept and exported, and running the same command
-            again goes on from there (and tries the images that failed again). The model is not copied into OUT:
-            the workers share the user's cache (~/.cache/labelmill).
+            Ctrl-C stops at the next image: what is labeled is kept and exported, and
+            running the same command again goes on from there (and tries the images that
+            failed again). The model is not copied into OUT: the workers share the user's
+            cache (~/.cache/labelmill).
 
-            With --ui, the coordinator's web dashboard (jobs, live progress, the gallery of labels over their images)
-            is served on 127.0.0.1 while the job runs, and after it until Ctrl-C; the address printed signs the
-            browser in.
+            With --ui, the coordinator's web dashboard (jobs, live progress, the gallery of
+            labels over their images) is served on 127.0.0.1 while the job runs, and after
+            it until Ctrl-C; the address printed signs the browser in.
 
             Example:
-              labelmill run --model clip-vit-base-patch16 --classes cat,dog,grass,sky --manifest photos/ --out labels/
+              labelmill run --model clip-vit-base-patch16 --classes cat,dog,grass,sky \\
+                --manifest photos/ --out labels/
             """)
 
     @Option(help: "A Hugging Face CLIP model directory.") var model: String

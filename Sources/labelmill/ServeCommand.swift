@@ -11,7 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Example:
               openssl rand -hex 32 > token && chmod 600 token
-              labelmill serve --data /var/lib/labelmill --host 0.0.0.0 --port 8080 --token-file token --image-root /data/images
+              labelmill serve --data /var/lib/labelmill --host 0.0.0.0 --port 8080 \\
+                --token-file token --image-root /data/images
             """)
 
     @Option(help: "Data directory (SQLite database, blobs, label maps). Created if missing.")

@@ -7,10 +7,12 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "A job's progress (or every job's): counts, images/s, ETA, workers, problems.",
         discussion: """
-            --json prints the job's status as the API gives it (GET /v1/jobs/{job}; its fields are in the README).
+            --json prints the job's status as the API gives it (GET /v1/jobs/{job}; its
+            fields are in the README).
 
             Example:
-              labelmill status --coordinator http://10.0.0.5:8080 --token-file token job-0193c2a1f0e2d4a1b2c3 --watch
+              labelmill status --coordinator http://10.0.0.5:8080 --token-file token \\
+                job-0193c2a1f0e2d4a1b2c3 --watch
             """)
 
     @OptionGroup var client: ClientOptions

@@ -9,17 +9,24 @@ struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit", abstract: "Submit a labeling job; prints its id.",
         discussion: """
-            Relative paths in the manifest are read by the coordinator from its --image-root; absolute paths and
-            file:// URLs by each worker from its own disk; http(s) URLs and s3://bucket/key objects by the workers
-            (s3:// with each worker's own AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or
-            AWS_PROFILE and ~/.aws/credentials; AWS_ENDPOINT_URL for MinIO, R2, Ceph and other S3-compatible stores).
-            --from lists an s3:// prefix with this machine's credentials and submits the objects found; the
-            coordinator only ever sees the s3:// URIs.
+            Relative paths in the manifest are read by the coordinator from its
+            --image-root; absolute paths and file:// URLs by each worker from its own disk;
+            http(s) URLs and s3://bucket/key objects by the workers (s3:// with each
+            worker's own AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or
+            AWS_PROFILE and ~/.aws/credentials; AWS_ENDPOINT_URL for MinIO, R2, Ceph and
+            other S3-compatible stores). --from lists an s3:// prefix with this machine's
+            credentials and submits the objects found; the coordinator only ever sees the
+            s3:// URIs.
+
+            Class names are checked against every export format here: a name a format
+            cannot carry (for cvat: "background", or a ':' or '#' in it) gets a note now,
+            while it can still change, and is refused by that export later.
 
             Examples:
-              labelmill submit --coordinator http://10.0.0.5:8080 --token-file token --model clip-b16 \\
-                --manifest images.jsonl --classes-file classes.txt
-              labelmill submit --model clip-b16 --classes-file classes.txt --from s3://photos/2026/ --pattern '*.jpg'
+              labelmill submit --coordinator http://10.0.0.5:8080 --token-file token \\
+                --model clip-b16 --manifest images.jsonl --classes-file classes.txt
+              labelmill submit --model clip-b16 --classes-file classes.txt \\
+                --from s3://photos/2026/ --pattern '*.jpg'
             """)
 
     @OptionGroup var client: ClientOptions
@@ -69,6 +76,7 @@ struct SubmitCommand: AsyncParsableCommand {
             throw CLIError("cannot read the manifest \(manifest): no such file, or not readable")
         }
         let classes = try classOptions.read()
+        Self.noteExportLimits(classes.names)
         var settings = try maskCLIP.settings(templates: Self.templateSpec(templates), synonyms: classes.synonyms)
         (settings.shardSize, settings.maxAttempts, settings.leaseSeconds) = (shardSize, maxAttempts, leaseSeconds)
         try settings.validateFlags()
@@ -113,6 +121,11 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         FileHandle.standardError.write(Data("listed \(count) images under \(prefix)\n".utf8))
         return try await coordinator.uploadManifest(file: file)
+    }
+
+    /// A note on stderr for each export format that cannot carry one of `classes` (the format is chosen later).
+    static func noteExportLimits(_ classes: [String]) {
+        for note in ExportFormat.cannotCarry(classes) { FileHandle.standardError.write(Data("labelmill: note: \(note)\n".utf8)) }
     }
 
     /// Built-in names pass through; a template file travels inline, so the coordinator needs no copy of it.

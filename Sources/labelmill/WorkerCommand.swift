@@ -8,11 +8,13 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker", abstract: "Pull tasks from a coordinator, label their images, upload the label maps.",
         discussion: """
-            Several workers on one machine share the cache. A worker whose token the coordinator refuses, or whose URL
-            is not a coordinator's, exits with the reason (status 1).
+            Several workers on one machine share the cache. A worker whose token the
+            coordinator refuses, or whose URL is not a coordinator's, exits with the reason
+            (status 1).
 
             Example:
-              labelmill worker --coordinator http://10.0.0.5:8080 --token-file worker-token --name box-3
+              labelmill worker --coordinator http://10.0.0.5:8080 \\
+                --token-file worker-token --name box-3
             """)
 
     @OptionGroup var client: ClientOptions

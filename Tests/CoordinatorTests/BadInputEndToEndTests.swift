@@ -76,10 +76,10 @@ import Worker
             bad.append(("bad-" + name.replacingOccurrences(of: ".", with: "-"), #"{"id": "bad-\#(name.replacingOccurrences(of: ".", with: "-"))", "uri": "\#(copy.path)"}"#, reason))
         }
         bad += [
-            ("missing", #"{"id": "missing", "uri": "\#(missing)"}"#, "HTTP 404"),
+            ("missing", #"{"id": "missing", "uri": "\#(missing)"}"#, "missing.png: no such file under the coordinator's --image-root"),
             ("unreachable", #"{"id": "unreachable", "uri": "http://127.0.0.1:1/x.png"}"#, "unreachable"),
-            ("http404", #"{"id": "http404", "uri": "\#(web.url)/status/404"}"#, "HTTP 404"),
-            ("http500", #"{"id": "http500", "uri": "\#(web.url)/status/500"}"#, "HTTP 500"),
+            ("http404", #"{"id": "http404", "uri": "\#(web.url)/status/404"}"#, "/status/404: its server has no such file"),
+            ("http500", #"{"id": "http500", "uri": "\#(web.url)/status/500"}"#, "/status/500: its server failed (status 500)"),
             ("stalled", #"{"id": "stalled", "uri": "\#(web.url)/stall"}"#, "unreachable"),
             ("../../\(escape)", #"{"id": "../../\#(escape)", "uri": "\#(good[0].source.path)"}"#, "not a safe file name"),
             ("/tmp/\(escape)", #"{"id": "/tmp/\#(escape)", "uri": "\#(good[0].source.path)"}"#, "not a safe file name"),

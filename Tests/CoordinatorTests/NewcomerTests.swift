@@ -385,7 +385,23 @@ import Worker
             let help = try await labelmill(command.split(separator: " ").map(String.init) + ["--help"])
             #expect(help.status == 0 && help.output.contains("USAGE: labelmill") && help.output.contains("Example"),
                     "labelmill \(command) --help: \(help.status) \(help.output) \(help.errors)")
+            // The text above USAGE is laid out by hand to fit 80 columns: the parser, which wraps at the terminal's
+            // width, must have nothing to re-wrap there (rough edges, item 15: ragged lines that split commands).
+            let wide = try await LabelmillProcess.runToEnd(command.split(separator: " ").map(String.init) + ["--help"],
+                                                           environment: desk.environment.merging(["COLUMNS": "300"]) { $1 })
+            let narrow = try await LabelmillProcess.runToEnd(command.split(separator: " ").map(String.init) + ["--help"],
+                                                             environment: desk.environment.merging(["COLUMNS": "80"]) { $1 })
+            // (The one-line OVERVIEW is the parser's to wrap; the discussion follows it after a blank line.)
+            func discussion(_ text: String) -> String {
+                (text.components(separatedBy: "USAGE:").first ?? "").components(separatedBy: "\n\n").dropFirst().joined(separator: "\n\n")
+            }
+            #expect(discussion(narrow.output) == discussion(wide.output), "labelmill \(command) --help is re-wrapped at 80 columns")
         }
+        let noClasses = try await labelmill(["run", "--model", desk.model.path, "--manifest", "photos", "--out", "out"])
+        #expect(noClasses.status == 64 && noClasses.errors.contains("give exactly one of --classes or --classes-file")
+                && noClasses.errors.contains("Usage: labelmill run"), "the usage of run, not of labelmill: \(noClasses.errors)")
+        let bench = try await labelmill(["bench", "--help"])
+        #expect(bench.output.contains("pamr"), "bench --help lists every benchmark: \(bench.output)")
         let worker = try await labelmill(["help", "worker"])
         #expect(worker.status == 0 && worker.output.contains("--max-image-mib") && !worker.output.contains("mi-b"), "\(worker.output)")
         let name = worker.output.components(separatedBy: "--name <name>").last?.components(separatedBy: "--cache").first ?? ""
@@ -406,6 +422,15 @@ import Worker
         let file = try await labelmill(["label", "--model", weights, "--classes", Self.classes, "--out", "out",
                                         APITests.images.appendingPathComponent("img_a.png").path])
         #expect(file.status != 0 && file.errors.contains("\(weights) is a file: give the model's folder (\(desk.model.path))"), "\(file.errors)")
+        // run and label say the same of a model that is not there, and of one given as its weights file.
+        let missing = desk.root.appendingPathComponent("no-such-model").path
+        for arguments in [["--model", missing], ["--model", weights]] {
+            let run = try await labelmill(["run", "--classes", Self.classes, "--manifest", APITests.images.path, "--out", "out-run"] + arguments)
+            let label = try await labelmill(["label", "--classes", Self.classes, "--out", "out-label"] + arguments
+                                            + [APITests.images.appendingPathComponent("img_a.png").path])
+            let expected = arguments[1] == missing ? "model directory \(missing) does not exist" : "\(weights) is a file: give the model's folder"
+            #expect(run.errors.contains(expected) && label.errors.contains(expected), "run: \(run.errors) label: \(label.errors)")
+        }
     }
 
     /// Progress in a file is a plain line now and then; on a terminal the bar is redrawn in place, under the log lines.

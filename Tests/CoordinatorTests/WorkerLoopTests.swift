@@ -37,7 +37,8 @@ import Worker
             .map { try JSONDecoder().decode(ImageResultLine.self, from: Data($0.utf8)) }
         #expect(results.map(\.status) == [.done, .done, .failed, .failed, .done])
         #expect(results[2].error?.contains("not a JPEG or PNG") == true)
-        #expect(results[3].error?.contains("HTTP 404") == true)
+        // In words, with the path as the manifest gave it (rough edges, item 9), not "/v1/files/nope.png: HTTP 404".
+        #expect(results[3].error == "nope.png: no such file under the coordinator's --image-root", "\(results[3])")
 
         // Identical to labeling the same images locally with the same settings.
         let model = try CLIPModel(directory: LiveCoordinator.tinyModel)

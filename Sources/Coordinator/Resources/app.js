@@ -183,7 +183,7 @@ function chart(minutes) {
   const first = last - (span - 1) * 60;
   const max = Math.max(1, ...minutes.map(m => m.done + m.failed));
   const bar = Math.max(1, width / span - pad);
-  const svg = s("svg", { viewBox: `0 0 ${width} ${height + 16}`, role: "img", class: "chart",
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "chart",
                          "aria-label": `Images finished per minute, ${minutes.length} minutes with activity, at most ${max} in a minute` });
   for (const m of minutes) {
     const x = ((m.at - first) / 60) * (width / span);
@@ -192,9 +192,10 @@ function chart(minutes) {
       s("title", {}, `${new Date(m.at * 1000).toLocaleTimeString()}: ${m.done} labeled, ${m.failed} failed`)));
     if (m.failed) svg.append(s("rect", { x, y: height - done - failed, width: bar, height: failed, class: "bar-failed" }));
   }
-  svg.append(s("text", { x: 0, y: height + 14, class: "axis" }, new Date(first * 1000).toLocaleTimeString()));
-  svg.append(s("text", { x: width, y: height + 14, class: "axis", "text-anchor": "end" }, `${new Date(last * 1000).toLocaleTimeString()} · max ${max}/min`));
-  return svg;
+  // The scale in a caption, not in the drawing: text in an SVG shrinks with it, and is cut at phone width.
+  return h("figure", { class: "chart-box" }, svg,
+    h("figcaption", { class: "small muted" },
+      `${new Date(first * 1000).toLocaleTimeString()} to ${new Date(last * 1000).toLocaleTimeString()} · at most ${max} a minute`));
 }
 
 async function action(path, button, confirmText) {

@@ -20,7 +20,8 @@ public final class CLIPModel: Sendable {
         case images, textOnly
     }
 
-    public init(directory: URL, precision requested: Precision = .fp32, use: Use = .images) throws {
+    /// Refuses a `--model` that is missing or is a file (`.../model.safetensors`), in the words every command uses.
+    public static func checkDirectory(_ directory: URL) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
             throw InferenceError(.badModel, "model directory \(directory.path) does not exist")
@@ -29,6 +30,10 @@ public final class CLIPModel: Sendable {
             throw InferenceError(.badModel, "\(directory.path) is a file: give the model's folder (\(directory.deletingLastPathComponent().path)), "
                                  + "which holds config.json, model.safetensors and the tokenizer's files")
         }
+    }
+
+    public init(directory: URL, precision requested: Precision = .fp32, use: Use = .images) throws {
+        try Self.checkDirectory(directory)
         self.directory = directory
         config = try CLIPConfig.load(directory: directory)
         let weightsPath = directory.appendingPathComponent("model.safetensors").path

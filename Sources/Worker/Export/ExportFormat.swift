@@ -20,6 +20,23 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 
     /// Whether the export holds copies of the images (fetched by the exporting machine).
     var copiesImages: Bool { self != .labelmill && self != .labelStudio }
+
+    /// Why this format cannot carry the class `name`, or nil when it can. Said at submit (`cannotCarry`), where
+    /// the name can still change, and refused at export.
+    public func problem(withClass name: String) -> String? {
+        guard self == .cvat else { return nil }
+        if name == "background" { return "CVAT gives unlabeled pixels the name \"background\"" }
+        if name.contains(":") || name.contains("#") { return "CVAT's labelmap.txt cannot hold a ':' or a '#' in a name" }
+        return nil
+    }
+
+    /// Each export format that cannot carry one of `classes`, with the class and why: a note for `submit` and `run`,
+    /// whose export format is not known yet.
+    public static func cannotCarry(_ classes: [String]) -> [String] {
+        allCases.flatMap { format in
+            classes.compactMap { name in format.problem(withClass: name).map { "class \"\(name)\" cannot be exported as \(format.rawValue): \($0)" } }
+        }
+    }
 }
 
 /// One labeled image as the writers get it.

@@ -249,11 +249,10 @@ struct CVATWriter: ExportWriter {
     private let classPalette: LabelPalette
 
     init(directory: URL, classes: [String]) throws {
-        for name in classes where name.contains(":") || name.contains("\n") {
-            throw FileError("export", directory.path, reason: "class \"\(name)\" has a ':' or a line break, which CVAT's labelmap.txt cannot hold")
-        }
-        if classes.contains("background") {
-            throw FileError("export", directory.path, reason: "a class is named \"background\", the name CVAT gives unlabeled pixels: rename it")
+        for name in classes {
+            if let problem = ExportFormat.cvat.problem(withClass: name) {
+                throw FileError("export", directory.path, reason: "class \"\(name)\" cannot be exported as cvat: \(problem) (rename it)")
+            }
         }
         self.directory = directory
         self.classes = classes

@@ -56,6 +56,32 @@ struct ImageFetcher: Sendable {
         return [UInt8](data)
     }
 
+    /// Why a server did not give the image, in words (rough edges, item 9): the file route's path as the manifest
+    /// named it, and what the status means rather than its number.
+    static func refusal(_ uri: String, status: Int) -> String {
+        if uri.hasPrefix(Routes.filesPrefix) {
+            let path = String(uri.dropFirst(Routes.filesPrefix.count)).removingPercentEncoding ?? uri
+            switch status {
+            case 404: return "\(path): no such file under the coordinator's --image-root"
+            case 413: return "\(path) is larger than the coordinator serves (its --max-image-bytes)"
+            default: return "\(path): the coordinator could not serve it (\(Self.meaning(of: status)))"
+            }
+        }
+        return "\(uri): \(Self.meaning(of: status))"
+    }
+
+    private static func meaning(of status: Int) -> String {
+        switch status {
+        case 401: "its server asks for credentials"
+        case 403: "its server refuses access"
+        case 404, 410: "its server has no such file"
+        case 408, 504: "its server timed out"
+        case 429: "its server is limiting requests; tried again and gave up"
+        case 500..<600: "its server failed (status \(status))"
+        default: "its server answered status \(status)"
+        }
+    }
+
     private func download(_ request: HTTPRequest, _ uri: String) async throws -> [UInt8] {
         let response: HTTPResponse
         do {
@@ -64,7 +90,7 @@ struct ImageFetcher: Sendable {
             throw Failure(description: "\(uri) is unreachable: \(error.message)", permanent: !error.isRetryable)
         }
         guard response.isSuccess else {
-            throw Failure(description: "\(uri): HTTP \(response.status)", permanent: !response.isRetryableStatus)
+            throw Failure(description: Self.refusal(uri, status: response.status), permanent: !response.isRetryableStatus)
         }
         guard response.body.count <= maxBytes else {
             throw Failure(description: "\(uri) is \(response.body.count) bytes, over the \(maxBytes)-byte limit", permanent: true)
