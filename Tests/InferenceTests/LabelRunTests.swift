@@ -5,6 +5,13 @@ import Testing
 
 /// `labelmill label` end to end through its library entry point: real files in, real PNGs out.
 @Suite struct LabelRunTests {
+    /// These tests fail images on purpose: their reasons are asserted, not printed.
+    static let quiet: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
     @Test func badImagesFailAloneAndGoodOnesAreWritten() throws {
         let dir = try TestFixtures.temporaryDirectory()
         let good = TestFixtures.root.appendingPathComponent("golden/images/img_b.jpg").path
@@ -17,7 +24,7 @@ import Testing
             modelDirectory: TestFixtures.tinyModelDirectory, classNames: TestFixtures.classNames, templates: "single",
             options: MaskCLIPOptions(shortSide: 48), outputDirectory: out,
             images: [good, truncated, text, "/nonexistent/x.png", bomb, gray])
-        let report = try LabelRun.run(configuration, logger: Logger(label: "test"))
+        let report = try LabelRun.run(configuration, logger: Self.quiet)
         #expect(report.labeled == [good, gray])
         #expect(report.failed.map(\.image) == [truncated, text, "/nonexistent/x.png", bomb])
         #expect(report.failed[0].reason.contains("Premature end"))
@@ -50,7 +57,7 @@ import Testing
         let out = dir.appendingPathComponent("out")
         _ = try LabelRun.run(LabelConfiguration(modelDirectory: TestFixtures.tinyModelDirectory, classNames: [], embeddingsFile: file,
                                                 options: MaskCLIPOptions(shortSide: 48), outputDirectory: out, images: [image]),
-                             logger: Logger(label: "test"))
+                             logger: Self.quiet)
         let written = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_c.png"))))
         let direct = try MaskCLIP(model: model, classes: embeddings, options: MaskCLIPOptions(shortSide: 48)).label(ImageCodec.read(contentsOf: image))
         #expect(written == direct)
@@ -69,7 +76,7 @@ import Testing
                 try LabelRun.run(LabelConfiguration(modelDirectory: dir.appendingPathComponent("no-model"), classNames: classes,
                                                     templates: templates, embeddingsFile: file, outputDirectory: dir.appendingPathComponent("out"),
                                                     images: [TestFixtures.root.appendingPathComponent("golden/images/img_c.png").path]),
-                                 logger: Logger(label: "test"))
+                                 logger: Self.quiet)
             }
         }
         #expect(label(classes: ["dog", "cat"], templates: nil)?.message.contains("are not those of \(file) (cat,dog)") == true)

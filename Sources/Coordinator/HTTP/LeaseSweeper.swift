@@ -22,6 +22,8 @@ struct LeaseSweeper: Service {
                             logger.info("leases.expired", metadata: ["tasks.count": "\(moved)"])
                         }
                     } catch {
+                        // Stopping (shutdown cancels the wait for the store): not a failure to report.
+                        if Task.isCancelled { return }
                         logger.error("leases.sweep.failed", metadata: ["error": "\(error)"])
                     }
                 }
