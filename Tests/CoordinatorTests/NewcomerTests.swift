@@ -140,6 +140,18 @@ import Worker
         #expect(result.output.contains("labeled 3 of 3 images"))
         let written = try FileManager.default.subpathsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".png") }.sorted()
         #expect(written == ["a.png", "sub/b.png", "sub/deeper/c.png"])
+
+        // A failure is said once, also at --log-level warning (rough edges, item 17), by run and by label.
+        try "not an image".write(to: photos.appendingPathComponent("bad.png"), atomically: true, encoding: .utf8)
+        for command in ["label", "run"] {
+            let arguments = command == "label" ? ["--out", out.path + "-warn", photos.path] : ["--manifest", photos.path, "--out", out.path + "-run"]
+            let failed = try await LabelmillProcess.runToEnd([command, "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48",
+                                                              "--log-level", "warning", "--quiet"].filter { command == "run" || $0 != "--quiet" }
+                                                             + arguments, environment: desk.environment)
+            #expect(failed.status == 1)
+            let mentions = failed.errors.components(separatedBy: "not a JPEG or PNG image").count - 1
+            #expect(mentions == 1, "\(command): \(failed.errors)")
+        }
     }
 
     /// Ctrl-C stops after the current image, gives the leases back and says how to go on; the rerun finishes at once

@@ -131,7 +131,8 @@ public enum LabelRun {
                                                         "image.seconds": "\(Date().timeIntervalSince(started))"])
             } catch {
                 report.failed.append((path, "\(error)"))
-                logger.error("image.failed", metadata: ["image.path": "\(path)", "error": "\(error)"])
+                // The caller reports each failure in the report (label prints one line each): logged here only as detail.
+                logger.info("image.failed", metadata: ["image.path": "\(path)", "error": "\(error)"])
             }
         }
         return report
