@@ -85,7 +85,8 @@ public struct WorkerLoop: Sendable {
                 idleSince = ContinuousClock.now
             } catch {
                 if let refusal = Self.refusal(error, answered: answered, since: started, grace: configuration.startupGrace) {
-                    logger.error("worker.refused", metadata: ["reason": "\(refusal)"])
+                    // The command ends with the reason as its one line; the log keeps it as detail.
+                    logger.info("worker.refused", metadata: ["reason": "\(refusal)"])
                     return .refused(refusal)
                 }
                 if let idle = configuration.idleExit, ContinuousClock.now - idleSince >= idle { return .idle }
@@ -103,7 +104,8 @@ public struct WorkerLoop: Sendable {
         guard let error = error as? CurlError else { return nil }
         switch error.code {
         case .httpStatus(401), .httpStatus(403):
-            return "\(error.message) (the coordinator refused this worker's token: check --token-file or LABELMILL_TOKEN)"
+            // In the coordinator's words, without the request line and status (rough edges, item 9).
+            return "the coordinator refused this worker's token (\(error.explanation ?? "not accepted")): check --token-file or LABELMILL_TOKEN"
         case .httpStatus(404), .httpStatus(405):
             return "\(error.message) (is the --coordinator URL a labelmill coordinator's?)"
         case .tlsOrProtocol:
