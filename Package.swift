@@ -58,6 +58,7 @@ let package = Package(
             resources: [
                 .embedInCode("Resources/openapi.json"), .embedInCode("Resources/dashboard.html"),
                 .embedInCode("Resources/sign-in.html"), .embedInCode("Resources/app.js"), .embedInCode("Resources/app.css"),
+                .embedInCode("Resources/favicon.svg"),
             ]
         ),
         .target(

@@ -179,6 +179,8 @@ public enum Routes {
     /// Its script and style sheet, embedded in the binary (the style sheet is the sign-in page's too).
     public static let script = Route(.get, "/ui/app.js", .admin)
     public static let styleSheet = Route(.get, "/ui/app.css", .open)
+    /// The pages' icon (an SVG), open: a browser asks for it on every page, the API's JSON ones too.
+    public static let favicon = Route(.get, "/favicon.ico", .open)
     /// Per-worker figures and images per minute of a job.
     public static let activity = Route(.get, "/v1/jobs/{job}/activity", .admin)
 
@@ -188,7 +190,7 @@ public enum Routes {
         thumbnail, confidence, gallery, retryImage, outputShard,
         claim, heartbeat, complete, release, uploadLabel, uploadThumbnail, uploadConfidence, failImage, failTask, declareSamples,
         registerModel, models, model, uploadBlob, blobExists, blob, file,
-        signIn, signOut, script, styleSheet,
+        signIn, signOut, script, styleSheet, favicon,
     ]
 
     /// The prefix of `file` paths: an image URI a worker gets starting with it is fetched from the coordinator.

@@ -176,8 +176,13 @@ import Worker
                                                                    headers: ["Authorization": "Bearer \(FaultCluster.token)"]))
             #expect(response.status == 404, "no output shard \(name) while the killed worker's lease runs")
         }
+        // The killed worker left its fetched shard in the shared cache.
+        let fetched = cluster.cacheDirectory().appendingPathComponent("shards")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fetched.path).contains { $0.hasSuffix(".tar") || $0.hasSuffix(".part") })
         try cluster.startWorker("steady", environment: s3.environment(home: home))
         try await cluster.waitForJobEnd()
+        // The next worker removed it at its start, and its own when each task ended.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fetched.path).isEmpty, "fetched shards left behind")
 
         let status = try await cluster.admin.job(cluster.job)
         #expect(status.state == .done && status.images.done == 6 && status.images.failed == 1, "\(status.images)")

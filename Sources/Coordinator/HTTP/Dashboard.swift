@@ -98,6 +98,7 @@ struct DashboardRoutes {
         }
         router.on(Routes.script) { _, _ in asset(PackageResources.app_js, type: "text/javascript; charset=utf-8") }
         router.on(Routes.styleSheet) { _, _ in asset(PackageResources.app_css, type: "text/css; charset=utf-8") }
+        router.on(Routes.favicon) { _, _ in asset(PackageResources.favicon_svg, type: "image/svg+xml") }
         router.on(Routes.activity) { _, context in
             let id = try context.parameters.require("job")
             return try json(try await services.store.read("reading the activity of job \(id)") { db in

@@ -100,6 +100,7 @@ extension CurlSession {
 
     private func fetch(_ request: DownloadRequest, into sink: DownloadSink, cancellation: CancellationFlag?) throws(CurlError) {
         var http = HTTPRequest(method: .get, url: request.url, headers: request.headers, timeout: request.timeout)
+        http.awsSignature = request.awsSignature
         if sink.startOffset > 0 { http.headers["Range"] = "bytes=\(sink.startOffset)-" }
         _ = try transfer(http, totalTimeout: request.timeout, sink: sink, cancellation: cancellation)
     }

@@ -15,6 +15,8 @@ public struct DownloadRequest: Sendable {
     /// Leave a stamp next to a file verified against `expectedSHA256`, so the next check of it (in this process or
     /// another) needs no full hash while the file stays as it was (see `CachedFile`).
     public var stamp: Bool
+    /// Signed as S3 wants it (an s3:// object fetched into a file: a WebDataset shard).
+    public var awsSignature: HTTPRequest.AWSSignature?
 
     public init(
         url: String,

@@ -50,7 +50,10 @@ extension WorkerLoop {
             damage = "\(uri) cannot be read as a shard: \(error)"
         }
         if damage != nil { samples.append(ShardSample(id: ShardSample.id(shard: name, key: Self.wholeShardKey), key: Self.wholeShardKey)) }
-        let close: @Sendable () -> Void = { [file] in if let file, file.temporary { unlink(file.path) } }
+        let close: @Sendable () -> Void = { [file] in
+            guard let file, file.temporary else { return }
+            for leftover in [file.path, file.path + ".part", file.path + ".lock"] { unlink(leftover) }
+        }
         let declared: SampleDeclarationResponse
         do {
             declared = try await client.declareSamples(task: task.taskId, token: task.leaseToken, samples: samples)
@@ -82,23 +85,53 @@ extension WorkerLoop {
         }, close: close)
     }
 
-    /// The shard as a local file: a path or file:// URI as it is, anything else fetched into the cache folder
-    /// (removed when the task is over).
+    /// The shard as a local file: a path or file:// URI as it is; anything else streamed into the cache folder
+    /// (never held in memory; removed when the task is over).
     private func shardFile(_ uri: String, task: TaskAssignment) async throws -> (path: String, temporary: Bool) {
         if uri.hasPrefix("/") || uri.hasPrefix("file://") {
             let path = uri.hasPrefix("/") ? uri : String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri
             guard FileManager.default.fileExists(atPath: path) else { throw WorkerError("no such file") }
             return (path, false)
         }
-        let shards = ImageFetcher(client: client, maxBytes: Self.maxShardBytes, timeout: .seconds(3600), s3: fetcher.s3.map(\.configuration))
-        let bytes = try await shards.fetch(uri)
-        let path = configuration.cacheDirectory.appendingPathComponent("shards/task-\(task.taskId)-\(UUID().uuidString).tar").path
-        try AtomicFile.write(bytes, to: path, mode: 0o600, durable: false)
+        if let problem = ImageURI.unsupported(uri) { throw WorkerError(problem) }
+        let path = shardsFolder.appendingPathComponent("pid-\(getpid())-task-\(task.taskId)-\(UUID().uuidString).tar").path
+        do {
+            if S3Location.isS3(uri) {
+                _ = try await fetcher.s3.get().download(try S3Location.parse(uri), to: path)
+            } else {
+                // The coordinator's file route (with the token), or a URL of its own (without it).
+                let served = uri.hasPrefix(Routes.filesPrefix)
+                _ = try await client.http.download(
+                    DownloadRequest(url: served ? client.baseURL + uri : uri, destination: path, resume: false,
+                                    headers: served ? ["Authorization": "Bearer \(client.token)"] : [:]),
+                    retry: client.retry)
+            }
+        } catch {
+            throw WorkerError(Self.shardFetchFailure(uri, error))
+        }
         return (path, true)
     }
 
-    /// A shard fetched from a URL is held in memory once while it is written to the cache folder.
-    static let maxShardBytes = 8 << 30
+    /// Where fetched shards wait while their task runs; workers on one host share it (their cache).
+    var shardsFolder: URL { configuration.cacheDirectory.appendingPathComponent("shards") }
+
+    /// A worker that was killed mid-shard left its fetched shard behind: the files of processes that are gone are
+    /// removed when a worker starts (the others belong to workers running beside this one).
+    func removeShardsOfGoneWorkers() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: shardsFolder.path)) ?? []
+        for name in names where name.hasPrefix("pid-") {
+            guard let pid = Int32(name.dropFirst(4).prefix { $0.isNumber }), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink(shardsFolder.appendingPathComponent(name).path)
+            logger.info("shard.leftover.removed", metadata: ["file": "\(name)"])
+        }
+    }
+
+    /// Why a shard could not be fetched, in words (as for an image: `ImageFetcher.refusal`).
+    static func shardFetchFailure(_ uri: String, _ error: any Error) -> String {
+        guard let error = error as? CurlError else { return "\(error)" }
+        if case .httpStatus(let status) = error.code { return ImageFetcher.refusal(uri, status: status) }
+        return "\(uri) is unreachable: \(error.message)"
+    }
 }
 
 /// A shard's reader, one read at a time (the prefetch of the next image reads while this one is labeled).

@@ -55,6 +55,7 @@ public struct WorkerLoop: Sendable {
         var answered = false
         let started = ContinuousClock.now
         logger.info("worker.started", metadata: ["coordinator": "\(configuration.coordinatorURL)"])
+        removeShardsOfGoneWorkers()
         switch fetcher.s3 {
         case .success(let s3): logger.debug("worker.s3", metadata: ["s3": "\(s3.configuration.summary)"])
         case .failure(let error): logger.warning("worker.s3.unusable", metadata: ["reason": "\(error)"])

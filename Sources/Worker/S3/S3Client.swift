@@ -26,6 +26,18 @@ public struct S3Client: Sendable {
         return response.body
     }
 
+    /// The object streamed into the file at `path` (a WebDataset shard: too large to hold in memory).
+    public func download(_ location: S3Location, to path: String) async throws(S3Error) -> DownloadResult {
+        let signed = request(configuration.url(location))
+        var download = DownloadRequest(url: signed.url, destination: path, resume: false, headers: signed.headers)
+        download.awsSignature = signed.awsSignature
+        do {
+            return try await http.download(download, retry: retry)
+        } catch {
+            throw S3Error("\(location): \(error.explanation ?? error.message)", retryable: error.isRetryable)
+        }
+    }
+
     public struct Object: Sendable, Equatable {
         public var key: String
         public var size: Int64
