@@ -35,11 +35,10 @@ extension CoordinatorServices {
         }
         if completed { return }
         let staged = try await BlockingIO.run { [self] () -> (staging: String, path: String)? in
-            guard let (jobId, shard, results) = try store.read("reading the samples of task \(taskId)", { db in
+            guard let (jobId, shard, results, job) = try store.read("reading the samples of task \(taskId)", { [jobCache] db in
                 _ = try store.fenced(db, taskId: taskId, token: token, at: store.timestamp())  // a stale lease writes nothing
-                return try store.shardResults(db, taskId: taskId)
+                return try store.shardResults(db, taskId: taskId).map { ($0.jobId, $0.shard, $0.results, try jobCache.settled(db, $0.jobId, store: store)) }
             }) else { return nil }
-            let job = try store.job(jobId)
             let path = outputShardPath(job: jobId, name: ShardSpec.name(of: shard))
             let staging = AtomicFile.parentDirectory(of: path) + "/.staged-\(taskId)-\(UUID().uuidString)"
             let writer = try TarWriter(staging)

@@ -40,7 +40,7 @@ struct ImageFetcher: Sendable {
                 throw Failure(description: error.description, permanent: !error.isRetryable)
             }
         }
-        let path = uri.hasPrefix("file://") ? String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri : uri
+        let path = Self.path(of: uri)
         guard path.hasPrefix("/") else {
             throw Failure(description: "\(uri) is a relative path and the coordinator serves no --image-root", permanent: true)
         }
@@ -79,6 +79,38 @@ struct ImageFetcher: Sendable {
         case 429: "its server is limiting requests; tried again and gave up"
         case 500..<600: "its server failed (status \(status))"
         default: "its server answered status \(status)"
+        }
+    }
+
+    /// A path or `file://` URI as a path on this machine (a relative path stays relative).
+    static func path(of uri: String) -> String {
+        uri.hasPrefix("file://") ? String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri : uri
+    }
+
+    /// Streams what a remote URI names into the file at `path`, through the same doors as `fetch` (the coordinator's
+    /// file route with the token, a URL without it, an s3:// object signed with this host's credentials) but never
+    /// in memory and without the image size limit: a WebDataset shard. Throws a `Failure` in words.
+    func download(_ uri: String, to path: String) async throws {
+        if let problem = ImageURI.unsupported(uri) { throw Failure(description: "\(uri): \(problem)", permanent: true) }
+        if S3Location.isS3(uri) {
+            do {
+                _ = try await s3.get().download(try S3Location.parse(uri), to: path)
+            } catch {
+                throw Failure(description: "\(error)", permanent: (error as? S3Error)?.isRetryable == false)
+            }
+            return
+        }
+        let served = uri.hasPrefix(Routes.filesPrefix)
+        do {
+            _ = try await client.http.download(
+                DownloadRequest(url: served ? client.baseURL + uri : uri, destination: path, resume: false,
+                                headers: served ? ["Authorization": "Bearer \(client.token)"] : [:]),
+                retry: client.retry)
+        } catch {
+            if case .httpStatus(let status) = error.code {
+                throw Failure(description: Self.refusal(uri, status: status), permanent: !error.isRetryable)
+            }
+            throw Failure(description: "\(uri) is unreachable: \(error.message)", permanent: !error.isRetryable)
         }
     }
 

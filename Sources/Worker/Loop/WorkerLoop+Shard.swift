@@ -89,26 +89,12 @@ extension WorkerLoop {
     /// (never held in memory; removed when the task is over).
     private func shardFile(_ uri: String, task: TaskAssignment) async throws -> (path: String, temporary: Bool) {
         if uri.hasPrefix("/") || uri.hasPrefix("file://") {
-            let path = uri.hasPrefix("/") ? uri : String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri
+            let path = ImageFetcher.path(of: uri)
             guard FileManager.default.fileExists(atPath: path) else { throw WorkerError("no such file") }
             return (path, false)
         }
-        if let problem = ImageURI.unsupported(uri) { throw WorkerError(problem) }
         let path = shardsFolder.appendingPathComponent("pid-\(getpid())-task-\(task.taskId)-\(UUID().uuidString).tar").path
-        do {
-            if S3Location.isS3(uri) {
-                _ = try await fetcher.s3.get().download(try S3Location.parse(uri), to: path)
-            } else {
-                // The coordinator's file route (with the token), or a URL of its own (without it).
-                let served = uri.hasPrefix(Routes.filesPrefix)
-                _ = try await client.http.download(
-                    DownloadRequest(url: served ? client.baseURL + uri : uri, destination: path, resume: false,
-                                    headers: served ? ["Authorization": "Bearer \(client.token)"] : [:]),
-                    retry: client.retry)
-            }
-        } catch {
-            throw WorkerError(Self.shardFetchFailure(uri, error))
-        }
+        try await fetcher.download(uri, to: path)
         return (path, true)
     }
 
@@ -124,13 +110,6 @@ extension WorkerLoop {
             unlink(shardsFolder.appendingPathComponent(name).path)
             logger.info("shard.leftover.removed", metadata: ["file": "\(name)"])
         }
-    }
-
-    /// Why a shard could not be fetched, in words (as for an image: `ImageFetcher.refusal`).
-    static func shardFetchFailure(_ uri: String, _ error: any Error) -> String {
-        guard let error = error as? CurlError else { return "\(error)" }
-        if case .httpStatus(let status) = error.code { return ImageFetcher.refusal(uri, status: status) }
-        return "\(uri) is unreachable: \(error.message)"
     }
 }
 
