@@ -129,9 +129,10 @@ CREATE TABLE labels (
     bytes         INTEGER NOT NULL CHECK (bytes >= 0),
     width         INTEGER NOT NULL CHECK (width > 0),
     height        INTEGER NOT NULL CHECK (height > 0),
-    relative_path TEXT NOT NULL,
+    relative_path TEXT NOT NULL,  -- under the data directory; for a job with an output, the key there (docs/STORAGE.md)
     created_at    REAL NOT NULL,
     classes       TEXT,  -- "class:pixels,..." most pixels first (255 is void); NULL if recorded before v6
+    confidence_sha256 TEXT,  -- a job with an output: its confidence map's, from the receipt
     PRIMARY KEY (job_id, image_id),
     FOREIGN KEY (job_id, image_id) REFERENCES images (job_id, id)
 ) WITHOUT ROWID;

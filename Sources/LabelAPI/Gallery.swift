@@ -40,4 +40,12 @@ public struct ClassPixels: Codable, Sendable, Hashable {
     public var images: Int?
 
     public init(class index: Int, pixels: Int64, images: Int? = nil) { (self.class, self.pixels, self.images) = (index, pixels, images) }
+
+    /// The pixels of each value in `indices` (a label map's), most first.
+    public static func count(_ indices: [UInt8]) -> [ClassPixels] {
+        var counts = [Int64](repeating: 0, count: 256)
+        indices.withUnsafeBufferPointer { for value in $0 { counts[Int(value)] += 1 } }
+        return counts.enumerated().filter { $0.element > 0 }.map { ClassPixels(class: $0.offset, pixels: $0.element) }
+            .sorted { ($0.pixels, -$0.class) > ($1.pixels, -$1.class) }
+    }
 }

@@ -40,6 +40,9 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     /// The manifest's lines are WebDataset tar shards, not images: each shard is one task, its samples are found by
     /// the worker that reads it, and its labels come out as an output shard of the same name (docs/SHARDS.md).
     public var tarShards: Bool = false
+    /// Where workers write the labels (`s3://bucket/prefix/` or `file:///shared/folder/`, docs/STORAGE.md) and report a
+    /// receipt of each; nil: labels are uploaded to and kept by the coordinator.
+    public var output: String?
     /// Leases of a task that may expire before it is dead-lettered.
     public var maxAttempts: Int = 3
     /// Lease length when the worker does not ask for another.
@@ -99,6 +102,7 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? d.precision
         shardSize = try c.decodeIfPresent(Int.self, forKey: .shardSize) ?? d.shardSize
         tarShards = try c.decodeIfPresent(Bool.self, forKey: .tarShards) ?? d.tarShards
+        output = try c.decodeIfPresent(String.self, forKey: .output)
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
         leaseSeconds = try c.decodeIfPresent(Double.self, forKey: .leaseSeconds) ?? d.leaseSeconds
     }
@@ -254,5 +258,9 @@ extension JobSettings {
         try check("maxAttempts", maxAttempts, Self.maxAttemptsRange)
         if !leaseSeconds.isFinite { throw SettingError(field: "leaseSeconds", value: "\(leaseSeconds)", allowed: "a finite number") }
         try check("leaseSeconds", leaseSeconds, Self.leaseSecondsRange)
+        if let output { _ = try OutputLocation(output) }
     }
+
+    /// The parsed `output`; nil when labels go to the coordinator (or the setting is invalid: `validate` says so).
+    public var outputLocation: OutputLocation? { output.flatMap { try? OutputLocation($0) } }
 }

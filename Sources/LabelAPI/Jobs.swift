@@ -195,10 +195,16 @@ public struct ImageResultLine: Codable, Sendable, Equatable {
     /// Where a client reads the image when that is not `uri`: the coordinator's file route for a path it serves
     /// from `--image-root` (the way its workers read it).
     public var fetch: String?
+    /// A job with an output (docs/STORAGE.md): where its worker wrote the label map (`s3://…/labels/<id>.png`, or
+    /// `…/shards/<name>#<key>.label.png` for a shard's sample), and the confidence map with its digest.
+    public var label: String?
+    public var confidence: String?
+    public var confidenceSHA256: String?
 
-    public init(id: String, uri: String, status: ImageState, attempts: Int, error: String?, sha256: String?, fetch: String? = nil) {
+    public init(id: String, uri: String, status: ImageState, attempts: Int, error: String?, sha256: String?, fetch: String? = nil,
+                label: String? = nil, confidence: String? = nil, confidenceSHA256: String? = nil) {
         (self.id, self.uri, self.status, self.attempts, self.error, self.sha256) = (id, uri, status, attempts, error, sha256)
-        self.fetch = fetch
+        (self.fetch, self.label, self.confidence, self.confidenceSHA256) = (fetch, label, confidence, confidenceSHA256)
     }
 }
 

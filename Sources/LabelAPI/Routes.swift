@@ -157,6 +157,8 @@ public enum Routes {
     /// The image's confidence map, in a job that saves them; uploaded before its label.
     public static let uploadConfidence = Route(.put, "/v1/tasks/{task}/images/{image}/confidence", .worker)
     public static let failImage = Route(.post, "/v1/tasks/{task}/images/{image}/fail", .worker)
+    /// A job with an output: the worker wrote the label map there; this records it (see `LabelReceipt`).
+    public static let receipt = Route(.post, "/v1/tasks/{task}/images/{image}/receipt", .worker)
     /// A shard task's samples, as its worker found them in the shard (see `SampleDeclaration`).
     public static let declareSamples = Route(.post, "/v1/tasks/{task}/samples", .worker)
     /// The worker cannot prepare the task's job at all (see `TaskFailure`).
@@ -188,7 +190,7 @@ public enum Routes {
         root, health, ready, openAPI, metrics,
         createJob, jobs, uploadManifest, job, deleteJob, cancel, retryFailed, results, events, label, embeddings, activity,
         thumbnail, confidence, gallery, retryImage, outputShard,
-        claim, heartbeat, complete, release, uploadLabel, uploadThumbnail, uploadConfidence, failImage, failTask, declareSamples,
+        claim, heartbeat, complete, release, uploadLabel, uploadThumbnail, uploadConfidence, failImage, receipt, failTask, declareSamples,
         registerModel, models, model, uploadBlob, blobExists, blob, file,
         signIn, signOut, script, styleSheet, favicon,
     ]

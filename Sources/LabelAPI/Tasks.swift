@@ -88,10 +88,47 @@ public struct SampleDeclaration: Codable, Sendable {
 }
 
 public struct SampleDeclarationResponse: Codable, Sendable {
-    /// The ids to label in this lease (those not done or failed by an earlier one), in shard order.
+    /// The ids to label in this lease, in shard order: those not done or failed by an earlier one; in a job with an
+    /// output, whose worker writes the whole output shard, the done ones too (labeled again, to the same bytes).
     public var todo: [String]
     public var refused: [SampleRefusal]
-    public init(todo: [String], refused: [SampleRefusal]) { (self.todo, self.refused) = (todo, refused) }
+    /// A job with an output: the samples an earlier lease failed, with the reasons (for their `.error.txt`).
+    public var failed: [SampleRefusal]
+
+    public init(todo: [String], refused: [SampleRefusal], failed: [SampleRefusal] = []) {
+        (self.todo, self.refused, self.failed) = (todo, refused, failed)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        todo = try c.decode([String].self, forKey: .todo)
+        refused = try c.decode([SampleRefusal].self, forKey: .refused)
+        failed = try c.decodeIfPresent([SampleRefusal].self, forKey: .failed) ?? []
+    }
+}
+
+/// `POST /v1/tasks/{task}/images/{image}/receipt`, in a job with an output (docs/STORAGE.md): the worker wrote the
+/// image's label map (and confidence map) there with its own credentials, and tells the coordinator what it wrote.
+/// The image is then done, as with an upload; `labelmill verify` checks the storage against the receipts.
+public struct LabelReceipt: Codable, Sendable, Equatable {
+    public var leaseToken: String
+    /// Where under the job's output (`OutputLocation.keys`); the coordinator refuses any other key.
+    public var key: String
+    /// The label PNG's digest and length, and the map's size (the source image's).
+    public var sha256: String
+    public var bytes: Int64
+    public var width: Int
+    public var height: Int
+    /// Pixels per class value in the map (255 is void), for the gallery and the job's class sums.
+    public var classes: [ClassPixels]
+    /// The confidence map's digest, in a job that saves them.
+    public var confidenceSHA256: String?
+
+    public init(leaseToken: String, key: String, sha256: String, bytes: Int64, width: Int, height: Int, classes: [ClassPixels],
+                confidenceSHA256: String? = nil) {
+        (self.leaseToken, self.key, self.sha256, self.bytes, self.width, self.height) = (leaseToken, key, sha256, bytes, width, height)
+        (self.classes, self.confidenceSHA256) = (classes, confidenceSHA256)
+    }
 }
 
 /// Body of heartbeat, complete and release.

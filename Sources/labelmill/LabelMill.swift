@@ -19,7 +19,7 @@ struct LabelMill: AsyncParsableCommand {
         version: LabelmillVersion.current,
         subcommands: [
             RunCommand.self, LabelCommand.self, EmbedCommand.self, ServeCommand.self, WorkerCommand.self, SubmitCommand.self,
-            StatusCommand.self, RetryCommand.self, CancelCommand.self, DeleteCommand.self, ExportCommand.self, ModelCommand.self,
+            StatusCommand.self, RetryCommand.self, CancelCommand.self, DeleteCommand.self, ExportCommand.self, VerifyCommand.self, ModelCommand.self,
             BackupCommand.self, BenchCommand.self,
         ])
 

@@ -18,6 +18,11 @@ struct SubmitCommand: AsyncParsableCommand {
             credentials and submits the objects found; the coordinator only ever sees the
             s3:// URIs.
 
+            --output s3://bucket/prefix/ (or file:///shared/folder/ that every worker
+            mounts) has the workers write the labels there, with their own credentials,
+            and send the coordinator a receipt of each; `labelmill verify JOB` checks the
+            storage against the receipts, and `labelmill export` reads from there.
+
             Class names are checked against every export format here: a name a format
             cannot carry (for cvat: "background", or a ':' or '#' in it) gets a note now,
             while it can still change, and is refused by that export later.
@@ -55,6 +60,8 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Attempts per task (leases that ran out, workers that could not prepare the job) before its images fail.")
     var maxAttempts = 3
     @Option(parsing: .unconditional, help: "Lease length in seconds (workers heartbeat every third).") var leaseSeconds: Double = 60
+    @Option(help: "Where workers write the labels instead of uploading them: s3://bucket/prefix/ or file:///shared/folder/ (docs/STORAGE.md).")
+    var output: String?
     @Option(help: "Job name.") var name: String?
     @Option(help: "Idempotency key: submitting again with the same key returns the same job (default: a new one per run, so a retried request never makes a second job).")
     var idempotencyKey: String?
@@ -65,6 +72,9 @@ struct SubmitCommand: AsyncParsableCommand {
             throw ValidationError("give one of --manifest FILE, --from s3://bucket/prefix/ or --shards SPEC")
         }
         if pattern != nil && from == nil { throw ValidationError("--pattern goes with --from") }
+        if let output {
+            do { _ = try OutputLocation(output) } catch { throw ValidationError("--output \(output.debugDescription): \(error.allowed)") }
+        }
         if let from {
             guard S3Location.isS3(from) else { throw ValidationError("--from \(from): give an s3://bucket/prefix/ to list") }
             do { _ = try S3Location.parse(from) } catch { throw ValidationError("--from \(error)") }
@@ -79,6 +89,7 @@ struct SubmitCommand: AsyncParsableCommand {
         Self.noteExportLimits(classes.names)
         var settings = try maskCLIP.settings(templates: Self.templateSpec(templates), synonyms: classes.synonyms)
         (settings.shardSize, settings.maxAttempts, settings.leaseSeconds) = (shardSize, maxAttempts, leaseSeconds)
+        settings.output = output
         try settings.validateFlags()
         let coordinator = try client.client()
         // The manifest streams up first (any size), then the job refers to it.

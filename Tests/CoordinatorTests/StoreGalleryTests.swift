@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func classPixelsCountsEveryValueMostFirst() {
-        let counts = LabelFile.classPixels([0, 1, 1, 255, 1, 0, 7])
+        let counts = ClassPixels.count([0, 1, 1, 255, 1, 0, 7])
         #expect(counts == [ClassPixels(class: 1, pixels: 3), ClassPixels(class: 0, pixels: 2),
                            ClassPixels(class: 7, pixels: 1), ClassPixels(class: 255, pixels: 1)])
         #expect(LabelFile.decode(LabelFile.encode(counts)) == counts)

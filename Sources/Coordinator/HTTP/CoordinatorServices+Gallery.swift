@@ -34,9 +34,11 @@ extension CoordinatorServices {
     func storeConfidence(_ bytes: [UInt8], taskId: Int64, token: String, imageId: String, width: Int, height: Int) throws {
         guard ImageID.isSafe(imageId) else { throw CoordinatorError(.notFound, "no image \(imageId.debugDescription) in task \(taskId)") }
         let (jobId, _) = try store.uploadTarget(taskId: taskId, token: token, imageId: imageId)
-        guard try store.job(jobId)?.options.saveConfidence == true else {
+        let options = try store.job(jobId)?.options
+        guard options?.saveConfidence == true else {
             throw CoordinatorError(.badRequest, "job \(jobId) does not save confidence maps (settings.saveConfidence)")
         }
+        if let output = options?.output { throw Self.writesToOutput(jobId, output) }
         let map: LabelMap
         do { map = try ImageCodec.decodeLabelPNG(bytes) } catch {
             throw CoordinatorError(.invalidUpload, "a confidence map must be an 8-bit grayscale PNG: \(error)")

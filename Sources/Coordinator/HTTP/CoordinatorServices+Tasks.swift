@@ -23,13 +23,13 @@ extension CoordinatorServices {
     /// Where a WebDataset job's output shard is kept: `shards/{job}/{name}`, the input shard's name.
     func outputShardPath(job: String, name: String) -> String { dataPath("shards/\(job)/\(name)") }
 
-    /// Completes a task. A shard's task first writes its output shard (every sample of the shard that is done or
+    /// Completes a task. A shard's task (in a job without an output) first writes its output shard (every sample of the shard that is done or
     /// failed, retries included) beside where it goes; the completion, once fenced and recorded, moves it into
     /// place, so a shard whose worker died or lost its lease never shows a partial output.
     func complete(taskId: Int64, token: String) async throws {
-        // Most tasks are not shards: they complete at once, in the write batch.
+        // Most tasks are not shards (or their worker wrote the output shard): they complete at once, in the write batch.
         let completed = try await store.batched("completing task \(taskId)") { [store] db -> Bool in
-            guard try !store.isShardTask(db, taskId) else { return false }
+            guard try !store.coordinatorWritesShard(db, taskId) else { return false }
             try store.complete(db, taskId: taskId, token: token)
             return true
         }
@@ -153,6 +153,7 @@ extension CoordinatorServices {
         guard let job = try store.read("reading job \(jobId)", { [store, jobCache] db in try jobCache.settled(db, jobId, store: store) }) else {
             throw CoordinatorError(.notFound, "no task \(taskId)")
         }
+        if let output = job.options.output { throw Self.writesToOutput(jobId, output) }
         let map = try ImageCodec.decodeLabelPNG(bytes, maxPixels: ImageCodec.defaultMaxPixels)
         // The image's size as the worker reports it, unless this coordinator serves the image: then its own reading.
         if let (servedWidth, servedHeight) = try servedImageSize(jobId: jobId, imageId: imageId), (servedWidth, servedHeight) != (width, height) {
@@ -174,7 +175,79 @@ extension CoordinatorServices {
         if !existed { try AtomicFile.write(bytes, to: path, mode: 0o600) }
         return WrittenLabel(jobId: jobId, worker: worker,
                             file: LabelFile(sha256: sha, bytes: Int64(bytes.count), width: width, height: height, relativePath: relative,
-                                            classes: LabelFile.classPixels(map.indices)),
+                                            classes: ClassPixels.count(map.indices)),
                             created: !existed)
+    }
+
+    /// An upload to a job whose workers write to its output instead.
+    static func writesToOutput(_ jobId: String, _ output: String) -> CoordinatorError {
+        CoordinatorError(.badRequest, "job \(jobId) keeps its labels in \(output): write them there and send a receipt "
+                         + "(POST \(Routes.receipt.template))")
+    }
+
+    /// Records a receipt (docs/STORAGE.md): the worker wrote the label of `imageId` to the job's output. Checked
+    /// like an upload as far as a receipt allows: the lease, that the job has an output, the key (the one
+    /// `OutputLocation.keys` gives the image, so a receipt cannot point elsewhere), the size (against the image this
+    /// coordinator serves, when it does), the class counts (each value < K or 255, adding up to the map's pixels),
+    /// a confidence digest exactly when the job saves confidence maps. What is in the storage, `labelmill verify`
+    /// checks. A shard's sample done before takes a new label: its worker rewrites the whole output shard.
+    func recordReceipt(_ receipt: LabelReceipt, taskId: Int64, imageId: String) async throws -> LabelOutcome {
+        guard ImageID.isSafe(imageId) else { throw CoordinatorError(.notFound, "no image \(imageId.debugDescription) in task \(taskId)") }
+        let (job, uri) = try await BlockingIO.run { [self] () -> (JobRecord, String) in
+            try store.read("checking a receipt for \(imageId) in task \(taskId)") { [store, jobCache] db in
+                let (jobId, _) = try store.uploadTarget(db, taskId: taskId, token: receipt.leaseToken, imageId: imageId)
+                guard let job = try jobCache.settled(db, jobId, store: store), let uri = try store.imageURI(db, jobId: jobId, imageId: imageId) else {
+                    throw CoordinatorError(.notFound, "no task \(taskId)")
+                }
+                return (job, uri)
+            }
+        }
+        guard job.options.output != nil else {
+            throw CoordinatorError(.badRequest, "job \(job.id) has no output: upload the label map (PUT \(Routes.uploadLabel.template))")
+        }
+        let expected = OutputLocation.keys(id: imageId, uri: uri, tarShards: job.options.tarShards)
+        guard receipt.key == expected.label else {
+            throw CoordinatorError(.invalidUpload, "the receipt names \(MessageText.clipped(receipt.key).debugDescription); the label of "
+                                   + "\(imageId) goes to \(expected.label)")
+        }
+        let (width, height) = (receipt.width, receipt.height)
+        guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).partialValue <= ImageCodec.defaultMaxPixels,
+              width <= Int(Int32.max), height <= Int(Int32.max) else {
+            throw CoordinatorError(.invalidUpload, "the receipt's size \(width)x\(height) is not an image's (at most \(ImageCodec.defaultMaxPixels) pixels)")
+        }
+        guard (1...Int64(configuration.maxLabelBytes)).contains(receipt.bytes) else {
+            throw CoordinatorError(.invalidUpload, "the receipt's label is \(receipt.bytes) bytes: a label map has 1 to \(configuration.maxLabelBytes)")
+        }
+        if let (servedWidth, servedHeight) = try await BlockingIO.run({ [self] in try servedImageSize(jobId: job.id, imageId: imageId) }),
+           (servedWidth, servedHeight) != (width, height) {
+            throw CoordinatorError(.invalidUpload, "the receipt says \(imageId) is \(width)x\(height), but the image this coordinator serves "
+                                   + "is \(servedWidth)x\(servedHeight)")
+        }
+        var seen = Set<Int>(), pixels: Int64 = 0
+        for entry in receipt.classes {
+            guard entry.class == Int(LabelMap.void) || (0..<job.classes.count).contains(entry.class) else {
+                throw CoordinatorError(.invalidUpload, "label value \(entry.class) is not a class index (< \(job.classes.count)) or 255")
+            }
+            guard entry.pixels > 0, seen.insert(entry.class).inserted else {
+                throw CoordinatorError(.invalidUpload, "the receipt's class counts must name each value once, with a positive count")
+            }
+            pixels += entry.pixels
+        }
+        guard pixels == Int64(width) * Int64(height) else {
+            throw CoordinatorError(.invalidUpload, "the receipt's class counts add up to \(pixels) pixels, its map has \(width * height)")
+        }
+        guard (receipt.confidenceSHA256 != nil) == job.options.saveConfidence else {
+            throw CoordinatorError(.invalidUpload, job.options.saveConfidence
+                                   ? "job \(job.id) saves confidence maps: write \(expected.confidence) and give its confidenceSHA256"
+                                   : "job \(job.id) saves no confidence maps: the receipt has a confidenceSHA256")
+        }
+        let classes = receipt.classes.sorted { ($0.pixels, -$0.class) > ($1.pixels, -$1.class) }
+        let label = LabelFile(sha256: receipt.sha256, bytes: receipt.bytes, width: width, height: height, relativePath: receipt.key,
+                              classes: classes, confidenceSHA256: receipt.confidenceSHA256)
+        if let problem = label.problem { throw CoordinatorError(.invalidUpload, problem) }
+        return try await store.batched("recording the receipt of \(imageId) in task \(taskId)") { [store] db in
+            try store.recordLabel(db, taskId: taskId, token: receipt.leaseToken, imageId: imageId, label: label,
+                                  replacing: job.options.tarShards)
+        }
     }
 }

@@ -57,7 +57,9 @@ final class CoordinatorServices: Sendable {
             throw CoordinatorError(.tooLarge, "an inline manifest may have at most \(configuration.maxInlineManifestBytes) bytes; "
                                    + "upload larger ones with PUT \(Routes.uploadManifest.template) (labelmill submit does)")
         }
-        let job = NewJob(name: request.name, modelId: model.id, classes: request.classes, options: request.settings,
+        var settings = request.settings
+        settings.output = settings.outputLocation?.description  // normalized: ends in /
+        let job = NewJob(name: request.name, modelId: model.id, classes: request.classes, options: settings,
                          idempotencyKey: request.idempotencyKey, items: [])
         switch (request.manifest, request.manifestUpload) {
         case (let text?, nil):
@@ -199,14 +201,31 @@ final class CoordinatorServices: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out: [UInt8] = []
+        let job = try jobCache.settled(db, jobId, store: store)
+        let output = job?.options.outputLocation
         for result in try store.results(db, jobId: jobId, from: from, count: count) {
             let location = fetchLocation(of: result.uri)
-            let line = ImageResultLine(id: result.id, uri: result.uri, status: result.state, attempts: result.attempts,
+            var line = ImageResultLine(id: result.id, uri: result.uri, status: result.state, attempts: result.attempts,
                                        error: result.error, sha256: result.labelSHA256, fetch: location == result.uri ? nil : location)
+            if let output, result.state == .done, let key = result.labelPath {
+                line.label = output.uri(of: key)
+                if let confidence = result.confidenceSHA256 {
+                    line.confidence = output.uri(of: OutputLocation.keys(id: result.id, uri: result.uri, tarShards: job?.options.tarShards == true).confidence)
+                    line.confidenceSHA256 = confidence
+                }
+            }
             out += try encoder.encode(line)
             out.append(UInt8(ascii: "\n"))
         }
         return out
+    }
+
+    /// A job with an output keeps its labels there, out of this coordinator's reach (it has no credentials for it):
+    /// a read of one is answered with where it is (409), for the caller to read it with its own.
+    func refuseOutputRead(_ db: Database, job: String, key: String, what: String) throws {
+        guard let output = try jobCache.settled(db, job, store: store)?.options.outputLocation else { return }
+        throw CoordinatorError(.conflict, "\(what) is in the job's output, at \(output.uri(of: key)): read it from there with your own "
+                               + "credentials (labelmill export and labelmill verify do)")
     }
 
     func embeddingsPath(_ db: Database, jobId: String) throws -> String {

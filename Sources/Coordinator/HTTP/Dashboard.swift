@@ -132,6 +132,12 @@ struct DashboardRoutes {
         router.on(Routes.confidence) { _, context in
             let (job, image) = (try context.parameters.require("job"), try context.parameters.imageID())
             guard ImageID.isSafe(job), ImageID.isSafe(image) else { throw CoordinatorError(.notFound, "no image \(image.debugDescription) in job \(job)") }
+            try await services.store.read("reading job \(job)") { db in
+                guard let uri = try services.store.imageURI(db, jobId: job, imageId: image),
+                      let options = try services.jobCache.settled(db, job, store: services.store)?.options else { return }
+                let key = OutputLocation.keys(id: image, uri: uri, tarShards: options.tarShards).confidence
+                try services.refuseOutputRead(db, job: job, key: key, what: "the confidence map of \(image)")
+            }
             return try await services.fileResponse(path: services.confidencePath(job: job, image: image), contentType: "image/png",
                                                    what: "the confidence map of \(image)", context: context)
         }

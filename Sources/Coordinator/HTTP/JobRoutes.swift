@@ -109,6 +109,9 @@ struct JobRoutes {
         router.on(Routes.outputShard) { _, context in
             let (job, name) = (try context.parameters.require("job"), try context.parameters.imageID("name"))
             guard ImageID.isSafe(job) else { throw CoordinatorError(.notFound, "no job \(job)") }
+            try await services.store.read("reading job \(job)") { db in
+                try services.refuseOutputRead(db, job: job, key: OutputLocation.shardKey(name), what: "the output shard \(name)")
+            }
             return try await services.fileResponse(path: services.outputShardPath(job: job, name: name), contentType: "application/x-tar",
                                                    what: "the output shard \(name) of job \(job) (there once its task is done)", context: context)
         }
@@ -118,6 +121,7 @@ struct JobRoutes {
                 guard let label = try services.store.label(db, jobId: job, imageId: image) else {
                     throw CoordinatorError(.notFound, "image \(image) of job \(job) has no label map")
                 }
+                try services.refuseOutputRead(db, job: job, key: label.relativePath, what: "the label map of \(image)")
                 return services.dataPath(label.relativePath)
             }
             return try await services.fileResponse(path: path, contentType: "image/png", what: "the label map of \(image)", context: context)

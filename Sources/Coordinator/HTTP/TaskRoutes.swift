@@ -63,7 +63,7 @@ struct TaskRoutes {
             let declared = try await services.store.batched("declaring the samples of task \(task)") { db in
                 try services.store.declareSamples(db, taskId: task, token: declaration.leaseToken, samples: declaration.samples)
             }
-            return try json(SampleDeclarationResponse(todo: declared.todo, refused: declared.refused))
+            return try json(SampleDeclarationResponse(todo: declared.todo, refused: declared.refused, failed: declared.failed))
         }
         router.on(Routes.release) { request, context in
             let (task, lease) = (try context.parameters.require("task", as: Int64.self), try await lease(request))
@@ -80,6 +80,12 @@ struct TaskRoutes {
                 try services.store.failImage(db, taskId: task, token: failure.leaseToken, imageId: image, reason: failure.reason)
             }
             return Response(status: .noContent)
+        }
+        router.on(Routes.receipt) { request, context in
+            let (task, image) = (try context.parameters.require("task", as: Int64.self), try context.parameters.imageID())
+            let receipt = try await request.decodeJSON(LabelReceipt.self, limit: 1 << 16)
+            let outcome = try await services.recordReceipt(receipt, taskId: task, imageId: image)
+            return Response(status: outcome == .unchanged ? .ok : .created)
         }
         router.on(Routes.failTask) { request, context in
             let task = try context.parameters.require("task", as: Int64.self)

@@ -8,26 +8,22 @@ public struct LabelFile: Codable, Sendable, Equatable, Hashable {
     public var bytes: Int64
     public var width: Int
     public var height: Int
-    /// Relative to the coordinator's data directory.
+    /// Relative to the coordinator's data directory; for a job with an output, the key there (a worker's receipt).
     public var relativePath: String
     /// Pixels per class present in the map (255 is void), most first; empty when not counted.
     public var classes: [ClassPixels]
+    /// A receipt's confidence map (kept in the job's output beside the label).
+    public var confidenceSHA256: String?
 
-    public init(sha256: String, bytes: Int64, width: Int, height: Int, relativePath: String, classes: [ClassPixels] = []) {
+    public init(sha256: String, bytes: Int64, width: Int, height: Int, relativePath: String, classes: [ClassPixels] = [],
+                confidenceSHA256: String? = nil) {
         self.sha256 = sha256
         self.bytes = bytes
         self.width = width
         self.height = height
         self.relativePath = relativePath
         self.classes = classes
-    }
-
-    /// The pixels of each class in `indices` (a label map's values), most first.
-    public static func classPixels(_ indices: [UInt8]) -> [ClassPixels] {
-        var counts = [Int64](repeating: 0, count: 256)
-        indices.withUnsafeBufferPointer { for value in $0 { counts[Int(value)] += 1 } }
-        return counts.enumerated().filter { $0.element > 0 }.map { ClassPixels(class: $0.offset, pixels: $0.element) }
-            .sorted { ($0.pixels, -$0.class) > ($1.pixels, -$1.class) }
+        self.confidenceSHA256 = confidenceSHA256
     }
 
     /// `classes` as stored in `labels.classes`: "class:pixels,...".
@@ -49,6 +45,7 @@ public struct LabelFile: Codable, Sendable, Equatable, Hashable {
         if bytes < 0 { return "label bytes must not be negative" }
         if width < 1 || height < 1 { return "label width and height must be positive" }
         if relativePath.isEmpty { return "label relativePath is empty" }
+        if let confidenceSHA256, !SHA256Hex.isValid(confidenceSHA256) { return "confidence sha256 must be 64 lowercase hex digits" }
         if classes.contains(where: { !(0...255).contains($0.class) || $0.pixels < 1 }) { return "label class counts are out of range" }
         return nil
     }

@@ -34,6 +34,7 @@ enum Migrations {
             try db.execute(sql: countTasksSoFar)
         }
         migrator.registerMigration("v9") { db in try db.execute(sql: v9) }
+        migrator.registerMigration("v10") { db in try db.execute(sql: v10) }
         return migrator
     }
 
@@ -429,6 +430,12 @@ enum Migrations {
     /// leased (`Store.claim`). Its manifest stays in the data directory for the job's life.
     /// A task of a WebDataset job (`JobSettings.tarShards`) is one shard: its URI, read from its manifest line at
     /// the first lease and kept for every later one (its samples are known only to the worker that reads it).
+    /// Labels a worker wrote to the job's `--output` are recorded from its receipt: `relative_path` is then the
+    /// object's key there, and the receipt's confidence map has its digest here.
+    static let v10 = """
+        ALTER TABLE labels ADD COLUMN confidence_sha256 TEXT;
+        """
+
     static let v9 = """
         ALTER TABLE tasks ADD COLUMN shard TEXT;
         """

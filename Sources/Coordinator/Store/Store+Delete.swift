@@ -7,7 +7,7 @@ extension Store {
     /// What a deletion removed, for the caller to remove the files too.
     public struct DeletedJob: Sendable, Equatable {
         public var images: Int
-        /// Label maps, relative to the data directory.
+        /// Label maps, relative to the data directory (none for a job with an output: its labels stay there).
         public var labelFiles: [String]
         /// The digest of the job's class embeddings, when no other job uses the same file.
         public var embeddingsSHA256: String?
@@ -26,7 +26,8 @@ extension Store {
         guard job.state.isFinished else {
             throw StoreError.conflict("job \(id) is \(job.state.rawValue): cancel it before deleting it")
         }
-        let labels = try String.fetchAll(db.cachedStatement(sql: "SELECT relative_path FROM labels WHERE job_id = ?"), arguments: [id])
+        let labels = job.options.output != nil ? []
+            : try String.fetchAll(db.cachedStatement(sql: "SELECT relative_path FROM labels WHERE job_id = ?"), arguments: [id])
         try db.run("INSERT INTO deleted_jobs (id, deleted_at) VALUES (?, ?)", [id, timestamp()])
         for table in ["labels", "label_classes", "job_class_pixels", "images", "attempts", "job_failures", "events", "tasks", "job_minutes",
                       "job_workers", "job_image_counts", "job_task_counts"] {

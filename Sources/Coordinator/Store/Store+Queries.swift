@@ -19,14 +19,14 @@ extension Store {
         }
         let to = from.addingReportingOverflow(count).overflow ? Int.max : from + count
         var positioned = try db.all("""
-            SELECT i.seq, i.id, i.uri, i.state, i.attempts, i.error, l.sha256, l.relative_path, l.width, l.height
+            SELECT i.seq, i.id, i.uri, i.state, i.attempts, i.error, l.sha256, l.relative_path, l.width, l.height, l.confidence_sha256
             FROM images AS i LEFT JOIN labels AS l ON l.job_id = i.job_id AND l.image_id = i.id
             WHERE i.job_id = ? AND i.seq >= ? AND i.seq < ? ORDER BY i.seq
             """, [jobId, from, to]).map { row in
             (row["seq"] as Int, ImageResult(
                 id: row["id"], uri: row["uri"], state: ImageState(rawValue: row["state"]) ?? .pending,
                 attempts: row["attempts"], error: row["error"], labelSHA256: row["sha256"],
-                labelPath: row["relative_path"], width: row["width"], height: row["height"]))
+                labelPath: row["relative_path"], width: row["width"], height: row["height"], confidenceSHA256: row["confidence_sha256"]))
         }
         // (A WebDataset job's unread tasks are shards: their samples are not known yet.)
         if let manifest = job["manifest_path"] as String?, job["tar_shards"] as Bool? != true {
@@ -102,10 +102,10 @@ extension Store {
 
     public func label(_ db: Database, jobId: String, imageId: String) throws -> LabelFile? {
         try db.one("""
-            SELECT sha256, bytes, width, height, relative_path FROM labels WHERE job_id = ? AND image_id = ?
+            SELECT sha256, bytes, width, height, relative_path, confidence_sha256 FROM labels WHERE job_id = ? AND image_id = ?
             """, [jobId, imageId]).map { row in
             LabelFile(sha256: row["sha256"], bytes: row["bytes"], width: row["width"], height: row["height"],
-                      relativePath: row["relative_path"])
+                      relativePath: row["relative_path"], confidenceSHA256: row["confidence_sha256"])
         }
     }
 

@@ -13,7 +13,9 @@ extension Store {
         try write("recording the label of \(imageId) in task \(taskId)") { db in try recordLabel(db, taskId: taskId, token: token, imageId: imageId, label: label) }
     }
 
-    public func recordLabel(_ db: Database, taskId: Int64, token: String, imageId: String, label: LabelFile) throws -> LabelOutcome {
+    /// `replacing`: a done image of this task takes a different label instead of refusing it (a job with an output
+    /// rewrites a whole shard on every lease, labeling its done samples again; the new output shard holds the new).
+    public func recordLabel(_ db: Database, taskId: Int64, token: String, imageId: String, label: LabelFile, replacing: Bool = false) throws -> LabelOutcome {
         if let problem = label.problem { throw StoreError.invalid(problem) }
         let at = timestamp()
         let lease = try fenced(db, taskId: taskId, token: token, at: at)
@@ -22,22 +24,19 @@ extension Store {
             let existing = try db.value(String.self, "SELECT sha256 FROM labels WHERE job_id = ? AND image_id = ?",
                                         [lease.jobId, imageId])
             if existing == label.sha256 { return .unchanged }
-            throw StoreError.conflict("image \(imageId) already has label \(existing ?? "?"); refusing \(label.sha256)")
+            guard replacing else {
+                throw StoreError.conflict("image \(imageId) already has label \(existing ?? "?"); refusing \(label.sha256)")
+            }
+            try storeLabelRow(db, job: lease.jobId, image: imageId, label, at: at)
+            try appendEvent(db, at: at, kind: .imageDone, job: lease.jobId, task: taskId, image: imageId, worker: lease.worker,
+                            reason: "labeled again, replacing \(existing ?? "?")")
+            return .recorded
         case .failed:
             throw StoreError.conflict("image \(imageId) has failed in this lease; it takes no label")
         case .pending:
             throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
         case .running:
-            try uncountClasses(db, job: lease.jobId, image: imageId)
-            try db.run("""
-                INSERT INTO labels (job_id, image_id, sha256, bytes, width, height, relative_path, created_at, classes)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (job_id, image_id) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
-                    width = excluded.width, height = excluded.height, relative_path = excluded.relative_path,
-                    created_at = excluded.created_at, classes = excluded.classes
-                """, [lease.jobId, imageId, label.sha256, label.bytes, label.width, label.height, label.relativePath, at,
-                      label.classes.isEmpty ? nil : LabelFile.encode(label.classes)])
-            try countClasses(db, job: lease.jobId, image: imageId, label.classes)
+            try storeLabelRow(db, job: lease.jobId, image: imageId, label, at: at)
             try db.run("""
                 UPDATE images SET state = 'done', finished = 1, error = NULL, updated_at = ?
                 WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.running, to: .done))
@@ -45,6 +44,20 @@ extension Store {
             try appendEvent(db, at: at, kind: .imageDone, job: lease.jobId, task: taskId, image: imageId, worker: lease.worker)
             return .recorded
         }
+    }
+
+    /// The image's label row, and its class pixels counted in place of those of the label it had.
+    private func storeLabelRow(_ db: Database, job: String, image: String, _ label: LabelFile, at: Double) throws {
+        try uncountClasses(db, job: job, image: image)
+        try db.run("""
+            INSERT INTO labels (job_id, image_id, sha256, bytes, width, height, relative_path, created_at, classes, confidence_sha256)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (job_id, image_id) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
+                width = excluded.width, height = excluded.height, relative_path = excluded.relative_path,
+                created_at = excluded.created_at, classes = excluded.classes, confidence_sha256 = excluded.confidence_sha256
+            """, [job, image, label.sha256, label.bytes, label.width, label.height, label.relativePath, at,
+                  label.classes.isEmpty ? nil : LabelFile.encode(label.classes), label.confidenceSHA256])
+        try countClasses(db, job: job, image: image, label.classes)
     }
 
     /// Adds a label map's class pixels to the gallery's index and the job's sums.

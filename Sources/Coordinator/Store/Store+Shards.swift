@@ -15,11 +15,14 @@ extension Store {
         public var todo: [String]
         /// Samples that could not be taken, with why (an id another shard's sample has).
         public var refused: [SampleRefusal]
+        /// A job with an output: the samples an earlier lease failed, with why.
+        public var failed: [SampleRefusal] = []
     }
 
     /// Records the samples a worker found in the leased shard. New ones get rows, running (this lease is their
-    /// first attempt); samples an earlier lease declared keep their state: done or failed ones are not labeled
-    /// again. Fenced.
+    /// first attempt); samples an earlier lease declared keep their state: failed ones are not labeled again, nor
+    /// are done ones, except in a job with an output: its worker writes the whole output shard, so it labels the
+    /// done samples again and is told the failed ones' reasons. Fenced.
     public func declareSamples(_ db: Database, taskId: Int64, token: String, samples: [ShardSample]) throws -> DeclaredSamples {
         let at = timestamp()
         let lease = try fenced(db, taskId: taskId, token: token, at: at)
@@ -34,7 +37,9 @@ extension Store {
             INSERT INTO images (job_id, seq, id, uri, line, task_id, state, attempts, finished, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, 'running', 1, 0, ?) ON CONFLICT DO NOTHING
             """)
-        var todo: [String] = [], refused: [SampleRefusal] = []
+        let wholeShard = try db.value(Bool.self, "SELECT json_extract(options, '$.output') IS NOT NULL FROM jobs WHERE id = ?",
+                                      [lease.jobId]) ?? false
+        var todo: [String] = [], refused: [SampleRefusal] = [], failed: [SampleRefusal] = []
         var added = 0
         for (index, sample) in samples.enumerated() {
             if let problem = ImageID.problem(sample.id) {
@@ -48,12 +53,17 @@ extension Store {
                 continue
             }
             // Declared before by this shard (an earlier lease, or a retry's), or another sample's id.
-            let row = try db.one("SELECT task_id, state, uri FROM images WHERE job_id = ? AND id = ?", [lease.jobId, sample.id])
+            let row = try db.one("SELECT task_id, state, uri, error FROM images WHERE job_id = ? AND id = ?", [lease.jobId, sample.id])
             guard let row, row["task_id"] as Int64 == taskId || (row["uri"] as String) == shard + "#" + sample.key else {
                 refused.append(SampleRefusal(key: sample.key, reason: "its id \(sample.id) is taken by \(row?["uri"] as String? ?? "another sample")"))
                 continue
             }
-            if row["state"] as String == ImageState.running.rawValue { todo.append(sample.id) }
+            switch row["state"] as String {
+            case ImageState.running.rawValue: todo.append(sample.id)
+            case ImageState.done.rawValue where wholeShard: todo.append(sample.id)
+            case ImageState.failed.rawValue where wholeShard: failed.append(SampleRefusal(key: sample.key, reason: row["error"] ?? "failed"))
+            default: break
+            }
         }
         if added > 0 {
             try db.run("UPDATE tasks SET image_count = image_count + ? WHERE id = ?", [added, taskId])
@@ -63,12 +73,16 @@ extension Store {
         try appendEvent(db, at: at, kind: .taskSamples, job: lease.jobId, task: taskId, worker: lease.worker,
                         reason: "\(samples.count) samples, \(added) new, \(todo.count) to label"
                             + (refused.isEmpty ? "" : ", \(refused.count) refused"))
-        return DeclaredSamples(todo: todo, refused: refused)
+        return DeclaredSamples(todo: todo, refused: refused, failed: failed)
     }
 
-    /// Whether the task reads a shard (it has one once leased).
-    public func isShardTask(_ db: Database, _ taskId: Int64) throws -> Bool {
-        try db.value(Bool.self, "SELECT shard IS NOT NULL FROM tasks WHERE id = ?", [taskId]) ?? false
+    /// Whether the coordinator writes the task's output shard when it completes: the task reads a shard (it has one
+    /// once leased) of a job without an output (with one, the worker writes it there).
+    public func coordinatorWritesShard(_ db: Database, _ taskId: Int64) throws -> Bool {
+        try db.value(Bool.self, """
+            SELECT t.shard IS NOT NULL AND json_extract(j.options, '$.output') IS NULL
+            FROM tasks AS t JOIN jobs AS j ON j.id = t.job_id WHERE t.id = ?
+            """, [taskId]) ?? false
     }
 
     /// One sample of a shard's output: its key, and its label file or why it failed.

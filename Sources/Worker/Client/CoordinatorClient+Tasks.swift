@@ -26,6 +26,11 @@ extension CoordinatorClient {
                                            body: ImageFailure(leaseToken: token, reason: reason)))
     }
 
+    /// Records a label this worker wrote to the job's output (the image is then done).
+    public func sendReceipt(task: Int64, image: String, receipt: LabelReceipt) async throws {
+        _ = try await send(try jsonRequest(Routes.receipt, String(task), image, body: receipt))
+    }
+
     /// Declares the samples found in a leased shard; the answer says which to label in this lease.
     public func declareSamples(task: Int64, token: String, samples: [ShardSample]) async throws -> SampleDeclarationResponse {
         try decode(SampleDeclarationResponse.self, from: try await send(try jsonRequest(

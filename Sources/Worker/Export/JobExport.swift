@@ -44,14 +44,15 @@ public enum JobExport {
         // results.jsonl comes straight to disk (a million-image job is a few hundred MB), then is read a line
         // at a time for the label maps to fetch.
         let resultsPath = directory.appendingPathComponent("results.jsonl").path
-        _ = try await client.http.download(
-            DownloadRequest(url: client.url(Routes.results, [job]), destination: resultsPath, resume: false,
-                            headers: ["Authorization": "Bearer \(client.token)"]),
-            retry: client.retry)
+        try await downloadResults(client: client, job: job, to: resultsPath)
         var writer = try makeWriter(options, directory: directory, classes: status.classes, job: job)
         let fetcher = ImageFetcher(client: client, maxBytes: options.maxImageBytes, timeout: .seconds(120))
+        // A job with an output: its labels and output shards are read from there, with this machine's credentials.
+        let store = status.settings.outputLocation.map { OutputStore($0, s3: fetcher.s3) }
         var summary = Summary(labels: 0, results: 0, failed: 0)
         var shards: [String] = [], seen = Set<String>()
+        var shardReader: OutputShardFile?
+        defer { shardReader?.remove() }
         for try await line in ResultLines(path: resultsPath) {
             summary.results += 1
             let result = try JSONDecoder().decode(ImageResultLine.self, from: Data(line))
@@ -70,7 +71,7 @@ public enum JobExport {
                 summary.labels += 1
                 continue
             }
-            let png = try await client.labelPNG(job: job, image: result.id)
+            let png = try await labelPNG(result, job: job, client: client, store: store, shard: &shardReader, scratch: directory)
             guard SHA256Hex.of(png) == sha else {
                 throw CurlError(.checksumMismatch, "label map of \(result.id) does not match its recorded sha256")
             }
@@ -87,14 +88,19 @@ public enum JobExport {
             }
             try writer.add(item)
             if status.settings.saveConfidence {
-                try await exportConfidence(client: client, job: job, image: result.id, label: png, to: confidencePath)
+                let confidence = if let store, let uri = result.confidence {
+                    try await store.read(store.key(of: uri), maxBytes: options.maxImageBytes)
+                } else {
+                    try await client.confidencePNG(job: job, image: result.id)
+                }
+                try exportConfidence(confidence, image: result.id, label: png, to: confidencePath)
             }
             summary.labels += 1
         }
         try writer.finish()
         for name in shards {
             guard ImageID.problem(name) == nil else { throw CurlError(.io, "shard name \(name.debugDescription) is not a safe file name: not written") }
-            if try await downloadShard(client: client, job: job, name: name, to: directory.appendingPathComponent("shards/\(name)").path) {
+            if try await downloadShard(client: client, store: store, job: job, name: name, to: directory.appendingPathComponent("shards/\(name)").path) {
                 summary.shards += 1
             } else {
                 summary.shardsPending.append(name)  // its task is not done
@@ -104,8 +110,43 @@ public enum JobExport {
         return summary
     }
 
-    /// A WebDataset job's output shard, written atomically; false when the coordinator has none (yet).
-    private static func downloadShard(client: CoordinatorClient, job: String, name: String, to path: String) async throws -> Bool {
+    /// The job's results.jsonl, streamed to `path` (a million-image job is a few hundred MB).
+    static func downloadResults(client: CoordinatorClient, job: String, to path: String) async throws {
+        _ = try await client.http.download(
+            DownloadRequest(url: client.url(Routes.results, [job]), destination: path, resume: false,
+                            headers: ["Authorization": "Bearer \(client.token)"]),
+            retry: client.retry)
+    }
+
+    /// The label map of a done image: from the job's output (a shard's sample from its output shard, which is
+    /// fetched once and kept for the next samples), else from the coordinator.
+    private static func labelPNG(_ result: ImageResultLine, job: String, client: CoordinatorClient, store: OutputStore?,
+                                 shard: inout OutputShardFile?, scratch: URL) async throws -> [UInt8] {
+        guard let store, let uri = result.label else { return try await client.labelPNG(job: job, image: result.id) }
+        let (object, member) = OutputLocation.split(store.key(of: uri))
+        guard let member else { return try await store.read(object, maxBytes: 1 << 30) }
+        if shard?.key != object {
+            shard?.remove()
+            shard = nil
+            shard = try await OutputShardFile(object, store: store, scratch: scratch)
+        }
+        guard let bytes = try shard?.member(member) else {
+            throw CurlError(.io, "the output shard \(store.location.uri(of: object)) has no \(member), which the receipt of \(result.id) names")
+        }
+        return bytes
+    }
+
+    /// A WebDataset job's output shard, written atomically; false when there is none (yet): its task is not done.
+    private static func downloadShard(client: CoordinatorClient, store: OutputStore?, job: String, name: String, to path: String) async throws -> Bool {
+        if let store {
+            do throws(OutputStore.Failure) {
+                try await store.copy(OutputLocation.shardKey(name), to: path)
+                return true
+            } catch {
+                if error.missing { return false }
+                throw CurlError(.io, error.description)
+            }
+        }
         do {
             _ = try await client.http.download(
                 DownloadRequest(url: client.url(Routes.outputShard, [job, name]), destination: path, resume: false,
@@ -119,8 +160,7 @@ public enum JobExport {
     }
 
     /// The image's confidence map, checked to be an 8-bit map of its label map's size, as confidence/<id>.png.
-    private static func exportConfidence(client: CoordinatorClient, job: String, image: String, label: [UInt8], to path: String) async throws {
-        let png = try await client.confidencePNG(job: job, image: image)
+    private static func exportConfidence(_ png: [UInt8], image: String, label: [UInt8], to path: String) throws {
         let (map, confidence) = (try ImageCodec.decodeLabelPNG(label), try? ImageCodec.decodeLabelPNG(png))
         guard let confidence, confidence.width == map.width, confidence.height == map.height else {
             throw CurlError(.io, "the confidence map of \(image) is not an 8-bit map of its label's size (\(map.width)x\(map.height))")
@@ -144,7 +184,7 @@ public enum JobExport {
 }
 
 /// The lines of a file, read 1 MiB at a time.
-private struct ResultLines: AsyncSequence {
+struct ResultLines: AsyncSequence {
     typealias Element = [UInt8]
     let path: String
 
@@ -173,4 +213,30 @@ private struct ResultLines: AsyncSequence {
             }
         }
     }
+}
+
+/// An output shard read from a job's output into a scratch file, its members indexed by name.
+final class OutputShardFile {
+    let key: String
+    private let path: String
+    private let reader: TarReader
+    private var entries: [String: TarReader.Entry] = [:]
+
+    init(_ key: String, store: OutputStore, scratch: URL) async throws {
+        self.key = key
+        let temporary = scratch.appendingPathComponent(".output-shard-\(UUID().uuidString).tar").path
+        do {
+            path = try await store.file(key, downloadingTo: temporary)
+        } catch {
+            throw CurlError(.io, error.description)
+        }
+        reader = try TarReader(path: path)
+        while let entry = try reader.nextEntry() { entries[entry.name] = entry }
+        if path != temporary { unlink(temporary) }
+    }
+
+    func member(_ name: String) throws -> [UInt8]? { try entries[name].map { try reader.bytes(of: $0) } }
+
+    /// Removes the scratch copy (a folder output's shard is read in place and stays).
+    func remove() { if path.contains("/.output-shard-") { unlink(path) } }
 }

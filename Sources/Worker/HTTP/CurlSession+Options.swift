@@ -51,9 +51,9 @@ extension CurlSession {
         } else if let token = config.bearerToken, !headers.contains("Authorization") {
             headers.add("Authorization", "Bearer \(token)")
         }
-        // No 100-continue round trip before bodies. Only with one: libcurl 7.88's SigV4 would sign the removal
-        // line as an empty header it never sends.
-        if upload != nil { headers["Expect"] = "" }
+        // No 100-continue round trip before bodies, except signed ones: libcurl 7.88's SigV4 signs the removal line
+        // ("Expect:") as an empty header it never sends, and S3 refuses the signature (an S3 PUT waits for the 100).
+        if upload != nil && request.awsSignature == nil { headers["Expect"] = "" }
         for field in headers {
             guard Self.isValid(field) else {
                 throw CurlError(.other, "\(request.method) \(request.url): invalid header field \(field.name)")

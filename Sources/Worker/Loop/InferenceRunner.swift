@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Inference
+import LabelAPI
 
 /// The worker's three stages of an image, off Swift's cooperative pool: MaskCLIP on one thread, decoding (and the
 /// thumbnail) and encoding the PNGs on another. One image runs through MaskCLIP at a time per worker, while the
@@ -29,6 +30,8 @@ public final class InferenceRunner: Sendable {
         public let thumbnail: [UInt8]
         /// The confidence map as a grayscale PNG, in a job that saves them.
         public let confidence: [UInt8]?
+        /// The map's pixels per class value, most first (a receipt's).
+        public let classes: [ClassPixels]
     }
 
     static let thumbnailSide = 256
@@ -51,7 +54,7 @@ public final class InferenceRunner: Sendable {
     public func encode(_ labeled: LabeledImage, of decoded: Decoded) async throws -> Labeled {
         try await codec.run {
             Labeled(png: try ImageCodec.encodeLabelPNG(labeled.labels), width: decoded.image.width, height: decoded.image.height,
-                    thumbnail: decoded.thumbnail, confidence: try labeled.confidence?.png())
+                    thumbnail: decoded.thumbnail, confidence: try labeled.confidence?.png(), classes: ClassPixels.count(labeled.labels.indices))
         }
     }
 

@@ -9,6 +9,9 @@ struct ImageSource: Sendable {
     let load: @Sendable (TaskAssignment.Image) async throws -> [UInt8]
     /// Runs when the task is over (a downloaded shard's file goes).
     let close: @Sendable () -> Void
+    /// A shard's samples that failed before labeling began, with why: earlier leases' (in a job with an output) and
+    /// the whole shard's, when it cannot be read. Their `.error.txt` members go in an output shard the worker writes.
+    var failed: [SampleRefusal] = []
 }
 
 extension WorkerLoop {
@@ -20,7 +23,7 @@ extension WorkerLoop {
     /// one a key (the first, when a key has several); other members are ignored. Returns the samples this lease
     /// is to label, or nil when the task was dropped (the coordinator did not answer, or the lease is lost).
     func openShard(_ uri: String, of task: TaskAssignment, logger: Logger) async -> ImageSource? {
-        let name = ShardSpec.name(of: uri)
+        let name = Self.shardName(uri)
         var samples: [ShardSample] = []
         var entries: [String: TarReader.Entry] = [:]
         var damage: String?
@@ -66,10 +69,12 @@ extension WorkerLoop {
             logger.warning("shard.sample.refused", metadata: ["shard": "\(name)", "key": "\(refusal.key)", "reason": "\(refusal.reason)"])
         }
         var todo = Set(declared.todo)
+        var failed = declared.failed
         if let damage, let whole = samples.last, todo.remove(whole.id) != nil {
             logger.error("shard.unreadable", metadata: ["shard": "\(name)", "reason": "\(damage)"])
             do {
                 try await client.failImage(task: task.taskId, image: whole.id, token: task.leaseToken, reason: damage)
+                failed.append(SampleRefusal(key: whole.key, reason: damage))
             } catch {
                 close()
                 return nil
@@ -82,8 +87,17 @@ extension WorkerLoop {
         return ImageSource(images: images, load: { image in
             guard let entry = located[image.id] else { throw WorkerError("\(image.id) is not a sample of \(name)") }
             return try shared.bytes(of: entry)
-        }, close: close)
+        }, close: close, failed: failed)
     }
+
+    /// The shard's name (its URI's last part); of a shard the coordinator serves, as its manifest names it.
+    static func shardName(_ uri: String) -> String {
+        let name = ShardSpec.name(of: uri)
+        return uri.hasPrefix(Routes.filesPrefix) ? name.removingPercentEncoding ?? name : name
+    }
+
+    /// A sample's key: what follows the shard's URI and `#` in the sample's.
+    static func sampleKey(_ image: TaskAssignment.Image, shard: String) -> String { String(image.uri.dropFirst(shard.count + 1)) }
 
     /// The shard as a local file: a path or file:// URI as it is; anything else streamed into the cache folder
     /// (never held in memory; removed when the task is over).
@@ -105,8 +119,10 @@ extension WorkerLoop {
     /// removed when a worker starts (the others belong to workers running beside this one).
     func removeShardsOfGoneWorkers() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: shardsFolder.path)) ?? []
-        for name in names where name.hasPrefix("pid-") {
-            guard let pid = Int32(name.dropFirst(4).prefix { $0.isNumber }), kill(pid, 0) != 0, errno == ESRCH else { continue }
+        // Output shards being built have a temporary name of their own: `.pid-….tar.<pid>.<random>.tmp`.
+        for name in names where name.hasPrefix("pid-") || name.hasPrefix(".pid-") {
+            let digits = name.drop { !$0.isNumber }.prefix { $0.isNumber }
+            guard let pid = Int32(digits), kill(pid, 0) != 0, errno == ESRCH else { continue }
             unlink(shardsFolder.appendingPathComponent(name).path)
             logger.info("shard.leftover.removed", metadata: ["file": "\(name)"])
         }

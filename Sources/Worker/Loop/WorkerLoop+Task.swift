@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import LabelAPI
 import Logging
+import Support
 
 extension WorkerLoop {
     /// What became of a task.
@@ -56,6 +57,20 @@ extension WorkerLoop {
             source = ImageSource(images: task.images, load: { [fetcher] image in try await fetcher.fetch(image.uri) }, close: {})
         }
         defer { source.close() }
+        // A job with an output (docs/STORAGE.md): labels go there, receipts to the coordinator; a shard's output
+        // shard is built here and written there before the task completes.
+        let output = Output(task: task, store: task.settings.outputLocation.map { OutputStore($0, s3: fetcher.s3) })
+        if output.store != nil, let shard = task.shard {
+            do {
+                output.shard = try ShardOutput(name: Self.shardName(shard), folder: shardsFolder, taskId: task.taskId)
+                for failure in source.failed { try output.shard?.addError(key: failure.key, reason: failure.reason) }
+            } catch {
+                logger.error("shard.output.failed", metadata: ["error": "\(error)"])
+                try? await client.release(task: task.taskId, token: task.leaseToken, reason: "cannot build the output shard here: \(error)")
+                return .processed
+            }
+        }
+        defer { output.shard?.discard() }
         let images = source.images
         // The pipeline (docs/WORKER-PIPELINE.md): the next image is fetched and decoded while this one runs through
         // MaskCLIP, and this one's PNGs are encoded and uploaded while the next one runs.
@@ -65,7 +80,7 @@ extension WorkerLoop {
         for (index, image) in images.enumerated() {
             if leaseLost.isSet { return .processed }
             if stop.isSet {
-                if let upload, await settle(upload, of: task, logger: logger) == .abandon { return .processed }
+                if let upload, await settle(upload, of: task, output: output, logger: logger) == .abandon { return .processed }
                 try? await client.release(task: task.taskId, token: task.leaseToken, reason: "worker stopping")
                 logger.info("task.released")
                 return .processed
@@ -79,7 +94,7 @@ extension WorkerLoop {
             }
             upcoming = index + 1 < images.count ? prefetch(images[index + 1], from: source, logger: logger) : nil
             guard case .decoded(let decoded) = prepared else {
-                if case .failed(let reason) = prepared, await fail(image, of: task, reason: reason, logger: logger) { continue }
+                if case .failed(let reason) = prepared, await fail(image, of: task, reason: reason, output: output, logger: logger) { continue }
                 return .processed
             }
             cores?.rebalance(logger: logger)
@@ -89,14 +104,28 @@ extension WorkerLoop {
                 labeled = try await runner.encode(try await runner.label(decoded, with: maskCLIP), of: decoded)
             } catch {
                 let reason = (error as? InferenceError)?.message ?? "\(error)"
-                if await fail(image, of: task, reason: reason, logger: logger) { continue }
+                if await fail(image, of: task, reason: reason, output: output, logger: logger) { continue }
                 return .processed
             }
             // One upload at a time, in order: the last image's goes out (and its answer is read) before this one's.
-            if let upload, await settle(upload, of: task, logger: logger) == .abandon { return .processed }
-            upload = Upload(image: image, sending: Task { await send(labeled, image: image, of: task, logger: logger) })
+            if let upload, await settle(upload, of: task, output: output, logger: logger) == .abandon { return .processed }
+            upload = Upload(image: image, sending: Task { await send(labeled, image: image, of: task, output: output, logger: logger) })
         }
-        if let upload, await settle(upload, of: task, logger: logger) == .abandon { return .processed }
+        if let upload, await settle(upload, of: task, output: output, logger: logger) == .abandon { return .processed }
+        if let shard = output.shard, let store = output.store {
+            do {
+                try shard.finish()
+                try await store.write(file: shard.path, to: shard.key, contentType: "application/x-tar")
+                logger.info("shard.output.written", metadata: ["uri": "\(store.location.uri(of: shard.key))"])
+            } catch {
+                // Its samples' receipts are in; without the shard the task is not done. Reported like a job this
+                // worker cannot prepare: it counts as an attempt, and storage that keeps refusing fails the job.
+                let reason = "\(error)"
+                logger.error("shard.output.failed", metadata: ["reason": "\(reason)"])
+                _ = try? await client.failTask(task: task.taskId, token: task.leaseToken, reason: reason)
+                return .processed
+            }
+        }
         do {
             FaultPoints.reached(.complete)
             try await client.complete(task: task.taskId, token: task.leaseToken)
@@ -135,12 +164,27 @@ extension WorkerLoop {
         }
     }
 
-    /// Reports `image` as failed; false when the report did not go through (a lost lease or an unreachable
-    /// coordinator: the task is dropped and its lease decides).
-    private func fail(_ image: TaskAssignment.Image, of task: TaskAssignment, reason: String, logger: Logger) async -> Bool {
+    /// Where a task's labels go besides the coordinator: the job's output, and the output shard built for it.
+    final class Output: @unchecked Sendable {
+        // @unchecked: `shard` is set once, before any image is labeled.
+        let task: TaskAssignment
+        let store: OutputStore?
+        var shard: ShardOutput?
+
+        init(task: TaskAssignment, store: OutputStore?) { (self.task, self.store) = (task, store) }
+
+        /// A sample's key in its shard, for the output shard's members.
+        func sampleKey(_ image: TaskAssignment.Image) -> String { WorkerLoop.sampleKey(image, shard: task.shard ?? "") }
+    }
+
+    /// Reports `image` as failed (and, in an output shard built here, writes its reason there); false when the
+    /// report did not go through (a lost lease or an unreachable coordinator: the task is dropped and its lease
+    /// decides).
+    private func fail(_ image: TaskAssignment.Image, of task: TaskAssignment, reason: String, output: Output, logger: Logger) async -> Bool {
         do {
             try await client.failImage(task: task.taskId, image: image.id, token: task.leaseToken, reason: reason)
             logger.warning("image.failed", metadata: ["image.id": "\(image.id)", "error": "\(reason)"])
+            try output.shard?.addError(key: output.sampleKey(image), reason: reason)
             return true
         } catch let error as CurlError where error.code == .httpStatus(409) {
             logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
@@ -162,7 +206,8 @@ extension WorkerLoop {
     /// Waits for an upload. A lost lease (409) abandons the task: another worker has it now. An upload the
     /// coordinator refuses for good (400, 413, 422: a retry would send the same bytes) fails that image with the
     /// coordinator's reason, and the task goes on. Anything else drops the task; its lease expires and it is retried.
-    private func settle(_ upload: Upload, of task: TaskAssignment, logger: Logger) async -> Settled {
+    /// A label the job's output would not take fails its image with the storage's reason.
+    private func settle(_ upload: Upload, of task: TaskAssignment, output: Output, logger: Logger) async -> Settled {
         switch await upload.sending.value {
         case .success:
             return .done
@@ -171,16 +216,20 @@ extension WorkerLoop {
             return .abandon
         case .failure(let error as CurlError) where [.httpStatus(400), .httpStatus(413), .httpStatus(422)].contains(error.code):
             logger.error("image.upload.refused", metadata: ["image.id": "\(upload.image.id)", "error": "\(error.message)"])
-            return await fail(upload.image, of: task, reason: "the coordinator refused its upload: \(error.message)", logger: logger)
+            return await fail(upload.image, of: task, reason: "the coordinator refused its upload: \(error.message)", output: output, logger: logger)
                 ? .done : .abandon
+        case .failure(let error as OutputStore.Failure):
+            logger.error("image.output.failed", metadata: ["image.id": "\(upload.image.id)", "error": "\(error)"])
+            return await fail(upload.image, of: task, reason: error.description, output: output, logger: logger) ? .done : .abandon
         case .failure(let error):
             logger.error("task.upload.failed", metadata: ["image.id": "\(upload.image.id)", "error": "\(error)"])
             return .abandon
         }
     }
 
-    /// Uploads an image's thumbnail, confidence map and label map.
-    private func send(_ labeled: InferenceRunner.Labeled, image: TaskAssignment.Image, of task: TaskAssignment,
+    /// Uploads an image's thumbnail, confidence map and label map; in a job with an output, writes the maps there
+    /// (or into the output shard being built) and sends their receipt instead.
+    private func send(_ labeled: InferenceRunner.Labeled, image: TaskAssignment.Image, of task: TaskAssignment, output: Output,
                       logger: Logger) async -> Result<Void, any Error> {
         do {
             FaultPoints.reached(.upload)
@@ -192,6 +241,11 @@ extension WorkerLoop {
                 throw error
             } catch {
                 logger.warning("image.thumbnail.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
+            }
+            if let store = output.store {
+                try await sendReceipt(labeled, image: image, of: task, store: store, shard: output.shard, key: output.sampleKey(image))
+                logger.debug("image.labeled", metadata: ["image.id": "\(image.id)"])
+                return .success(())
             }
             // The confidence map is part of the job's output: sent (with retries) before the label that completes
             // the image, so a labeled image always has it.
@@ -206,6 +260,23 @@ extension WorkerLoop {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// Writes the maps to the job's output (an image's as objects of their own, a sample's into the output shard,
+    /// after its receipt is taken) and sends the receipt. A write the storage refuses throws `OutputStore.Failure`.
+    private func sendReceipt(_ labeled: InferenceRunner.Labeled, image: TaskAssignment.Image, of task: TaskAssignment,
+                             store: OutputStore, shard: ShardOutput?, key: String) async throws {
+        let keys = OutputLocation.keys(id: image.id, uri: task.shard == nil ? image.uri : Self.shardName(task.shard!) + "#" + key,
+                                       tarShards: task.shard != nil)
+        if shard == nil {
+            if let confidence = labeled.confidence { try await store.write(confidence, to: keys.confidence, contentType: "image/png") }
+            try await store.write(labeled.png, to: keys.label, contentType: "image/png")
+        }
+        let receipt = LabelReceipt(leaseToken: task.leaseToken, key: keys.label, sha256: SHA256Hex.of(labeled.png),
+                                   bytes: Int64(labeled.png.count), width: labeled.width, height: labeled.height,
+                                   classes: labeled.classes, confidenceSHA256: labeled.confidence.map { SHA256Hex.of($0) })
+        try await client.sendReceipt(task: task.taskId, image: image.id, receipt: receipt)
+        try shard?.add(key: key, label: labeled.png, confidence: labeled.confidence)
     }
 
     /// Heartbeats every third of the lease until cancelled; a 409 marks the lease lost.

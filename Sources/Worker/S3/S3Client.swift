@@ -1,7 +1,7 @@
 import Foundation
 import LabelAPI
 
-/// Reads objects and lists prefixes in S3 or an S3-compatible store, signing with libcurl's SigV4.
+/// Reads, writes and lists objects in S3 or an S3-compatible store, signing with libcurl's SigV4.
 public struct S3Client: Sendable {
     public let configuration: S3Configuration
     let http: HTTPClient
@@ -34,8 +34,22 @@ public struct S3Client: Sendable {
         do {
             return try await http.download(download, retry: retry)
         } catch {
-            throw S3Error("\(location): \(error.explanation ?? error.message)", retryable: error.isRetryable)
+            var status: Int?
+            if case .httpStatus(let code) = error.code { status = code }
+            throw S3Error("\(location): \(error.explanation ?? error.message)", retryable: error.isRetryable, status: status)
         }
+    }
+
+    /// Writes the object in one PUT (S3 takes up to 5 GB so; it appears whole or not at all), its payload signed by
+    /// its SHA-256 (`sha256`, the bytes' or the file's, as a lowercase hex string).
+    public func put(_ location: S3Location, body: HTTPRequest.Body, sha256: String, contentType: String) async throws(S3Error) {
+        var put = request(configuration.url(location))
+        put.method = .put
+        put.body = body
+        put.followRedirects = false
+        put.headers["x-amz-content-sha256"] = sha256
+        put.headers["Content-Type"] = contentType
+        _ = try await send(put, location)
     }
 
     public struct Object: Sendable, Equatable {
@@ -114,7 +128,7 @@ public struct S3Client: Sendable {
         default:
             break
         }
-        return S3Error(line, retryable: response.isRetryableStatus)
+        return S3Error(line, retryable: response.isRetryableStatus, status: response.status)
     }
 }
 
