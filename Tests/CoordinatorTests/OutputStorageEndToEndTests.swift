@@ -101,4 +101,35 @@ import Worker
         #expect(status.recentErrors.allSatisfy { $0.error.contains("cannot write s3://no-such-bucket/labels/labels/") && $0.error.contains("NoSuchBucket") },
                 "\(status.recentErrors)")
     }
+
+    /// A folder every worker mounts (`file:///…`): the same layout, written atomically; verify and export read it.
+    @Test(.timeLimit(.minutes(3))) func workersWriteLabelsToASharedFolder() async throws {
+        let reference = try await FaultReference.labels()
+        let cluster = try FaultCluster("folder-output", imageCount: 3)
+        defer { cluster.shutdown() }
+        let folder = cluster.directory.appendingPathComponent("shared/labels run")
+        try await cluster.startCoordinator()
+        try await cluster.submit(arguments: ["--output", "file://" + folder.path])
+        try cluster.startWorker("w1")
+        try await cluster.waitForJobEnd()
+        #expect(try await cluster.admin.job(cluster.job).images.done == 3)
+        for image in cluster.images {
+            #expect(try SHA256Hex.of(file: folder.appendingPathComponent("labels/\(image.id).png").path) == reference[image.id], "\(image.id)")
+        }
+        // Nothing half-written is left beside them.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("labels").path).sorted()
+                == ["img0.png", "img1.png", "img2.png"])
+
+        let auth = ["--coordinator", cluster.url, "--token-file", cluster.tokenFile]
+        let verified = try await LabelmillProcess.runToEnd(["verify"] + auth + [cluster.job])
+        #expect(verified.status == 0 && verified.output.contains("verified 3 label maps in file://\(folder.path)/: all match"), "\(verified.output)")
+        let out = cluster.directory.appendingPathComponent("export")
+        _ = try await LabelmillProcess.run(["export"] + auth + [cluster.job, "--out", out.path])
+        #expect(try SHA256Hex.of(file: out.appendingPathComponent("labels/img2.png").path) == reference["img2"])
+
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("labels/img2.png"))
+        let caught = try await LabelmillProcess.runToEnd(["verify"] + auth + [cluster.job])
+        #expect(caught.status == 1 && caught.output == "img2: file://\(folder.path)/labels/img2.png: missing (file://\(folder.path)/labels/img2.png: no such file)\n",
+                "\(caught.output)")
+    }
 }

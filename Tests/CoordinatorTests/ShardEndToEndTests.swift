@@ -141,6 +141,19 @@ import Worker
     /// and the corrupt member fails alone, with its reason there and in `status`.
     @Test(.timeLimit(.minutes(3)), .enabled(if: S3TestServer.python != nil, "needs moto[server] from PyPI: run scripts/test-python"))
     func aFleetJobOnS3ShardsSurvivesAWorkerKilledMidShard() async throws {
+        try await Self.fleetOnS3Shards(output: nil)
+    }
+
+    /// The same with `--output s3://…`: the workers write the output shards to the bucket (the coordinator holds
+    /// none), the killed worker's shard is not there until the next worker rewrote it whole (labeling its done
+    /// samples again, to the same bytes), `verify` finds every receipt borne out, `export` reads from the bucket, and
+    /// the `webdataset` package reads the shards.
+    @Test(.timeLimit(.minutes(3)), .enabled(if: S3TestServer.python != nil, "needs moto[server] from PyPI: run scripts/test-python"))
+    func aFleetJobWritesItsOutputShardsToS3() async throws {
+        try await Self.fleetOnS3Shards(output: "s3://data/labeled/")
+    }
+
+    static func fleetOnS3Shards(output: String?) async throws {
         let reference = try await FaultReference.labels()
         let cluster = try FaultCluster("s3-shards", imageCount: 6)
         defer { cluster.shutdown() }
@@ -166,7 +179,9 @@ import Worker
         cluster.onShutdown { s3.stop() }
         let home = cluster.directory.appendingPathComponent("home")
         try await cluster.startCoordinator()
-        try await cluster.submit(source: ["--shards", "s3://data/sets/train-{000000..000001}.tar"], environment: s3.environment(home: home))
+        try await cluster.submit(source: ["--shards", "s3://data/sets/train-{000000..000001}.tar"], environment: s3.environment(home: home),
+                                 arguments: output.map { ["--output", $0] } ?? [])
+        let bucket = S3Client(configuration: s3.configuration, http: HTTPClient())
 
         let doomed = try cluster.startWorker("doomed", faults: "kill@upload:2", environment: s3.environment(home: home))
         await LabelmillProcess.exit(of: doomed.process)
@@ -174,7 +189,15 @@ import Worker
         for name in shards {
             let response = try await HTTPClient().send(HTTPRequest(url: cluster.url + Routes.outputShard.path(cluster.job, name),
                                                                    headers: ["Authorization": "Bearer \(FaultCluster.token)"]))
-            #expect(response.status == 404, "no output shard \(name) while the killed worker's lease runs")
+            if let output {
+                // The coordinator says where it goes; the bucket has none.
+                #expect(response.status == 409 && response.bodyText.contains("\(output)shards/\(name)"), "\(response.bodyText)")
+                await #expect(throws: S3Error.self, "no output shard \(name) while the killed worker's lease runs") {
+                    _ = try await bucket.get(S3Location(bucket: "data", key: "labeled/shards/\(name)"), maxBytes: 1 << 20)
+                }
+            } else {
+                #expect(response.status == 404, "no output shard \(name) while the killed worker's lease runs")
+            }
         }
         // The killed worker left its fetched shard in the shared cache.
         let fetched = cluster.cacheDirectory().appendingPathComponent("shards")
@@ -191,11 +214,29 @@ import Worker
         // The killed worker's shard went round once more, and its second lease labeled only what was unfinished.
         let declared = try await cluster.events().filter { $0.kind == .taskSamples }.compactMap(\.reason)
         #expect(declared.count == 3, "\(declared)")
-        #expect(declared.contains { $0.hasPrefix("4 samples, 0 new, 3 to label") }, "\(declared)")
+        // With an output, the worker writes the whole output shard: the samples done before are labeled again.
+        #expect(declared.contains { $0.hasPrefix("4 samples, 0 new, \(output == nil ? 3 : 4) to label") }, "\(declared)")
 
         let out = cluster.directory.appendingPathComponent("export")
-        let exported = try await JobExport.run(client: cluster.admin, job: cluster.job, to: out)
-        #expect(exported.shards == 2 && exported.shardsPending.isEmpty)
+        if let output {
+            #expect(!FileManager.default.fileExists(atPath: cluster.dataDirectory.appendingPathComponent("shards/\(cluster.job)").path))
+            let auth = ["--coordinator", cluster.url, "--token-file", cluster.tokenFile]
+            let verified = try await LabelmillProcess.runToEnd(["verify"] + auth + [cluster.job], environment: s3.environment(home: home))
+            #expect(verified.status == 0 && verified.output.contains("verified 6 label maps in \(output): all match"), "\(verified.output)")
+            let exported = try await LabelmillProcess.runToEnd(["export"] + auth + [cluster.job, "--out", out.path], environment: s3.environment(home: home))
+            #expect(exported.status == 1 && exported.output.contains("exported 6 label maps"), "one sample failed: \(exported.output) \(exported.errors)")
+            for name in shards {
+                let object = try await bucket.get(S3Location(bucket: "data", key: "labeled/shards/\(name)"), maxBytes: 1 << 24)
+                #expect(Data(object) == (try Data(contentsOf: out.appendingPathComponent("shards/\(name)"))))
+            }
+            for image in cluster.images {
+                #expect(try SHA256Hex.of(file: out.appendingPathComponent("labels/train-00000\(image.id < "img4" ? 0 : 1)_\(image.id).png").path)
+                        == reference[image.id], "\(image.id)")
+            }
+        } else {
+            let exported = try await JobExport.run(client: cluster.admin, job: cluster.job, to: out)
+            #expect(exported.shards == 2 && exported.shardsPending.isEmpty)
+        }
         var labels: [String: String] = [:]
         for name in shards {
             for (member, bytes) in try Self.members(out.appendingPathComponent("shards/\(name)").path) {
@@ -206,6 +247,35 @@ import Worker
             }
         }
         #expect(labels == reference.filter { Int($0.key.dropFirst(3))! < 6 }, "\(labels)")
+        if output != nil, let python = S3TestServer.python(importing: "webdataset") {
+            let read = Process(), pipe = Pipe()
+            read.executableURL = URL(fileURLWithPath: python)
+            read.arguments = ["-c", "import sys, webdataset as wds\nprint(sum(1 for s in wds.WebDataset(sys.argv[1:], shardshuffle=False)))"]
+                + shards.map { out.appendingPathComponent("shards/\($0)").path }
+            read.standardOutput = pipe
+            try read.run()
+            let count = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            read.waitUntilExit()
+            #expect(read.terminationStatus == 0 && count.trimmingCharacters(in: .whitespacesAndNewlines) == "7", "\(count)")
+        }
+        guard let output else { return }
+        // `retry`: the failed sample goes round in a new task of its shard, whose worker rewrites the whole output
+        // shard (the samples an earlier task did, labeled again to the same bytes); it fails again, alone.
+        let before = try await bucket.get(S3Location(bucket: "data", key: "labeled/shards/train-000001.tar"), maxBytes: 1 << 24)
+        _ = try await LabelmillProcess.run(["retry", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job])
+        try await cluster.waitForJobEnd()
+        let retried = try await cluster.events().filter { $0.kind == .taskSamples }.compactMap(\.reason)
+        #expect(retried.count == 4 && retried.last?.hasPrefix("3 samples, 0 new, 3 to label") == true, "\(retried)")
+        let after = try await bucket.get(S3Location(bucket: "data", key: "labeled/shards/train-000001.tar"), maxBytes: 1 << 24)
+        func members(_ bytes: [UInt8]) throws -> [String: [UInt8]] {
+            let path = cluster.directory.appendingPathComponent("shard-\(UUID().uuidString).tar")
+            try Data(bytes).write(to: path)
+            return try Self.members(path.path)
+        }
+        #expect(try members(after) == members(before), "the rewritten output shard has the same members, byte for byte")
+        let verified = try await LabelmillProcess.runToEnd(["verify", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job],
+                                                           environment: s3.environment(home: home))
+        #expect(verified.status == 0 && verified.output.contains("verified 6 label maps in \(output)"), "\(verified.output)")
     }
 }
 

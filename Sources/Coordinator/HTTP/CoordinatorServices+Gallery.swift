@@ -16,7 +16,8 @@ extension CoordinatorServices {
     /// it atomically. Blocking.
     func storeThumbnail(_ bytes: [UInt8], taskId: Int64, token: String, imageId: String) throws {
         guard ImageID.isSafe(imageId) else { throw CoordinatorError(.notFound, "no image \(imageId.debugDescription) in task \(taskId)") }
-        let (jobId, _) = try store.uploadTarget(taskId: taskId, token: token, imageId: imageId)
+        // A shard's sample done by an earlier task of the shard may get its picture again from the task rewriting it.
+        let (jobId, _) = try store.uploadTarget(taskId: taskId, token: token, imageId: imageId, wholeShard: true)
         guard (try? ImageFormat(sniffing: bytes)) == .jpeg else { throw CoordinatorError(.invalidUpload, "a thumbnail must be a JPEG") }
         let side = Self.thumbnailMaxSide
         let image = try ImageCodec.decode(bytes, maxPixels: side * side)

@@ -195,7 +195,8 @@ extension CoordinatorServices {
         guard ImageID.isSafe(imageId) else { throw CoordinatorError(.notFound, "no image \(imageId.debugDescription) in task \(taskId)") }
         let (job, uri) = try await BlockingIO.run { [self] () -> (JobRecord, String) in
             try store.read("checking a receipt for \(imageId) in task \(taskId)") { [store, jobCache] db in
-                let (jobId, _) = try store.uploadTarget(db, taskId: taskId, token: receipt.leaseToken, imageId: imageId)
+                // (A shard's sample done by an earlier task of the shard is this one's to label again: see below.)
+                let (jobId, _) = try store.uploadTarget(db, taskId: taskId, token: receipt.leaseToken, imageId: imageId, wholeShard: true)
                 guard let job = try jobCache.settled(db, jobId, store: store), let uri = try store.imageURI(db, jobId: jobId, imageId: imageId) else {
                     throw CoordinatorError(.notFound, "no task \(taskId)")
                 }

@@ -19,7 +19,7 @@ extension Store {
         if let problem = label.problem { throw StoreError.invalid(problem) }
         let at = timestamp()
         let lease = try fenced(db, taskId: taskId, token: token, at: at)
-        switch try imageState(db, lease, imageId) {
+        switch try imageState(db, lease, imageId, wholeShard: replacing) {
         case .done:
             let existing = try db.value(String.self, "SELECT sha256 FROM labels WHERE job_id = ? AND image_id = ?",
                                         [lease.jobId, imageId])
@@ -88,14 +88,16 @@ extension Store {
     /// The job and worker (its name) of an upload's target, checked before its file is written: the lease is current and the image is
     /// one of its task's, running or done (a repeated upload). Throws what `recordLabel` would otherwise throw
     /// after the write, so a stale or foreign upload never touches the disk.
-    public func uploadTarget(taskId: Int64, token: String, imageId: String) throws(StoreError) -> (jobId: String, worker: String) {
-        try read("checking an upload to \(imageId) in task \(taskId)") { db in try uploadTarget(db, taskId: taskId, token: token, imageId: imageId) }
+    public func uploadTarget(taskId: Int64, token: String, imageId: String, wholeShard: Bool = false) throws(StoreError) -> (jobId: String, worker: String) {
+        try read("checking an upload to \(imageId) in task \(taskId)") { db in
+            try uploadTarget(db, taskId: taskId, token: token, imageId: imageId, wholeShard: wholeShard)
+        }
     }
 
-    public func uploadTarget(_ db: Database, taskId: Int64, token: String, imageId: String) throws -> (jobId: String, worker: String) {
+    public func uploadTarget(_ db: Database, taskId: Int64, token: String, imageId: String, wholeShard: Bool = false) throws -> (jobId: String, worker: String) {
         let at = timestamp()
         let lease = try fenced(db, taskId: taskId, token: token, at: at)
-        switch try imageState(db, lease, imageId) {
+        switch try imageState(db, lease, imageId, wholeShard: wholeShard) {
         case .running, .done:
             // The worker's stable name when it gave one: per-worker figures then survive its restarts.
             let name = try db.value(String.self, "SELECT COALESCE(name, id) FROM workers WHERE id = ?", [lease.worker])
@@ -177,10 +179,16 @@ extension Store {
     }
 
     /// The state of an image of the leased task; `notFound` when the image is not part of it.
-    func imageState(_ db: Database, _ lease: Lease, _ imageId: String) throws -> ImageState {
-        guard let row = try db.one("SELECT state, task_id FROM images WHERE job_id = ? AND id = ?", [lease.jobId, imageId]),
-              row["task_id"] as Int64 == lease.taskId
-        else { throw StoreError.notFound("image \(imageId.debugDescription) is not part of task \(lease.taskId)") }
+    /// `wholeShard`: a done sample of another task of the same shard counts as this task's (a retry's task rewrites
+    /// the whole output shard, in a job with an output).
+    func imageState(_ db: Database, _ lease: Lease, _ imageId: String, wholeShard: Bool = false) throws -> ImageState {
+        let row = try db.one("SELECT state, task_id, seq FROM images WHERE job_id = ? AND id = ?", [lease.jobId, imageId])
+        var ours = row?["task_id"] as Int64? == lease.taskId
+        if let row, !ours, wholeShard, row["state"] as String == ImageState.done.rawValue,
+           let line = try db.value(Int64.self, "SELECT manifest_last_line FROM tasks WHERE id = ? AND shard IS NOT NULL", [lease.taskId]) {
+            ours = (row["seq"] as Int64) >> 24 == line
+        }
+        guard let row, ours else { throw StoreError.notFound("image \(imageId.debugDescription) is not part of task \(lease.taskId)") }
         guard let state = ImageState(rawValue: row["state"]) else {
             throw StoreError(.io, "image \(imageId) has unknown state \(row["state"] as String)")
         }
