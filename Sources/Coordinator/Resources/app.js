@@ -358,7 +358,7 @@ function paint(canvas, item) {
   }
   context.imageSmoothingEnabled = false;
   context.globalAlpha = item.picture ? overlayOpacity / 100 : 1;
-  context.drawImage(item.overlay, 0, 0, canvas.width, canvas.height);
+  if (item.overlay) context.drawImage(item.overlay, 0, 0, canvas.width, canvas.height);
   context.globalAlpha = 1;
   if (item.cursor) {
     const sx = canvas.width / item.label.width, sy = canvas.height / item.label.height;
@@ -382,7 +382,8 @@ function opacityControl(id) {
   return h("label", { class: "control" }, "Label opacity ", input, " ", output);
 }
 
-// One image's thumbnail and label map, fetched once while its page is open.
+// One image's thumbnail and label map, fetched once while its page is open. A job with an output (docs/STORAGE.md)
+// keeps its label maps there, out of the coordinator's reach: its cards show the thumbnail alone.
 const loaded = new Map();
 function load(job, image) {
   const key = `${job}/${image.id}`;
@@ -390,14 +391,15 @@ function load(job, image) {
     const base = `/v1/jobs/${encodeURIComponent(job)}`;
     const get = async path => {
       const response = await fetch(path, { credentials: "same-origin" });
-      if (!response.ok) throw new Error(`${path}: ${response.status} ${response.statusText}`);
+      if (!response.ok) throw Object.assign(new Error(`${path}: ${response.status} ${response.statusText}`), { status: response.status });
       return response;
     };
     loaded.set(key, (async () => {
       const [picture, label] = await Promise.all([
         image.thumbnail ? get(`${base}/thumbnails/${encodeURIComponent(image.id)}`).then(r => r.blob()).then(createImageBitmap) : null,
-        get(`${base}/labels/${encodeURIComponent(image.id)}`).then(r => r.arrayBuffer()).then(decodeLabel)]);
-      return { picture, label, overlay: colourLabel(label) };
+        get(`${base}/labels/${encodeURIComponent(image.id)}`).then(r => r.arrayBuffer()).then(decodeLabel)
+          .catch(error => { if (error.status === 409) return null; throw error; })]);
+      return { picture, label, overlay: label ? colourLabel(label) : null };
     })());
   }
   return loaded.get(key);
@@ -483,7 +485,12 @@ function labeledCard(id, job, image) {
     h("figcaption", {}, h("span", { class: "id", title: image.id }, image.id),
       h("span", { class: "small muted" }, classText(job.classes, image.classes, total))));
   load(id, image).then(item => {
+    if (!item.label) {
+      button.disabled = true;
+      card.querySelector("figcaption").append(h("span", { class: "small muted" }, `label map in ${job.settings.output ?? "the job's output"}`));
+    }
     const size = item.picture || item.label;
+    if (!size) return;
     const scale = item.picture ? 1 : Math.min(1, 256 / Math.max(size.width, size.height));
     canvas.width = Math.max(1, Math.round(size.width * scale));
     canvas.height = Math.max(1, Math.round(size.height * scale));
