@@ -44,7 +44,8 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "Inference", "LabelAPI", "Support",
+                // Worker: its HTTP client fetches the images Label Studio serves, and its brush RLE encodes predictions.
+                "Inference", "LabelAPI", "Support", "Worker",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

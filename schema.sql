@@ -328,3 +328,13 @@ BEGIN
         expiries = expiries + NEW.expiries - OLD.expiries
     WHERE job_id = NEW.job_id;
 END;
+
+-- Label Studio's predictions (docs/LABEL-STUDIO.md): which job labels an image it asked for, so asking again (the
+-- same image in another call, task or project, with the same model, settings and classes) waits for that job
+-- instead of labeling it twice.
+CREATE TABLE label_studio_images (
+    key      TEXT PRIMARY KEY NOT NULL,  -- sha256 of the model, settings, classes and image URL
+    job_id   TEXT NOT NULL REFERENCES jobs (id),
+    image_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX label_studio_images_job ON label_studio_images (job_id);

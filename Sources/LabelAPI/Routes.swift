@@ -186,6 +186,15 @@ public enum Routes {
     /// Per-worker figures and images per minute of a job.
     public static let activity = Route(.get, "/v1/jobs/{job}/activity", .admin)
 
+    // Label Studio's ML backend protocol (docs/LABEL-STUDIO.md): Label Studio connects to `/label-studio` with Basic
+    // authentication, the admin token as the password.
+    public static let labelStudioHealth = Route(.get, "/label-studio/health", .admin)
+    public static let labelStudioSetup = Route(.post, "/label-studio/setup", .admin)
+    public static let labelStudioPredict = Route(.post, "/label-studio/predict", .admin)
+    /// Images Label Studio serves itself (`/data/upload/…`, `/data/local-files/?d=…`), fetched by the coordinator
+    /// with its Label Studio key for workers, which never hold it.
+    public static let labelStudioFile = Route(.get, "/v1/label-studio-files/{path*}", .worker)
+
     public static let all: [Route] = [
         root, health, ready, openAPI, metrics,
         createJob, jobs, uploadManifest, job, deleteJob, cancel, retryFailed, results, events, label, embeddings, activity,
@@ -193,10 +202,16 @@ public enum Routes {
         claim, heartbeat, complete, release, uploadLabel, uploadThumbnail, uploadConfidence, failImage, receipt, failTask, declareSamples,
         registerModel, models, model, uploadBlob, blobExists, blob, file,
         signIn, signOut, script, styleSheet, favicon,
+        labelStudioHealth, labelStudioSetup, labelStudioPredict, labelStudioFile,
     ]
 
     /// The prefix of `file` paths: an image URI a worker gets starting with it is fetched from the coordinator.
     public static let filesPrefix = "/v1/files/"
+    /// The same for `labelStudioFile`.
+    public static let labelStudioFilesPrefix = "/v1/label-studio-files/"
+
+    /// Whether a worker fetches `uri` from its coordinator (with its token).
+    public static func isCoordinatorFile(_ uri: String) -> Bool { uri.hasPrefix(filesPrefix) || uri.hasPrefix(labelStudioFilesPrefix) }
 
     /// The header that carries a lease token on label uploads (the body is the PNG).
     public static let leaseTokenHeader = "X-Lease-Token"

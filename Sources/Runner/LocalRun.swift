@@ -84,8 +84,12 @@ public enum LocalRun {
             try AtomicFile.createDirectories(configuration.outputDirectory.path)
             try AtomicFile.createDirectories(data.path, mode: 0o700)
         }
-        let coordinator = CoordinatorConfiguration(dataDirectory: data.appendingPathComponent("coordinator"), host: "127.0.0.1",
+        var coordinator = CoordinatorConfiguration(dataDirectory: data.appendingPathComponent("coordinator"), host: "127.0.0.1",
                                                    port: configuration.dashboard?.port ?? 0, tokens: TokenSet(admin: ""))
+        // `run --ui` is Label Studio's backend too (docs/LABEL-STUDIO.md): its predictions take the run's settings.
+        var studioSettings = configuration.settings
+        (studioSettings.tarShards, studioSettings.output) = (false, nil)
+        coordinator.labelStudio = LabelStudioConfiguration(settings: studioSettings)
         let model: ModelRecord
         do {
             (model, _) = try input.prepareStore(at: coordinator, logger: logger)

@@ -9,6 +9,11 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Run the coordinator: jobs, leases, the ledger and label storage over HTTP.",
         discussion: """
+            It is also Label Studio's ML backend: in a project's Model settings, connect
+            http://HOST:PORT/label-studio with Basic authentication, any user name and
+            the admin token as the password. Set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY
+            for the images Label Studio serves itself (docs/LABEL-STUDIO.md).
+
             Example:
               openssl rand -hex 32 > token && chmod 600 token
               labelmill serve --data /var/lib/labelmill --host 0.0.0.0 --port 8080 \\
@@ -33,6 +38,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Serve manifest paths under this directory to workers (relative paths are taken from here).")
     var imageRoot: String?
 
+    @Option(help: "Label Studio's predictions: the model (default: the only one registered).")
+    var labelStudioModel: String?
+
+    @Option(help: "Label Studio's predictions: a JSON file of job settings (default: the job defaults, as `labelmill label`).")
+    var labelStudioSettings: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -45,9 +56,10 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.warning("token.weak", metadata: ["file": "\(file)", "warning": "\(warning)"])
             }
         }
-        let configuration = CoordinatorConfiguration(
+        var configuration = CoordinatorConfiguration(
             dataDirectory: URL(fileURLWithPath: data), host: host, port: port, tokens: tokens,
             imageRoot: imageRoot.map { URL(fileURLWithPath: $0) })
+        configuration.labelStudio = LabelStudioConfiguration(model: labelStudioModel, settings: try readSettings())
         let app = try buildCoordinator(configuration, logger: logger) { port in
             logger.info("coordinator.listening", metadata: ["http.host": "\(host)", "http.port": "\(port)"])
         }
@@ -58,6 +70,18 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL {
             throw CLIError("\(host) is not an address of this machine: use one of its addresses, 127.0.0.1 or 0.0.0.0")
         }
+    }
+
+    /// `--label-studio-settings`, checked now: a wrong setting is said at start, not on Label Studio's first call.
+    private func readSettings() throws -> JobSettings {
+        guard let file = labelStudioSettings else { return JobSettings() }
+        guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read --label-studio-settings \(file): no such file, or not readable") }
+        let settings: JobSettings
+        do { settings = try JSONDecoder().decode(JobSettings.self, from: data) } catch {
+            throw CLIError("--label-studio-settings \(file) is not job settings JSON: \(error)")
+        }
+        do { try settings.validate() } catch { throw CLIError("--label-studio-settings \(file): \(error)") }
+        return settings
     }
 
     private func readToken(_ file: String) throws -> String {

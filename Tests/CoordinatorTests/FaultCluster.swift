@@ -73,10 +73,11 @@ final class FaultCluster: @unchecked Sendable {
     func onShutdown(_ cleanup: @escaping () -> Void) { cleanups.append(cleanup) }
 
     /// Starts `labelmill serve` (again, after a kill: same data directory, same port) and waits until it answers.
-    func startCoordinator() async throws {
+    func startCoordinator(arguments: [String] = [], environment: [String: String] = [:]) async throws {
         let log = directory.appendingPathComponent("serve-\(UUID().uuidString.prefix(4)).log")
         coordinator = try LabelmillProcess.start(["serve", "--data", dataDirectory.path, "--port", "\(port)",
-                                                  "--token-file", tokenFile, "--image-root", imageRoot.path], log: log)
+                                                  "--token-file", tokenFile, "--image-root", imageRoot.path] + arguments,
+                                                 log: log, environment: environment)
         try await waitUntil("the coordinator answers on port \(port)", timeout: .seconds(20)) { await self.admin.health() }
     }
 

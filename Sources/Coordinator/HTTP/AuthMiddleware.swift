@@ -56,11 +56,10 @@ struct AuthMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         if open.contains(request.uri.path) { return try await next(request, context) }
-        // The scheme name is case-insensitive (RFC 9110 section 11.1).
-        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        guard let header, let token = Self.token(in: header) else {
             throw CoordinatorError(.unauthorized, "missing bearer token")
         }
-        let presented = Self.digest(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        let presented = Self.digest(token)
         if Self.constantTimeEquals(presented, admin) {
             context.role = .admin
         } else if let worker, Self.constantTimeEquals(presented, worker) {
@@ -69,6 +68,25 @@ struct AuthMiddleware: RouterMiddleware {
             throw CoordinatorError(.unauthorized, "invalid bearer token")
         }
         return try await next(request, context)
+    }
+
+    /// The token an Authorization header carries: `Bearer TOKEN`, or `Basic` with the token as the password (any user
+    /// name: how Label Studio's ML backend connection authenticates, docs/LABEL-STUDIO.md). The scheme name is
+    /// case-insensitive (RFC 9110 section 11.1).
+    static func token(in header: String) -> String? {
+        let scheme = header.prefix { $0 != " " }.lowercased()
+        let value = header.drop { $0 != " " }.trimmingCharacters(in: .whitespaces)
+        guard !value.isEmpty else { return nil }
+        switch scheme {
+        case "bearer":
+            return value
+        case "basic":
+            guard let decoded = Data(base64Encoded: value).map({ String(decoding: $0, as: UTF8.self) }),
+                  let colon = decoded.firstIndex(of: ":") else { return nil }
+            return String(decoded[decoded.index(after: colon)...])
+        default:
+            return nil
+        }
     }
 
     /// Compares fixed-length digests of the two strings with no early exit.

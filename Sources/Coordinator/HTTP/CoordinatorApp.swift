@@ -49,6 +49,7 @@ public func buildCoordinator(
     ModelRoutes(services: services).register(on: router)
     FileRoutes(services: services).register(on: router)
     DashboardRoutes(services: services, sessions: sessions).register(on: router)
+    LabelStudioRoutes(services: services, logger: logger).register(on: router)
 
     return Application(
         router: router,

@@ -25,6 +25,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var maxJSONBytes: Int
     /// Largest manifest sent inside a job request; larger ones stream through `PUT /v1/manifests`.
     public var maxInlineManifestBytes = 1 << 20
+    /// Label Studio's ML backend (docs/LABEL-STUDIO.md).
+    public var labelStudio = LabelStudioConfiguration()
 
     public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 8080, tokens: TokenSet, imageRoot: URL? = nil,
                 sweepInterval: Duration = .seconds(1), maxLabelBytes: Int = 64 << 20, maxJSONBytes: Int = 4 << 20) {
@@ -57,5 +59,29 @@ public struct TokenSet: Sendable {
     public static func read(file: String) throws -> String {
         guard let token = TokenFile.read(file) else { throw CoordinatorError(.badRequest, "cannot read a token from \(file)") }
         return token
+    }
+}
+
+/// How the coordinator serves as Label Studio's ML backend: the model and settings of the jobs its predictions make,
+/// how long a prediction waits for them, and the Label Studio that serves some of the images (its URL and API key,
+/// `LABEL_STUDIO_URL` and `LABEL_STUDIO_API_KEY` as Label Studio's own backends take them).
+public struct LabelStudioConfiguration: Sendable {
+    /// A model's name or id; nil: the coordinator's only model.
+    public var model: String?
+    /// The jobs' settings (the job defaults, `labelmill label`'s, unless given).
+    public var settings = JobSettings()
+    /// How long `/predict` waits for its images before answering with what is labeled (Label Studio gives up on a
+    /// prediction after its `ML_TIMEOUT_PREDICT`, 100 s by default).
+    public var wait: Duration = .seconds(80)
+    public var url: String?
+    public var apiKey: String?
+
+    public init(model: String? = nil, settings: JobSettings = JobSettings(), wait: Duration = .seconds(80),
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.model = model
+        self.settings = settings
+        self.wait = wait
+        url = environment["LABEL_STUDIO_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        apiKey = environment["LABEL_STUDIO_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }

@@ -35,6 +35,7 @@ enum Migrations {
         }
         migrator.registerMigration("v9") { db in try db.execute(sql: v9) }
         migrator.registerMigration("v10") { db in try db.execute(sql: v10) }
+        migrator.registerMigration("v11") { db in try db.execute(sql: v11) }
         return migrator
     }
 
@@ -430,6 +431,18 @@ enum Migrations {
     /// leased (`Store.claim`). Its manifest stays in the data directory for the job's life.
     /// A task of a WebDataset job (`JobSettings.tarShards`) is one shard: its URI, read from its manifest line at
     /// the first lease and kept for every later one (its samples are known only to the worker that reads it).
+    /// Label Studio's predictions (docs/LABEL-STUDIO.md): which job labels an image it asked for, so asking again
+    /// (the same image in another call, task or project, with the same model, settings and classes) waits for that
+    /// job instead of labeling it twice.
+    static let v11 = """
+        CREATE TABLE label_studio_images (
+            key      TEXT PRIMARY KEY NOT NULL,  -- sha256 of the model, settings, classes and image URL
+            job_id   TEXT NOT NULL REFERENCES jobs (id),
+            image_id TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX label_studio_images_job ON label_studio_images (job_id);
+        """
+
     /// Labels a worker wrote to the job's `--output` are recorded from its receipt: `relative_path` is then the
     /// object's key there, and the receipt's confidence map has its digest here.
     static let v10 = """

@@ -30,7 +30,7 @@ extension Store {
             : try String.fetchAll(db.cachedStatement(sql: "SELECT relative_path FROM labels WHERE job_id = ?"), arguments: [id])
         try db.run("INSERT INTO deleted_jobs (id, deleted_at) VALUES (?, ?)", [id, timestamp()])
         for table in ["labels", "label_classes", "job_class_pixels", "images", "attempts", "job_failures", "events", "tasks", "job_minutes",
-                      "job_workers", "job_image_counts", "job_task_counts"] {
+                      "job_workers", "job_image_counts", "job_task_counts", "label_studio_images"] {
             try db.run("DELETE FROM \(table) WHERE job_id = ?", [id])
         }
         try db.run("DELETE FROM jobs WHERE id = ?", [id])

@@ -186,32 +186,12 @@ struct LabelStudioWriter: ExportWriter {
 
     private struct Prediction: Encodable {
         var model_version: String
-        var result: [Region]
-    }
-
-    private struct Region: Encodable {
-        struct Value: Encodable {
-            var format = "rle"
-            var rle: [UInt8]
-            var brushlabels: [String]
-        }
-        var id: String
-        var type = "brushlabels"
-        var from_name = "label"
-        var to_name = "image"
-        var original_width: Int
-        var original_height: Int
-        var image_rotation = 0
-        var value: Value
+        var result: [LabelStudioRegion]
     }
 
     mutating func add(_ item: ExportItem) throws {
         count += 1
-        let map = try item.label
-        let regions = ClassExtents(map).present(classCount: classes.count).map { c in
-            Region(id: "\(count)-\(c)", original_width: map.width, original_height: map.height,
-                   value: .init(rle: SegmentationRLE.labelStudio(map, index: UInt8(c)), brushlabels: [classes[c]]))
-        }
+        let regions = LabelStudioRegion.regions(try item.label, classes: classes, idPrefix: "\(count)")
         let image = imageBaseURL.map { $0 + S3Configuration.encode(item.id, keepingSlashes: false) } ?? item.uri
         let task = Task(id: count, data: ["image": image, "labelmill_id": item.id],
                         predictions: [Prediction(model_version: "labelmill \(job)", result: regions)])

@@ -26,7 +26,7 @@ struct ImageFetcher: Sendable {
     }
 
     func fetch(_ uri: String) async throws -> [UInt8] {
-        if uri.hasPrefix(Routes.filesPrefix) {
+        if Routes.isCoordinatorFile(uri) {
             return try await download(HTTPRequest(url: client.baseURL + uri, headers: ["Authorization": "Bearer \(client.token)"]), uri)
         }
         if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
@@ -67,6 +67,10 @@ struct ImageFetcher: Sendable {
             default: return "\(path): the coordinator could not serve it (\(Self.meaning(of: status)))"
             }
         }
+        if uri.hasPrefix(Routes.labelStudioFilesPrefix) {
+            // The coordinator answers with Label Studio's own words.
+            return "Label Studio's /\(uri.dropFirst(Routes.labelStudioFilesPrefix.count)): \(Self.meaning(of: status))"
+        }
         return "\(uri): \(Self.meaning(of: status))"
     }
 
@@ -100,7 +104,7 @@ struct ImageFetcher: Sendable {
             }
             return
         }
-        let served = uri.hasPrefix(Routes.filesPrefix)
+        let served = Routes.isCoordinatorFile(uri)
         do {
             _ = try await client.http.download(
                 DownloadRequest(url: served ? client.baseURL + uri : uri, destination: path, resume: false,

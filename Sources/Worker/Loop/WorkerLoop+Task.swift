@@ -152,7 +152,7 @@ extension WorkerLoop {
                 FaultPoints.reached(.download)
                 let bytes = try await source.load(image)
                 return .decoded(try await runner.decode(bytes, maxPixels: configuration.maxPixels))
-            } catch let error as ImageFetcher.Failure where !error.permanent && image.uri.hasPrefix(Routes.filesPrefix) {
+            } catch let error as ImageFetcher.Failure where !error.permanent && Routes.isCoordinatorFile(image.uri) {
                 return .coordinatorDown(error)
             } catch let error as ImageFetcher.Failure {
                 return .failed(error.description)

@@ -1,5 +1,6 @@
 import Foundation
 import LabelAPI
+import Support
 
 /// Reads, writes and lists objects in S3 or an S3-compatible store, signing with libcurl's SigV4.
 public struct S3Client: Sendable {
@@ -163,28 +164,5 @@ enum XMLText {
         return found
     }
 
-    /// The five predefined entities and numeric references.
-    static func unescape(_ text: Substring) -> String {
-        guard text.contains("&") else { return String(text) }
-        var out = ""
-        var rest = text[...]
-        while let amp = rest.firstIndex(of: "&") {
-            out += rest[..<amp]
-            guard let semicolon = rest[amp...].firstIndex(of: ";") else { break }
-            let entity = rest[rest.index(after: amp)..<semicolon]
-            switch entity {
-            case "amp": out += "&"
-            case "lt": out += "<"
-            case "gt": out += ">"
-            case "quot": out += "\""
-            case "apos": out += "'"
-            default:
-                let value = entity.hasPrefix("#x") ? UInt32(entity.dropFirst(2), radix: 16)
-                    : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
-                if let value, let scalar = Unicode.Scalar(value) { out.unicodeScalars.append(scalar) } else { out += "&\(entity);" }
-            }
-            rest = rest[rest.index(after: semicolon)...]
-        }
-        return out + rest
-    }
+    static func unescape(_ text: Substring) -> String { MarkupText.unescape(text) }
 }

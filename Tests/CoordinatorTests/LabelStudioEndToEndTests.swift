@@ -1,0 +1,96 @@
+import Foundation
+import LabelAPI
+import Runner
+import Support
+import Testing
+import Worker
+
+/// labelmill as Label Studio's ML backend, against the real Label Studio server (`scripts/label-studio-check`, with
+/// the `label-studio` package that `scripts/test-python` installs in `.build/label-studio`): a project with
+/// `<BrushLabels>`, images that Label Studio serves itself and one from a plain web server, the backend connected
+/// through Label Studio's API, predictions retrieved with its own action; every task's prediction decodes to
+/// `labelmill label`'s map, a broken image gets none and `status` says why. Then `export --format label-studio`
+/// imported into another project passes the same check.
+@Suite(.serialized) struct LabelStudioEndToEndTests {
+    /// The Python of `.build/label-studio` (or `LABELMILL_LABEL_STUDIO_PYTHON`) where it runs Label Studio.
+    static let python: String? = {
+        let candidates = [ProcessInfo.processInfo.environment["LABELMILL_LABEL_STUDIO_PYTHON"],
+                          S3TestServer.root.appendingPathComponent(".build/label-studio/bin/python3").path].compactMap { $0 }
+        return candidates.first { path in
+            guard FileManager.default.isExecutableFile(atPath: path) else { return false }
+            let probe = Process()
+            probe.executableURL = URL(fileURLWithPath: path)
+            probe.arguments = ["-c", "import label_studio, label_studio_sdk.converter.brush, numpy, PIL"]
+            probe.standardOutput = FileHandle.nullDevice
+            probe.standardError = FileHandle.nullDevice
+            guard (try? probe.run()) != nil else { return false }
+            probe.waitUntilExit()
+            return probe.terminationStatus == 0
+        }
+    }()
+
+    @Test(.timeLimit(.minutes(6)), .enabled(if: python != nil, "needs label-studio from PyPI in .build/label-studio: run scripts/test-python"))
+    func labelStudioGetsLabelmillsMapsAsPredictions() async throws {
+        let cluster = try FaultCluster("label-studio", imageCount: 2)
+        defer { cluster.shutdown() }
+        let images = APITests.images
+        let broken = cluster.directory.appendingPathComponent("broken.png")
+        try Data("not a PNG at all".utf8).write(to: broken)
+        let web = try await FixtureImageServer.start(["img0": images.appendingPathComponent("img_a.png"),
+                                                      "img1": images.appendingPathComponent("img_b.jpg"), "broken": broken])
+        cluster.onShutdown { web.stop() }
+
+        // The reference: `labelmill label` on the same pictures, at the same settings.
+        let pictures = cluster.directory.appendingPathComponent("pictures"), reference = cluster.directory.appendingPathComponent("reference")
+        try FileManager.default.createDirectory(at: pictures, withIntermediateDirectories: true)
+        for (name, source) in [("img_a.png", "img_a.png"), ("img_c.png", "img_c.png"), ("img0.png", "img_a.png"), ("img1.jpg", "img_b.jpg")] {
+            try FileManager.default.copyItem(at: images.appendingPathComponent(source), to: pictures.appendingPathComponent(name))
+        }
+        _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
+                                            "--short-side", "48", "--out", reference.path, pictures.path])
+
+        let (port, token) = (try LocalPort.free(), SHA256Hex.of(Array(UUID().uuidString.utf8)).prefix(40).lowercased())
+        let settings = cluster.directory.appendingPathComponent("label-studio-settings.json")
+        try Data("{\"shortSide\": 48}".utf8).write(to: settings)
+        try await cluster.startCoordinator(arguments: ["--label-studio-settings", settings.path],
+                                           environment: ["LABEL_STUDIO_URL": "http://127.0.0.1:\(port)", "LABEL_STUDIO_API_KEY": String(token)])
+        // A job of the web server's images, for the export-and-import path (its model is the backend's too).
+        try await cluster.submit(uris: ["img0": "\(web.url)/images/img0", "img1": "\(web.url)/images/img1"])
+        try cluster.startWorker("w1")
+        try await cluster.waitForJobEnd()
+        let export = cluster.directory.appendingPathComponent("export")
+        _ = try await LabelmillProcess.run(["export", "--coordinator", cluster.url, "--token-file", cluster.tokenFile, cluster.job,
+                                            "--format", "label-studio", "--out", export.path])
+
+        let admin = try String(contentsOfFile: cluster.tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let check = try await S3TestServer.runScript(try #require(Self.python), "label-studio-check", [
+            "--port", "\(port)", "--token", String(token), "--coordinator", cluster.url, "--admin-token", admin,
+            "--classes", FaultCluster.classes, "--reference", reference.path,
+            "--upload", images.appendingPathComponent("img_a.png").path, "--upload", images.appendingPathComponent("img_c.png").path,
+            "--url", "\(web.url)/images/img1", "--broken", "\(web.url)/images/broken",
+            "--export-tasks", export.appendingPathComponent("tasks.json").path])
+        let tails = cluster.logTails(lines: 30)
+        #expect(check.status == 0, "\(check.output)\n\(tails)")
+        #expect(check.output.contains("all checks passed"), "\(check.output)")
+        // Every task was compared: three by the backend, the broken one without a prediction, two imported.
+        let lines = check.output.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("ok   backend: task") && $0.hasSuffix("(0 pixels differ)") }.count == 3, "\(check.output)")
+        #expect(lines.contains { $0.hasPrefix("ok   backend: the broken image") }, "\(check.output)")
+        #expect(lines.filter { $0.hasPrefix("ok   export: task") && $0.hasSuffix("(0 pixels differ)") }.count == 2, "\(check.output)")
+
+        // The broken image's job says why, and so does the coordinator's log.
+        let jobs = try await cluster.admin.jobs().filter { $0.name?.hasPrefix("Label Studio project") == true }
+        #expect(jobs.count >= 1)
+        let errors = try await jobs.asyncFlatMap { try await cluster.admin.job($0.id).recentErrors }
+        #expect(errors.contains { $0.uri.hasSuffix("/images/broken") && $0.error.contains("not a JPEG or PNG") }, "\(errors)")
+        #expect(cluster.coordinator?.logText.contains("label-studio.image.failed") == true)
+    }
+}
+
+extension Sequence {
+    func asyncFlatMap<T>(_ transform: (Element) async throws -> [T]) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out += try await transform(element) }
+        return out
+    }
+}
