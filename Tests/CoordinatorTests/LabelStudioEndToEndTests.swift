@@ -68,7 +68,9 @@ import Worker
             "--classes", FaultCluster.classes, "--reference", reference.path,
             "--upload", images.appendingPathComponent("img_a.png").path, "--upload", images.appendingPathComponent("img_c.png").path,
             "--url", "\(web.url)/images/img1", "--broken", "\(web.url)/images/broken",
-            "--export-tasks", export.appendingPathComponent("tasks.json").path])
+            "--export-tasks", export.appendingPathComponent("tasks.json").path]
+            // docs/screenshots/label-studio-task.png is made so (it needs selenium beside Label Studio).
+            + (ProcessInfo.processInfo.environment["LABELMILL_LABEL_STUDIO_SCREENSHOT"].map { ["--screenshot", $0] } ?? []))
         let tails = cluster.logTails(lines: 30)
         #expect(check.status == 0, "\(check.output)\n\(tails)")
         #expect(check.output.contains("all checks passed"), "\(check.output)")
