@@ -44,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Label Studio's predictions: a JSON file of job settings (default: the job defaults, as `labelmill label`).")
     var labelStudioSettings: String?
 
+    @Option(help: "Label Studio's predictions: seconds a prediction waits for its images before answering what is labeled (keep it under Label Studio's ML_TIMEOUT_PREDICT, 100 s by default).")
+    var labelStudioWait: Double = 80
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -59,7 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = CoordinatorConfiguration(
             dataDirectory: URL(fileURLWithPath: data), host: host, port: port, tokens: tokens,
             imageRoot: imageRoot.map { URL(fileURLWithPath: $0) })
-        configuration.labelStudio = LabelStudioConfiguration(model: labelStudioModel, settings: try readSettings())
+        guard labelStudioWait.isFinite, (0...3600).contains(labelStudioWait) else { throw CLIError("--label-studio-wait is 0 to 3600 seconds") }
+        configuration.labelStudio = LabelStudioConfiguration(model: labelStudioModel, settings: try readSettings(),
+                                                             wait: .milliseconds(Int(labelStudioWait * 1000)))
         let app = try buildCoordinator(configuration, logger: logger) { port in
             logger.info("coordinator.listening", metadata: ["http.host": "\(host)", "http.port": "\(port)"])
         }

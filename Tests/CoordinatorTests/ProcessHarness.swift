@@ -73,7 +73,9 @@ struct LabelmillProcess {
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let errorText = (try? String(contentsOf: errorsFile, encoding: .utf8)) ?? ""
+        var errorText = (try? String(contentsOf: errorsFile, encoding: .utf8)) ?? ""
+        // A crash says so (its status is the signal's number, which reads like an exit code).
+        if process.terminationReason == .uncaughtSignal { errorText += "\n(killed by signal \(process.terminationStatus))" }
         return Finished(status: process.terminationStatus, output: text, errors: errorText, duration: ContinuousClock.now - started)
     }
 

@@ -12,17 +12,25 @@ final class S3TestServer: @unchecked Sendable {
     static let python: String? = python(importing: "moto.server, boto3")
 
     /// Runs `scripts/<script>` with `python`: its exit status and what it printed (stdout and stderr together).
+    /// The script runs on a thread of its own: reading its output to the end blocks, and a blocked thread of the
+    /// cooperative pool (two on two cores) would starve the in-process coordinators of the tests beside it.
     static func runScript(_ python: String, _ script: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root.appendingPathComponent("scripts/\(script)").path] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        await LabelmillProcess.exit(of: process)
-        return (process.terminationStatus, text)
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: python)
+                    process.arguments = [root.appendingPathComponent("scripts/\(script)").path] + arguments
+                    let output = Pipe()
+                    process.standardOutput = output
+                    process.standardError = output
+                    try process.run()
+                    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    process.waitUntilExit()
+                    return (process.terminationStatus, text)
+                })
+            }.start()
+        }
     }
 
     /// The tests' Python (scripts/test-python) where it can import `modules` (comma-separated), or nil.
