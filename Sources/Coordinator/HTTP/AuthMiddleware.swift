@@ -74,12 +74,14 @@ struct AuthMiddleware: RouterMiddleware {
     /// name: how Label Studio's ML backend connection authenticates, docs/LABEL-STUDIO.md). The scheme name is
     /// case-insensitive (RFC 9110 section 11.1).
     static func token(in header: String) -> String? {
+        // Bearer first, cheaply: every worker request carries one.
+        if header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " {
+            return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
         let scheme = header.prefix { $0 != " " }.lowercased()
         let value = header.drop { $0 != " " }.trimmingCharacters(in: .whitespaces)
         guard !value.isEmpty else { return nil }
         switch scheme {
-        case "bearer":
-            return value
         case "basic":
             guard let decoded = Data(base64Encoded: value).map({ String(decoding: $0, as: UTF8.self) }),
                   let colon = decoded.firstIndex(of: ":") else { return nil }

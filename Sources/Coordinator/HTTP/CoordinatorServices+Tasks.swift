@@ -28,8 +28,8 @@ extension CoordinatorServices {
     /// place, so a shard whose worker died or lost its lease never shows a partial output.
     func complete(taskId: Int64, token: String) async throws {
         // Most tasks are not shards (or their worker wrote the output shard): they complete at once, in the write batch.
-        let completed = try await store.batched("completing task \(taskId)") { [store] db -> Bool in
-            guard try !store.coordinatorWritesShard(db, taskId) else { return false }
+        let completed = try await store.batched("completing task \(taskId)") { [store, jobCache] db -> Bool in
+            if let job = try store.shardTaskJob(db, taskId), try jobCache.settled(db, job, store: store)?.options.output == nil { return false }
             try store.complete(db, taskId: taskId, token: token)
             return true
         }

@@ -76,13 +76,10 @@ extension Store {
         return DeclaredSamples(todo: todo, refused: refused, failed: failed)
     }
 
-    /// Whether the coordinator writes the task's output shard when it completes: the task reads a shard (it has one
-    /// once leased) of a job without an output (with one, the worker writes it there).
-    public func coordinatorWritesShard(_ db: Database, _ taskId: Int64) throws -> Bool {
-        try db.value(Bool.self, """
-            SELECT t.shard IS NOT NULL AND json_extract(j.options, '$.output') IS NULL
-            FROM tasks AS t JOIN jobs AS j ON j.id = t.job_id WHERE t.id = ?
-            """, [taskId]) ?? false
+    /// The job of a task that reads a shard (it has one once leased); nil for any other task. One lookup by key:
+    /// every completion asks.
+    public func shardTaskJob(_ db: Database, _ taskId: Int64) throws -> String? {
+        try db.value(String.self, "SELECT job_id FROM tasks WHERE id = ? AND shard IS NOT NULL", [taskId])
     }
 
     /// One sample of a shard's output: its key, and its label file or why it failed.
