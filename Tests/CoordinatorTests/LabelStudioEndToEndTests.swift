@@ -13,21 +13,8 @@ import Worker
 /// imported into another project passes the same check.
 @Suite(.serialized) struct LabelStudioEndToEndTests {
     /// The Python of `.build/label-studio` (or `LABELMILL_LABEL_STUDIO_PYTHON`) where it runs Label Studio.
-    static let python: String? = {
-        let candidates = [ProcessInfo.processInfo.environment["LABELMILL_LABEL_STUDIO_PYTHON"],
-                          S3TestServer.root.appendingPathComponent(".build/label-studio/bin/python3").path].compactMap { $0 }
-        return candidates.first { path in
-            guard FileManager.default.isExecutableFile(atPath: path) else { return false }
-            let probe = Process()
-            probe.executableURL = URL(fileURLWithPath: path)
-            probe.arguments = ["-c", "import label_studio, label_studio_sdk.converter.brush, numpy, PIL"]
-            probe.standardOutput = FileHandle.nullDevice
-            probe.standardError = FileHandle.nullDevice
-            guard (try? probe.run()) != nil else { return false }
-            probe.waitUntilExit()
-            return probe.terminationStatus == 0
-        }
-    }()
+    static let python = S3TestServer.python(importing: "label_studio, label_studio_sdk.converter.brush, numpy, PIL",
+                                            venv: "label-studio", variable: "LABELMILL_LABEL_STUDIO_PYTHON")
 
     @Test(.timeLimit(.minutes(6)), .enabled(if: python != nil, "needs label-studio from PyPI in .build/label-studio: run scripts/test-python"))
     func labelStudioGetsLabelmillsMapsAsPredictions() async throws {

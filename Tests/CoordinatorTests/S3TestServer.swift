@@ -33,10 +33,11 @@ final class S3TestServer: @unchecked Sendable {
         }
     }
 
-    /// The tests' Python (scripts/test-python) where it can import `modules` (comma-separated), or nil.
-    static func python(importing modules: String) -> String? {
-        let candidates = [ProcessInfo.processInfo.environment["LABELMILL_TEST_PYTHON"],
-                          root.appendingPathComponent(".build/test-python/bin/python3").path].compactMap { $0 }
+    /// The tests' Python (scripts/test-python) where it can import `modules` (comma-separated), or nil: the one
+    /// the environment variable `variable` names, else the virtual environment `.build/<venv>`.
+    static func python(importing modules: String, venv: String = "test-python", variable: String = "LABELMILL_TEST_PYTHON") -> String? {
+        let candidates = [ProcessInfo.processInfo.environment[variable],
+                          root.appendingPathComponent(".build/\(venv)/bin/python3").path].compactMap { $0 }
         return candidates.first { path in
             guard FileManager.default.isExecutableFile(atPath: path) else { return false }
             let probe = Process()

@@ -16,6 +16,8 @@ import Worker
 struct LabelStudioRoutes {
     let services: CoordinatorServices
     let logger: Logger
+    /// Fetches the images Label Studio serves (its connections are kept between requests).
+    let http = HTTPClient()
     var configuration: LabelStudioConfiguration { services.configuration.labelStudio }
 
     func register(on router: Router<CoordinatorContext>) {
@@ -237,7 +239,7 @@ struct LabelStudioRoutes {
         let url = (base.hasSuffix("/") ? base : base + "/") + path + query
         let response: Worker.HTTPResponse
         do {
-            response = try await HTTPClient().send(Worker.HTTPRequest(url: url, headers: ["Authorization": "Token \(key)"], timeout: .seconds(120)))
+            response = try await http.send(Worker.HTTPRequest(url: url, headers: ["Authorization": "Token \(key)"], timeout: .seconds(120)))
         } catch {
             throw CoordinatorError(.unavailable, "Label Studio at \(base) did not answer: \(error.message)")
         }

@@ -128,7 +128,9 @@ public enum JobExport {
         if shard?.key != object {
             shard?.remove()
             shard = nil
-            shard = try await OutputShardFile(object, store: store, scratch: scratch)
+            do { shard = try await OutputShardFile(object, store: store, scratch: scratch) } catch let error as OutputStore.Failure {
+                throw CurlError(.io, error.description)
+            }
         }
         guard let bytes = try shard?.member(member) else {
             throw CurlError(.io, "the output shard \(store.location.uri(of: object)) has no \(member), which the receipt of \(result.id) names")
@@ -215,7 +217,8 @@ struct ResultLines: AsyncSequence {
     }
 }
 
-/// An output shard read from a job's output into a scratch file, its members indexed by name.
+/// An output shard read from a job's output into a scratch file, its members indexed by name (`export` and
+/// `verify` read a shard's samples from it). Throws `OutputStore.Failure` when the storage does not give it.
 final class OutputShardFile {
     let key: String
     private let path: String
@@ -225,11 +228,7 @@ final class OutputShardFile {
     init(_ key: String, store: OutputStore, scratch: URL) async throws {
         self.key = key
         let temporary = scratch.appendingPathComponent(".output-shard-\(UUID().uuidString).tar").path
-        do {
-            path = try await store.file(key, downloadingTo: temporary)
-        } catch {
-            throw CurlError(.io, error.description)
-        }
+        path = try await store.file(key, downloadingTo: temporary)
         reader = try TarReader(path: path)
         while let entry = try reader.nextEntry() { entries[entry.name] = entry }
         if path != temporary { unlink(temporary) }

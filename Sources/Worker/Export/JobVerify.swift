@@ -111,25 +111,25 @@ public enum JobVerify {
     /// The members of one output shard.
     private static func check(shard key: String, _ items: [Expected], in store: OutputStore, scratch: URL) async -> [Problem] {
         let uri = store.location.uri(of: key)
-        let temporary = scratch.appendingPathComponent("shard-\(UUID().uuidString).tar").path
-        defer { unlink(temporary); unlink(temporary + ".part") }
-        var found: [String: String] = [:]
+        let shard: OutputShardFile
         do {
-            let path = try await store.file(key, downloadingTo: temporary)
-            let reader = try TarReader(path: path)
-            let wanted = Set(items.map { OutputLocation.split(store.key(of: $0.uri)).member ?? "" })
-            while let entry = try reader.nextEntry() {
-                if wanted.contains(entry.name) { found[entry.name] = SHA256Hex.of(try reader.bytes(of: entry)) }
-            }
+            shard = try await OutputShardFile(key, store: store, scratch: scratch)
         } catch let error as OutputStore.Failure {
             return items.map { Problem(id: $0.id, location: $0.uri, what: error.missing ? "missing: the output shard \(uri) is not there (\(error))" : "unreadable: \(error)") }
         } catch {
             return items.map { Problem(id: $0.id, location: $0.uri, what: "unreadable: the output shard \(uri): \(error)") }
         }
+        defer { shard.remove() }
         return items.compactMap { item in
             let member = OutputLocation.split(store.key(of: item.uri)).member ?? ""
-            guard let sha = found[member] else { return Problem(id: item.id, location: item.uri, what: "missing: the output shard \(uri) has no \(member)") }
-            return compare(item, sha)
+            do {
+                guard let bytes = try shard.member(member) else {
+                    return Problem(id: item.id, location: item.uri, what: "missing: the output shard \(uri) has no \(member)")
+                }
+                return compare(item, SHA256Hex.of(bytes))
+            } catch {
+                return Problem(id: item.id, location: item.uri, what: "unreadable: \(member) of the output shard \(uri): \(error)")
+            }
         }
     }
 

@@ -46,7 +46,8 @@ public struct OutputStore: Sendable {
             do {
                 try await s3.get().put(S3Location(bucket: bucket, key: prefix + key), body: body, sha256: sha256, contentType: contentType)
             } catch {
-                throw Failure(description: "cannot write \(uri): \(error)", missing: false, retryable: error.isRetryable)
+                // (S3's message starts with the object's URI.)
+                throw Failure(description: "cannot write to the output: \(error)", missing: false, retryable: error.isRetryable)
             }
         case .folder(let folder):
             do throws(FileError) {
@@ -60,7 +61,7 @@ public struct OutputStore: Sendable {
                     try AtomicFile.write([], to: path, mode: 0o644)
                 }
             } catch {
-                throw Failure(description: "cannot write \(uri): \(error)", missing: false, retryable: false)
+                throw Failure(description: "cannot write \(uri) to the output: \(error)", missing: false, retryable: false)
             }
         }
     }
