@@ -181,8 +181,8 @@ extension CoordinatorServices {
 
     /// An upload to a job whose workers write to its output instead.
     static func writesToOutput(_ jobId: String, _ output: String) -> CoordinatorError {
-        CoordinatorError(.badRequest, "job \(jobId) keeps its labels in \(output): write them there and send a receipt "
-                         + "(POST \(Routes.receipt.template))")
+        CoordinatorError(.badRequest, "job \(jobId) keeps its labels in \(output): its workers write them there and send a receipt "
+                         + "of each (docs/STORAGE.md)")
     }
 
     /// Records a receipt (docs/STORAGE.md): the worker wrote the label of `imageId` to the job's output. Checked
@@ -204,7 +204,7 @@ extension CoordinatorServices {
             }
         }
         guard job.options.output != nil else {
-            throw CoordinatorError(.badRequest, "job \(job.id) has no output: upload the label map (PUT \(Routes.uploadLabel.template))")
+            throw CoordinatorError(.badRequest, "job \(job.id) has no output: its workers upload the label maps to the coordinator")
         }
         let expected = OutputLocation.keys(id: imageId, uri: uri, tarShards: job.options.tarShards)
         guard receipt.key == expected.label else {
