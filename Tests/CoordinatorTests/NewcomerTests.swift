@@ -232,6 +232,19 @@ import Worker
         let thumbnail = try await http.send(HTTPRequest(url: base + "/v1/jobs/\(job.id)/thumbnails/sub_b", headers: session))
         #expect(thumbnail.status == 200 && thumbnail.body.starts(with: [0xFF, 0xD8]), "a JPEG from the worker")
 
+        // Label Studio's backend is there too, its password the printed token (docs/LABEL-STUDIO.md); the model is
+        // the run's.
+        let token = try #require(address.split(separator: "token=").last.map(String.init))
+        let basic: HTTPHeaders = ["Authorization": "Basic " + Data("label-studio:\(token)".utf8).base64EncodedString(),
+                                  "Content-Type": "application/json"]
+        let health = try await http.send(HTTPRequest(url: base + Routes.labelStudioHealth.template, headers: basic))
+        #expect(health.status == 200 && health.bodyText.contains("UP"), "\(health.bodyText)")
+        let schema = "<View><Image name=\\\"image\\\" value=\\\"$image\\\"/><BrushLabels name=\\\"tag\\\" toName=\\\"image\\\">"
+            + "<Label value=\\\"cat\\\"/></BrushLabels></View>"
+        let setup = try await http.send(HTTPRequest(method: .post, url: base + Routes.labelStudioSetup.template, headers: basic,
+                                                    body: .bytes(Array("{\"project\": \"1.1\", \"schema\": \"\(schema)\"}".utf8))))
+        #expect(setup.status == 200 && setup.bodyText.contains("\"model_version\":\"labelmill-"), "\(setup.bodyText)")
+
         run.send(SIGINT)
         #expect(await run.waitForExit(timeout: .seconds(20)))
         #expect(run.process.terminationStatus == 0, "\(run.logText)")
