@@ -29,7 +29,7 @@ struct LabelStudioRoutes {
             let config = try LabelStudioConfig(xml: body.schema ?? "")
             let model = try await model()
             logger.info("label-studio.setup", metadata: ["project": "\(body.project ?? "?")", "classes": "\(config.classes.count)"])
-            return try json(["model_version": modelVersion(model: model, config: config)])
+            return try json(["model_version": try basis(model: model, config: config).modelVersion])
         }
         router.on(Routes.labelStudioPredict) { request, _ in
             let body = try await request.decodeJSON(PredictRequest.self, limit: services.configuration.maxJSONBytes)
@@ -100,17 +100,27 @@ struct LabelStudioRoutes {
         return settings
     }
 
-    /// Names what answers a project's predictions: the same model, settings and classes give the same version, so
-    /// Label Studio asks again only for tasks without a prediction of it.
-    private func modelVersion(model: ModelRecord, config: LabelStudioConfig) throws -> String {
-        "labelmill-\(model.name)-\(try digest(model: model, config: config, uri: "").prefix(12))"
+    /// What a project's predictions derive from, worked out once a call: the jobs' settings, and the model,
+    /// settings and classes as the text that image keys and the model version are digests of.
+    struct Basis {
+        var model: ModelRecord
+        var settings: JobSettings
+        var text: String
+
+        /// The key of an image: the same image, model, settings and classes are labeled once.
+        func key(_ uri: String) -> String { SHA256Hex.of(Array((text + uri).utf8)) }
+
+        /// Names what answers a project's predictions: the same model, settings and classes give the same version,
+        /// so Label Studio asks again only for tasks without a prediction of it.
+        var modelVersion: String { "labelmill-\(model.name)-\(key("").prefix(12))" }
     }
 
-    private func digest(model: ModelRecord, config: LabelStudioConfig, uri: String) throws -> String {
+    private func basis(model: ModelRecord, config: LabelStudioConfig) throws -> Basis {
+        let settings = settings(config)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let settings = String(decoding: try encoder.encode(settings(config)), as: UTF8.self)
-        return SHA256Hex.of(Array("\(model.id)\n\(settings)\n\(config.classes.joined(separator: "\n"))\n\n\(uri)".utf8))
+        let json = String(decoding: try encoder.encode(settings), as: UTF8.self)
+        return Basis(model: model, settings: settings, text: "\(model.id)\n\(json)\n\(config.classes.joined(separator: "\n"))\n\n")
     }
 
     /// Where a worker reads a task's image: Label Studio's own files through this coordinator, URLs as they are.
@@ -128,8 +138,8 @@ struct LabelStudioRoutes {
 
     private func predict(_ body: PredictRequest) async throws -> [String: [Prediction]] {
         let config = try LabelStudioConfig(xml: body.label_config ?? "")
-        let model = try await model()
-        let version = try modelVersion(model: model, config: config)
+        let basis = try basis(model: try await model(), config: config)
+        let version = basis.modelVersion
         // Each task's image: its key (the same image, model, settings and classes are labeled once) or why not.
         var keys: [Int: String] = [:], uris: [String: String] = [:], refused: [Int: String] = [:]
         for (index, task) in body.tasks.enumerated() {
@@ -139,7 +149,7 @@ struct LabelStudioRoutes {
             }
             do {
                 let uri = try imageURI(url)
-                let key = try digest(model: model, config: config, uri: uri)
+                let key = basis.key(uri)
                 (keys[index], uris[key]) = (key, uri)
             } catch {
                 refused[index] = "\(error)"
@@ -156,8 +166,8 @@ struct LabelStudioRoutes {
             let manifest = try images.map { image in
                 String(decoding: try JSONEncoder().encode(["id": image.image, "uri": located[image.key]!]), as: UTF8.self)
             }.joined(separator: "\n")
-            let request = CreateJobRequest(name: "Label Studio project \(body.project ?? "?")", model: model.id, classes: config.classes,
-                                           settings: settings(config), idempotencyKey: "label-studio-" + SHA256Hex.of(Array(new.joined(separator: ",").utf8)),
+            let request = CreateJobRequest(name: "Label Studio project \(body.project ?? "?")", model: basis.model.id, classes: config.classes,
+                                           settings: basis.settings, idempotencyKey: "label-studio-" + SHA256Hex.of(Array(new.joined(separator: ",").utf8)),
                                            manifest: manifest)
             let (job, _) = try await BlockingIO.runLong { try services.createJob(request) }
             try await services.store.write("recording Label Studio's images") { db in
