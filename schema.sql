@@ -147,12 +147,13 @@ CREATE TABLE attempts (
     started_at REAL NOT NULL,
     seen_at    REAL NOT NULL,     -- last claim, heartbeat or end
     ended_at   REAL,
-    outcome    TEXT CHECK (outcome IN ('done', 'released', 'expired', 'failed', 'cancelled')),
+    outcome    TEXT CHECK (outcome IN ('done', 'released', 'expired', 'failed', 'cancelled')), labeled INTEGER NOT NULL DEFAULT 0,  -- images it labeled
     PRIMARY KEY (task_id, number),
     CHECK ((ended_at IS NULL) = (outcome IS NULL))
 ) WITHOUT ROWID;
 
--- The ledger: one row per state change of a job, task or image. Append-only.
+-- The ledger: one row per state change of a job, task or image (an image's labeling: one task.labeled event per
+-- lease, with the count). Append-only.
 CREATE TABLE events (
     seq       INTEGER PRIMARY KEY,
     at        REAL NOT NULL,
@@ -162,7 +163,7 @@ CREATE TABLE events (
     worker_id TEXT,
     kind      TEXT NOT NULL,
     reason    TEXT
-);
+, images INTEGER);  -- task.labeled: how many images its lease labeled
 CREATE INDEX events_by_job ON events (job_id, seq);
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 -- The ledger of a deleted job may go with it (see deleted_jobs); every other job's stays append-only.
@@ -213,14 +214,14 @@ CREATE TABLE job_workers (
 ) WITHOUT ROWID;
 
 CREATE TRIGGER events_count_images AFTER INSERT ON events
-WHEN NEW.kind IN ('image.done', 'image.failed')
+WHEN NEW.kind IN ('task.labeled', 'image.failed')
 BEGIN
     INSERT INTO job_minutes (job_id, minute, done, failed)
-    VALUES (NEW.job_id, CAST(NEW.at / 60 AS INTEGER), NEW.kind = 'image.done', NEW.kind = 'image.failed')
+    VALUES (NEW.job_id, CAST(NEW.at / 60 AS INTEGER), COALESCE(NEW.images, 0), NEW.kind = 'image.failed')
     ON CONFLICT (job_id, minute) DO UPDATE SET done = done + excluded.done, failed = failed + excluded.failed;
     INSERT INTO job_workers (job_id, worker_id, done, failed, last_at, window_at, window_done)
-    SELECT NEW.job_id, NEW.worker_id, NEW.kind = 'image.done', NEW.kind = 'image.failed', NEW.at, NEW.at,
-           NEW.kind = 'image.done'
+    SELECT NEW.job_id, NEW.worker_id, COALESCE(NEW.images, 0), NEW.kind = 'image.failed', NEW.at, NEW.at,
+           COALESCE(NEW.images, 0)
     WHERE NEW.worker_id IS NOT NULL
     ON CONFLICT (job_id, worker_id) DO UPDATE SET
         done = done + excluded.done, failed = failed + excluded.failed,
@@ -229,6 +230,14 @@ BEGIN
                     THEN (window_done + excluded.done) / (excluded.last_at - window_at) ELSE rate END,
         window_done = CASE WHEN excluded.last_at - window_at >= 60 THEN 0 ELSE window_done + excluded.done END,
         window_at = CASE WHEN excluded.last_at - window_at >= 60 THEN excluded.last_at ELSE window_at END;
+END;
+
+-- A lease's labeled images are counted on its attempt; its end writes them to the ledger as one task.labeled event.
+CREATE TRIGGER attempts_labeled AFTER UPDATE OF ended_at ON attempts
+WHEN OLD.ended_at IS NULL AND NEW.ended_at IS NOT NULL AND NEW.labeled > 0
+BEGIN
+    INSERT INTO events (at, job_id, task_id, worker_id, kind, images)
+    VALUES (NEW.ended_at, NEW.job_id, NEW.task_id, NEW.worker_id, 'task.labeled', NEW.labeled);
 END;
 
 -- Dashboard sessions: the sha256 of the session id (the cookie holds the id itself), the token its

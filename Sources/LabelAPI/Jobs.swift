@@ -217,8 +217,12 @@ public struct LedgerEntry: Codable, Sendable {
     public var imageId: String?
     public var workerId: String?
     public var reason: String?
+    /// `task.labeled`: how many images the lease labeled.
+    public var images: Int?
 
-    public init(seq: Int64, at: Double, kind: EventKind, taskId: Int64?, imageId: String?, workerId: String?, reason: String?) {
+    public init(seq: Int64, at: Double, kind: EventKind, taskId: Int64?, imageId: String?, workerId: String?, reason: String?,
+                images: Int? = nil) {
         (self.seq, self.at, self.kind, self.taskId, self.imageId, self.workerId, self.reason) = (seq, at, kind, taskId, imageId, workerId, reason)
+        self.images = images
     }
 }

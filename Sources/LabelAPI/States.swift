@@ -128,6 +128,8 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     case taskCreated = "task.created"
     case taskLeased = "task.leased"
     case taskDone = "task.done"
+    /// A lease ended having labeled `images` images of its task (one event a lease, not one an image).
+    case taskLabeled = "task.labeled"
     case taskReleased = "task.released"
     /// leased → queued because the lease ran out (the attempt counts against maxAttempts).
     case leaseExpired = "lease.expired"
@@ -139,7 +141,10 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     // image
     /// Written by stores before schema version 8; a lease is now one `task.leased` event for all of its images.
     case imageRunning = "image.running"
+    /// Written by stores before schema version 12; an image's labeling is now counted in its lease's `task.labeled`.
     case imageDone = "image.done"
+    /// A done image took a different label (a job with an output rewrites a whole shard on a retry).
+    case imageRelabeled = "image.relabeled"
     case imageFailed = "image.failed"
     case imagePending = "image.pending"
 }

@@ -170,8 +170,7 @@ import Worker
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("labels").path).count == good.count)
         // The ledger shows the crash did not label anything twice.
         let events = try await client.events(job, limit: 10_000)
-        let labeled = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" }).mapValues(\.count)
-        #expect(labeled.count == good.count && labeled.values.allSatisfy { $0 == 1 })
+        #expect(events.labeledOnce(done: good.count), "labeled \(events.labeledImages()) times for \(good.count) images")
 
         // Nothing outside the data and export folders: no escaped file, and only the expected entries here.
         let temporary = FileManager.default.temporaryDirectory

@@ -92,8 +92,7 @@ import Worker
         let events = try await client.events(job, limit: 10_000)
         #expect(events.contains { $0.kind == .leaseExpired && $0.taskId == killedTask && ($0.workerId ?? "").hasPrefix("doomed") })
         #expect(events.filter { $0.kind == .taskLeased && $0.taskId == killedTask }.count >= 2)
-        let labeledPerImage = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" }).mapValues(\.count)
-        #expect(labeledPerImage.count == 24 && labeledPerImage.values.allSatisfy { $0 == 1 })
+        #expect(events.labeledOnce(done: 24), "labeled \(events.labeledImages()) times for 24 images")
 
         let out = dir.appendingPathComponent("export")
         _ = try await LabelmillProcess.run(["export"] + auth + [job, "--out", out.path])

@@ -45,7 +45,7 @@ extension FaultCluster {
     }
 
     /// The job is done; every image is done or failed with a reason; none is lost (a result per manifest line);
-    /// none was labeled twice (one `image.done` in the ledger each); every exported label map is byte-identical
+    /// none was labeled twice (the ledger's `task.labeled` counts add up to the images); every exported label map is byte-identical
     /// to the fault-free run's; the database passes `checkDatabase()`.
     func verify(against reference: [String: String], figures: inout Figures) async throws {
         let status = try await admin.job(job)
@@ -61,12 +61,11 @@ extension FaultCluster {
 
         let events = try await events()
         #expect(events.filter { $0.kind == .jobDone }.count == 1, "\(name): job.done events")
-        let labeled = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" }).mapValues(\.count)
+        #expect(events.labeledOnce(done: images.count), "\(name): labeled \(events.labeledImages()) times for \(images.count) images")
         let out = directory.appendingPathComponent("export")
         _ = try await LabelmillProcess.run(["export", "--coordinator", url, "--token-file", tokenFile, job, "--out", out.path])
         var matching = 0
         for image in images {
-            #expect(labeled[image.id] == 1, "\(name): \(image.id) has \(labeled[image.id] ?? 0) image.done events")
             let exported = try? SHA256Hex.of(file: out.appendingPathComponent("labels/\(image.id).png").path)
             let recorded = results.first { $0.id == image.id }?.sha256
             #expect(exported == reference[image.id] && recorded == exported,
@@ -79,7 +78,7 @@ extension FaultCluster {
         figures.done = results.filter { $0.status == .done }.count
         figures.failed = results.filter { $0.status == .failed }.count
         figures.lost = images.count - matching
-        figures.labeledTwice = labeled.values.filter { $0 > 1 }.count
+        figures.labeledTwice = events.labeledImages() - figures.done
         figures.leaseExpiries = events.filter { $0.kind == .leaseExpired }.count
     }
 

@@ -34,19 +34,21 @@ struct FaultInjectionTests {
         #expect(doomed.logText.contains("fault injection: SIGKILL at \(phase) #\(point.split(separator: ":")[1])"))
         let before = try await cluster.events()
         let killedTask = try #require(before.last { $0.kind == .taskLeased && ($0.workerId ?? "").hasPrefix("doomed-") }?.taskId)
-        let doneByDoomed = before.filter { $0.kind == .imageDone && $0.taskId == killedTask }.count
-        switch phase {
-        case "download": #expect(doneByDoomed == 0 && images.requests(for: "img0") == 0)
-        case "inference": #expect(doneByDoomed <= 1 && images.requests(for: "img1") == 1)
-        case "upload": #expect(doneByDoomed == 1 && images.requests(for: "img1") == 1)
-        case "heartbeat": #expect(doneByDoomed <= 1 && images.requests(for: "img1") <= 1)
-        default: #expect(doneByDoomed == 2)
-        }
+        let requests = (img0: images.requests(for: "img0"), img1: images.requests(for: "img1"))
 
         images.open("img1")
         try cluster.startWorker("healthy")
         try await cluster.waitForJobEnd()
         let events = try await cluster.events()
+        // The dead lease's end (its expiry) counts what it labeled before the kill.
+        let doneByDoomed = events.labeledImages { $0.taskId == killedTask && ($0.workerId ?? "").hasPrefix("doomed-") }
+        switch phase {
+        case "download": #expect(doneByDoomed == 0 && requests.img0 == 0)
+        case "inference": #expect(doneByDoomed <= 1 && requests.img1 == 1)
+        case "upload": #expect(doneByDoomed == 1 && requests.img1 == 1)
+        case "heartbeat": #expect(doneByDoomed <= 1 && requests.img1 <= 1)
+        default: #expect(doneByDoomed == 2)
+        }
         #expect(events.contains { $0.kind == .leaseExpired && $0.taskId == killedTask && ($0.workerId ?? "").hasPrefix("doomed-") },
                 "the ledger shows the dead worker's lease expiring")
         let leases = events.filter { $0.kind == .taskLeased && $0.taskId == killedTask }.count
@@ -72,7 +74,7 @@ struct FaultInjectionTests {
         try await cluster.submit(uris: uris)
         let workers = [try cluster.startWorker("w1"), try cluster.startWorker("w2")]
         try await cluster.waitUntil("tasks 1-2 are done and both workers wait on img4 and img6") {
-            let done = try await cluster.events().filter { $0.kind == .imageDone }.count
+            let done = try await cluster.events().labeledImages()
             return done == 4 && images.requests(for: "img4") == 1 && images.requests(for: "img6") == 1
         }
         let answersBefore = try await cluster.answers()
@@ -91,8 +93,12 @@ struct FaultInjectionTests {
 
         #expect(workers.allSatisfy { $0.isRunning }, "the workers outlived the outage")
         let events = try await cluster.events()
-        let doneAfter = events.filter { $0.kind == .imageDone }.dropFirst(4)
-        #expect(workerIds.count == 2 && doneAfter.count == 6 && doneAfter.allSatisfy { workerIds.contains($0.workerId ?? "") },
+        var labeledSoFar = 0
+        let doneAfter = events.filter { $0.kind == .taskLabeled }.filter { event in
+            defer { labeledSoFar += event.images ?? 0 }
+            return labeledSoFar >= 4
+        }
+        #expect(workerIds.count == 2 && doneAfter.labeledImages() == 6 && doneAfter.allSatisfy { workerIds.contains($0.workerId ?? "") },
                 "the same two worker processes labeled the other 6 images after the restart")
         var figures = FaultCluster.Figures(scenario: "coordinator-restart", faults: ["kills": 1])
         figures.faults["downtime.ms"] = Int(downtime.components.seconds * 1000 + downtime.components.attoseconds / 1_000_000_000_000_000)
@@ -184,7 +190,7 @@ struct FaultInjectionTests {
 
         let slow = try cluster.startWorker("slow")
         try await cluster.waitUntil("the slow worker uploaded img0 and asks for img1") {
-            let uploaded = try await cluster.events().contains { $0.kind == .imageDone && $0.imageId == "img0" }
+            let uploaded = try await cluster.admin.job(cluster.job).images.done == 1
             return uploaded && images.requests(for: "img1") == 1
         }
         slow.send(SIGSTOP)
@@ -195,7 +201,8 @@ struct FaultInjectionTests {
         let events = try await cluster.events()
         #expect(events.contains { $0.kind == .leaseExpired && $0.taskId == stoppedTask && ($0.workerId ?? "").hasPrefix("slow-") },
                 "the ledger shows the stopped worker's lease expiring")
-        #expect(events.contains { $0.kind == .imageDone && $0.imageId == "img1" && ($0.workerId ?? "").hasPrefix("fresh-") })
+        #expect(events.labeledImages { $0.taskId == stoppedTask && ($0.workerId ?? "").hasPrefix("fresh-") } == 1,
+                "the fresh worker labeled img1 in the stopped worker's task")
 
         slow.send(SIGCONT)
         // Its first upload, the thumbnail of the decoy, is already refused; the label map is never sent.

@@ -81,8 +81,7 @@ import Worker
         #expect(status.images == JobStatus.Images(total: 60, pending: 0, running: 0, done: 60, failed: 0))
         let events = try await cluster.events()
         #expect(events.contains { $0.kind == .leaseExpired && ($0.workerId ?? "").hasPrefix("doomed") }, "it died holding a lease")
-        let labeled = Dictionary(grouping: events.filter { $0.kind == .imageDone }, by: { $0.imageId ?? "" })
-        #expect(labeled.count == 60 && labeled.values.allSatisfy { $0.count == 1 })
+        #expect(events.labeledOnce(done: 60), "labeled \(events.labeledImages()) times for 60 images")
         try await Self.expectLabelsAndCache(cluster, cache: cluster.cacheDirectory(.home), job: cluster.job)
 
         // One download per file for the whole host: four model blobs, one embeddings file.

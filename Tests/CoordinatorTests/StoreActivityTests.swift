@@ -5,7 +5,8 @@ import Testing
 
 @testable import Coordinator
 
-/// The dashboard's running counts: images finished per minute and per worker, kept by the ledger's trigger.
+/// The dashboard's running counts: images finished per minute and per worker, kept by the ledger's trigger. A
+/// failed image counts when it fails; labeled images when their lease ends (its `task.labeled` event).
 @Suite struct StoreActivityTests {
     @Test func finishedImagesAreCountedPerMinuteAndPerWorker() throws {
         let fixture = try StoreFixture()
@@ -19,6 +20,9 @@ import Testing
         for image in second.images {
             _ = try fixture.store.recordLabel(taskId: second.taskId, token: second.token, imageId: image.id, label: StoreFixture.label(image: image.id))
         }
+        let labeledInALiveLease = try fixture.store.read("activity") { db in try fixture.store.activity(db, job: job.id) }
+        #expect(labeledInALiveLease.workers.first { $0.name == "gpu-b" }?.imagesDone == 0, "counted when the lease ends")
+        try fixture.store.complete(taskId: second.taskId, token: second.token)
         let third = try #require(try fixture.store.claim(worker: "w3", name: "gpu-c"))  // holds a task, has finished nothing
 
         let activity = try fixture.store.read("activity") { db in try fixture.store.activity(db, job: job.id) }
@@ -30,19 +34,21 @@ import Testing
         let byName = Dictionary(uniqueKeysWithValues: activity.workers.map { ($0.name, $0) })
         #expect(byName["gpu-a"]?.imagesDone == 1 && byName["gpu-a"]?.imagesFailed == 1 && byName["gpu-a"]?.currentTask == nil)
         #expect(byName["gpu-a"]?.imagesPerSecond == 0, "nothing for 90 s")
-        #expect(byName["gpu-b"]?.imagesDone == 2 && byName["gpu-b"]?.currentTask == second.taskId)
+        #expect(byName["gpu-b"]?.imagesDone == 2 && byName["gpu-b"]?.currentTask == nil)
         #expect(byName["gpu-c"]?.imagesDone == 0 && byName["gpu-c"]?.currentTask == third.taskId)
         #expect(activity.workers.first?.currentTask != nil, "workers holding a task come first")
     }
 
     @Test func aWorkersRateIsItsLastFullMinute() throws {
         let fixture = try StoreFixture()
-        let job = try fixture.job(images: 40, shardSize: 40, leaseSeconds: 600)
-        let task = try #require(try fixture.store.claim(worker: "w1"))
-        // 31 images over 60 s: one every 2 s; the 31st closes the first window at 0.5 images/s.
-        for (i, image) in task.images.prefix(31).enumerated() {
+        let job = try fixture.job(images: 40, shardSize: 1, leaseSeconds: 600)
+        // 31 leases of one image over 60 s: one every 2 s; the 31st closes the first window at 31 images in 60 s.
+        for i in 0..<31 {
             if i > 0 { fixture.clock.advance(2) }
-            _ = try fixture.store.recordLabel(taskId: task.taskId, token: task.token, imageId: image.id, label: StoreFixture.label(image: image.id))
+            let task = try #require(try fixture.store.claim(worker: "w1"))
+            let image = task.images[0].id
+            _ = try fixture.store.recordLabel(taskId: task.taskId, token: task.token, imageId: image, label: StoreFixture.label(image: image))
+            try fixture.store.complete(taskId: task.taskId, token: task.token)
         }
         fixture.clock.advance(5)
         let worker = try #require(try fixture.store.read("activity") { db in try fixture.store.activity(db, job: job.id) }.workers.first)
@@ -50,7 +56,7 @@ import Testing
         #expect(worker.imagesDone == 31)
     }
 
-    @Test func deletingAJobTakesItsCountsAndTheMigrationCountsTheLedgerSoFar() throws {
+    @Test func deletingAJobTakesItsCountsWhichARecountOfTheLedgerGives() throws {
         let fixture = try StoreFixture()
         let job = try fixture.job(images: 2, shardSize: 2)
         let task = try #require(try fixture.store.claim(worker: "w1"))
@@ -58,14 +64,15 @@ import Testing
             _ = try fixture.store.recordLabel(taskId: task.taskId, token: task.token, imageId: image.id, label: StoreFixture.label(image: image.id))
         }
         try fixture.store.complete(taskId: task.taskId, token: task.token)
-        // The v4 backfill, run again from the ledger, gives what the trigger kept.
-        let (kept, backfilled) = try fixture.store.write("recount") { db -> ([Row], [Row]) in
-            let kept = try Row.fetchAll(db, sql: "SELECT job_id, minute, done, failed FROM job_minutes ORDER BY minute")
-            try db.execute(sql: "DELETE FROM job_minutes; DELETE FROM job_workers;")
-            try db.execute(sql: Migrations.countFinishedImagesFromTheLedger)
-            return (kept, try Row.fetchAll(db, sql: "SELECT job_id, minute, done, failed FROM job_minutes ORDER BY minute"))
+        // A recount of the ledger gives what the trigger kept.
+        let (kept, recounted) = try fixture.store.read("recount") { db -> ([Row], [Row]) in
+            (try Row.fetchAll(db, sql: "SELECT job_id, minute, done, failed FROM job_minutes ORDER BY minute"),
+             try Row.fetchAll(db, sql: """
+                SELECT job_id, CAST(at / 60 AS INTEGER) AS minute, SUM(COALESCE(images, 0)) AS done, SUM(kind = 'image.failed') AS failed
+                FROM events WHERE kind IN ('task.labeled', 'image.failed') GROUP BY 1, 2 ORDER BY 2
+                """))
         }
-        #expect(!kept.isEmpty && kept == backfilled)
+        #expect(!kept.isEmpty && kept == recounted && kept.first?["done"] == 2)
         _ = try fixture.store.deleteJob(job.id)
         let left = try fixture.store.read("counting") { db in
             try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM job_minutes) + (SELECT COUNT(*) FROM job_workers)")

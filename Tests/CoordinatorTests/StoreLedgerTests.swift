@@ -43,7 +43,7 @@ import LabelAPI
             "task.leased",
             "lease.expired", "image.pending", "image.pending",
             "task.leased",
-            "image.done", "image.failed", "task.done", "job.done",
+            "image.failed", "task.labeled", "task.done", "job.done",
         ])
         #expect(events.map(\.seq) == events.map(\.seq).sorted())
         #expect(Set(events.map(\.jobId)) == [job.id])
@@ -52,7 +52,9 @@ import LabelAPI
         #expect(byKind[.taskLeased]?.map(\.reason) == ["lease 1", "lease 2", "lease 3"])
         #expect(byKind[.imageFailed]?.first?.reason == "broken" && byKind[.imageFailed]?.first?.imageId == "img1")
         #expect(byKind[.leaseExpired]?.first?.workerId == "w2")
+        #expect(byKind[.taskLabeled]?.map(\.images) == [1] && byKind[.taskLabeled]?.first?.workerId == "w3")
         #expect(events.filter { $0.kind.rawValue.hasPrefix("image.") }.allSatisfy { $0.imageId != nil && $0.taskId == first.taskId })
+        #expect(events.filter { $0.kind != .taskLabeled }.allSatisfy { $0.images == nil })
 
         // Paging.
         let page = try fixture.store.events(jobId: job.id, after: events[2].seq, limit: 3)

@@ -57,7 +57,7 @@ import LabelAPI
     @Test func migrationsAreNamedAndComplete() throws {
         let fixture = try StoreFixture()
         let applied = try fixture.store.pool.read { db in try Migrations.migrator.appliedIdentifiers(db) }
-        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"])
+        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"])
         let pending = try fixture.store.pool.read { db in try Migrations.migrator.hasCompletedMigrations(db) }
         #expect(pending)
     }

@@ -6,7 +6,7 @@ import LabelAPI
 extension LedgerEvent {
     var wire: LedgerEntry {
         LedgerEntry(seq: seq, at: at.timeIntervalSince1970, kind: kind, taskId: taskId, imageId: imageId,
-                    workerId: workerId, reason: reason)
+                    workerId: workerId, reason: reason, images: images)
     }
 }
 

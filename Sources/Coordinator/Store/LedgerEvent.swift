@@ -13,6 +13,8 @@ public struct LedgerEvent: Codable, Sendable, Equatable {
     public var imageId: String?
     public var workerId: String?
     public var reason: String?
+    /// `task.labeled`: how many images the lease labeled.
+    public var images: Int?
 }
 
 extension LedgerEvent: FetchableRecord {
@@ -27,5 +29,6 @@ extension LedgerEvent: FetchableRecord {
         imageId = row["image_id"]
         workerId = row["worker_id"]
         reason = row["reason"]
+        images = row["images"]
     }
 }

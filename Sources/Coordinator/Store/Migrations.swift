@@ -36,6 +36,7 @@ enum Migrations {
         migrator.registerMigration("v9") { db in try db.execute(sql: v9) }
         migrator.registerMigration("v10") { db in try db.execute(sql: v10) }
         migrator.registerMigration("v11") { db in try db.execute(sql: v11) }
+        migrator.registerMigration("v12") { db in try db.execute(sql: v12) }
         return migrator
     }
 
@@ -434,6 +435,41 @@ enum Migrations {
     /// Label Studio's predictions (docs/LABEL-STUDIO.md): which job labels an image it asked for, so asking again
     /// (the same image in another call, task or project, with the same model, settings and classes) waits for that
     /// job instead of labeling it twice.
+    /// A labeled image is no longer an event of its own: its lease counts it (`attempts.labeled`) and, when the lease
+    /// ends, one `task.labeled` event says how many images it labeled (`events.images`). A million images then cost
+    /// the ledger about one event per lease instead of a million. The running counts are fed from those events.
+    static let v12 = """
+        ALTER TABLE attempts ADD COLUMN labeled INTEGER NOT NULL DEFAULT 0;  -- images this lease labeled
+        ALTER TABLE events ADD COLUMN images INTEGER;  -- task.labeled: how many images its lease labeled
+
+        CREATE TRIGGER attempts_labeled AFTER UPDATE OF ended_at ON attempts
+        WHEN OLD.ended_at IS NULL AND NEW.ended_at IS NOT NULL AND NEW.labeled > 0
+        BEGIN
+            INSERT INTO events (at, job_id, task_id, worker_id, kind, images)
+            VALUES (NEW.ended_at, NEW.job_id, NEW.task_id, NEW.worker_id, 'task.labeled', NEW.labeled);
+        END;
+
+        DROP TRIGGER events_count_images;
+        CREATE TRIGGER events_count_images AFTER INSERT ON events
+        WHEN NEW.kind IN ('task.labeled', 'image.failed')
+        BEGIN
+            INSERT INTO job_minutes (job_id, minute, done, failed)
+            VALUES (NEW.job_id, CAST(NEW.at / 60 AS INTEGER), COALESCE(NEW.images, 0), NEW.kind = 'image.failed')
+            ON CONFLICT (job_id, minute) DO UPDATE SET done = done + excluded.done, failed = failed + excluded.failed;
+            INSERT INTO job_workers (job_id, worker_id, done, failed, last_at, window_at, window_done)
+            SELECT NEW.job_id, NEW.worker_id, COALESCE(NEW.images, 0), NEW.kind = 'image.failed', NEW.at, NEW.at,
+                   COALESCE(NEW.images, 0)
+            WHERE NEW.worker_id IS NOT NULL
+            ON CONFLICT (job_id, worker_id) DO UPDATE SET
+                done = done + excluded.done, failed = failed + excluded.failed,
+                last_at = max(last_at, excluded.last_at),
+                rate = CASE WHEN excluded.last_at - window_at >= 60
+                            THEN (window_done + excluded.done) / (excluded.last_at - window_at) ELSE rate END,
+                window_done = CASE WHEN excluded.last_at - window_at >= 60 THEN 0 ELSE window_done + excluded.done END,
+                window_at = CASE WHEN excluded.last_at - window_at >= 60 THEN excluded.last_at ELSE window_at END;
+        END;
+        """
+
     static let v11 = """
         CREATE TABLE label_studio_images (
             key      TEXT PRIMARY KEY NOT NULL,  -- sha256 of the model, settings, classes and image URL

@@ -28,8 +28,9 @@ extension Store {
                 throw StoreError.conflict("image \(imageId) already has label \(existing ?? "?"); refusing \(label.sha256)")
             }
             try storeLabelRow(db, job: lease.jobId, image: imageId, label, at: at)
-            try appendEvent(db, at: at, kind: .imageDone, job: lease.jobId, task: taskId, image: imageId, worker: lease.worker,
-                            reason: "labeled again, replacing \(existing ?? "?")")
+            try countLabeled(db, lease)
+            try appendEvent(db, at: at, kind: .imageRelabeled, job: lease.jobId, task: taskId, image: imageId, worker: lease.worker,
+                            reason: "replacing \(existing ?? "?")")
             return .recorded
         case .failed:
             throw StoreError.conflict("image \(imageId) has failed in this lease; it takes no label")
@@ -41,9 +42,15 @@ extension Store {
                 UPDATE images SET state = 'done', finished = 1, error = NULL, updated_at = ?
                 WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.running, to: .done))
                 """, [at, lease.jobId, imageId])
-            try appendEvent(db, at: at, kind: .imageDone, job: lease.jobId, task: taskId, image: imageId, worker: lease.worker)
+            try countLabeled(db, lease)
             return .recorded
         }
+    }
+
+    /// One more image labeled by this lease: its end writes them all to the ledger as one `task.labeled` event
+    /// (the `attempts_labeled` trigger), not an event an image.
+    private func countLabeled(_ db: Database, _ lease: Lease) throws {
+        try db.run("UPDATE attempts SET labeled = labeled + 1 WHERE task_id = ? AND number = ?", [lease.taskId, lease.number])
     }
 
     /// The image's label row, and its class pixels counted in place of those of the label it had.
