@@ -44,8 +44,8 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                // Worker: its HTTP client fetches the images Label Studio serves, and its brush RLE encodes predictions.
-                "Inference", "LabelAPI", "Support", "Worker",
+                // LabelClient: its HTTP client fetches the images Label Studio serves, and its brush RLE encodes predictions.
+                "Inference", "LabelAPI", "Support", "LabelClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,19 +62,29 @@ let package = Package(
                 .embedInCode("Resources/favicon.svg"),
             ]
         ),
+        // The coordinator's clients: HTTP over libcurl, the API client, S3, model downloads, exports, progress output.
+        // The CLI, `run` and the worker use it; the coordinator too (it fetches the images Label Studio serves).
         .target(
-            name: "Worker",
+            name: "LabelClient",
             dependencies: [
                 "Inference", "LabelAPI", "CCurl", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The worker's loop: claim, label, upload, heartbeat.
+        .target(
+            name: "Worker",
+            dependencies: [
+                "Inference", "LabelAPI", "LabelClient", "Support",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // `labelmill run`: an embedded coordinator plus local workers.
         .target(
             name: "Runner",
             dependencies: [
-                "Coordinator", "Worker", "LabelAPI", "Inference", "Support",
+                "Coordinator", "Worker", "LabelClient", "LabelAPI", "Inference", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -84,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "labelmill",
             dependencies: [
-                "Inference", "Coordinator", "Worker", "LabelAPI", "Runner",
+                "Inference", "Coordinator", "Worker", "LabelClient", "LabelAPI", "Runner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -99,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Coordinator", "LabelAPI", "Worker", "Inference", "Runner", "Support",
+                "Coordinator", "LabelAPI", "LabelClient", "Worker", "Inference", "Runner", "Support",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "LabelAPI", "Support", "Runner",
+                "Worker", "LabelClient", "LabelAPI", "Support", "Runner",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

@@ -2,7 +2,8 @@ import Coordinator
 import Foundation
 import Inference
 import LabelAPI
-import Worker
+import LabelClient
+import Support
 import Synchronization
 
 /// `labelmill bench coordinator`: a real coordinator process on loopback, driven over HTTP by N concurrent
@@ -116,7 +117,7 @@ public enum CoordinatorBenchmark {
         }
         let peakAfterIdle = residentMemory(pid: server.processIdentifier).1
         let fetching = DispatchTime.now().uptimeNanoseconds
-        let results = try CurlSession(configuration: .init(bearerToken: token)).perform(HTTPRequest(url: url + Routes.results.path(jobId))).requireOK()
+        let results = try CurlSession(configuration: .init(bearerToken: token)).perform(ClientRequest(url: url + Routes.results.path(jobId))).requireOK()
         let resultsSeconds = Double(DispatchTime.now().uptimeNanoseconds - fetching) / 1e9
         guard results.body.count(where: { $0 == UInt8(ascii: "\n") }) == tasks * imagesPerTask else {
             throw CurlError(.io, "results.jsonl has the wrong number of lines")
@@ -261,12 +262,12 @@ enum ClientThread {
     /// A thumbnail and a label map for every image of the task, as a worker uploads them.
     private static func upload(_ task: TaskAssignment, session: CurlSession, url: String) throws {
         for image in task.images {
-            _ = try session.perform(HTTPRequest(method: .put, url: url + Routes.uploadThumbnail.path(String(task.taskId), image.id),
+            _ = try session.perform(ClientRequest(method: .put, url: url + Routes.uploadThumbnail.path(String(task.taskId), image.id),
                                                 headers: ["Content-Type": "image/jpeg", Routes.leaseTokenHeader: task.leaseToken],
                                                 body: .bytes(thumbnailJPEG))).requireOK()
             let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: task.leaseToken,
                                         "X-Image-Width": String(labelSize.width), "X-Image-Height": String(labelSize.height)]
-            _ = try session.perform(HTTPRequest(method: .put, url: url + Routes.uploadLabel.path(String(task.taskId), image.id),
+            _ = try session.perform(ClientRequest(method: .put, url: url + Routes.uploadLabel.path(String(task.taskId), image.id),
                                                 headers: headers, body: .bytes(labelPNG))).requireOK()
         }
     }

@@ -1,9 +1,10 @@
 import Coordinator
 import Foundation
-import NIOCore
 import Inference
 import LabelAPI
+import LabelClient
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Support
 import Worker

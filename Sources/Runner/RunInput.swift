@@ -3,9 +3,9 @@ import Crypto
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Logging
 import Support
-import Worker
 
 /// What `labelmill run` was given, checked before anything is written: the settings, classes and templates, the
 /// model directory and the manifest (or folder), which becomes the manifest the embedded coordinator gets.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import LabelClient
 import Worker
 
 extension BenchCommand {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import LabelAPI
-import Worker
+import LabelClient
 
 /// A failure at run time (as opposed to wrong usage): printed as one line, `labelmill: <message>`, exit status 1,
 /// without the usage text.

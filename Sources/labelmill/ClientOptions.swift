@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Worker
+import LabelClient
 
 /// How user commands reach a coordinator.
 struct ClientOptions: ParsableArguments {

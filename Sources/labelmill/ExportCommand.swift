@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Worker
+import LabelClient
 
 extension ExportFormat: ExpressibleByArgument {}
 

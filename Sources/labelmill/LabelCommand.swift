@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import LabelAPI
-import Worker
+import LabelClient
 
 struct LabelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

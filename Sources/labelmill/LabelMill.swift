@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import Logging
 import LabelAPI
+import LabelClient
+import Logging
 import Synchronization
-import Worker
 
 @main
 struct LabelMill: AsyncParsableCommand {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Worker
-import Synchronization
 import LabelAPI
+import LabelClient
+import Synchronization
 
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Runner
-import Worker
+import Support
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import LabelAPI
-import Worker
+import LabelClient
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Support
-import Worker
 
 struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

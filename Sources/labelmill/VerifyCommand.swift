@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Worker
+import LabelClient
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,8 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Inference
+import LabelClient
+import Support
 import Worker
 
 struct WorkerCommand: AsyncParsableCommand {

@@ -1,8 +1,8 @@
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Testing
-import Worker
 
 /// `Routes` is the whole contract: the served OpenAPI document lists exactly its routes, every route enforces
 /// its access level, and path parameters that cannot be image ids name no image.
@@ -10,7 +10,7 @@ import Worker
     @Test func openAPIDocumentListsExactlyTheRoutes() async throws {
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
-        let served = try await HTTPClient().send(HTTPRequest(url: live.url + Routes.openAPI.template))
+        let served = try await HTTPClient().send(ClientRequest(url: live.url + Routes.openAPI.template))
         let document = try #require(try JSONSerialization.jsonObject(with: Data(served.body)) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         var documented = Set<String>()
@@ -31,9 +31,9 @@ import Worker
         let http = HTTPClient()
         func status(_ route: Route, token: String?) async throws -> Int {
             let values = route.parameters.map { _ in "1" }
-            var headers: Worker.HTTPHeaders = [:]
+            var headers: LabelClient.HTTPHeaders = [:]
             if let token { headers["Authorization"] = "Bearer \(token)" }
-            let request = HTTPRequest(method: .init(rawValue: route.method.rawValue), url: live.url + route.path(values),
+            let request = ClientRequest(method: .init(rawValue: route.method.rawValue), url: live.url + route.path(values),
                                       headers: headers, body: route.method == .get || route.method == .head ? .empty : .bytes([]),
                                       followRedirects: false)
             return try await http.send(request).status
@@ -54,7 +54,7 @@ import Worker
             }
             #expect(admin != 401 && admin != 403, "\(route): \(admin) with the admin token")
         }
-        let lowercase = try await http.send(HTTPRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "bearer \(LiveCoordinator.adminToken)"]))
+        let lowercase = try await http.send(ClientRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "bearer \(LiveCoordinator.adminToken)"]))
         #expect(lowercase.status == 200)
     }
 
@@ -92,7 +92,7 @@ import Worker
             try await live.worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: png,
                                               width: image.width, height: image.height)
         }
-        let metrics = try await HTTPClient().send(HTTPRequest(url: live.url + Routes.metrics.template,
+        let metrics = try await HTTPClient().send(ClientRequest(url: live.url + Routes.metrics.template,
                                                               headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"]))
         let series = metrics.bodyText.split(separator: "\n").filter { $0.hasPrefix("labelmill_worker_images_total{") }
         #expect(series == ["labelmill_worker_images_total{worker=\"box3\"} 2"])

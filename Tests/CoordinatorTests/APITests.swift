@@ -2,9 +2,9 @@ import Coordinator
 import Foundation
 import Inference
 import LabelAPI
-import Testing
-import Worker
+import LabelClient
 import Support
+import Testing
 
 /// The HTTP API through the real libcurl client against a live coordinator on loopback.
 @Suite struct APITests {
@@ -17,13 +17,13 @@ import Support
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
         let http = HTTPClient()
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.health.template)).status == 200)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.ready.template)).status == 200)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.metrics.template)).status == 401)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs.template)).status == 401)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "Bearer nope"])).status == 401)
-        #expect(try await http.send(HTTPRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"])).status == 200)
-        let forbidden = try await http.send(HTTPRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
+        #expect(try await http.send(ClientRequest(url: live.url + Routes.health.template)).status == 200)
+        #expect(try await http.send(ClientRequest(url: live.url + Routes.ready.template)).status == 200)
+        #expect(try await http.send(ClientRequest(url: live.url + Routes.metrics.template)).status == 401)
+        #expect(try await http.send(ClientRequest(url: live.url + Routes.jobs.template)).status == 401)
+        #expect(try await http.send(ClientRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "Bearer nope"])).status == 401)
+        #expect(try await http.send(ClientRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"])).status == 200)
+        let forbidden = try await http.send(ClientRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
         #expect(forbidden.status == 403)
         #expect(forbidden.bodyText.contains("\"code\":\"forbidden\""))
     }
@@ -77,7 +77,7 @@ import Support
         #expect(try await live.admin.labelPNG(job: job, image: task.images[0].id) == png)
 
         // The same state in Prometheus form, readable with the worker token too.
-        let metrics = try await HTTPClient().send(HTTPRequest(url: live.url + Routes.metrics.template, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
+        let metrics = try await HTTPClient().send(ClientRequest(url: live.url + Routes.metrics.template, headers: ["Authorization": "Bearer \(LiveCoordinator.workerToken)"]))
         #expect(metrics.status == 200)
         let lines = Set(metrics.bodyText.split(separator: "\n").map(String.init))
         for line in ["labelmill_images{state=\"done\"} 1.0", "labelmill_images{state=\"failed\"} 1.0", "labelmill_images{state=\"pending\"} 1.0",
@@ -135,11 +135,11 @@ import Support
         await expectStatus(409) { try await upload(try ImageCodec.encodeJPEG(picture(64, 48)), "stale") }
         let http = HTTPClient(), admin: HTTPHeaders = ["Authorization": "Bearer \(LiveCoordinator.adminToken)"]
         let path = live.url + "/v1/jobs/\(job)/thumbnails/\(image)"
-        #expect(try await http.send(HTTPRequest(url: path, headers: admin)).status == 404, "nothing was stored")
+        #expect(try await http.send(ClientRequest(url: path, headers: admin)).status == 404, "nothing was stored")
 
         let jpeg = try ImageCodec.encodeJPEG(picture(64, 48))
         try await upload(jpeg, task.leaseToken)
-        let stored = try await http.send(HTTPRequest(url: path, headers: admin))
+        let stored = try await http.send(ClientRequest(url: path, headers: admin))
         #expect(stored.status == 200 && stored.body == jpeg,
                 "HTTP \(stored.status), \(stored.body.count) bytes (sent \(jpeg.count)): \(stored.bodyText.prefix(300))")
 
@@ -148,10 +148,10 @@ import Support
                                 ("gallery?limit=0", "limit=0 is not a whole number in 1...200"),
                                 ("gallery?limit=ten", "limit=ten is not a whole number"),
                                 ("events?after=-1", "after=-1 is not a whole number ≥ 0")] {
-            let response = try await http.send(HTTPRequest(url: live.url + "/v1/jobs/\(job)/\(query)", headers: admin))
+            let response = try await http.send(ClientRequest(url: live.url + "/v1/jobs/\(job)/\(query)", headers: admin))
             #expect(response.status == 400 && response.bodyText.contains(reason), "\(query): \(response.bodyText)")
         }
-        let offset = try await http.send(HTTPRequest(url: live.url + "/v1/jobs?offset=-5", headers: admin))
+        let offset = try await http.send(ClientRequest(url: live.url + "/v1/jobs?offset=-5", headers: admin))
         #expect(offset.status == 400 && offset.bodyText.contains("offset=-5 is not a whole number ≥ 0"), "\(offset.bodyText)")
     }
 
@@ -192,9 +192,9 @@ import Support
         await expectStatus(409) { try await upload(map, "stale") }
         let http = HTTPClient(), admin: HTTPHeaders = ["Authorization": "Bearer \(LiveCoordinator.adminToken)"]
         let path = live.url + "/v1/jobs/\(saving)/confidence/\(image)"
-        #expect(try await http.send(HTTPRequest(url: path, headers: admin)).status == 404, "nothing was stored")
+        #expect(try await http.send(ClientRequest(url: path, headers: admin)).status == 404, "nothing was stored")
         try await upload(map, task.leaseToken)
-        let stored = try await http.send(HTTPRequest(url: path, headers: admin))
+        let stored = try await http.send(ClientRequest(url: path, headers: admin))
         #expect(stored.status == 200 && stored.body == map && (stored.headers["Content-Type"] ?? "").hasPrefix("image/png"),
                 "HTTP \(stored.status): \(stored.bodyText.prefix(200))")
         #expect(try await live.admin.confidencePNG(job: saving, image: image) == map)
@@ -202,7 +202,7 @@ import Support
         try await worker.release(task: task.taskId, token: task.leaseToken, reason: "test")
         _ = try await live.admin.cancel(saving)
         _ = try await live.admin.deleteJob(saving)
-        #expect(try await http.send(HTTPRequest(url: path, headers: admin)).status == 404, "deleted with its job")
+        #expect(try await http.send(ClientRequest(url: path, headers: admin)).status == 404, "deleted with its job")
         #expect(!FileManager.default.fileExists(atPath: live.dataDirectory.appendingPathComponent("confidence/\(saving)").path))
     }
 
@@ -213,20 +213,20 @@ import Support
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
         let http = HTTPClient()
-        let served = try await http.send(HTTPRequest(url: live.url + Routes.openAPI.template))
+        let served = try await http.send(ClientRequest(url: live.url + Routes.openAPI.template))
         #expect(served.status == 200)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(served.body)) as? [String: Any])
         #expect((document["openapi"] as? String)?.hasPrefix("3.") == true)
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         #expect(paths.count >= 20)
 
-        let routerMiss = try await http.send(HTTPRequest(url: live.url + "/v1/no-such-route", headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"]))
+        let routerMiss = try await http.send(ClientRequest(url: live.url + "/v1/no-such-route", headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"]))
         #expect(routerMiss.status == 404)
         var checked = 0
         for (template, operations) in paths {
             let path = template.replacingOccurrences(of: #"\{[^}]+\}"#, with: "1", options: .regularExpression)
             for method in operations.keys where ["get", "post", "put", "head", "delete"].contains(method) {
-                let response = try await http.send(HTTPRequest(
+                let response = try await http.send(ClientRequest(
                     method: .init(rawValue: method.uppercased()), url: live.url + path,
                     headers: ["Authorization": "Bearer \(LiveCoordinator.adminToken)"], followRedirects: false))
                 #expect(response.status != 405, "\(method) \(template)")

@@ -2,9 +2,9 @@ import Foundation
 import Hummingbird
 import Inference
 import LabelAPI
+import LabelClient
 import Runner
 import Testing
-import Worker
 
 /// A manifest full of bad items next to good ones, through real processes, with the coordinator SIGKILLed and
 /// restarted mid-job: every good image is labeled at its source's size, every bad one fails alone with its

@@ -1,24 +1,24 @@
 import Foundation
 import LabelAPI
+import LabelClient
 import Testing
-import Worker
 
 /// The dashboard's sign-in, sessions and their guards, over HTTP against a real coordinator (the browser test,
 /// DashboardBrowserTests, drives the pages themselves).
 @Suite struct DashboardSessionTests {
     let http = HTTPClient()
 
-    private func get(_ live: LiveCoordinator, _ path: String, _ headers: HTTPHeaders = [:]) async throws -> HTTPResponse {
-        try await http.send(HTTPRequest(url: live.url + path, headers: headers, followRedirects: false))
+    private func get(_ live: LiveCoordinator, _ path: String, _ headers: HTTPHeaders = [:]) async throws -> ClientResponse {
+        try await http.send(ClientRequest(url: live.url + path, headers: headers, followRedirects: false))
     }
 
-    private func post(_ live: LiveCoordinator, _ path: String, _ headers: HTTPHeaders = [:], body: String = "") async throws -> HTTPResponse {
-        try await http.send(HTTPRequest(method: .post, url: live.url + path, headers: headers, body: .bytes(Array(body.utf8)),
+    private func post(_ live: LiveCoordinator, _ path: String, _ headers: HTTPHeaders = [:], body: String = "") async throws -> ClientResponse {
+        try await http.send(ClientRequest(method: .post, url: live.url + path, headers: headers, body: .bytes(Array(body.utf8)),
                                         followRedirects: false))
     }
 
     /// The session id from a Set-Cookie header, checking its attributes.
-    private func sessionCookie(_ response: HTTPResponse) throws -> String {
+    private func sessionCookie(_ response: ClientResponse) throws -> String {
         let header = try #require(response.headers["Set-Cookie"])
         #expect(header.contains("HttpOnly") && header.contains("SameSite=Strict") && header.contains("Path=/"), "\(header)")
         let pair = try #require(header.split(separator: ";").first)
@@ -26,7 +26,7 @@ import Worker
         return String(pair)
     }
 
-    private func csrf(_ page: HTTPResponse) throws -> String {
+    private func csrf(_ page: ClientResponse) throws -> String {
         let text = page.bodyText
         let marker = try #require(text.range(of: #"<meta name="csrf-token" content=""#))
         return String(text[marker.upperBound...].prefix { $0 != "\"" })

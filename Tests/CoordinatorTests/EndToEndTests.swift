@@ -2,9 +2,9 @@ import Foundation
 import Hummingbird
 import Inference
 import LabelAPI
-import Testing
+import LabelClient
 import Runner
-import Worker
+import Testing
 
 /// The whole system as users run it: `labelmill serve`, `model add`, `submit`, three `labelmill worker`
 /// processes, one SIGKILLed while it holds a lease, another started; the job must finish with every image
@@ -54,7 +54,7 @@ import Worker
         }
         let client = CoordinatorClient(baseURL: url, token: "e2e-token", retry: .immediate(maxAttempts: 3))
         for _ in 0..<100 where !(await client.health()) { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(try await HTTPClient().send(Worker.HTTPRequest(url: url + Routes.jobs.template)).status == 401)
+        #expect(try await HTTPClient().send(ClientRequest(url: url + Routes.jobs.template)).status == 401)
 
         let auth = ["--coordinator", url, "--token-file", tokenFile.path]
         _ = try await LabelmillProcess.run(["model", "add"] + auth + ["--name", "tiny", LiveCoordinator.tinyModel.path])

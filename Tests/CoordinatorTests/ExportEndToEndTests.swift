@@ -1,8 +1,8 @@
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Testing
-import Worker
 
 /// `labelmill export` in every format, from a real coordinator, read back by each format's own consumer
 /// (scripts/check-exports: pycocotools, label-studio-sdk, datumaro, datasets). The label maps are uploaded by the

@@ -2,9 +2,9 @@ import Foundation
 import GRDB
 import Inference
 import LabelAPI
-import Testing
-import Worker
+import LabelClient
 import Support
+import Testing
 
 /// The checks every fault scenario ends with, and the figures it reports.
 extension FaultCluster {
@@ -115,7 +115,7 @@ extension FaultCluster {
 
     /// The coordinator's answers since it started, by route and status (from /metrics).
     func answers() async throws -> [String: [Int: Int]] {
-        let response = try await HTTPClient().send(Worker.HTTPRequest(url: url + Routes.metrics.template, headers: ["Authorization": "Bearer \(Self.token)"]))
+        let response = try await HTTPClient().send(ClientRequest(url: url + Routes.metrics.template, headers: ["Authorization": "Bearer \(Self.token)"]))
         var answers: [String: [Int: Int]] = [:]
         for line in response.bodyText.split(separator: "\n") where line.hasPrefix("labelmill_http_request_duration_seconds_count{") {
             func label(_ name: String) -> String? {

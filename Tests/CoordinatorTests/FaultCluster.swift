@@ -1,8 +1,8 @@
 import Foundation
 import LabelAPI
+import LabelClient
 import Runner
 import Testing
-import Worker
 
 /// One scenario's system of real processes on loopback, shaped like the deployments the docs describe:
 /// `labelmill serve` on its own data directory and port, the tiny model, one job over `images`, and `labelmill

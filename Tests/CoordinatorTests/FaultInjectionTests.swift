@@ -1,7 +1,7 @@
 import Foundation
 import LabelAPI
+import LabelClient
 import Testing
-import Worker
 
 /// Faults injected into real `labelmill` processes on loopback (docs/FAULTS.md): a worker SIGKILLed at each
 /// phase, the coordinator SIGKILLed and restarted on its data directory and port, a TCP proxy that drops,

@@ -1,9 +1,9 @@
 import Coordinator
 import Foundation
 import LabelAPI
+import LabelClient
 import Runner
 import Testing
-import Worker
 
 /// The attack on the coordinator, replayed against real processes: a manifest with lines of megabytes, a holder of
 /// the worker token flooding uploads, credentials in what workers report. Each test is shaped like the reproduction
@@ -68,8 +68,8 @@ import Worker
 
         let http = HTTPClient(configuration: .init(session: .init(bearerToken: FaultCluster.token), threads: 36))
         let image = task.images[0].id
-        func put(task: Int64, lease: String) -> HTTPRequest {
-            HTTPRequest(method: .put, url: cluster.url + Routes.uploadLabel.path(String(task), image),
+        func put(task: Int64, lease: String) -> ClientRequest {
+            ClientRequest(method: .put, url: cluster.url + Routes.uploadLabel.path(String(task), image),
                         headers: [Routes.leaseTokenHeader: lease, "X-Image-Width": "64", "X-Image-Height": "48", "Content-Type": "image/png"],
                         body: .file(path: body.path))
         }

@@ -1,9 +1,9 @@
 import Foundation
 import LabelAPI
+import LabelClient
 import Runner
 import Support
 import Testing
-import Worker
 
 /// labelmill as Label Studio's ML backend, against the real Label Studio server (`scripts/label-studio-check`, with
 /// the `label-studio` package that `scripts/test-python` installs in `.build/label-studio`): a project with
@@ -94,7 +94,7 @@ extension LabelStudioEndToEndTests {
                                             "--name", "tiny", LiveCoordinator.tinyModel.path])
         func call(_ route: Route, password: String = FaultCluster.token, body: String = "") async throws -> (status: Int, json: [String: Any]) {
             let basic = "Basic " + Data("label-studio:\(password)".utf8).base64EncodedString()
-            let response = try await HTTPClient().send(HTTPRequest(method: .init(rawValue: route.method.rawValue), url: cluster.url + route.template,
+            let response = try await HTTPClient().send(ClientRequest(method: .init(rawValue: route.method.rawValue), url: cluster.url + route.template,
                                                                    headers: ["Authorization": basic, "Content-Type": "application/json"],
                                                                    body: body.isEmpty ? .empty : .bytes(Array(body.utf8))))
             return (response.status, (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:])

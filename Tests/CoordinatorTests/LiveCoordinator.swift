@@ -2,10 +2,10 @@ import Coordinator
 import Foundation
 import Hummingbird
 import LabelAPI
+import LabelClient
 import Logging
 import ServiceLifecycle
 import Testing
-import Worker
 
 /// A real coordinator on 127.0.0.1 (port 0) in this process, with its own data directory, and libcurl clients
 /// for it. `stop()` shuts it down.

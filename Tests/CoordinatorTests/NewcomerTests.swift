@@ -1,10 +1,10 @@
 import Foundation
 import GRDB
 import LabelAPI
+import LabelClient
 import Runner
 import Support
 import Testing
-import Worker
 
 /// A newcomer's first hour, scripted with real processes: a folder and a CRLF manifest as input, an interrupted
 /// `run` and its rerun, failed images retried, the errors people make, the job commands, progress in a file and on a
@@ -218,18 +218,18 @@ import Worker
         let base = String(address.prefix { $0 != "?" }).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
 
         let http = HTTPClient()
-        let signIn = try await http.send(HTTPRequest(url: address, followRedirects: false))
+        let signIn = try await http.send(ClientRequest(url: address, followRedirects: false))
         #expect(signIn.status == 303, "\(signIn.bodyText)")
         let cookie = String(try #require(signIn.headers["Set-Cookie"]?.split(separator: ";").first))
         let session: HTTPHeaders = ["Cookie": cookie]
-        #expect(try await http.send(HTTPRequest(url: base + "/", headers: session)).bodyText.contains("/ui/app.js"))
-        let jobs = try JSONDecoder().decode([JobStatus].self, from: Data(try await http.send(HTTPRequest(url: base + "/v1/jobs", headers: session)).body))
+        #expect(try await http.send(ClientRequest(url: base + "/", headers: session)).bodyText.contains("/ui/app.js"))
+        let jobs = try JSONDecoder().decode([JobStatus].self, from: Data(try await http.send(ClientRequest(url: base + "/v1/jobs", headers: session)).body))
         let job = try #require(jobs.first)
         #expect(jobs.count == 1 && job.state == .done)
         let gallery = try JSONDecoder().decode(GalleryPage.self, from: Data(
-            try await http.send(HTTPRequest(url: base + "/v1/jobs/\(job.id)/gallery", headers: session)).body))
+            try await http.send(ClientRequest(url: base + "/v1/jobs/\(job.id)/gallery", headers: session)).body))
         #expect(gallery.images.map(\.id).sorted() == ["a", "sub_b", "sub_deeper_c"] && gallery.images.allSatisfy(\.thumbnail), "\(gallery)")
-        let thumbnail = try await http.send(HTTPRequest(url: base + "/v1/jobs/\(job.id)/thumbnails/sub_b", headers: session))
+        let thumbnail = try await http.send(ClientRequest(url: base + "/v1/jobs/\(job.id)/thumbnails/sub_b", headers: session))
         #expect(thumbnail.status == 200 && thumbnail.body.starts(with: [0xFF, 0xD8]), "a JPEG from the worker")
 
         // Label Studio's backend is there too, its password the printed token (docs/LABEL-STUDIO.md); the model is
@@ -237,11 +237,11 @@ import Worker
         let token = try #require(address.split(separator: "token=").last.map(String.init))
         let basic: HTTPHeaders = ["Authorization": "Basic " + Data("label-studio:\(token)".utf8).base64EncodedString(),
                                   "Content-Type": "application/json"]
-        let health = try await http.send(HTTPRequest(url: base + Routes.labelStudioHealth.template, headers: basic))
+        let health = try await http.send(ClientRequest(url: base + Routes.labelStudioHealth.template, headers: basic))
         #expect(health.status == 200 && health.bodyText.contains("UP"), "\(health.bodyText)")
         let schema = "<View><Image name=\\\"image\\\" value=\\\"$image\\\"/><BrushLabels name=\\\"tag\\\" toName=\\\"image\\\">"
             + "<Label value=\\\"cat\\\"/></BrushLabels></View>"
-        let setup = try await http.send(HTTPRequest(method: .post, url: base + Routes.labelStudioSetup.template, headers: basic,
+        let setup = try await http.send(ClientRequest(method: .post, url: base + Routes.labelStudioSetup.template, headers: basic,
                                                     body: .bytes(Array("{\"project\": \"1.1\", \"schema\": \"\(schema)\"}".utf8))))
         #expect(setup.status == 200 && setup.bodyText.contains("\"model_version\":\"labelmill-"), "\(setup.bodyText)")
 

@@ -1,8 +1,8 @@
 import Foundation
 import LabelAPI
+import LabelClient
 import Support
 import Testing
-import Worker
 
 /// Labels straight to storage (docs/STORAGE.md), with real processes against moto's S3 server: workers write the
 /// label and confidence maps under the job's `--output` with their own credentials and send receipts; the
@@ -66,7 +66,7 @@ import Worker
         // One label overwritten, one confidence map deleted: verify names both, and exits 1.
         try await client.put(S3Location(bucket: "out", key: "run.1/labels/img1.png"), body: .bytes(Array("not it".utf8)),
                              sha256: SHA256Hex.of(Array("not it".utf8)), contentType: "image/png")
-        var delete = HTTPRequest(method: .delete, url: "\(s3.endpoint)/out/run.1/confidence/cat.v2.final.png",
+        var delete = ClientRequest(method: .delete, url: "\(s3.endpoint)/out/run.1/confidence/cat.v2.final.png",
                                  headers: ["x-amz-content-sha256": SHA256Hex.of([UInt8]())])
         delete.awsSignature = .init(accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey, region: "us-east-1")
         #expect(try await HTTPClient().send(delete).status == 204)

@@ -1,8 +1,8 @@
 import Coordinator
 import Foundation
 import LabelAPI
+import LabelClient
 import Testing
-import Worker
 
 /// Jobs whose manifests are read in the background, through real `labelmill serve` processes.
 @Suite struct PreparationEndToEndTests {

@@ -1,9 +1,9 @@
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Support
 import Testing
-import Worker
 
 /// Receipts (docs/STORAGE.md) from a token holder who would point them elsewhere: the coordinator takes only a
 /// receipt whose key is the image's own, whose size and class counts can be a label map of the image, and whose

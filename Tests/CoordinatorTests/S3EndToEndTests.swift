@@ -1,7 +1,7 @@
 import Foundation
 import LabelAPI
+import LabelClient
 import Testing
-import Worker
 
 /// Images in object storage, against a real S3-compatible server (moto, checking signatures): a manifest of s3://
 /// URIs, a job built by `submit --from` a prefix, a worker with the wrong secret, and listings of many pages.

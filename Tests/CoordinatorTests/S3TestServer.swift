@@ -1,6 +1,6 @@
 import Foundation
+import LabelClient
 import Runner
-import Worker
 
 /// `scripts/s3-test-server`: moto's S3 server on loopback, checking signatures, with one bucket of objects. Runs with
 /// the Python that `scripts/test-python` prepared (`.build/test-python`, or `LABELMILL_TEST_PYTHON`); tests that

@@ -1,8 +1,8 @@
 import Foundation
 import LabelAPI
+import LabelClient
 import Support
 import Testing
-import Worker
 
 /// WebDataset shards in and out with real processes: `labelmill run --shards` over shards GNU tar wrote (a corrupt
 /// member, a member that is no image, a key in a folder with a long name), output shards checked member by member,
@@ -187,7 +187,7 @@ import Worker
         await LabelmillProcess.exit(of: doomed.process)
         let shards = ["train-000000.tar", "train-000001.tar"]
         for name in shards {
-            let response = try await HTTPClient().send(HTTPRequest(url: cluster.url + Routes.outputShard.path(cluster.job, name),
+            let response = try await HTTPClient().send(ClientRequest(url: cluster.url + Routes.outputShard.path(cluster.job, name),
                                                                    headers: ["Authorization": "Bearer \(FaultCluster.token)"]))
             if let output {
                 // The coordinator says where it goes; the bucket has none.

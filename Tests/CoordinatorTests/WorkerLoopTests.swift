@@ -2,7 +2,9 @@ import Coordinator
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Logging
+import Support
 import Testing
 import Worker
 

@@ -1,12 +1,12 @@
 import Testing
-@testable import Worker
+@testable import LabelClient
 
 @Suite("CurlError classification")
 struct CurlErrorTests {
     @Test("a request slower than its timeout fails as timedOut, which is retryable")
     func timeout() async throws {
         try await TestServer.run { server in
-            let request = HTTPRequest(url: server.url("/slow/3000"), timeout: .milliseconds(300))
+            let request = ClientRequest(url: server.url("/slow/3000"), timeout: .milliseconds(300))
             let error = await #expect(throws: CurlError.self) { try await HTTPClient().send(request) }
             #expect(error?.code == .timedOut)
             #expect(error?.isRetryable == true)
@@ -18,7 +18,7 @@ struct CurlErrorTests {
     func connectionRefused() async throws {
         try await withRefusingPort { port in
             let error = await #expect(throws: CurlError.self) {
-                try await HTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/echo"))
+                try await HTTPClient().send(ClientRequest(url: "http://127.0.0.1:\(port)/echo"))
             }
             #expect(error?.code == .couldNotConnect)
             #expect(error?.isRetryable == true)
@@ -29,7 +29,7 @@ struct CurlErrorTests {
     @Test("404 is returned as a response; requireOK turns it into a non-retryable error with the body")
     func notFound() async throws {
         try await TestServer.run { server in
-            let response = try await HTTPClient().send(HTTPRequest(url: server.url("/status/404")))
+            let response = try await HTTPClient().send(ClientRequest(url: server.url("/status/404")))
             #expect(response.status == 404)
             let error = #expect(throws: CurlError.self) { try response.requireOK("fetch task") }
             #expect(error?.code == .httpStatus(404))
@@ -56,7 +56,7 @@ struct CurlErrorTests {
     func cancellation() async throws {
         try await TestServer.run { server in
             let client = HTTPClient()
-            let task = Task { try await client.send(HTTPRequest(url: server.url("/slow/5000"))) }
+            let task = Task { try await client.send(ClientRequest(url: server.url("/slow/5000"))) }
             try await Task.sleep(for: .milliseconds(200))
             task.cancel()
             let start = ContinuousClock.now

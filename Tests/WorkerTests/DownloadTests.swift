@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Worker
+@testable import LabelClient
 
 @Suite("Downloads: resume, verification, atomic rename")
 struct DownloadTests {

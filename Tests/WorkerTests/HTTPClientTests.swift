@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Worker
+@testable import LabelClient
 
 @Suite("HTTPClient against a loopback server")
 struct HTTPClientTests {
@@ -10,7 +10,7 @@ struct HTTPClientTests {
             let client = HTTPClient(configuration: .init(threads: 1))
             var ports: [String] = []
             for _ in 0..<4 {
-                let response = try await client.send(HTTPRequest(url: server.url("/echo"))).requireOK()
+                let response = try await client.send(ClientRequest(url: server.url("/echo"))).requireOK()
                 ports.append(try #require(response.headers["x-remote-port"]))
             }
             #expect(Set(ports).count == 1)
@@ -18,12 +18,12 @@ struct HTTPClientTests {
         }
     }
 
-    @Test("headers and bodies round trip", arguments: [HTTPRequest.Method.put, .post, .patch])
-    func roundTrip(method: HTTPRequest.Method) async throws {
+    @Test("headers and bodies round trip", arguments: [ClientRequest.Method.put, .post, .patch])
+    func roundTrip(method: ClientRequest.Method) async throws {
         try await TestServer.run { server in
             let client = HTTPClient()
             let body = testBytes(70_000) + Array(0...255)
-            let request = HTTPRequest(
+            let request = ClientRequest(
                 method: method, url: server.url("/echo"),
                 headers: ["X-Test-Token": "abc 123", "Content-Type": "application/octet-stream"], body: .bytes(body))
             let response = try await client.send(request).requireOK()
@@ -43,10 +43,10 @@ struct HTTPClientTests {
                 let bytes = testBytes(1_234_567, seed: 7)
                 try writeFile(path, bytes)
                 let client = HTTPClient()
-                let response = try await client.send(HTTPRequest(method: .put, url: server.url("/echo"), body: .file(path: path)))
+                let response = try await client.send(ClientRequest(method: .put, url: server.url("/echo"), body: .file(path: path)))
                 #expect(response.status == 200)
                 #expect(response.body == bytes)
-                let empty = try await client.send(HTTPRequest(method: .post, url: server.url("/echo")))
+                let empty = try await client.send(ClientRequest(method: .post, url: server.url("/echo")))
                 #expect(empty.body.isEmpty)
                 #expect(empty.headers["X-Echo-Content-Type"] == nil)
                 #expect(empty.headers["X-Echo-Content-Length"] == "0")
@@ -61,7 +61,7 @@ struct HTTPClientTests {
         try await TestServer.run { server in
             let client = HTTPClient()
             for path in ["/files/p/x/../y.png", "/files/p/./z.png", "/files/../etc/q.png"] {
-                _ = try await client.send(HTTPRequest(url: server.url(path)))
+                _ = try await client.send(ClientRequest(url: server.url(path)))
             }
             let paths = await server.state.records(pathPrefix: "/").map(\.path)
             #expect(paths == ["/files/p/x/../y.png", "/files/p/./z.png", "/files/../etc/q.png"])
@@ -73,7 +73,7 @@ struct HTTPClientTests {
         try await withRefusingPort { port in
             let client = HTTPClient(configuration: .init(session: .init(connectTimeout: .seconds(2))))
             do {
-                _ = try await client.send(HTTPRequest(url: "http://minio:SuperSecretPw@127.0.0.1:\(port)/bucket/x.png"))
+                _ = try await client.send(ClientRequest(url: "http://minio:SuperSecretPw@127.0.0.1:\(port)/bucket/x.png"))
                 Issue.record("a refusing port answered")
             } catch let error as CurlError {
                 #expect(!error.message.contains("SuperSecretPw") && !error.message.contains("minio:"), "\(error.message)")
@@ -86,9 +86,9 @@ struct HTTPClientTests {
     func bearerToken() async throws {
         try await TestServer.run { server in
             let client = HTTPClient(configuration: .init(session: .init(bearerToken: "s3cret")))
-            let response = try await client.send(HTTPRequest(url: server.url("/echo")))
+            let response = try await client.send(ClientRequest(url: server.url("/echo")))
             #expect(response.headers["X-Echo-Authorization"] == "Bearer s3cret")
-            let own = try await client.send(HTTPRequest(url: server.url("/echo"), headers: ["Authorization": "Basic eA=="]))
+            let own = try await client.send(ClientRequest(url: server.url("/echo"), headers: ["Authorization": "Basic eA=="]))
             #expect(own.headers.values(for: "X-Echo-Authorization") == ["Basic eA=="])
         }
     }
@@ -96,7 +96,7 @@ struct HTTPClientTests {
     @Test("a header value with a line break is rejected before anything is sent")
     func headerInjection() async throws {
         let client = HTTPClient()
-        let request = HTTPRequest(url: "http://127.0.0.1:1/", headers: ["X-Bad": "a\r\nX-Evil: 1"])
+        let request = ClientRequest(url: "http://127.0.0.1:1/", headers: ["X-Bad": "a\r\nX-Evil: 1"])
         let error = await #expect(throws: CurlError.self) { try await client.send(request) }
         #expect(error?.code == .other)
     }
@@ -104,7 +104,7 @@ struct HTTPClientTests {
     @Test("HEAD returns headers without a body")
     func head() async throws {
         try await TestServer.run(files: ["a.bin": testBytes(5_000)]) { server in
-            let response = try await HTTPClient().send(HTTPRequest(method: .head, url: server.url("/files/a.bin")))
+            let response = try await HTTPClient().send(ClientRequest(method: .head, url: server.url("/files/a.bin")))
             #expect(response.status == 200)
             #expect(response.headers["Content-Length"] == "5000")
             #expect(response.body.isEmpty)

@@ -1,6 +1,6 @@
-import Testing
-@testable import Worker
 import Support
+import Testing
+@testable import LabelClient
 
 @Suite("Header, range and digest parsing")
 struct ParsingTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Worker
+@testable import LabelClient
 
 @Suite("ProgressBar rendering")
 struct ProgressBarTests {

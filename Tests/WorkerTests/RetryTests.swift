@@ -1,5 +1,5 @@
 import Testing
-@testable import Worker
+@testable import LabelClient
 
 @Suite("Retries and backoff")
 struct RetryTests {
@@ -7,7 +7,7 @@ struct RetryTests {
     func flakyThenOK() async throws {
         try await TestServer.run { server in
             let response = try await HTTPClient()
-                .send(HTTPRequest(url: server.url("/flaky/a/2")), retry: .immediate(maxAttempts: 3))
+                .send(ClientRequest(url: server.url("/flaky/a/2")), retry: .immediate(maxAttempts: 3))
             #expect(response.status == 200)
             #expect(response.bodyText == "attempt 3")
             #expect(await server.state.records(pathPrefix: "/flaky/a").count == 3)
@@ -18,7 +18,7 @@ struct RetryTests {
     func exhausted() async throws {
         try await TestServer.run { server in
             let response = try await HTTPClient()
-                .send(HTTPRequest(url: server.url("/flaky/b/10")), retry: .immediate(maxAttempts: 3))
+                .send(ClientRequest(url: server.url("/flaky/b/10")), retry: .immediate(maxAttempts: 3))
             #expect(response.status == 500)
             #expect(await server.state.records(pathPrefix: "/flaky/b").count == 3)
         }
@@ -28,7 +28,7 @@ struct RetryTests {
     func notRetried() async throws {
         try await TestServer.run { server in
             let response = try await HTTPClient()
-                .send(HTTPRequest(url: server.url("/status/404")), retry: .immediate(maxAttempts: 5))
+                .send(ClientRequest(url: server.url("/status/404")), retry: .immediate(maxAttempts: 5))
             #expect(response.status == 404)
             #expect(await server.state.records(pathPrefix: "/status").count == 1)
         }
@@ -58,7 +58,7 @@ struct RetryTests {
             let client = HTTPClient(retryClock: clock)
             let policy = RetryPolicy(maxAttempts: 4, baseDelay: .seconds(1), maxDelay: .seconds(3), jitter: .full)
             let error = await #expect(throws: CurlError.self) {
-                try await client.send(HTTPRequest(url: "http://127.0.0.1:\(port)/"), retry: policy)
+                try await client.send(ClientRequest(url: "http://127.0.0.1:\(port)/"), retry: policy)
             }
             #expect(error?.code == .couldNotConnect)
             #expect(await recorder.delays == [.milliseconds(500), .seconds(1), .milliseconds(1_500)])

@@ -1,9 +1,8 @@
 import Hummingbird
 import Logging
 
-// A real Hummingbird server on 127.0.0.1, port 0, for the client tests. This file imports
-// Hummingbird (whose HTTPRequest/HTTPResponse would clash with Worker's) and not Worker; the
-// tests only see `TestServer`, `ServerState` and `FakeHub`.
+// A real Hummingbird server on 127.0.0.1, port 0, for the client tests. The tests only see `TestServer`,
+// `ServerState` and `FakeHub`.
 
 /// A fake Hugging Face repository: `/<repo>/resolve/main/<file>`; LFS files redirect to `/lfs/<sha>`.
 struct FakeHub: Sendable {

@@ -2,9 +2,9 @@ import Foundation
 import Hummingbird
 import Inference
 import LabelAPI
+import LabelClient
 import Logging
 import Support
-import Worker
 
 /// labelmill as Label Studio's ML backend (docs/LABEL-STUDIO.md): `GET /label-studio/health`, `POST /setup` and
 /// `POST /predict` as Label Studio's connector calls them, Basic authentication with the admin token as the
@@ -247,9 +247,9 @@ struct LabelStudioRoutes {
         }
         let query = request.uri.query.map { "?" + $0 } ?? ""
         let url = (base.hasSuffix("/") ? base : base + "/") + path + query
-        let response: Worker.HTTPResponse
+        let response: ClientResponse
         do {
-            response = try await http.send(Worker.HTTPRequest(url: url, headers: ["Authorization": "Token \(key)"], timeout: .seconds(120)))
+            response = try await http.send(ClientRequest(url: url, headers: ["Authorization": "Token \(key)"], timeout: .seconds(120)))
         } catch {
             throw CoordinatorError(.unavailable, "Label Studio at \(base) did not answer: \(error.message)")
         }

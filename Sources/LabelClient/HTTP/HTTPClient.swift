@@ -33,8 +33,8 @@ public struct HTTPClient: Sendable {
         self.pool = CurlThreadPool(threads: configuration.threads, configuration: configuration.session)
     }
 
-    /// One attempt; returns the response whatever its status (see `HTTPResponse.requireOK()`).
-    public func send(_ request: HTTPRequest) async throws(CurlError) -> HTTPResponse {
+    /// One attempt; returns the response whatever its status (see `ClientResponse.requireOK()`).
+    public func send(_ request: ClientRequest) async throws(CurlError) -> ClientResponse {
         try await onTransferThread { session, cancellation throws(CurlError) in
             try session.perform(request, cancellation: cancellation)
         }

@@ -2,7 +2,7 @@ import LabelAPI
 import Foundation
 
 /// A complete response: status, the headers of the final response (after redirects) and the body.
-public struct HTTPResponse: Sendable {
+public struct ClientResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
@@ -32,7 +32,7 @@ public struct HTTPResponse: Sendable {
     /// Returns self for a 2xx status, otherwise throws `CurlError.httpStatus` carrying the server's
     /// explanation (see `explanation(of:)`).
     @discardableResult
-    public func requireOK(_ context: String = "") throws(CurlError) -> HTTPResponse {
+    public func requireOK(_ context: String = "") throws(CurlError) -> ClientResponse {
         guard isSuccess else {
             let prefix = context.isEmpty ? "" : context + ": "
             let explanation = Self.explanation(of: body)

@@ -1,5 +1,6 @@
 import Foundation
 import LabelAPI
+import LabelClient
 import Logging
 import Support
 

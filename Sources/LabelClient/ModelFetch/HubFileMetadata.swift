@@ -11,14 +11,14 @@ struct HubFileMetadata: Equatable {
     /// `ETag` that is a git SHA-1, which `normalizedSHA256` rejects. So: HEAD without following
     /// redirects first, then HEAD following them for what the first one lacked.
     static func probe(_ url: String, client: HTTPClient, retry: RetryPolicy) async throws(CurlError) -> HubFileMetadata {
-        let direct = try await client.send(HTTPRequest(method: .head, url: url, followRedirects: false), retry: retry)
+        let direct = try await client.send(ClientRequest(method: .head, url: url, followRedirects: false), retry: retry)
         var metadata = HubFileMetadata(linkedFrom: direct.headers)
         guard (300..<400).contains(direct.status) else {
             try direct.requireOK("HEAD \(url)")
             metadata.fill(from: direct.headers)
             return metadata
         }
-        let followed = try await client.send(HTTPRequest(method: .head, url: url, followRedirects: true), retry: retry)
+        let followed = try await client.send(ClientRequest(method: .head, url: url, followRedirects: true), retry: retry)
         if followed.isSuccess {
             metadata.fill(from: followed.headers)
         } else if metadata.size == nil {

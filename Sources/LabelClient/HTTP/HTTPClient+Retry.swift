@@ -4,7 +4,7 @@ extension HTTPClient {
     /// Sends with retries: transport failures and timeouts that are `isRetryable`, and responses
     /// with a retryable status (5xx, 408, 429; `Retry-After` is honoured up to `maxDelay`).
     /// Returns the last response when attempts run out on a retryable status.
-    public func send(_ request: HTTPRequest, retry policy: RetryPolicy) async throws(CurlError) -> HTTPResponse {
+    public func send(_ request: ClientRequest, retry policy: RetryPolicy) async throws(CurlError) -> ClientResponse {
         try await retrying(policy, "\(request.method) \(request.url)") { _ throws(CurlError) in
             let response = try await send(request)
             guard response.isRetryableStatus else { return .done(response) }

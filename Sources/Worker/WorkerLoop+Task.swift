@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Logging
 import Support
 

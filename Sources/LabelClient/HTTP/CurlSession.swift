@@ -25,20 +25,20 @@ public final class CurlSession {
     }
 
     /// Performs one exchange and returns the response whatever its status; see `requireOK()`.
-    public func perform(_ request: HTTPRequest) throws(CurlError) -> HTTPResponse {
+    public func perform(_ request: ClientRequest) throws(CurlError) -> ClientResponse {
         try perform(request, cancellation: nil)
     }
 
-    func perform(_ request: HTTPRequest, cancellation: CancellationFlag?) throws(CurlError) -> HTTPResponse {
+    func perform(_ request: ClientRequest, cancellation: CancellationFlag?) throws(CurlError) -> ClientResponse {
         let sink = MemorySink()
         let timeout = request.timeout ?? configuration.requestTimeout
         let head = try transfer(request, totalTimeout: timeout, sink: sink, cancellation: cancellation)
-        return HTTPResponse(status: head.status, headers: head.headers, body: sink.body)
+        return ClientResponse(status: head.status, headers: head.headers, body: sink.body)
     }
 
     /// Runs one transfer, streaming the body into `sink`. `totalTimeout` nil means no total limit.
     func transfer(
-        _ request: HTTPRequest, totalTimeout: Duration?, sink: any ResponseSink, cancellation: CancellationFlag?
+        _ request: ClientRequest, totalTimeout: Duration?, sink: any ResponseSink, cancellation: CancellationFlag?
     ) throws(CurlError) -> ResponseHead {
         let context = "\(request.method) \(request.url)"
         if cancellation?.isCancelled == true { throw .cancelled(context) }

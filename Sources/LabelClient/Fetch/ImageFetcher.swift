@@ -4,14 +4,14 @@ import LabelAPI
 /// Gets an image's bytes from where its manifest entry points: the coordinator's file route (with the token),
 /// an http(s) URL (without it: tokens never go to third parties), an s3:// object (signed with this host's AWS
 /// credentials), or a local path / file:// URL.
-struct ImageFetcher: Sendable {
-    let client: CoordinatorClient
-    let maxBytes: Int
-    let timeout: Duration
+public struct ImageFetcher: Sendable {
+    public let client: CoordinatorClient
+    public let maxBytes: Int
+    public let timeout: Duration
     /// How s3:// images are read, or why they cannot be (an unreadable ~/.aws/config, say).
-    let s3: Result<S3Client, S3Error>
+    public let s3: Result<S3Client, S3Error>
 
-    init(client: CoordinatorClient, maxBytes: Int, timeout: Duration,
+    public init(client: CoordinatorClient, maxBytes: Int, timeout: Duration,
          s3: Result<S3Configuration, S3Error> = Result { () throws(S3Error) in try S3Configuration.resolve() }) {
         self.client = client
         self.maxBytes = maxBytes
@@ -20,17 +20,17 @@ struct ImageFetcher: Sendable {
     }
 
     /// A failure to fetch: `permanent` ones (404, missing file) are not worth another try.
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        let permanent: Bool
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public let permanent: Bool
     }
 
-    func fetch(_ uri: String) async throws -> [UInt8] {
+    public func fetch(_ uri: String) async throws -> [UInt8] {
         if Routes.isCoordinatorFile(uri) {
-            return try await download(HTTPRequest(url: client.baseURL + uri, headers: ["Authorization": "Bearer \(client.token)"]), uri)
+            return try await download(ClientRequest(url: client.baseURL + uri, headers: ["Authorization": "Bearer \(client.token)"]), uri)
         }
         if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
-            return try await download(HTTPRequest(url: uri, timeout: timeout), uri)
+            return try await download(ClientRequest(url: uri, timeout: timeout), uri)
         }
         if let problem = ImageURI.unsupported(uri) { throw Failure(description: "\(uri): \(problem)", permanent: true) }
         if S3Location.isS3(uri), let location = try? S3Location.parse(uri) {
@@ -58,7 +58,7 @@ struct ImageFetcher: Sendable {
 
     /// Why a server did not give the image, in words (rough edges, item 9): the file route's path as the manifest
     /// named it, and what the status means rather than its number.
-    static func refusal(_ uri: String, status: Int) -> String {
+    public static func refusal(_ uri: String, status: Int) -> String {
         if uri.hasPrefix(Routes.filesPrefix) {
             let path = String(uri.dropFirst(Routes.filesPrefix.count)).removingPercentEncoding ?? uri
             switch status {
@@ -87,14 +87,14 @@ struct ImageFetcher: Sendable {
     }
 
     /// A path or `file://` URI as a path on this machine (a relative path stays relative).
-    static func path(of uri: String) -> String {
+    public static func path(of uri: String) -> String {
         uri.hasPrefix("file://") ? String(uri.dropFirst("file://".count)).removingPercentEncoding ?? uri : uri
     }
 
     /// Streams what a remote URI names into the file at `path`, through the same doors as `fetch` (the coordinator's
     /// file route with the token, a URL without it, an s3:// object signed with this host's credentials) but never
     /// in memory and without the image size limit: a WebDataset shard. Throws a `Failure` in words.
-    func download(_ uri: String, to path: String) async throws {
+    public func download(_ uri: String, to path: String) async throws {
         if let problem = ImageURI.unsupported(uri) { throw Failure(description: "\(uri): \(problem)", permanent: true) }
         if S3Location.isS3(uri) {
             do {
@@ -118,8 +118,8 @@ struct ImageFetcher: Sendable {
         }
     }
 
-    private func download(_ request: HTTPRequest, _ uri: String) async throws -> [UInt8] {
-        let response: HTTPResponse
+    private func download(_ request: ClientRequest, _ uri: String) async throws -> [UInt8] {
+        let response: ClientResponse
         do {
             response = try await client.http.send(request, retry: client.retry)
         } catch {

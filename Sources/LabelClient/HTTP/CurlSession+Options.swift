@@ -3,7 +3,7 @@ import CCurl
 extension CurlSession {
     /// Sets every option for one request on the freshly reset handle.
     func configure(
-        _ request: HTTPRequest, totalTimeout: Duration?, upload: UploadSource?,
+        _ request: ClientRequest, totalTimeout: Duration?, upload: UploadSource?,
         headerList: inout UnsafeMutablePointer<curl_slist>?
     ) throws(CurlError) {
         let config = configuration

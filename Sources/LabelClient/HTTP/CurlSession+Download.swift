@@ -79,7 +79,7 @@ extension CurlSession {
             }
         }
         if case .failed(let status) = sink.state {
-            throw CurlError(.httpStatus(status), "GET \(request.url): HTTP \(status): \(HTTPResponse.explanation(of: sink.errorBody))")
+            throw CurlError(.httpStatus(status), "GET \(request.url): HTTP \(status): \(ClientResponse.explanation(of: sink.errorBody))")
         }
         sink.finish()
         if let total = sink.total, sink.size < total {  // libcurl normally reports this itself
@@ -99,7 +99,7 @@ extension CurlSession {
     }
 
     private func fetch(_ request: DownloadRequest, into sink: DownloadSink, cancellation: CancellationFlag?) throws(CurlError) {
-        var http = HTTPRequest(method: .get, url: request.url, headers: request.headers, timeout: request.timeout)
+        var http = ClientRequest(method: .get, url: request.url, headers: request.headers, timeout: request.timeout)
         http.awsSignature = request.awsSignature
         if sink.startOffset > 0 { http.headers["Range"] = "bytes=\(sink.startOffset)-" }
         _ = try transfer(http, totalTimeout: request.timeout, sink: sink, cancellation: cancellation)

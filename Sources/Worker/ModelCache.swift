@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Logging
 
 /// The worker's cache of models and class embeddings (`--cache`, shared by every worker on the host in the

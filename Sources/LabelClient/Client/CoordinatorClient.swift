@@ -5,8 +5,8 @@ import LabelAPI
 /// Requests carry the bearer token; transport errors and 5xx are retried with backoff by `retry`.
 public struct CoordinatorClient: Sendable {
     public let baseURL: String
-    let token: String
-    let http: HTTPClient
+    public let token: String
+    public let http: HTTPClient
     public var retry: RetryPolicy
 
     public init(baseURL: String, token: String, http: HTTPClient = HTTPClient(), retry: RetryPolicy = .standard) {
@@ -31,21 +31,21 @@ public struct CoordinatorClient: Sendable {
     }
 
     /// A request for `route` with `values` in its path placeholders (each percent-encoded), carrying the token.
-    func request(_ route: Route, _ values: String..., query: String = "", body: HTTPRequest.Body = .empty,
-                 headers: HTTPHeaders = [:], timeout: Duration? = nil) -> HTTPRequest {
+    func request(_ route: Route, _ values: String..., query: String = "", body: ClientRequest.Body = .empty,
+                 headers: HTTPHeaders = [:], timeout: Duration? = nil) -> ClientRequest {
         request(route, values, query: query, body: body, headers: headers, timeout: timeout)
     }
 
-    func request(_ route: Route, _ values: [String], query: String = "", body: HTTPRequest.Body = .empty,
-                 headers: HTTPHeaders = [:], timeout: Duration? = nil) -> HTTPRequest {
+    func request(_ route: Route, _ values: [String], query: String = "", body: ClientRequest.Body = .empty,
+                 headers: HTTPHeaders = [:], timeout: Duration? = nil) -> ClientRequest {
         var all = headers
         all.add("Authorization", "Bearer \(token)")
-        return HTTPRequest(method: HTTPRequest.Method(rawValue: route.method.rawValue), url: url(route, values) + query,
+        return ClientRequest(method: ClientRequest.Method(rawValue: route.method.rawValue), url: url(route, values) + query,
                            headers: all, body: body, timeout: timeout)
     }
 
     /// A request for `route` whose body is `value` as JSON.
-    func jsonRequest(_ route: Route, _ values: String..., body value: some Encodable, timeout: Duration? = nil) throws -> HTTPRequest {
+    func jsonRequest(_ route: Route, _ values: String..., body value: some Encodable, timeout: Duration? = nil) throws -> ClientRequest {
         request(route, values, body: .bytes([UInt8](try JSONEncoder().encode(value))), headers: ["Content-Type": "application/json"],
                 timeout: timeout)
     }
@@ -54,12 +54,12 @@ public struct CoordinatorClient: Sendable {
     public func url(_ route: Route, _ values: [String]) -> String { baseURL + route.path(values) }
 
     /// Sends with retries and requires a 2xx answer.
-    func send(_ request: HTTPRequest, retrying: Bool = true) async throws -> HTTPResponse {
+    func send(_ request: ClientRequest, retrying: Bool = true) async throws -> ClientResponse {
         let response = try await http.send(request, retry: retrying ? retry : .none)
         return try response.requireOK("\(request.method) \(request.url.dropFirst(baseURL.count))")
     }
 
-    func decode<T: Decodable>(_ type: T.Type, from response: HTTPResponse) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, from response: ClientResponse) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {
@@ -68,6 +68,6 @@ public struct CoordinatorClient: Sendable {
     }
 
     public func health() async -> Bool {
-        (try? await http.send(HTTPRequest(url: url(Routes.health, [])), retry: .none))?.isSuccess ?? false
+        (try? await http.send(ClientRequest(url: url(Routes.health, [])), retry: .none))?.isSuccess ?? false
     }
 }

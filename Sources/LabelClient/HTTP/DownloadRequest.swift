@@ -16,7 +16,7 @@ public struct DownloadRequest: Sendable {
     /// another) needs no full hash while the file stays as it was (see `CachedFile`).
     public var stamp: Bool
     /// Signed as S3 wants it (an s3:// object fetched into a file: a WebDataset shard).
-    public var awsSignature: HTTPRequest.AWSSignature?
+    public var awsSignature: ClientRequest.AWSSignature?
 
     public init(
         url: String,

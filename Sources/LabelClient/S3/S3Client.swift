@@ -43,7 +43,7 @@ public struct S3Client: Sendable {
 
     /// Writes the object in one PUT (S3 takes up to 5 GB so; it appears whole or not at all), its payload signed by
     /// its SHA-256 (`sha256`, the bytes' or the file's, as a lowercase hex string).
-    public func put(_ location: S3Location, body: HTTPRequest.Body, sha256: String, contentType: String) async throws(S3Error) {
+    public func put(_ location: S3Location, body: ClientRequest.Body, sha256: String, contentType: String) async throws(S3Error) {
         var put = request(configuration.url(location))
         put.method = .put
         put.body = body
@@ -86,8 +86,8 @@ public struct S3Client: Sendable {
         } while token != nil
     }
 
-    private func request(_ url: String, timeout: Duration? = nil) -> HTTPRequest {
-        var request = HTTPRequest(url: url, headers: ["x-amz-content-sha256": Self.emptyPayloadSHA256], timeout: timeout)
+    private func request(_ url: String, timeout: Duration? = nil) -> ClientRequest {
+        var request = ClientRequest(url: url, headers: ["x-amz-content-sha256": Self.emptyPayloadSHA256], timeout: timeout)
         if let credentials = configuration.credentials {
             request.awsSignature = .init(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey,
                                          region: configuration.region)
@@ -96,8 +96,8 @@ public struct S3Client: Sendable {
         return request
     }
 
-    private func send(_ request: HTTPRequest, _ location: S3Location) async throws(S3Error) -> HTTPResponse {
-        let response: HTTPResponse
+    private func send(_ request: ClientRequest, _ location: S3Location) async throws(S3Error) -> ClientResponse {
+        let response: ClientResponse
         do {
             response = try await http.send(request, retry: retry)
         } catch {
@@ -108,7 +108,7 @@ public struct S3Client: Sendable {
     }
 
     /// S3's error document (`<Code>`, `<Message>`) in one line, with the fix for the usual credential mistakes.
-    private func failure(_ response: HTTPResponse, _ location: S3Location) -> S3Error {
+    private func failure(_ response: ClientResponse, _ location: S3Location) -> S3Error {
         let xml = response.bodyText
         let code = XMLText.first("Code", in: xml)
         let message = XMLText.first("Message", in: xml)

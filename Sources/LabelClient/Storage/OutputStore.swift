@@ -39,7 +39,7 @@ public struct OutputStore: Sendable {
         try await write(.file(path: path), sha256: sha, to: key, contentType: contentType)
     }
 
-    private func write(_ body: HTTPRequest.Body, sha256: String, to key: String, contentType: String) async throws(Failure) {
+    private func write(_ body: ClientRequest.Body, sha256: String, to key: String, contentType: String) async throws(Failure) {
         let uri = location.uri(of: key)
         switch location.store {
         case .s3(let bucket, let prefix):

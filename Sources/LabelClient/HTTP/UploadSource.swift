@@ -11,7 +11,7 @@ final class UploadSource {
     let size: Int64
     private var offset: Int64 = 0
 
-    init(_ body: HTTPRequest.Body) throws(CurlError) {
+    init(_ body: ClientRequest.Body) throws(CurlError) {
         switch body {
         case .empty:
             storage = .bytes([])

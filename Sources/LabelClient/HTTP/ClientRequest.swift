@@ -1,5 +1,5 @@
 /// One HTTP exchange to perform: a plain value, so it can be retried and sent to any thread.
-public struct HTTPRequest: Sendable {
+public struct ClientRequest: Sendable {
     /// The request method; any token is allowed, the common ones are predefined.
     public struct Method: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral,
         CustomStringConvertible
@@ -70,7 +70,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// Convenience for a JSON or other byte body.
-    public static func post(_ url: String, body: [UInt8], contentType: String) -> HTTPRequest {
-        HTTPRequest(method: .post, url: url, headers: ["Content-Type": contentType], body: .bytes(body))
+    public static func post(_ url: String, body: [UInt8], contentType: String) -> ClientRequest {
+        ClientRequest(method: .post, url: url, headers: ["Content-Type": contentType], body: .bytes(body))
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import Inference
 import LabelAPI
+import LabelClient
 import Logging
+import Support
 
 /// `labelmill worker`: claim a task, label its images, upload them, complete; heartbeats keep the lease while
 /// it works. Survives coordinator restarts (transport errors back off and retry), loses nothing on SIGTERM

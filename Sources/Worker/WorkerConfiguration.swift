@@ -1,6 +1,5 @@
 import Foundation
 import Inference
-import Synchronization
 
 /// Everything `labelmill worker` is configured with; tests and `labelmill run` build the same struct.
 public struct WorkerConfiguration: Sendable {
@@ -51,18 +50,4 @@ public struct WorkerConfiguration: Sendable {
         let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory()
         return URL(fileURLWithPath: home).appendingPathComponent(".cache/labelmill")
     }
-}
-
-/// A flag set once from any thread: SIGTERM asking the worker to stop (it finishes the image it is on,
-/// releases the rest of its task and exits), or the coordinator saying a lease is lost.
-public final class AtomicFlag: Sendable {
-    private let flag = Atomic(false)
-    private let parent: AtomicFlag?
-
-    /// With `parent`, the flag also reads as set once the parent is (a run's workers stop on Ctrl-C at once, and
-    /// when the run ends).
-    public init(following parent: AtomicFlag? = nil) { self.parent = parent }
-
-    public var isSet: Bool { flag.load(ordering: .acquiring) || parent?.isSet == true }
-    public func set() { flag.store(true, ordering: .releasing) }
 }
