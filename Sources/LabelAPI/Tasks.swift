@@ -165,7 +165,40 @@ public struct TaskFailureResponse: Codable, Sendable {
     public init(outcome: String) { self.outcome = outcome }
 }
 
-/// Error bodies: `{"error": {"code": ..., "message": ...}}`.
+/// What kind of failure an error body reports; it also fixes the HTTP status (`status`). The coordinator answers
+/// with these, and its clients tell failures apart by them, never by the message.
+public enum ErrorCode: String, Codable, Sendable, CaseIterable {
+    case badRequest = "bad_request"
+    case unauthorized
+    case forbidden
+    case notFound = "not_found"
+    case methodNotAllowed = "method_not_allowed"
+    /// A result that would overwrite a different valid one, or a state that does not allow the change.
+    case conflict
+    /// The lease token is not the task's current one, or it expired: the worker no longer holds the task.
+    case leaseLost = "lease_lost"
+    case invalidUpload = "invalid_upload"
+    case tooLarge = "too_large"
+    case unavailable
+    case internalError = "internal"
+
+    public var status: Int {
+        switch self {
+        case .badRequest: 400
+        case .unauthorized: 401
+        case .forbidden: 403
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .conflict, .leaseLost: 409
+        case .invalidUpload: 422
+        case .tooLarge: 413
+        case .unavailable: 503
+        case .internalError: 500
+        }
+    }
+}
+
+/// Error bodies: `{"error": {"code": ..., "message": ...}}`; `code` is an `ErrorCode`'s raw value.
 public struct ErrorBody: Codable, Sendable {
     public struct Detail: Codable, Sendable {
         public var code: String

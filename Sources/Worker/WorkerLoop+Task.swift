@@ -187,13 +187,19 @@ extension WorkerLoop {
             logger.warning("image.failed", metadata: ["image.id": "\(image.id)", "error": "\(reason)"])
             try output.shard?.addError(key: output.sampleKey(image), reason: reason)
             return true
-        } catch let error as CurlError where error.code == .httpStatus(409) {
+        } catch let error as ClientError where Self.losesTheTask(error) {
             logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
             return false
         } catch {
             logger.error("task.upload.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
             return false
         }
+    }
+
+    /// A refusal that ends this worker's part in the task: its lease is gone, or the coordinator holds a result for
+    /// the image that this one would contradict (a coordinator before `lease_lost` said `conflict` for both).
+    static func losesTheTask(_ error: ClientError) -> Bool {
+        error.kind == .leaseLost || error.kind == .conflict
     }
 
     /// An image's upload under way.
@@ -204,18 +210,18 @@ extension WorkerLoop {
 
     enum Settled { case done, abandon }
 
-    /// Waits for an upload. A lost lease (409) abandons the task: another worker has it now. An upload the
-    /// coordinator refuses for good (400, 413, 422: a retry would send the same bytes) fails that image with the
+    /// Waits for an upload. A lost lease abandons the task: another worker has it now. An upload the
+    /// coordinator refuses for good (malformed, too large, an invalid map: a retry would send the same bytes) fails that image with the
     /// coordinator's reason, and the task goes on. Anything else drops the task; its lease expires and it is retried.
     /// A label the job's output would not take fails its image with the storage's reason.
     private func settle(_ upload: Upload, of task: TaskAssignment, output: Output, logger: Logger) async -> Settled {
         switch await upload.sending.value {
         case .success:
             return .done
-        case .failure(let error as CurlError) where error.code == .httpStatus(409):
+        case .failure(let error as ClientError) where Self.losesTheTask(error):
             logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
             return .abandon
-        case .failure(let error as CurlError) where [.httpStatus(400), .httpStatus(413), .httpStatus(422)].contains(error.code):
+        case .failure(let error as ClientError) where [.refused, .tooLarge, .invalidUpload].contains(error.kind):
             logger.error("image.upload.refused", metadata: ["image.id": "\(upload.image.id)", "error": "\(error.message)"])
             return await fail(upload.image, of: task, reason: "the coordinator refused its upload: \(error.message)", output: output, logger: logger)
                 ? .done : .abandon
@@ -238,7 +244,7 @@ extension WorkerLoop {
             // lost lease stops the image; any other failure leaves the gallery without this picture.
             do {
                 try await client.uploadThumbnail(task: task.taskId, image: image.id, token: task.leaseToken, jpeg: labeled.thumbnail)
-            } catch let error as CurlError where error.code == .httpStatus(409) {
+            } catch let error as ClientError where Self.losesTheTask(error) {
                 throw error
             } catch {
                 logger.warning("image.thumbnail.failed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
@@ -280,7 +286,7 @@ extension WorkerLoop {
         try shard?.add(key: key, label: labeled.png, confidence: labeled.confidence)
     }
 
-    /// Heartbeats every third of the lease until cancelled; a 409 marks the lease lost.
+    /// Heartbeats every third of the lease until cancelled; a refused heartbeat marks the lease lost.
     private func keepAlive(_ task: TaskAssignment, leaseLost: AtomicFlag, logger: Logger) async {
         var interval = max(task.leaseSeconds / 3, 0.2)
         while !Task.isCancelled {
@@ -289,7 +295,7 @@ extension WorkerLoop {
                 FaultPoints.reached(.heartbeat)
                 let answer = try await client.heartbeat(task: task.taskId, token: task.leaseToken)
                 interval = max(answer.leaseSeconds / 3, 0.2)
-            } catch let error as CurlError where error.code == .httpStatus(409) {
+            } catch let error as ClientError where Self.losesTheTask(error) {
                 leaseLost.set()
                 logger.warning("task.lease.lost", metadata: ["error": "\(error.message)"])
                 return

@@ -104,16 +104,16 @@ public struct WorkerLoop: Sendable {
 
     /// A claim failure no retry will mend, as a reason for the person who started the worker; nil to retry.
     static func refusal(_ error: any Error, answered: Bool, since started: ContinuousClock.Instant, grace: Duration) -> String? {
-        guard let error = error as? CurlError else { return nil }
-        switch error.code {
-        case .httpStatus(401), .httpStatus(403):
-            // In the coordinator's words, without the request line and status (rough edges, item 9).
-            return "the coordinator refused this worker's token (\(error.explanation ?? "not accepted")): check --token-file or LABELMILL_TOKEN"
-        case .httpStatus(404), .httpStatus(405):
+        guard let error = error as? ClientError else { return nil }
+        switch error.kind {
+        case .unauthorized, .forbidden:
+            // In the coordinator's words (rough edges, item 9).
+            return "the coordinator refused this worker's token (\(error.message)): check --token-file or LABELMILL_TOKEN"
+        case .notFound, .refused where error.status == 405:
             return "\(error.message) (is the --coordinator URL a labelmill coordinator's?)"
-        case .tlsOrProtocol:
-            return "\(error.message) (use http://: labelmill speaks plain HTTP; put a TLS proxy in front of it for https)"
-        case .couldNotConnect, .timedOut:
+        case .transport(.tlsOrProtocol):
+            return error.description
+        case .transport(.couldNotConnect), .transport(.timedOut):
             guard !answered && ContinuousClock.now - started >= grace else { return nil }
             return "\(error.message) (no answer from the coordinator since the worker started \(grace.components.seconds) s ago: is the URL right, and is it running?)"
         default:

@@ -17,6 +17,12 @@ struct TestRoutes: Sendable {
             let code = try context.parameters.require("code", as: Int.self)
             return Response(status: .init(code: code), body: .init(byteBuffer: ByteBuffer(string: "status \(code) body")))
         }
+        // Any path under it answers with the status and a body that is not labelmill's: a server that is not a
+        // coordinator, or one failing, to a client whose base URL ends in /answer/<status>.
+        router.get("/answer/:code/**") { _, context in
+            let code = try context.parameters.require("code", as: Int.self)
+            return Response(status: .init(code: code), body: .init(byteBuffer: ByteBuffer(string: "<html>status \(code) page</html>")))
+        }
         router.get("/flaky/:key/:failures") { _, context in
             let failures = try context.parameters.require("failures", as: Int.self)
             let seen = await state.next(try context.parameters.require("key"))

@@ -8,19 +8,7 @@ import LabelAPI
 
 /// The coordinator's error: a code that picks the HTTP status (in one place, here) and a message for the client.
 public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable {
-        case badRequest = "bad_request"
-        case unauthorized
-        case forbidden
-        case notFound = "not_found"
-        case methodNotAllowed = "method_not_allowed"
-        /// A stale lease token, or a result that would overwrite a different valid one.
-        case conflict
-        case invalidUpload = "invalid_upload"
-        case tooLarge = "too_large"
-        case unavailable
-        case internalError = "internal"
-    }
+    public typealias Code = ErrorCode
 
     public let code: Code
     public let message: String
@@ -39,7 +27,7 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .conflict: .conflict
+        case .conflict, .leaseLost: .conflict
         case .invalidUpload: .unprocessableContent
         case .tooLarge: .contentTooLarge
         case .unavailable: .serviceUnavailable
@@ -57,7 +45,8 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
         case let error as StoreError:
             switch error.code {
             case .notFound: return CoordinatorError(.notFound, error.message)
-            case .staleLease, .conflict: return CoordinatorError(.conflict, error.message)
+            case .staleLease: return CoordinatorError(.leaseLost, error.message)
+            case .conflict: return CoordinatorError(.conflict, error.message)
             case .invalid: return CoordinatorError(.badRequest, error.message)
             case .io: return CoordinatorError(error.isTransient ? .unavailable : .internalError, error.message)
             }

@@ -2,7 +2,8 @@ import Foundation
 import LabelAPI
 
 /// The coordinator's API over libcurl, for workers and for the user commands (`submit`, `status`, ...).
-/// Requests carry the bearer token; transport errors and 5xx are retried with backoff by `retry`.
+/// Requests carry the bearer token; transport errors and 5xx are retried with backoff by `retry`. Every call
+/// throws a `ClientError` when the coordinator refuses it or cannot be reached.
 public struct CoordinatorClient: Sendable {
     public let baseURL: String
     public let token: String
@@ -53,17 +54,23 @@ public struct CoordinatorClient: Sendable {
     /// The full URL of `route` with `values` in its placeholders.
     public func url(_ route: Route, _ values: [String]) -> String { baseURL + route.path(values) }
 
-    /// Sends with retries and requires a 2xx answer.
-    func send(_ request: ClientRequest, retrying: Bool = true) async throws -> ClientResponse {
-        let response = try await http.send(request, retry: retrying ? retry : .none)
-        return try response.requireOK("\(request.method) \(request.url.dropFirst(baseURL.count))")
+    /// Sends with retries and requires a 2xx answer; a refusal or a failed exchange is a `ClientError`.
+    func send(_ request: ClientRequest, retrying: Bool = true) async throws(ClientError) -> ClientResponse {
+        let response: ClientResponse
+        do {
+            response = try await http.send(request, retry: retrying ? retry : .none)
+        } catch {
+            throw ClientError(transport: error, to: baseURL)
+        }
+        guard response.isSuccess else { throw ClientError(answer: response, from: baseURL) }
+        return response
     }
 
-    func decode<T: Decodable>(_ type: T.Type, from response: ClientResponse) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, from response: ClientResponse) throws(ClientError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {
-            throw CurlError(.other, "unexpected answer from the coordinator: \(error)")
+            throw ClientError.unreadable("an answer", error, from: baseURL)
         }
     }
 

@@ -74,6 +74,14 @@ public struct ImageFetcher: Sendable {
         return "\(uri): \(Self.meaning(of: status))"
     }
 
+    /// A transfer that failed before an answer: a coordinator-served image by the path its manifest named, and libcurl's
+    /// words without the request.
+    static func unreachable(_ uri: String, _ error: CurlError) -> String {
+        guard uri.hasPrefix(Routes.filesPrefix) else { return "\(uri) is unreachable: \(error.explanation ?? error.message)" }
+        let path = String(uri.dropFirst(Routes.filesPrefix.count)).removingPercentEncoding ?? uri
+        return "\(path): the coordinator could not be reached for it (\(error.explanation ?? error.message))"
+    }
+
     private static func meaning(of status: Int) -> String {
         switch status {
         case 401: "its server asks for credentials"
@@ -114,7 +122,7 @@ public struct ImageFetcher: Sendable {
             if case .httpStatus(let status) = error.code {
                 throw Failure(description: Self.refusal(uri, status: status), permanent: !error.isRetryable)
             }
-            throw Failure(description: "\(uri) is unreachable: \(error.message)", permanent: !error.isRetryable)
+            throw Failure(description: Self.unreachable(uri, error), permanent: !error.isRetryable)
         }
     }
 
@@ -123,7 +131,7 @@ public struct ImageFetcher: Sendable {
         do {
             response = try await client.http.send(request, retry: client.retry)
         } catch {
-            throw Failure(description: "\(uri) is unreachable: \(error.message)", permanent: !error.isRetryable)
+            throw Failure(description: Self.unreachable(uri, error), permanent: !error.isRetryable)
         }
         guard response.isSuccess else {
             throw Failure(description: Self.refusal(uri, status: response.status), permanent: !response.isRetryableStatus)

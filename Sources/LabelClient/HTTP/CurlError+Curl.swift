@@ -4,7 +4,7 @@ extension CurlError {
     /// Maps a libcurl result to the subsystem's error, keeping libcurl's detailed message.
     init(curl code: CURLcode, detail: String, context: String) {
         let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-        self.init(Self.classify(code), "\(context): \(text)", curlCode: Int(code.rawValue))
+        self.init(Self.classify(code), "\(context): \(text)", curlCode: Int(code.rawValue), explanation: text)
     }
 
     static func classify(_ code: CURLcode) -> Code {

@@ -43,7 +43,8 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// libcurl's CURLcode when the failure came from libcurl.
     public var curlCode: Int?
-    /// For `httpStatus`: what the server said, without the request and the status (`message` has all three).
+    /// The failure without the request: for `httpStatus`, what the server said (`message` has the request and the
+    /// status too); for a libcurl failure, libcurl's own words.
     public var explanation: String?
 
     /// `message` loses any URL's user information (`http://user:password@host` is quoted as `http://host`).

@@ -1,0 +1,146 @@
+import Foundation
+import LabelAPI
+
+/// Why a call to the coordinator failed, in a user's words: what is missing or wrong and, where it is obvious, what
+/// to do; never a route, an HTTP method or a type name. `kind` tells failures apart: from the error body's `code`
+/// when the coordinator answered, else from the status, else from how the transport failed.
+public struct ClientError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The token was refused.
+        case unauthorized
+        /// The token may not do this (a worker token where the admin token is needed).
+        case forbidden
+        case notFound
+        /// The change conflicts with what is there (a different label for a done image, a job in the wrong state).
+        case conflict
+        /// The worker no longer holds the task: its lease token is not the current one, or it expired.
+        case leaseLost
+        /// The request was refused as malformed or not allowed.
+        case refused
+        /// An uploaded label map, thumbnail or confidence map was checked and refused.
+        case invalidUpload
+        case tooLarge
+        /// The coordinator is busy or failing (after the retries).
+        case unavailable
+        /// The coordinator could not be reached, or the exchange broke off (after the retries).
+        case transport(CurlError.Code)
+        /// It answered something this client cannot read: not a labelmill coordinator, or another version.
+        case unexpectedAnswer
+    }
+
+    public let kind: Kind
+    /// What happened; for an answered call, the coordinator's own words.
+    public let message: String
+    /// The HTTP status, when the coordinator answered.
+    public let status: Int?
+
+    public init(_ kind: Kind, _ message: String, status: Int? = nil) {
+        (self.kind, self.status) = (kind, status)
+        self.message = MessageText.withoutCredentials(message)
+    }
+
+    /// What to do about it, when that is obvious.
+    public var hint: String? {
+        switch kind {
+        case .unauthorized: "the coordinator refused the token: check --token-file or LABELMILL_TOKEN"
+        case .forbidden: "this needs the admin token, not the worker token"
+        case .unavailable: "the coordinator is busy or failing: try again, and see its log if it goes on"
+        case .transport(.couldNotConnect): "is `labelmill serve` running there, and is the URL right?"
+        case .transport(.tlsOrProtocol) where message.localizedCaseInsensitiveContains("SSL")
+            || message.localizedCaseInsensitiveContains("TLS") || message.localizedCaseInsensitiveContains("wrong version number"):
+            "use http://: labelmill speaks plain HTTP; put a TLS proxy in front of it for https"
+        case .unexpectedAnswer: "is the URL a labelmill coordinator of the same version?"
+        default: nil
+        }
+    }
+
+    public var description: String { hint.map { "\(message) (\($0))" } ?? message }
+
+    /// Worth another try later: the coordinator was unreachable or busy.
+    public var isRetryable: Bool {
+        switch kind {
+        case .unavailable: true
+        case .transport(let code): code.isRetryable
+        default: false
+        }
+    }
+
+    /// The coordinator answered with an error: its kind from the body's `code` (else the status), its words.
+    init(answer response: ClientResponse, from coordinator: String) {
+        let body = try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body))
+        let kind = body.flatMap { ErrorCode(rawValue: $0.error.code) }.map(Self.kind(of:)) ?? Self.kind(status: response.status)
+        let words = body?.error.message ?? ClientResponse.explanation(of: response.body)
+        let message = words.isEmpty || body == nil
+            ? "the coordinator at \(coordinator) answered status \(response.status)\(words.isEmpty ? "" : ": " + words)"
+            : words
+        self.init(kind, message, status: response.status)
+    }
+
+    /// The exchange with the coordinator failed before an answer: said with its address, not the request's.
+    init(transport error: CurlError, to coordinator: String) {
+        let why = error.explanation ?? error.message
+        let message = switch error.code {
+        case .couldNotConnect: "cannot reach the coordinator at \(coordinator): \(why)"
+        case .timedOut: "the coordinator at \(coordinator) did not answer in time: \(why)"
+        case .sendOrReceiveFailed: "the connection to the coordinator at \(coordinator) broke: \(why)"
+        case .tlsOrProtocol: "the coordinator at \(coordinator) could not be talked to: \(why)"
+        case .cancelled: "cancelled"
+        case .httpStatus(let status): "the coordinator at \(coordinator) answered status \(status): \(why)"
+        case .io, .checksumMismatch, .sizeMismatch, .other: error.message
+        }
+        self.init(.transport(error.code), message)
+    }
+
+    static func kind(of code: ErrorCode) -> Kind {
+        switch code {
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .leaseLost: .leaseLost
+        case .badRequest, .methodNotAllowed: .refused
+        case .invalidUpload: .invalidUpload
+        case .tooLarge: .tooLarge
+        case .unavailable, .internalError: .unavailable
+        }
+    }
+
+    static func kind(status: Int) -> Kind {
+        switch status {
+        case 401: .unauthorized
+        case 403: .forbidden
+        case 404: .notFound
+        case 409: .conflict
+        case 413: .tooLarge
+        case 422: .invalidUpload
+        case 500...: .unavailable
+        default: .refused
+        }
+    }
+
+    /// An answer whose body is not what the call expects.
+    static func unreadable(_ what: String, _ error: any Error, from coordinator: String) -> ClientError {
+        ClientError(.unexpectedAnswer, "the coordinator at \(coordinator) sent \(what) this client cannot read: \(DecodingProblem.describe(error))")
+    }
+}
+
+/// A decoding failure in words: the field's path and what was wrong with it, without Swift's type names.
+public enum DecodingProblem {
+    public static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func path(_ context: DecodingError.Context, _ last: (any CodingKey)? = nil) -> String {
+            (context.codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+                .joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context, key)) is missing"
+        case .valueNotFound(_, let context): return "\(path(context)) is null"
+        case .typeMismatch(_, let context): return "\(path(context)) is not of the expected kind"
+        case .dataCorrupted(let context):
+            // Swift's words name types ("Cannot initialize X from invalid String value y"): only the place is said.
+            return context.codingPath.isEmpty ? "it is not valid JSON" : "\(path(context)) holds a value this client does not know"
+        @unknown default:
+            return "malformed data"
+        }
+    }
+}
