@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C shims: OpenBLAS is loaded at run time (so the kernel can be chosen before it initialises);
@@ -36,7 +37,6 @@ let package = Package(
             dependencies: [
                 "COpenBLAS", "COneDNN", "CKernels", "CPNG", "CJPEG", "Support",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Wire types and route paths shared by the coordinator and its clients.
@@ -54,6 +54,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             // The API's OpenAPI document, served at /openapi.json, and the dashboard's page, script and style.
             resources: [
@@ -69,7 +70,6 @@ let package = Package(
             dependencies: [
                 "Inference", "LabelAPI", "CCurl", "Support",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The worker's loop: claim, label, upload, heartbeat.
@@ -94,16 +94,17 @@ let package = Package(
         .executableTarget(
             name: "labelmill",
             dependencies: [
-                "Inference", "Coordinator", "Worker", "LabelClient", "LabelAPI", "Runner",
+                "Inference", "Coordinator", "Worker", "LabelClient", "LabelAPI", "Runner", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "Support"],
+            dependencies: ["Inference", "CKernels", "Support", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -112,14 +113,16 @@ let package = Package(
                 "Coordinator", "LabelAPI", "LabelClient", "Worker", "Inference", "Runner", "Support",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "LabelClient", "LabelAPI", "Support", "Runner",
+                "Worker", "LabelClient", "LabelAPI", "Inference", "Support", "Runner",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

@@ -215,4 +215,9 @@ public enum Routes {
 
     /// The header that carries a lease token on label uploads (the body is the PNG).
     public static let leaseTokenHeader = "X-Lease-Token"
+    /// The source image's size, which label and confidence uploads state (the map must be as large).
+    public static let imageWidthHeader = "X-Image-Width"
+    public static let imageHeightHeader = "X-Image-Height"
+    /// A job list's length before paging.
+    public static let totalCountHeader = "X-Total-Count"
 }

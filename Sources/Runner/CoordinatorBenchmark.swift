@@ -266,7 +266,7 @@ enum ClientThread {
                                                 headers: ["Content-Type": "image/jpeg", Routes.leaseTokenHeader: task.leaseToken],
                                                 body: .bytes(thumbnailJPEG))).requireOK()
             let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: task.leaseToken,
-                                        "X-Image-Width": String(labelSize.width), "X-Image-Height": String(labelSize.height)]
+                                        Routes.imageWidthHeader: String(labelSize.width), Routes.imageHeightHeader: String(labelSize.height)]
             _ = try session.perform(ClientRequest(method: .put, url: url + Routes.uploadLabel.path(String(task.taskId), image.id),
                                                 headers: headers, body: .bytes(labelPNG))).requireOK()
         }

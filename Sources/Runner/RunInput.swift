@@ -51,8 +51,7 @@ struct RunInput {
         guard !entries.isEmpty else {
             throw InferenceError(.badArgument, "the folder \(folder.path) has no images (.jpg, .jpeg or .png files, in subfolders too)")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = WireJSON.encoder()
         return try entries.map { entry in
             let line = ["id": ImageID.from(entry.name), "uri": entry.path]
             return String(decoding: try encoder.encode(line), as: UTF8.self)
@@ -97,7 +96,7 @@ struct RunInput {
         for name in Self.modelFiles {
             let source = configuration.modelDirectory.appendingPathComponent(name).path
             let sha = try SHA256Hex.of(file: source)
-            let relative = "blobs/\(sha.prefix(2))/\(sha)"
+            let relative = DataLayout.blob(sha)
             let destination = coordinator.dataDirectory.appendingPathComponent(relative).path
             if try store.blob(sha) == nil || !FileManager.default.fileExists(atPath: destination) {
                 try Self.link(source, to: destination)
@@ -136,8 +135,7 @@ struct RunInput {
         hasher.update(data: Data(manifest.utf8))
         hasher.update(data: Data(model.utf8))
         hasher.update(data: Data(configuration.classNames.joined(separator: "\n").utf8))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        let encoder = WireJSON.digestEncoder()
         hasher.update(data: (try? encoder.encode(configuration.settings)) ?? Data())
         return "run-" + SHA256Hex.hex(hasher.finalize())
     }

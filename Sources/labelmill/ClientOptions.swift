@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LabelAPI
 import LabelClient
 
 /// How user commands reach a coordinator.
@@ -24,7 +25,6 @@ struct ClientOptions: ParsableArguments {
 }
 
 func printJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let encoder = WireJSON.encoder()
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

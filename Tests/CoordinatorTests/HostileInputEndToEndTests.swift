@@ -70,7 +70,7 @@ import Testing
         let image = task.images[0].id
         func put(task: Int64, lease: String) -> ClientRequest {
             ClientRequest(method: .put, url: cluster.url + Routes.uploadLabel.path(String(task), image),
-                        headers: [Routes.leaseTokenHeader: lease, "X-Image-Width": "64", "X-Image-Height": "48", "Content-Type": "image/png"],
+                        headers: [Routes.leaseTokenHeader: lease, Routes.imageWidthHeader: "64", Routes.imageHeightHeader: "48", "Content-Type": "image/png"],
                         body: .file(path: body.path))
         }
         let statuses = try await withThrowingTaskGroup(of: (bogus: Bool, status: Int).self) { group in

@@ -41,7 +41,7 @@ public struct CoordinatorConfiguration: Sendable {
     }
 
     /// DATA/labelmill.sqlite
-    public var databasePath: String { dataDirectory.appendingPathComponent("labelmill.sqlite").path }
+    public var databasePath: String { dataDirectory.appendingPathComponent(DataLayout.database).path }
 }
 
 /// The bearer tokens the coordinator accepts. `admin` may do everything; `worker`, when set, may only claim,

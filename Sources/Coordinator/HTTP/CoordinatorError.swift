@@ -79,8 +79,7 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
 
 extension CoordinatorError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = WireJSON.encoder()
         let body = try encoder.encode(ErrorBody(code: code.rawValue, message: message))
         return Response(status: status, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: body)))

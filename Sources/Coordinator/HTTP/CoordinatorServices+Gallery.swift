@@ -10,7 +10,7 @@ extension CoordinatorServices {
     static let thumbnailMaxSide = 512
     static let thumbnailMaxBytes = 256 << 10
 
-    func thumbnailPath(job: String, image: String) -> String { dataPath("thumbnails/\(job)/\(image).jpg") }
+    func thumbnailPath(job: String, image: String) -> String { dataPath(DataLayout.thumbnail(job: job, image: image)) }
 
     /// Checks the lease (as a label upload does) and that `bytes` is a JPEG that decodes and is small, then writes
     /// it atomically. Blocking.
@@ -27,7 +27,7 @@ extension CoordinatorServices {
         try AtomicFile.write(bytes, to: thumbnailPath(job: jobId, image: imageId), mode: 0o600, durable: false)
     }
 
-    func confidencePath(job: String, image: String) -> String { dataPath("confidence/\(job)/\(image).png") }
+    func confidencePath(job: String, image: String) -> String { dataPath(DataLayout.confidence(job: job, image: image)) }
 
     /// Checks the lease and that the job saves confidence maps and `bytes` is one (an 8-bit single-channel PNG that
     /// decodes within the image limit) of the source image's size (`width` x `height`, as the worker reports it),

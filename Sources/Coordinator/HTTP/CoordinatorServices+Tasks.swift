@@ -21,7 +21,7 @@ extension CoordinatorServices {
     }
 
     /// Where a WebDataset job's output shard is kept: `shards/{job}/{name}`, the input shard's name.
-    func outputShardPath(job: String, name: String) -> String { dataPath("shards/\(job)/\(name)") }
+    func outputShardPath(job: String, name: String) -> String { dataPath(DataLayout.outputShard(job: job, name: name)) }
 
     /// Completes a task. A shard's task (in a job without an output) first writes its output shard (every sample of the shard that is done or
     /// failed, retries included) beside where it goes; the completion, once fenced and recorded, moves it into
@@ -169,7 +169,7 @@ extension CoordinatorServices {
             throw CoordinatorError(.invalidUpload, "label value \(bad) is not a class index (< \(classes)) or 255")
         }
         let sha = SHA256Hex.of(bytes)
-        let relative = "labels/\(jobId)/\(imageId).\(sha.prefix(16)).png"
+        let relative = DataLayout.label(job: jobId, image: imageId, sha256: sha)
         let path = dataPath(relative)
         let existed = FileManager.default.fileExists(atPath: path)
         if !existed { try AtomicFile.write(bytes, to: path, mode: 0o600) }

@@ -104,7 +104,7 @@ final class CoordinatorServices: Sendable {
         do {
             let (record, created) = try store.beginJob(job, digest: digest, manifestBytes: size) { jobId in
                 let relative = JobPreparer.manifestPath(jobId: jobId)
-                try AtomicFile.createDirectories(dataPath("manifests"))
+                try AtomicFile.createDirectories(dataPath(DataLayout.manifests))
                 guard rename(path, dataPath(relative)) == 0 else { throw Self.uploadGone(upload ?? "") }
                 taken = dataPath(relative)
                 return relative
@@ -151,7 +151,7 @@ final class CoordinatorServices: Sendable {
         guard let uuid = UUID(uuidString: id), uuid.uuidString.lowercased() == id else {
             throw CoordinatorError(.badRequest, "manifestUpload \(id.debugDescription) is not an upload id")
         }
-        return dataPath("uploads/\(id).manifest")
+        return dataPath(DataLayout.upload(id))
     }
 
     func status(_ db: Database, jobId: String) throws -> JobStatus {
@@ -198,8 +198,7 @@ final class CoordinatorServices: Sendable {
 
     /// results.jsonl's lines for the images at manifest positions from..<from + count, in order.
     func resultLines(_ db: Database, jobId: String, from: Int, count: Int) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = WireJSON.encoder()
         var out: [UInt8] = []
         let job = try jobCache.settled(db, jobId, store: store)
         let output = job?.options.outputLocation

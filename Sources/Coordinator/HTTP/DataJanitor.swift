@@ -44,7 +44,7 @@ struct DataJanitor: Service {
 
     /// Deletes uploaded manifests older than `uploadLifetime` (a job reads and removes its upload at once).
     func removeUnusedUploads(now: Date) -> Int {
-        let uploads = dataDirectory.appendingPathComponent("uploads")
+        let uploads = dataDirectory.appendingPathComponent(DataLayout.uploads)
         let files = (try? FileManager.default.contentsOfDirectory(at: uploads, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
         let lifetime = Double(uploadLifetime.components.seconds)
         var removed = 0

@@ -22,7 +22,7 @@ final class EmbeddingService: Sendable {
         self.onReady = onReady
     }
 
-    static func relativePath(sha256: String) -> String { "embeddings/\(sha256).safetensors" }
+    static func relativePath(sha256: String) -> String { DataLayout.embeddings(sha256) }
 
     func schedule(jobId: String) {
         queue.async { self.compute(jobId: jobId) }

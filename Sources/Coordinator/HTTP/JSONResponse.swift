@@ -4,8 +4,7 @@ import LabelAPI
 
 /// Encodes a wire value as a JSON response (the wire types live in LabelAPI, which knows nothing of HTTP).
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    let encoder = WireJSON.encoder()
     let data = try encoder.encode(value)
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

@@ -13,8 +13,7 @@ final class JobCache: Sendable {
     /// `job`'s settings as the claim's answer carries them.
     func settingsJSON(_ job: JobRecord) throws -> [UInt8] {
         if let bytes = settings.withLock({ $0[job.id] }) { return bytes }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = WireJSON.encoder()
         let bytes = [UInt8](try encoder.encode(job.options))
         settings.withLock { settings in
             if settings.count > 10_000 { settings.removeAll() }

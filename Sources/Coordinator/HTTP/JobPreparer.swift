@@ -30,7 +30,7 @@ final class JobPreparer: @unchecked Sendable {
 
     /// Where a new job's manifest is kept, relative to the data directory: its tasks name lines of it, so it stays
     /// until the job is deleted.
-    static func manifestPath(jobId: String) -> String { "manifests/\(jobId).manifest" }
+    static func manifestPath(jobId: String) -> String { DataLayout.manifest(job: jobId) }
 
     func schedule(_ jobId: String) {
         queue.async { self.step(jobId) }
@@ -41,7 +41,7 @@ final class JobPreparer: @unchecked Sendable {
     func resumePending() throws {
         let preparing = try store.preparingJobs()
         let kept = Set(try store.manifestPaths().map { URL(fileURLWithPath: $0).lastPathComponent })
-        let folder = dataDirectory.appendingPathComponent("manifests")
+        let folder = dataDirectory.appendingPathComponent(DataLayout.manifests)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where !kept.contains(name) {
             unlink(folder.appendingPathComponent(name).path)
         }

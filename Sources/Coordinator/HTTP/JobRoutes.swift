@@ -24,7 +24,7 @@ struct JobRoutes {
                 return (try page.jobs.map { try services.status(db, of: $0) }, page.total)
             }
             var response = try json(statuses)
-            response.headers[HTTPField.Name("X-Total-Count")!] = String(total)
+            response.headers[HTTPField.Name(Routes.totalCountHeader)!] = String(total)
             return response
         }
         router.on(Routes.job) { _, context in
@@ -36,8 +36,8 @@ struct JobRoutes {
             let embeddings = deleted.embeddingsSHA256.map { services.dataPath(EmbeddingService.relativePath(sha256: $0)) }
             let manifest = deleted.manifest.map { services.dataPath($0) }
             let files = deleted.labelFiles.map { services.dataPath($0) } + [embeddings, manifest].compactMap { $0 }
-            let folder = services.dataPath("labels/\(id)")
-            let pictures = [services.dataPath("thumbnails/\(id)"), services.dataPath("confidence/\(id)")]
+            let folder = services.dataPath(DataLayout.labels(job: id))
+            let pictures = [services.dataPath(DataLayout.thumbnails(job: id)), services.dataPath(DataLayout.confidenceMaps(job: id))]
             try await BlockingIO.run {
                 files.forEach { unlink($0) }
                 rmdir(folder)

@@ -117,8 +117,7 @@ struct LabelStudioRoutes {
 
     private func basis(model: ModelRecord, config: LabelStudioConfig) throws -> Basis {
         let settings = settings(config)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        let encoder = WireJSON.digestEncoder()
         let json = String(decoding: try encoder.encode(settings), as: UTF8.self)
         return Basis(model: model, settings: settings, text: "\(model.id)\n\(json)\n\(config.classes.joined(separator: "\n"))\n\n")
     }

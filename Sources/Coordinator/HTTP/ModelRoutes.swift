@@ -67,7 +67,7 @@ struct ModelRoutes {
 
     /// Streams the body to disk while hashing it; keeps it only if the hash matches the name.
     private func receiveBlob(_ request: Request, sha: String) async throws {
-        let relative = "blobs/\(sha.prefix(2))/\(sha)"
+        let relative = DataLayout.blob(sha)
         var hasher = SHA256()
         let size = try await StreamedFile.receive(
             request.body, to: services.dataPath(relative), limit: services.configuration.maxBlobBytes, what: "blob",

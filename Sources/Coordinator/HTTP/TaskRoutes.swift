@@ -9,8 +9,8 @@ import ServiceLifecycle
 struct TaskRoutes {
     let services: CoordinatorServices
 
-    static let imageWidthHeader = HTTPField.Name("X-Image-Width")!
-    static let imageHeightHeader = HTTPField.Name("X-Image-Height")!
+    static let imageWidthHeader = HTTPField.Name(Routes.imageWidthHeader)!
+    static let imageHeightHeader = HTTPField.Name(Routes.imageHeightHeader)!
     static let leaseTokenHeader = HTTPField.Name(Routes.leaseTokenHeader)!
     /// Uploads larger than this are checked against their lease before their body is read.
     static let checkedFirstBytes = 1 << 20

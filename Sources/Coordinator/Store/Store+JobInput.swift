@@ -54,8 +54,7 @@ extension Store {
 
     /// Sorted-keys JSON, as stored in TEXT columns and hashed for ids.
     static func json(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = WireJSON.encoder()
         // Encoding plain structs of strings and numbers cannot fail; a failure is a programming error.
         guard let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) else {
             preconditionFailure("cannot encode \(type(of: value)) as JSON")

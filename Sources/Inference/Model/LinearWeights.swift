@@ -3,7 +3,8 @@ import COneDNN
 // The copies of a linear layer's weight that `linear` uses instead of the one read from the model file (see
 // `Tensor.withTransposedCopy` and `Tensor.withBF16`).
 
-/// A linear layer's weight transposed, [in, out], owned.
+/// A linear layer's weight transposed, [in, out], owned. Sendable by hand: `storage` is written in `init` only and
+/// read after, which the compiler cannot see of a raw pointer; threads share it as they share the model file's.
 final class TransposedWeight: @unchecked Sendable {
     let storage: UnsafeMutablePointer<Float>
     var pointer: UnsafePointer<Float> { UnsafePointer(storage) }
@@ -19,7 +20,9 @@ final class TransposedWeight: @unchecked Sendable {
     deinit { storage.deallocate() }
 }
 
-/// A linear layer's weight in bf16 (converted once, at load) for oneDNN's bf16 products.
+/// A linear layer's weight in bf16 (converted once, at load) for oneDNN's bf16 products. Sendable by hand: the C
+/// weight is written once, by `lm_bf16_weight_create`, and only read by `lm_bf16_linear`, which keeps its shared
+/// primitive cache under a mutex and a oneDNN stream per thread (Sources/COneDNN/onednn.c).
 final class BF16Weight: @unchecked Sendable {
     let handle: OpaquePointer
     let outFeatures, inFeatures: Int

@@ -54,13 +54,13 @@ extension CoordinatorClient {
     /// The image's confidence map, `width` x `height` like its label (which the coordinator takes only after it).
     public func uploadConfidence(task: Int64, image: String, token: String, png: [UInt8], width: Int, height: Int) async throws {
         let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: token,
-                                    "X-Image-Width": String(width), "X-Image-Height": String(height)]
+                                    Routes.imageWidthHeader: String(width), Routes.imageHeightHeader: String(height)]
         _ = try await send(request(Routes.uploadConfidence, String(task), image, body: .bytes(png), headers: headers))
     }
 
     public func uploadLabel(task: Int64, image: String, token: String, png: [UInt8], width: Int, height: Int) async throws {
         let headers: HTTPHeaders = ["Content-Type": "image/png", Routes.leaseTokenHeader: token,
-                                    "X-Image-Width": String(width), "X-Image-Height": String(height)]
+                                    Routes.imageWidthHeader: String(width), Routes.imageHeightHeader: String(height)]
         _ = try await send(request(Routes.uploadLabel, String(task), image, body: .bytes(png), headers: headers))
     }
 }

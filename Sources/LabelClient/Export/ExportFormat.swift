@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import LabelAPI
 import Support
 
 /// The layouts `labelmill export --format` writes. Each is read by the tool named, and checked with that tool's own
@@ -67,8 +68,7 @@ protocol ExportWriter {
 
 enum ExportJSON {
     static func encode(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = WireJSON.encoder()
         return try encoder.encode(value)
     }
 

@@ -13,8 +13,7 @@ public enum S3Manifest {
     public static func write(from prefix: S3Location, pattern: String?, client: S3Client, to path: String) async throws -> Int {
         let out = try StreamFile(path, mode: 0o600)
         let base = prefix.key.lastIndex(of: "/").map { prefix.key[...$0].count } ?? 0
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = WireJSON.encoder()
         var count = 0
         try await client.list(prefix) { objects in
             for object in objects where !object.key.hasSuffix("/") {
