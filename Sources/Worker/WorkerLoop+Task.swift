@@ -44,7 +44,7 @@ extension WorkerLoop {
         }
         if let cores {
             do {
-                try cores.join()
+                try await Self.fileThread.run { try cores.join() }
             } catch {
                 logger.warning("worker.threads.unshared", metadata: ["reason": "\(error)", "threads": "\(ComputeThreads.count)"])
             }
@@ -98,7 +98,7 @@ extension WorkerLoop {
                 if case .failed(let reason) = prepared, await fail(image, of: task, reason: reason, output: output, logger: logger) { continue }
                 return .processed
             }
-            cores?.rebalance(logger: logger)
+            if let cores { _ = try? await Self.fileThread.run { cores.rebalance(logger: logger) } }
             let labeled: InferenceRunner.Labeled
             do {
                 FaultPoints.reached(.inference)

@@ -17,6 +17,9 @@ public struct WorkerLoop: Sendable {
     let fetcher: ImageFetcher
     /// Divides the host's cores with the other workers that share the cache (nil: the thread count stays as set).
     let cores: CoreShare?
+    /// Where the registration of `cores` is written and its peers' are read (a cache on NFS may be slow): never on
+    /// Swift's cooperative threads.
+    static let fileThread = WorkThreads(name: "lm-worker-files", count: 1)
     let logger: Logger
 
     public init(_ configuration: WorkerConfiguration, logger: Logger) {

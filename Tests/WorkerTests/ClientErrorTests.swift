@@ -55,11 +55,9 @@ struct ClientErrorTests {
         struct Inner: Decodable { let state: JobState }
         struct Outer: Decodable { let jobs: [Inner] }
         func problem(_ json: String) -> String {
-            do {
-                _ = try JSONDecoder().decode(Outer.self, from: Data(json.utf8))
-                return "decoded"
-            } catch {
-                return DecodingProblem.describe(error)
+            switch Result(catching: { try JSONDecoder().decode(Outer.self, from: Data(json.utf8)) }) {
+            case .success: "decoded"
+            case .failure(let error): DecodingProblem.describe(error)
             }
         }
         #expect(problem(#"{"jobs": [{}]}"#) == "jobs[0].state is missing")

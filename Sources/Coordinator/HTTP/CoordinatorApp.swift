@@ -59,7 +59,7 @@ public func buildCoordinator(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "labelmill"),
         services: [LeaseSweeper(store: store, interval: configuration.sweepInterval, logger: logger,
                                 onReturned: { services.workSignal.notify(count: $0) }),
-                   janitor],
+                   janitor, services.embeddings],
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

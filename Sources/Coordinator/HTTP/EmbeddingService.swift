@@ -1,19 +1,24 @@
 import Foundation
 import Inference
-import Logging
-import Support
 import LabelAPI
+import Logging
+import ServiceLifecycle
+import Support
+import Synchronization
 
 /// Computes each job's class embeddings once, on the coordinator, and makes its tasks claimable: workers then
-/// download one small file instead of each running the text tower. Runs on its own serial queue (model loading
-/// and the text tower are long CPU work), and picks up jobs left without embeddings by a restart.
-final class EmbeddingService: Sendable {
+/// download one small file instead of each running the text tower. Runs on a work thread of its own (model loading
+/// and the text tower are long CPU work), and picks up jobs left without embeddings by a restart. A service of the
+/// coordinator: its graceful shutdown waits for the job being computed and skips the queued ones (a restart picks
+/// them up).
+final class EmbeddingService: Service, Sendable {
     let store: Store
     let dataDirectory: URL
     let logger: Logger
     /// Called with the number of tasks that have become claimable.
     let onReady: @Sendable (Int) -> Void
-    private let queue = DispatchQueue(label: "labelmill.coordinator.embeddings", qos: .utility)
+    private let thread = WorkThreads(name: "lm-embeddings", count: 1)
+    private let stopping = Atomic(false)
 
     init(store: Store, dataDirectory: URL, logger: Logger, onReady: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.store = store
@@ -25,7 +30,16 @@ final class EmbeddingService: Sendable {
     static func relativePath(sha256: String) -> String { DataLayout.embeddings(sha256) }
 
     func schedule(jobId: String) {
-        queue.async { self.compute(jobId: jobId) }
+        thread.submit { [self] in
+            guard !stopping.load(ordering: .acquiring) else { return }
+            compute(jobId: jobId)
+        }
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        stopping.store(true, ordering: .releasing)
+        await thread.drain()
     }
 
     /// Jobs still waiting for embeddings (after a restart).

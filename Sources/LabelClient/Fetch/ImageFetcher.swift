@@ -1,5 +1,6 @@
 import Foundation
 import LabelAPI
+import Support
 
 /// Gets an image's bytes from where its manifest entry points: the coordinator's file route (with the token),
 /// an http(s) URL (without it: tokens never go to third parties), an s3:// object (signed with this host's AWS
@@ -44,6 +45,14 @@ public struct ImageFetcher: Sendable {
         guard path.hasPrefix("/") else {
             throw Failure(description: "\(uri) is a relative path and the coordinator serves no --image-root", permanent: true)
         }
+        return try await Self.localFiles.run { [maxBytes] in try Self.read(path, maxBytes: maxBytes) }
+    }
+
+    /// Reads of this machine's files (up to the image limit, from NFS too): on threads of their own, so a slow disk
+    /// never holds Swift's cooperative threads.
+    private static let localFiles = WorkThreads(name: "lm-local-files", count: 2)
+
+    private static func read(_ path: String, maxBytes: Int) throws -> [UInt8] {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         guard let attributes, (attributes[.type] as? FileAttributeType) == .typeRegular else {
             throw Failure(description: "\(path): no such file", permanent: true)
