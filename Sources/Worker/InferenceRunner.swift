@@ -1,7 +1,7 @@
-import Dispatch
 import Foundation
 import Inference
 import LabelAPI
+import Support
 
 /// The worker's three stages of an image, off Swift's cooperative pool: MaskCLIP on one thread, decoding (and the
 /// thumbnail) and encoding the PNGs on another. One image runs through MaskCLIP at a time per worker, while the
@@ -9,8 +9,8 @@ import LabelAPI
 /// priority (nice 10): where MaskCLIP keeps every core busy it takes the moments they wait, instead of slowing
 /// the encoder's threads, which all wait for the slowest.
 public final class InferenceRunner: Sendable {
-    private let inference = DispatchQueue(label: "labelmill.worker.inference", qos: .userInitiated)
-    private let codec = WorkThread(name: "labelmill.codec", nice: 10)
+    private let inference = WorkThreads(name: "lm-inference")
+    private let codec = WorkThreads(name: "lm-codec", nice: 10)
 
     public init() {}
 
@@ -60,57 +60,6 @@ public final class InferenceRunner: Sendable {
 
     /// Any other blocking work that belongs on the inference thread (loading a model, say).
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            inference.async { continuation.resume(with: Result { try body() }) }
-        }
-    }
-}
-
-/// One thread of its own, at a given nice value, running jobs in order; it ends when its owner lets it go.
-final class WorkThread: Sendable {
-    private final class Jobs: @unchecked Sendable {
-        let condition = NSCondition()
-        var queue: [@Sendable () -> Void] = []
-        var open = true
-    }
-
-    private let jobs = Jobs()
-
-    init(name: String, nice: Int32) {
-        let jobs = self.jobs
-        let thread = Thread {
-            // On Linux a nice value belongs to a thread: 0 names the calling one. Raising one's own needs no
-            // privilege; the thread keeps it for its life.
-            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice)
-            while true {
-                jobs.condition.lock()
-                while jobs.queue.isEmpty && jobs.open { jobs.condition.wait() }
-                if jobs.queue.isEmpty {
-                    jobs.condition.unlock()
-                    return
-                }
-                let job = jobs.queue.removeFirst()
-                jobs.condition.unlock()
-                job()
-            }
-        }
-        thread.name = name
-        thread.start()
-    }
-
-    deinit {
-        jobs.condition.lock()
-        jobs.open = false
-        jobs.condition.signal()
-        jobs.condition.unlock()
-    }
-
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            jobs.condition.lock()
-            jobs.queue.append { continuation.resume(with: Result { try body() }) }
-            jobs.condition.signal()
-            jobs.condition.unlock()
-        }
+        try await inference.run(body)
     }
 }

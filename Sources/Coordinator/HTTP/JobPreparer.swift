@@ -1,14 +1,15 @@
 import Foundation
-import Logging
 import LabelAPI
+import Logging
+import Support
 
 /// Reads preparing jobs' manifests into tasks (`Store.prepareBatch`), a batch of lines at a time, each batch its
 /// own short transaction, so a manifest of millions of lines never keeps the fleet's claims, heartbeats and uploads
 /// waiting for long: they queue for the write lock behind one batch at most. Batches are sized to take about
-/// `batchTarget` each; several preparing jobs take turns, a batch each. Runs on a serial queue of its own (file
-/// reads and the store's blocking writes), and picks up after a restart where each job stopped.
+/// `batchTarget` each; several preparing jobs take turns, a batch each. Runs on a thread of its own (file reads
+/// and the store's blocking writes), and picks up after a restart where each job stopped.
 final class JobPreparer: @unchecked Sendable {
-    // @unchecked: `batchSizes` and `failures` are touched only on `queue`.
+    // @unchecked: `batchSizes` and `failures` are touched only on `thread`, which is one thread.
     let store: Store
     let dataDirectory: URL
     let logger: Logger
@@ -18,7 +19,7 @@ final class JobPreparer: @unchecked Sendable {
     let onPrepared: @Sendable (_ jobId: String, _ claimable: Int) -> Void
     /// How long one batch should hold the write lock.
     let batchTarget: Duration
-    private let queue = DispatchQueue(label: "labelmill.coordinator.preparation", qos: .utility)
+    private let thread = WorkThreads(name: "lm-preparer")
     private var batchSizes: [String: Int] = [:]
     private var failures: [String: Int] = [:]
 
@@ -33,7 +34,7 @@ final class JobPreparer: @unchecked Sendable {
     static func manifestPath(jobId: String) -> String { DataLayout.manifest(job: jobId) }
 
     func schedule(_ jobId: String) {
-        queue.async { self.step(jobId) }
+        thread.submit { self.step(jobId) }
     }
 
     /// Schedules every job left preparing by a restart, and removes manifests no job has any more (a job deleted
@@ -57,7 +58,7 @@ final class JobPreparer: @unchecked Sendable {
             batchSizes[jobId] = Self.nextSize(size, took: ContinuousClock.now - started, target: batchTarget)
             switch outcome {
             case .more:
-                queue.async { self.step(jobId) }
+                schedule(jobId)
             case .prepared(let state, let claimable):
                 logger.info("job.prepared", metadata: ["job.id": "\(jobId)", "job.state": "\(state.rawValue)"])
                 finish(jobId)
@@ -70,7 +71,10 @@ final class JobPreparer: @unchecked Sendable {
             failures[jobId, default: 0] += 1
             if let error = error as? StoreError, error.code == .io, failures[jobId, default: 0] < 60 {
                 // A busy or full disk: try again in a second from what was committed, for a minute.
-                queue.asyncAfter(deadline: .now() + 1) { self.step(jobId) }
+                Task {
+                    try? await Task.sleep(for: .seconds(1))
+                    schedule(jobId)
+                }
             } else {
                 try? store.failJob(jobId, reason: "its manifest could not be read: \(error)")
                 finish(jobId)
