@@ -158,7 +158,7 @@ struct ImageInserter {
     /// A WebDataset job's task for rejected lines: it names no shard, so it is done from the start.
     private mutating func openHolder() throws {
         let holder = try store.insertTask(db, job: jobId, imageCount: 0, availableAt: availableAt, at: at)
-        try db.run("UPDATE tasks SET state = 'done' WHERE id = ?", [holder])
+        try db.run("UPDATE tasks SET state = \(TaskState.done.sql) WHERE id = ?", [holder])
         firstTask = holder
         tasks += 1
     }

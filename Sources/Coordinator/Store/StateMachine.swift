@@ -29,6 +29,10 @@ extension StateMachine {
         return "\(column) IN (" + sources.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
     }
 
+    /// The state as an SQL string literal, `'leased'`: statements name states through the enums, never by hand.
+    /// Written into the SQL, never bound: SQLite matches a partial index's `state = '...'` only to a literal.
+    var sql: String { "'\(rawValue)'" }
+
     /// `state IN ('a', 'b')` for a set of states, for reads (no transition implied).
     static func sqlIn(_ states: Self..., column: String = "state") -> String {
         "\(column) IN (" + states.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"

@@ -9,14 +9,14 @@ extension Store {
     /// outer loop) because the store keeps no planner statistics.
     static let claimableSQL = """
         SELECT t.id FROM tasks AS t INDEXED BY tasks_claimable CROSS JOIN jobs AS j ON j.id = t.job_id
-        WHERE t.state = 'queued' AND t.available_at <= :now
+        WHERE t.state = \(TaskState.queued.sql) AND t.available_at <= :now
           AND \(JobState.sqlIn(.preparing, .queued, .running, column: "j.state")) AND j.embeddings_sha256 IS NOT NULL
         """
 
     /// The claim itself: one UPDATE of the first claimable task.
     static let claimSQL = """
         UPDATE tasks
-        SET state = 'leased', lease_token = :token, worker_id = :worker, updated_at = :now,
+        SET state = \(TaskState.leased.sql), lease_token = :token, worker_id = :worker, updated_at = :now,
             lease_expires_at = :now + COALESCE(:lease, (SELECT lease_seconds FROM jobs WHERE jobs.id = tasks.job_id)),
             attempts = attempts + 1, lease_count = lease_count + 1
         WHERE id = (\(claimableSQL) ORDER BY t.id LIMIT 1)
@@ -76,7 +76,7 @@ extension Store {
         if shard != nil {
             // Samples declared by an earlier lease and not finished are this lease's to label (`declareSamples`).
             try db.run("""
-                UPDATE images SET state = 'running', attempts = attempts + 1, updated_at = ?
+                UPDATE images SET state = \(ImageState.running.sql), attempts = attempts + 1, updated_at = ?
                 WHERE task_id = ? AND \(ImageState.sqlWhere(.pending, to: .running))
                 """, [at, taskId])
         } else if let offset = leased["manifest_offset"] as Int64?, let manifest = job["manifest_path"] as String? {
@@ -96,7 +96,7 @@ extension Store {
         switch job["state"] as String {
         case JobState.queued.rawValue:
             try db.run("""
-                UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND \(JobState.sqlWhere(.queued, to: .running))
+                UPDATE jobs SET state = \(JobState.running.sql), started_at = ? WHERE id = ? AND \(JobState.sqlWhere(.queued, to: .running))
                 """, [at, jobId])
             try appendEvent(db, at: at, kind: .jobRunning, job: jobId, worker: worker)
         case JobState.preparing.rawValue:
@@ -125,7 +125,7 @@ extension Store {
     }
 
     static let claimImagesSQL = """
-        UPDATE images SET state = 'running', attempts = attempts + 1, updated_at = ?
+        UPDATE images SET state = \(ImageState.running.sql), attempts = attempts + 1, updated_at = ?
         WHERE task_id = ? AND \(ImageState.sqlWhere(.pending, to: .running))
         RETURNING seq, id, uri
         """

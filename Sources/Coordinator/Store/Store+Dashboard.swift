@@ -17,7 +17,7 @@ extension Store {
         let at = timestamp()
         var current: [String: Int64] = [:]
         for row in try db.all("""
-            SELECT worker_id, MIN(id) AS task FROM tasks INDEXED BY tasks_leased_by_job WHERE job_id = ? AND state = 'leased'
+            SELECT worker_id, MIN(id) AS task FROM tasks INDEXED BY tasks_leased_by_job WHERE job_id = ? AND state = \(TaskState.leased.sql)
             GROUP BY worker_id
             """, [job]) {
             if let worker: String = row["worker_id"] { current[worker] = row["task"] }

@@ -31,7 +31,7 @@ extension Store {
         let images = try db.one("""
             SELECT (SELECT COALESCE(SUM(unfinished), 0) FROM job_image_counts) AS unfinished,
                    (SELECT COUNT(*) FROM images INDEXED BY images_running JOIN tasks ON tasks.id = images.task_id
-                    WHERE images.state = 'running' AND tasks.state IN ('leased', 'cancelled')) AS running,
+                    WHERE images.state = \(ImageState.running.sql) AND \(TaskState.sqlIn(.leased, .cancelled, column: "tasks.state"))) AS running,
                    (SELECT COALESCE(SUM(done), 0) FROM job_image_counts) AS done,
                    (SELECT COALESCE(SUM(failed), 0) FROM job_image_counts) AS failed
             """, [])
@@ -56,7 +56,7 @@ extension Store {
             SELECT COUNT(*) FROM (
                 SELECT id FROM workers WHERE last_seen_at >= ?
                 UNION
-                SELECT worker_id FROM tasks WHERE state = 'leased' AND lease_expires_at > ?)
+                SELECT worker_id FROM tasks WHERE state = \(TaskState.leased.sql) AND lease_expires_at > ?)
             """, [at - 120, at]) ?? 0
         return counts
     }

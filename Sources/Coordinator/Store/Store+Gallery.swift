@@ -31,7 +31,7 @@ extension Store {
             total = try db.value(Int.self, "SELECT images FROM job_class_pixels WHERE job_id = ? AND class_index = ?", [job, index]) ?? 0
         case .failed:
             images = try db.all("""
-                SELECT id, error FROM images INDEXED BY images_failed_by_id WHERE job_id = ? AND state = 'failed' AND id > ?
+                SELECT id, error FROM images INDEXED BY images_failed_by_id WHERE job_id = ? AND state = \(ImageState.failed.sql) AND id > ?
                 ORDER BY id LIMIT ?
                 """, [job, after, limit + 1]).map { row in
                 GalleryPage.Image(id: row["id"], state: "failed", width: nil, height: nil, classes: [], error: row["error"], thumbnail: false)

@@ -17,18 +17,18 @@ extension Store {
         if state == .cancelled { return }
         guard state.canMove(to: .cancelled) else { throw StoreError.conflict("job \(id) is \(state.rawValue)") }
         try endOpenTasks(db, job: id, outcome: "cancelled", kind: .taskCancelled, reason: reason, at: at)
-        let running = "task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state = 'leased') AND state = 'running'"
+        let running = "task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state = \(TaskState.leased.sql)) AND state = \(ImageState.running.sql)"
         try db.run("""
             INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
             SELECT ?, job_id, task_id, id, NULL, ?, ? FROM images WHERE \(running)
             """, [at, EventKind.imagePending.rawValue, "job cancelled: \(reason)", id])
         try db.run("""
-            UPDATE images SET state = 'pending', updated_at = ?
-            WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state = 'leased') AND \(ImageState.sqlWhere(.running, to: .pending))
+            UPDATE images SET state = \(ImageState.pending.sql), updated_at = ?
+            WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ? AND state = \(TaskState.leased.sql)) AND \(ImageState.sqlWhere(.running, to: .pending))
             """, [at, id])
         try closeOpenTasks(db, job: id, to: .cancelled, error: nil, at: at)
         try db.run("""
-            UPDATE jobs SET state = 'cancelled', cancel_reason = ?, finished_at = ?
+            UPDATE jobs SET state = \(JobState.cancelled.sql), cancel_reason = ?, finished_at = ?
             WHERE id = ? AND \(JobState.sqlWhere(.preparing, .queued, .running, to: .cancelled))
             """, [reason, at, id])
         try appendEvent(db, at: at, kind: .jobCancelled, job: id, reason: reason)
@@ -62,13 +62,13 @@ extension Store {
             failed = [image]
         } else {
             failed = try String.fetchAll(db.cachedStatement(sql: """
-                SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed' AND rejected = 0 ORDER BY seq
+                SELECT id FROM images INDEXED BY images_failed WHERE job_id = ? AND state = \(ImageState.failed.sql) AND rejected = 0 ORDER BY seq
                 """), arguments: [jobId])
         }
         var unread = 0
         if job.state == .failed {
             try db.run("""
-                UPDATE jobs SET state = 'running', failure = NULL, finished_at = NULL WHERE id = ? AND \(JobState.sqlWhere(.failed, to: .running))
+                UPDATE jobs SET state = \(JobState.running.sql), failure = NULL, finished_at = NULL WHERE id = ? AND \(JobState.sqlWhere(.failed, to: .running))
                 """, [jobId])
             try db.run("UPDATE job_failures SET counted = 0 WHERE job_id = ?", [jobId])
             try appendEvent(db, at: at, kind: .jobRunning, job: jobId, reason: "retry of a failed job, \(failed.count) failed images")
@@ -108,7 +108,7 @@ extension Store {
             try appendEvent(db, at: at, kind: .taskCreated, job: jobId, task: taskId, reason: "retry of failed images")
             for imageId in batch {
                 try db.run("""
-                    UPDATE images SET state = 'pending', finished = 0, task_id = ?, error = NULL, updated_at = ?
+                    UPDATE images SET state = \(ImageState.pending.sql), finished = 0, task_id = ?, error = NULL, updated_at = ?
                     WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.failed, to: .pending))
                     """, [taskId, at, jobId, imageId])
                 try appendEvent(db, at: at, kind: .imagePending, job: jobId, task: taskId, image: imageId, reason: "retry")
@@ -117,7 +117,7 @@ extension Store {
         try db.run("UPDATE jobs SET task_count = task_count + ? WHERE id = ?", [newTasks, jobId])
         if job.state == .done {
             try db.run("""
-                UPDATE jobs SET state = 'running', finished_at = NULL WHERE id = ? AND \(JobState.sqlWhere(.done, to: .running))
+                UPDATE jobs SET state = \(JobState.running.sql), finished_at = NULL WHERE id = ? AND \(JobState.sqlWhere(.done, to: .running))
                 """, [jobId])
             try appendEvent(db, at: at, kind: .jobRunning, job: jobId, reason: "retry of \(failed.count) failed images")
         }
@@ -130,7 +130,7 @@ extension Store {
     private func requeueUnread(_ db: Database, _ jobId: String, availableAt: Double?, at: Double) throws -> Int {
         let tasks = try db.all("""
             SELECT id, image_count, manifest_offset, manifest_line, manifest_end, manifest_last_line FROM tasks INDEXED BY tasks_unread
-            WHERE job_id = ? AND manifest_offset IS NOT NULL AND state = 'failed' ORDER BY manifest_line
+            WHERE job_id = ? AND manifest_offset IS NOT NULL AND state = \(TaskState.failed.sql) ORDER BY manifest_line
             """, [jobId])
         for task in tasks {
             try db.run("UPDATE tasks SET manifest_offset = NULL WHERE id = ?", [task["id"] as Int64])
@@ -151,19 +151,19 @@ extension Store {
         try db.run("""
             UPDATE attempts SET ended_at = ?, seen_at = ?, outcome = ?
             WHERE ended_at IS NULL
-              AND (task_id, number) IN (SELECT id, lease_count FROM tasks WHERE job_id = ? AND state = 'leased')
+              AND (task_id, number) IN (SELECT id, lease_count FROM tasks WHERE job_id = ? AND state = \(TaskState.leased.sql))
             """, [at, at, outcome, job])
         try db.run("""
             INSERT INTO events (at, job_id, task_id, image_id, worker_id, kind, reason)
-            SELECT ?, job_id, id, NULL, CASE WHEN state = 'leased' THEN worker_id END, ?, ?
-            FROM tasks WHERE job_id = ? AND state IN ('queued', 'leased')
+            SELECT ?, job_id, id, NULL, CASE WHEN state = \(TaskState.leased.sql) THEN worker_id END, ?, ?
+            FROM tasks WHERE job_id = ? AND \(TaskState.sqlIn(.queued, .leased))
             """, [at, kind.rawValue, reason, job])
     }
 
     /// The last step: the job's queued and leased tasks move to `target`, no lease left on any.
     func closeOpenTasks(_ db: Database, job: String, to target: TaskState, error: String?, at: Double) throws {
         try db.run("""
-            UPDATE tasks SET state = '\(target.rawValue)', error = COALESCE(?, error), lease_expires_at = NULL, updated_at = ?
+            UPDATE tasks SET state = \(target.sql), error = COALESCE(?, error), lease_expires_at = NULL, updated_at = ?
             WHERE job_id = ? AND \(TaskState.sqlWhere(.queued, .leased, to: target))
             """, [error, at, job])
     }
@@ -182,7 +182,7 @@ extension Store {
         let unfinished = try db.value(Bool.self, Self.hasUnfinishedSQL, [jobId]) ?? true
         if unfinished { return }
         try db.run("""
-            UPDATE jobs SET state = 'done', finished_at = ? WHERE id = ? AND \(JobState.sqlWhere(.running, to: .done))
+            UPDATE jobs SET state = \(JobState.done.sql), finished_at = ? WHERE id = ? AND \(JobState.sqlWhere(.running, to: .done))
             """, [at, jobId])
         if db.changesCount > 0 {
             try appendEvent(db, at: at, kind: .jobDone, job: jobId)

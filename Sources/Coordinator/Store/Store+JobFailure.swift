@@ -58,7 +58,7 @@ extension Store {
         try db.value(Int.self, """
             SELECT COUNT(*) FROM job_failures INDEXED BY job_failures_by_job
             WHERE job_id = :job AND counted = 1
-              AND at > COALESCE((SELECT MAX(updated_at) FROM images INDEXED BY images_done WHERE job_id = :job AND state = 'done'), 0)
+              AND at > COALESCE((SELECT MAX(updated_at) FROM images INDEXED BY images_done WHERE job_id = :job AND state = \(ImageState.done.sql)), 0)
             """, ["job": jobId]) ?? 0
     }
 
@@ -85,19 +85,19 @@ extension Store {
             FROM images INDEXED BY images_unfinished WHERE job_id = ? AND finished = 0
             """, [at, EventKind.imageFailed.rawValue, imageReason, id])
         try db.run("""
-            UPDATE images SET state = 'failed', finished = 1, error = ?, updated_at = ?
+            UPDATE images SET state = \(ImageState.failed.sql), finished = 1, error = ?, updated_at = ?
             WHERE job_id = ? AND finished = 0 AND \(ImageState.sqlWhere(.pending, .running, to: .failed))
             """, [imageReason, at, id])
         // Images of tasks never leased have no rows: they fail by their task's count.
         try db.run("""
             UPDATE job_image_counts SET unfinished = unfinished - n.images, failed = failed + n.images
             FROM (SELECT COALESCE(SUM(image_count), 0) AS images FROM tasks INDEXED BY tasks_unread
-                  WHERE job_id = :job AND manifest_offset IS NOT NULL AND state = 'queued') AS n
+                  WHERE job_id = :job AND manifest_offset IS NOT NULL AND state = \(TaskState.queued.sql)) AS n
             WHERE job_id = :job
             """, ["job": id])
         try closeOpenTasks(db, job: id, to: .failed, error: reason, at: at)
         try db.run("""
-            UPDATE jobs SET state = 'failed', failure = ?, finished_at = ?
+            UPDATE jobs SET state = \(JobState.failed.sql), failure = ?, finished_at = ?
             WHERE id = ? AND \(JobState.sqlWhere(.preparing, .queued, .running, to: .failed))
             """, [reason, at, id])
         try appendEvent(db, at: at, kind: .jobFailed, job: id, reason: reason)

@@ -146,7 +146,7 @@ extension Store {
         let opened = try Int64.fetchAll(db.cachedStatement(sql: """
             UPDATE tasks SET available_at = ?, updated_at = ?
             WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_by_job
-                         WHERE job_id = ? AND id > ? AND state = 'queued' AND available_at IS NULL ORDER BY id LIMIT ?)
+                         WHERE job_id = ? AND id > ? AND state = \(TaskState.queued.sql) AND available_at IS NULL ORDER BY id LIMIT ?)
             RETURNING id
             """), arguments: [at, at, jobId, after, limit])
         return TaskOpening(opened: opened.count, after: opened.count < limit ? nil : opened.max())

@@ -14,7 +14,7 @@ extension Store {
     }
 
     /// The SQL guard of every fenced statement (bind task id, token, now).
-    static let fence = "id = ? AND state = 'leased' AND lease_token = ? AND lease_expires_at > ?"
+    static let fence = "id = ? AND state = \(TaskState.leased.sql) AND lease_token = ? AND lease_expires_at > ?"
 
     /// Extends the lease by `leaseSeconds` (default: the job's) from now; returns the new expiry.
     public func heartbeat(taskId: Int64, token: String, leaseSeconds: Double? = nil) throws(StoreError) -> Date {
@@ -96,7 +96,7 @@ extension Store {
     /// embedded coordinator whose previous process, and every worker it ran, is gone (`labelmill run` again).
     public func releaseAllLeases(_ db: Database, reason: String) throws -> Int {
         let at = timestamp()
-        let leases = try db.all("SELECT id, job_id, worker_id, lease_count FROM tasks WHERE state = 'leased'").map {
+        let leases = try db.all("SELECT id, job_id, worker_id, lease_count FROM tasks WHERE state = \(TaskState.leased.sql)").map {
             Lease(taskId: $0["id"], jobId: $0["job_id"], worker: $0["worker_id"], number: $0["lease_count"])
         }
         for lease in leases {

@@ -40,7 +40,7 @@ extension Store {
             SELECT :at, :job, :task, NULL, :worker, :taskKind, :taskReason
             UNION ALL
             SELECT :at, job_id, task_id, id, :worker, :imageKind, :imageReason FROM images
-            WHERE task_id = :task AND state = '\($0.rawValue)'
+            WHERE task_id = :task AND state = \($0.sql)
             """)
     })
 

@@ -89,11 +89,11 @@ extension Store {
     func finishPreparation(_ db: Database, _ jobId: String, _ inserter: ImageInserter) throws -> JobState {
         let at = timestamp()
         try db.run("""
-            UPDATE jobs SET state = 'queued'
+            UPDATE jobs SET state = \(JobState.queued.sql)
             WHERE id = ? AND started_at IS NULL AND \(JobState.sqlWhere(.preparing, to: .queued))
             """, [jobId])
         try db.run("""
-            UPDATE jobs SET state = 'running'
+            UPDATE jobs SET state = \(JobState.running.sql)
             WHERE id = ? AND started_at IS NOT NULL AND \(JobState.sqlWhere(.preparing, to: .running))
             """, [jobId])
         if inserter.tarShards {
@@ -118,7 +118,7 @@ extension Store {
     /// The jobs whose manifests are still to be read (after a restart), oldest first.
     public func preparingJobs() throws(StoreError) -> [JobRecord] {
         try read("listing preparing jobs") { db in
-            try JobRecord.fetchAll(db, sql: "SELECT * FROM jobs WHERE state = 'preparing' ORDER BY created_at, id")
+            try JobRecord.fetchAll(db, sql: "SELECT * FROM jobs WHERE state = \(JobState.preparing.sql) ORDER BY created_at, id")
         }
     }
 }

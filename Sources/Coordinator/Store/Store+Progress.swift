@@ -22,7 +22,7 @@ extension Store {
         // image marked running in a task that went back to the queue is pending.
         progress.images.running = try db.value(Int.self, """
             SELECT COUNT(*) FROM images INDEXED BY images_running JOIN tasks ON tasks.id = images.task_id
-            WHERE images.job_id = ? AND images.state = 'running' AND tasks.state IN ('leased', 'cancelled')
+            WHERE images.job_id = ? AND images.state = \(ImageState.running.sql) AND \(TaskState.sqlIn(.leased, .cancelled, column: "tasks.state"))
             """, [jobId]) ?? 0
         progress.images.pending = counts.unfinished - progress.images.running
         progress.images.done = counts.done
@@ -41,25 +41,25 @@ extension Store {
             SELECT COUNT(DISTINCT COALESCE(name, id)) FROM workers
             WHERE (last_job_id = ? AND last_seen_at >= ?)
                OR id IN (SELECT worker_id FROM tasks INDEXED BY tasks_leased_by_job
-                         WHERE job_id = ? AND state = 'leased' AND lease_expires_at > ?)
+                         WHERE job_id = ? AND state = \(TaskState.leased.sql) AND lease_expires_at > ?)
             """, [jobId, at - 2 * job.options.leaseSeconds, jobId, at]) ?? 0
         // The rate's window: the last minute, or since the job started when that is less.
         let since = max(at - 60, job.startedAt?.timeIntervalSince1970 ?? at)
         progress.recentSeconds = at - since
         progress.imagesDoneRecently = try db.value(Int.self, """
-            SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = ? AND state = 'done' AND updated_at >= ?
+            SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = ? AND state = \(ImageState.done.sql) AND updated_at >= ?
             """, [jobId, since]) ?? 0
         if job.state.isFinished { progress.activeWorkers = 0 }
         progress.problems = try jobProblems(db, jobId) + imageProblems(db, jobId)
         progress.lastProgressAt = try db.value(Double.self, """
             SELECT MAX(last) FROM (
-                SELECT MAX(updated_at) AS last FROM images INDEXED BY images_done WHERE job_id = :job AND state = 'done'
+                SELECT MAX(updated_at) AS last FROM images INDEXED BY images_done WHERE job_id = :job AND state = \(ImageState.done.sql)
                 UNION ALL
-                SELECT MAX(updated_at) FROM images INDEXED BY images_failed WHERE job_id = :job AND state = 'failed')
+                SELECT MAX(updated_at) FROM images INDEXED BY images_failed WHERE job_id = :job AND state = \(ImageState.failed.sql))
             """, ["job": jobId]).map(Date.init(timeIntervalSince1970:))
         progress.failure = job.failure
         progress.recentErrors = try db.all("""
-            SELECT id, uri, error, updated_at FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed'
+            SELECT id, uri, error, updated_at FROM images INDEXED BY images_failed WHERE job_id = ? AND state = \(ImageState.failed.sql)
             ORDER BY updated_at DESC LIMIT 10
             """, [jobId]).map { row in
             JobProgress.ImageError(imageId: row["id"], uri: row["uri"], error: row["error"] ?? "failed",
@@ -77,11 +77,11 @@ extension Store {
         let counted = try db.one("""
             SELECT (SELECT COUNT(*) FROM images INDEXED BY images_unfinished WHERE job_id = :job AND finished = 0)
                    + (SELECT COALESCE(SUM(image_count), 0) FROM tasks INDEXED BY tasks_unread
-                      WHERE job_id = :job AND manifest_offset IS NOT NULL AND state <> 'failed') AS unfinished,
-                   (SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = :job AND state = 'done') AS done,
-                   (SELECT COUNT(*) FROM images INDEXED BY images_failed WHERE job_id = :job AND state = 'failed')
+                      WHERE job_id = :job AND manifest_offset IS NOT NULL AND state <> \(TaskState.failed.sql)) AS unfinished,
+                   (SELECT COUNT(*) FROM images INDEXED BY images_done WHERE job_id = :job AND state = \(ImageState.done.sql)) AS done,
+                   (SELECT COUNT(*) FROM images INDEXED BY images_failed WHERE job_id = :job AND state = \(ImageState.failed.sql))
                    + (SELECT COALESCE(SUM(image_count), 0) FROM tasks INDEXED BY tasks_unread
-                      WHERE job_id = :job AND manifest_offset IS NOT NULL AND state = 'failed') AS failed
+                      WHERE job_id = :job AND manifest_offset IS NOT NULL AND state = \(TaskState.failed.sql)) AS failed
             """, ["job": jobId])
         let truth = (unfinished: counted?["unfinished"] ?? 0, done: counted?["done"] ?? 0, failed: counted?["failed"] ?? 0) as (unfinished: Int, done: Int, failed: Int)
         precondition(kept == truth, "job_image_counts of \(jobId) is \(kept), the rows say \(truth)")
@@ -98,8 +98,8 @@ extension Store {
         let kept = Dictionary(uniqueKeysWithValues: Self.taskCountColumns.map { ($0, row?[$0] as Int? ?? 0) })
         #if DEBUG
         let counted = try db.one("""
-            SELECT SUM(state = 'queued') AS queued, SUM(state = 'leased') AS leased, SUM(state = 'done') AS done,
-                   SUM(state = 'failed') AS failed, SUM(state = 'cancelled') AS cancelled, SUM(lease_count) AS leases,
+            SELECT SUM(state = \(TaskState.queued.sql)) AS queued, SUM(state = \(TaskState.leased.sql)) AS leased, SUM(state = \(TaskState.done.sql)) AS done,
+                   SUM(state = \(TaskState.failed.sql)) AS failed, SUM(state = \(TaskState.cancelled.sql)) AS cancelled, SUM(lease_count) AS leases,
                    SUM(lease_count > 0) AS leased_tasks, SUM(expiries) AS expiries
             FROM tasks WHERE job_id = ?
             """, [jobId])
@@ -132,7 +132,7 @@ extension Store {
     func imageProblems(_ db: Database, _ jobId: String) throws -> [JobProgress.Problem] {
         var groups: [String: JobProgress.Problem] = [:]
         for row in try db.all("""
-            SELECT id, uri, error, updated_at FROM images INDEXED BY images_failed WHERE job_id = ? AND state = 'failed'
+            SELECT id, uri, error, updated_at FROM images INDEXED BY images_failed WHERE job_id = ? AND state = \(ImageState.failed.sql)
             ORDER BY updated_at DESC LIMIT 1000
             """, [jobId]) {
             let id: String = row["id"], uri: String = row["uri"], at = Date(timeIntervalSince1970: row["updated_at"])

@@ -116,7 +116,7 @@ extension Store {
 
     public func workers(_ db: Database) throws -> [WorkerRecord] {
         var active: [String: Int] = [:]
-        for row in try db.all("SELECT worker_id, COUNT(*) AS n FROM tasks WHERE state = 'leased' GROUP BY worker_id") {
+        for row in try db.all("SELECT worker_id, COUNT(*) AS n FROM tasks WHERE state = \(TaskState.leased.sql) GROUP BY worker_id") {
             active[row["worker_id"]] = row["n"]
         }
         return try db.all("SELECT id, first_seen_at, last_seen_at, lease_count FROM workers ORDER BY id").map { row in

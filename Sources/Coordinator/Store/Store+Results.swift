@@ -39,7 +39,7 @@ extension Store {
         case .running:
             try storeLabelRow(db, job: lease.jobId, image: imageId, label, at: at)
             try db.run("""
-                UPDATE images SET state = 'done', finished = 1, error = NULL, updated_at = ?
+                UPDATE images SET state = \(ImageState.done.sql), finished = 1, error = NULL, updated_at = ?
                 WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.running, to: .done))
                 """, [at, lease.jobId, imageId])
             try countLabeled(db, lease)
@@ -130,7 +130,7 @@ extension Store {
         case .pending: throw StoreError.conflict("image \(imageId) is pending, not running, in task \(taskId)")
         case .running:
             try db.run("""
-                UPDATE images SET state = 'failed', finished = 1, error = ?, updated_at = ?
+                UPDATE images SET state = \(ImageState.failed.sql), finished = 1, error = ?, updated_at = ?
                 WHERE job_id = ? AND id = ? AND \(ImageState.sqlWhere(.running, to: .failed))
                 """, [reason, at, lease.jobId, imageId])
             try appendEvent(db, at: at, kind: .imageFailed, job: lease.jobId, task: taskId, image: imageId,
@@ -148,7 +148,7 @@ extension Store {
     public func complete(_ db: Database, taskId: Int64, token: String) throws {
         let at = timestamp()
         let row = try db.one("""
-            UPDATE tasks SET state = 'done', lease_expires_at = NULL, updated_at = ?
+            UPDATE tasks SET state = \(TaskState.done.sql), lease_expires_at = NULL, updated_at = ?
             WHERE id = ? AND \(TaskState.sqlWhere(.leased, to: .done)) AND lease_token = ? AND lease_expires_at > ?
             RETURNING job_id, worker_id, lease_count
             """, [at, taskId, token, at])
@@ -165,7 +165,7 @@ extension Store {
     /// leased → done, for a lease that ends with nothing left to do (expired or released after its last result).
     func finishTask(_ db: Database, _ lease: Lease, reason: String?, at: Double) throws {
         try db.run("""
-            UPDATE tasks SET state = 'done', lease_expires_at = NULL, updated_at = ?
+            UPDATE tasks SET state = \(TaskState.done.sql), lease_expires_at = NULL, updated_at = ?
             WHERE id = ? AND \(TaskState.sqlWhere(.leased, to: .done))
             """, [at, lease.taskId])
         try endTask(db, lease, reason: reason, at: at)
@@ -178,7 +178,7 @@ extension Store {
             images: .running, imageKind: .imageFailed, imageReason: Self.noResult)
         if unfinished > 0 {
             try db.run("""
-                UPDATE images SET state = 'failed', finished = 1, error = ?, updated_at = ?
+                UPDATE images SET state = \(ImageState.failed.sql), finished = 1, error = ?, updated_at = ?
                 WHERE task_id = ? AND \(ImageState.sqlWhere(.running, to: .failed))
                 """, [Self.noResult, at, lease.taskId])
         }

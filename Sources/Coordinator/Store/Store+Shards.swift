@@ -102,7 +102,7 @@ extension Store {
         let rows = try db.all("""
             SELECT i.id, i.uri, i.state, i.error, l.relative_path FROM images AS i
             LEFT JOIN labels AS l ON l.job_id = i.job_id AND l.image_id = i.id
-            WHERE i.job_id = ? AND i.seq BETWEEN ? AND ? AND (i.state IN ('done', 'failed') OR i.task_id = ?)
+            WHERE i.job_id = ? AND i.seq BETWEEN ? AND ? AND (\(ImageState.sqlIn(.done, .failed, column: "i.state")) OR i.task_id = ?)
             ORDER BY i.seq
             """, [task["job_id"] as String, line << 24, line << 24 | Int64(Self.maxSamplesPerShard), taskId])
         let results = rows.map { row in

@@ -8,7 +8,7 @@ extension Store {
     static let expiredSQL = """
         SELECT t.id, t.job_id, t.worker_id, t.lease_count, t.attempts, j.max_attempts
         FROM tasks AS t INDEXED BY tasks_leased_by_expiry CROSS JOIN jobs AS j ON j.id = t.job_id
-        WHERE t.state = 'leased' AND t.lease_expires_at <= ?
+        WHERE t.state = \(TaskState.leased.sql) AND t.lease_expires_at <= ?
         ORDER BY t.lease_expires_at
         """
 
@@ -58,11 +58,11 @@ extension Store {
                              reason: reason, images: .running, imageKind: .imagePending, imageReason: reason)
         // A release gives the images' attempt back too: an interrupted run costs no image an attempt, in results either.
         try db.run("""
-            UPDATE images SET state = 'pending', updated_at = ?, attempts = attempts - ?
+            UPDATE images SET state = \(ImageState.pending.sql), updated_at = ?, attempts = attempts - ?
             WHERE task_id = ? AND \(ImageState.sqlWhere(.running, to: .pending))
             """, [at, countAttempt ? 0 : 1, lease.taskId])
         try db.run("""
-            UPDATE tasks SET state = 'queued', lease_expires_at = NULL, available_at = ?, updated_at = ?,
+            UPDATE tasks SET state = \(TaskState.queued.sql), lease_expires_at = NULL, available_at = ?, updated_at = ?,
                              attempts = attempts - ?
             WHERE id = ? AND \(TaskState.sqlWhere(.leased, to: .queued))
             """, [at, at, countAttempt ? 0 : 1, lease.taskId])
@@ -77,11 +77,11 @@ extension Store {
         try appendTaskEvents(db, at: at, kind: .taskFailed, job: lease.jobId, task: lease.taskId, worker: lease.worker,
                              reason: reason, images: .running, imageKind: .imageFailed, imageReason: reason)
         try db.run("""
-            UPDATE images SET state = 'failed', finished = 1, error = ?, updated_at = ?
+            UPDATE images SET state = \(ImageState.failed.sql), finished = 1, error = ?, updated_at = ?
             WHERE task_id = ? AND \(ImageState.sqlWhere(.running, to: .failed))
             """, [reason, at, lease.taskId])
         try db.run("""
-            UPDATE tasks SET state = 'failed', error = ?, lease_expires_at = NULL, updated_at = ?
+            UPDATE tasks SET state = \(TaskState.failed.sql), error = ?, lease_expires_at = NULL, updated_at = ?
             WHERE id = ? AND \(TaskState.sqlWhere(.leased, to: .failed))
             """, [reason, at, lease.taskId])
         try finishJobIfComplete(db, lease.jobId, at: at)
