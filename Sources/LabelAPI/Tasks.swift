@@ -165,8 +165,8 @@ public struct TaskFailureResponse: Codable, Sendable {
     public init(outcome: String) { self.outcome = outcome }
 }
 
-/// What kind of failure an error body reports; it also fixes the HTTP status (`status`). The coordinator answers
-/// with these, and its clients tell failures apart by them, never by the message.
+/// What kind of failure an error body reports (the coordinator's `CoordinatorError` fixes each one's HTTP status).
+/// The coordinator answers with these, and its clients tell failures apart by them, never by the message.
 public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case badRequest = "bad_request"
     case unauthorized
@@ -181,21 +181,6 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case tooLarge = "too_large"
     case unavailable
     case internalError = "internal"
-
-    public var status: Int {
-        switch self {
-        case .badRequest: 400
-        case .unauthorized: 401
-        case .forbidden: 403
-        case .notFound: 404
-        case .methodNotAllowed: 405
-        case .conflict, .leaseLost: 409
-        case .invalidUpload: 422
-        case .tooLarge: 413
-        case .unavailable: 503
-        case .internalError: 500
-        }
-    }
 }
 
 /// Error bodies: `{"error": {"code": ..., "message": ...}}`; `code` is an `ErrorCode`'s raw value.

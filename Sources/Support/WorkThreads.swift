@@ -10,7 +10,7 @@ public final class WorkThreads<Local>: Sendable {
     private let queue = JobQueue<Local>()
     public let name: String
 
-    /// `count` threads named `name` (`name-1`, ... when several), at `nice` (on Linux a thread's own: a lower
+    /// `count` threads named `name` (`name-0`, ... when several; Linux keeps 15 bytes of a name), at `nice` (on Linux a thread's own: a lower
     /// priority for work that should take only what the others leave), each with the `Local` that `local` makes
     /// on it first.
     public init(name: String, count: Int = 1, nice: Int32 = 0, local: @escaping @Sendable () -> Local) {

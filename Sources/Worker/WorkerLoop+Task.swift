@@ -49,7 +49,8 @@ extension WorkerLoop {
                 logger.warning("worker.threads.unshared", metadata: ["reason": "\(error)", "threads": "\(ComputeThreads.count)"])
             }
         }
-        defer { cores?.leave() }
+        // After this task, on the same (serial) thread as the next task's join.
+        defer { if let cores { Self.fileThread.submit { cores.leave() } } }
         let source: ImageSource
         if let shard = task.shard {
             guard let opened = await openShard(shard, of: task, logger: logger) else { return .processed }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Inference
-import LabelClient
 import Worker
 
 extension BenchCommand {

@@ -39,7 +39,7 @@ struct LabelMill: AsyncParsableCommand {
                 var command = command
                 try command.run()
             }
-        } catch let error where error is ExitCode || error is CleanExit || error is ValidationError || exitCode(for: error) != .failure {
+        } catch let error where error is ExitCode || exitCode(for: error) != .failure {
             // The parser's own outcomes: an exit code, a usage error, `help CMD` and `--help` (which run as a command
             // and throw the parser's internal help request, told apart by its exit code: any other error is a failure).
             exit(withError: error)

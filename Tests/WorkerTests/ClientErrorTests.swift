@@ -28,6 +28,16 @@ struct ClientErrorTests {
             #expect(error.kind == .unavailable && error.status == 503 && error.isRetryable)
             #expect(error.description.contains("answered status 503") && error.description.contains("try again"), "\(error)")
             expectPlain(error.description)
+            // A proxy's 429 or 408 (after the retries) is busy, not a refusal: a worker must not fail an image on it.
+            for status in [408, 429] {
+                let busy = try await refusal {
+                    _ = try await CoordinatorClient(baseURL: server.url("/answer/\(status)"), token: "t", retry: .none).jobs()
+                }
+                #expect(busy.kind == .unavailable && busy.isRetryable, "\(status): \(busy)")
+            }
+            // A status no coordinator sends is an answer this client cannot read.
+            let teapot = try await refusal { _ = try await CoordinatorClient(baseURL: server.url("/answer/418"), token: "t", retry: .none).jobs() }
+            #expect(teapot.kind == .unexpectedAnswer, "\(teapot)")
         }
     }
 

@@ -67,7 +67,7 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
         case let error as NIOTooManyBytesError:
             return CoordinatorError(.tooLarge, "request body over \(error.maxBytes.map { "the \($0)-byte limit" } ?? "the limit")")
         case is DecodingError:
-            return CoordinatorError(.badRequest, "malformed JSON body: \(error)")
+            return CoordinatorError(.badRequest, "malformed JSON body: \(DecodingProblem.describe(error))")
         case let error as FileError where error.errno == ENOSPC || error.errno == EDQUOT:
             // A full disk passes once space is freed: the client's retry (503) is the right answer, not a 500.
             return CoordinatorError(.unavailable, "the coordinator's disk is full (\(error)): try again once space is freed")

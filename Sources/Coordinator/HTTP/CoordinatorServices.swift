@@ -78,7 +78,7 @@ final class CoordinatorServices: Sendable {
         case (nil, let upload?):
             return try beginJob(job, manifest: try manifestUploadPath(upload), upload: upload)
         default:
-            throw CoordinatorError(.badRequest, "give either manifest (the text) or manifestUpload (from PUT \(Routes.uploadManifest.template))")
+            throw CoordinatorError(.badRequest, "give either manifest (the text) or manifestUpload (the id an uploaded manifest was given)")
         }
     }
 
@@ -103,7 +103,7 @@ final class CoordinatorServices: Sendable {
         var taken: String?
         do {
             let (record, created) = try store.beginJob(job, digest: digest, manifestBytes: size) { jobId in
-                let relative = JobPreparer.manifestPath(jobId: jobId)
+                let relative = DataLayout.manifest(job: jobId)
                 try AtomicFile.createDirectories(dataPath(DataLayout.manifests))
                 guard rename(path, dataPath(relative)) == 0 else { throw Self.uploadGone(upload ?? "") }
                 taken = dataPath(relative)
@@ -230,7 +230,7 @@ final class CoordinatorServices: Sendable {
     func embeddingsPath(_ db: Database, jobId: String) throws -> String {
         guard let job = try store.job(db, jobId) else { throw CoordinatorError(.notFound, "no job \(jobId)") }
         guard let sha = job.embeddingsSHA256 else { throw CoordinatorError(.unavailable, "class embeddings of \(jobId) are not ready yet") }
-        return dataPath(EmbeddingService.relativePath(sha256: sha))
+        return dataPath(DataLayout.embeddings(sha))
     }
 
     /// A whole file as the response body, streamed from disk.

@@ -12,8 +12,9 @@ public enum DataLayout {
     public static func manifest(job: String) -> String { "\(manifests)/\(job).manifest" }
     /// A model's file, by content.
     public static func blob(_ sha256: String) -> String { "blobs/\(sha256.prefix(2))/\(sha256)" }
-    /// A job's class embeddings, by content.
-    public static func embeddings(_ sha256: String) -> String { "embeddings/\(sha256).safetensors" }
+    /// Jobs' class embeddings, by content.
+    public static let embeddingsFolder = "embeddings"
+    public static func embeddings(_ sha256: String) -> String { "\(embeddingsFolder)/\(sha256).safetensors" }
 
     /// A job's label maps (named by content: a different label for the image is another file), thumbnails,
     /// confidence maps and output shards, each in a folder of the job's.

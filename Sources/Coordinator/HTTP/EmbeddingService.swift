@@ -4,7 +4,6 @@ import LabelAPI
 import Logging
 import ServiceLifecycle
 import Support
-import Synchronization
 
 /// Computes each job's class embeddings once, on the coordinator, and makes its tasks claimable: workers then
 /// download one small file instead of each running the text tower. Runs on a work thread of its own (model loading
@@ -18,7 +17,7 @@ final class EmbeddingService: Service, Sendable {
     /// Called with the number of tasks that have become claimable.
     let onReady: @Sendable (Int) -> Void
     private let thread = WorkThreads(name: "lm-embeddings", count: 1)
-    private let stopping = Atomic(false)
+    private let stopping = AtomicFlag()
 
     init(store: Store, dataDirectory: URL, logger: Logger, onReady: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.store = store
@@ -27,19 +26,18 @@ final class EmbeddingService: Service, Sendable {
         self.onReady = onReady
     }
 
-    static func relativePath(sha256: String) -> String { DataLayout.embeddings(sha256) }
-
     func schedule(jobId: String) {
         thread.submit { [self] in
-            guard !stopping.load(ordering: .acquiring) else { return }
+            guard !stopping.isSet else { return }
             compute(jobId: jobId)
         }
     }
 
+    /// Until shutdown; a graceful one then waits for the job being computed, a cancelled one does not.
     func run() async throws {
         try? await gracefulShutdown()
-        stopping.store(true, ordering: .releasing)
-        await thread.drain()
+        stopping.set()
+        if !Task.isCancelled { await thread.drain() }
     }
 
     /// Jobs still waiting for embeddings (after a restart).
@@ -61,13 +59,13 @@ final class EmbeddingService: Service, Sendable {
                 modelSHA256: try clip.weightsSHA256())
             // Written under a temporary name, then renamed onto its content address: rename(2) replaces an
             // identical file another job already uses without a moment where it is missing.
-            let directory = dataDirectory.appendingPathComponent("embeddings").path
+            let directory = dataDirectory.appendingPathComponent(DataLayout.embeddingsFolder).path
             try AtomicFile.createDirectories(directory)
             let temporary = AtomicFile.temporaryPath(for: directory + "/\(jobId)")
             defer { unlink(temporary) }
             try embeddings.write(to: temporary)
             let sha = try SHA256Hex.of(file: temporary)
-            try AtomicFile.commit(temporary, to: dataDirectory.appendingPathComponent(Self.relativePath(sha256: sha)).path)
+            try AtomicFile.commit(temporary, to: dataDirectory.appendingPathComponent(DataLayout.embeddings(sha)).path)
             guard try record(jobId: jobId, sha256: sha) else {
                 // Cancelled meanwhile. The file is content-addressed and may serve another job with the same
                 // classes, so it stays.

@@ -29,10 +29,6 @@ final class JobPreparer: @unchecked Sendable {
         (self.refuse, self.onPrepared) = (refuse, onPrepared)
     }
 
-    /// Where a new job's manifest is kept, relative to the data directory: its tasks name lines of it, so it stays
-    /// until the job is deleted.
-    static func manifestPath(jobId: String) -> String { DataLayout.manifest(job: jobId) }
-
     func schedule(_ jobId: String) {
         thread.submit { self.step(jobId) }
     }

@@ -33,7 +33,7 @@ struct JobRoutes {
         router.on(Routes.deleteJob) { _, context in
             let id = try context.parameters.require("job")
             let deleted = try await services.store.write("deleting job \(id)") { db in try services.store.deleteJob(db, id) }
-            let embeddings = deleted.embeddingsSHA256.map { services.dataPath(EmbeddingService.relativePath(sha256: $0)) }
+            let embeddings = deleted.embeddingsSHA256.map { services.dataPath(DataLayout.embeddings($0)) }
             let manifest = deleted.manifest.map { services.dataPath($0) }
             let files = deleted.labelFiles.map { services.dataPath($0) } + [embeddings, manifest].compactMap { $0 }
             let folder = services.dataPath(DataLayout.labels(job: id))

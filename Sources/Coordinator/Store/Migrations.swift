@@ -432,9 +432,6 @@ enum Migrations {
     /// leased (`Store.claim`). Its manifest stays in the data directory for the job's life.
     /// A task of a WebDataset job (`JobSettings.tarShards`) is one shard: its URI, read from its manifest line at
     /// the first lease and kept for every later one (its samples are known only to the worker that reads it).
-    /// Label Studio's predictions (docs/LABEL-STUDIO.md): which job labels an image it asked for, so asking again
-    /// (the same image in another call, task or project, with the same model, settings and classes) waits for that
-    /// job instead of labeling it twice.
     /// A labeled image is no longer an event of its own: its lease counts it (`attempts.labeled`) and, when the lease
     /// ends, one `task.labeled` event says how many images it labeled (`events.images`). A million images then cost
     /// the ledger about one event per lease instead of a million. The running counts are fed from those events.
@@ -470,6 +467,9 @@ enum Migrations {
         END;
         """
 
+    /// Label Studio's predictions (docs/LABEL-STUDIO.md): which job labels an image it asked for, so asking again
+    /// (the same image in another call, task or project, with the same model, settings and classes) waits for that
+    /// job instead of labeling it twice.
     static let v11 = """
         CREATE TABLE label_studio_images (
             key      TEXT PRIMARY KEY NOT NULL,  -- sha256 of the model, settings, classes and image URL

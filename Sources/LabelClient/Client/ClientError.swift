@@ -46,15 +46,16 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
         case .forbidden: "this needs the admin token, not the worker token"
         case .unavailable: "the coordinator is busy or failing: try again, and see its log if it goes on"
         case .transport(.couldNotConnect): "is `labelmill serve` running there, and is the URL right?"
-        case .transport(.tlsOrProtocol) where message.localizedCaseInsensitiveContains("SSL")
-            || message.localizedCaseInsensitiveContains("TLS") || message.localizedCaseInsensitiveContains("wrong version number"):
-            "use http://: labelmill speaks plain HTTP; put a TLS proxy in front of it for https"
+        case .transport(.tlsOrProtocol): Self.plainHTTP
         case .unexpectedAnswer: "is the URL a labelmill coordinator of the same version?"
         default: nil
         }
     }
 
     public var description: String { hint.map { "\(message) (\($0))" } ?? message }
+
+    /// What to do when TLS or the protocol failed: labelmill's coordinator speaks plain HTTP.
+    public static let plainHTTP = "use http://: labelmill speaks plain HTTP; put a TLS proxy in front of it for https"
 
     /// Worth another try later: the coordinator was unreachable or busy.
     public var isRetryable: Bool {
@@ -86,7 +87,8 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
         case .tlsOrProtocol: "the coordinator at \(coordinator) could not be talked to: \(why)"
         case .cancelled: "cancelled"
         case .httpStatus(let status): "the coordinator at \(coordinator) answered status \(status): \(why)"
-        case .io, .checksumMismatch, .sizeMismatch, .other: error.message
+        case .io, .checksumMismatch, .sizeMismatch: error.message  // a local file's failure, by its path
+        case .other: "a request to the coordinator at \(coordinator) could not be made: \(why)"
         }
         self.init(.transport(error.code), message)
     }
@@ -105,42 +107,24 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A status without labelmill's error body (a proxy's, or a server that is not a coordinator): only the
+    /// statuses that say the same whoever sends them get a kind of their own; busy or failing ones may pass.
     static func kind(status: Int) -> Kind {
         switch status {
+        case 400, 405: .refused
         case 401: .unauthorized
         case 403: .forbidden
         case 404: .notFound
         case 409: .conflict
         case 413: .tooLarge
         case 422: .invalidUpload
-        case 500...: .unavailable
-        default: .refused
+        case 408, 429, 500...: .unavailable
+        default: .unexpectedAnswer
         }
     }
 
     /// An answer whose body is not what the call expects.
     static func unreadable(_ what: String, _ error: any Error, from coordinator: String) -> ClientError {
         ClientError(.unexpectedAnswer, "the coordinator at \(coordinator) sent \(what) this client cannot read: \(DecodingProblem.describe(error))")
-    }
-}
-
-/// A decoding failure in words: the field's path and what was wrong with it, without Swift's type names.
-public enum DecodingProblem {
-    public static func describe(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "\(error)" }
-        func path(_ context: DecodingError.Context, _ last: (any CodingKey)? = nil) -> String {
-            (context.codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-                .joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context, key)) is missing"
-        case .valueNotFound(_, let context): return "\(path(context)) is null"
-        case .typeMismatch(_, let context): return "\(path(context)) is not of the expected kind"
-        case .dataCorrupted(let context):
-            // Swift's words name types ("Cannot initialize X from invalid String value y"): only the place is said.
-            return context.codingPath.isEmpty ? "it is not valid JSON" : "\(path(context)) holds a value this client does not know"
-        @unknown default:
-            return "malformed data"
-        }
     }
 }

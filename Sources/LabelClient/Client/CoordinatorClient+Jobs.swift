@@ -68,7 +68,13 @@ extension CoordinatorClient {
 
     public func results(_ id: String) async throws -> [ImageResultLine] {
         let body = try await send(request(Routes.results, id)).body
-        return try body.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(ImageResultLine.self, from: Data($0)) }
+        return try body.split(separator: UInt8(ascii: "\n")).map { line throws(ClientError) in
+            do {
+                return try JSONDecoder().decode(ImageResultLine.self, from: Data(line))
+            } catch {
+                throw ClientError.unreadable("a result", error, from: baseURL)
+            }
+        }
     }
 
     public func events(_ id: String, after: Int64 = 0, limit: Int = 1000) async throws -> [LedgerEntry] {

@@ -50,7 +50,7 @@ public struct ImageFetcher: Sendable {
 
     /// Reads of this machine's files (up to the image limit, from NFS too): on threads of their own, so a slow disk
     /// never holds Swift's cooperative threads.
-    private static let localFiles = WorkThreads(name: "lm-local-files", count: 2)
+    private static let localFiles = WorkThreads(name: "lm-local", count: 2)
 
     private static func read(_ path: String, maxBytes: Int) throws -> [UInt8] {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
@@ -68,8 +68,7 @@ public struct ImageFetcher: Sendable {
     /// Why a server did not give the image, in words (rough edges, item 9): the file route's path as the manifest
     /// named it, and what the status means rather than its number.
     public static func refusal(_ uri: String, status: Int) -> String {
-        if uri.hasPrefix(Routes.filesPrefix) {
-            let path = String(uri.dropFirst(Routes.filesPrefix.count)).removingPercentEncoding ?? uri
+        if let path = servedPath(uri) {
             switch status {
             case 404: return "\(path): no such file under the coordinator's --image-root"
             case 413: return "\(path) is larger than the coordinator serves (its --max-image-bytes)"
@@ -83,11 +82,17 @@ public struct ImageFetcher: Sendable {
         return "\(uri): \(Self.meaning(of: status))"
     }
 
+    /// The path under the coordinator's --image-root that a coordinator-served image's URI names, as its manifest
+    /// named it; nil for any other URI.
+    private static func servedPath(_ uri: String) -> String? {
+        guard uri.hasPrefix(Routes.filesPrefix) else { return nil }
+        return String(uri.dropFirst(Routes.filesPrefix.count)).removingPercentEncoding ?? uri
+    }
+
     /// A transfer that failed before an answer: a coordinator-served image by the path its manifest named, and libcurl's
     /// words without the request.
     static func unreachable(_ uri: String, _ error: CurlError) -> String {
-        guard uri.hasPrefix(Routes.filesPrefix) else { return "\(uri) is unreachable: \(error.explanation ?? error.message)" }
-        let path = String(uri.dropFirst(Routes.filesPrefix.count)).removingPercentEncoding ?? uri
+        guard let path = servedPath(uri) else { return "\(uri) is unreachable: \(error.explanation ?? error.message)" }
         return "\(path): the coordinator could not be reached for it (\(error.explanation ?? error.message))"
     }
 

@@ -52,7 +52,7 @@ public struct HTTPClient: Sendable {
     /// Runs `body` on a transfer thread and suspends until it is done. Cancelled, a transfer under way aborts (the
     /// flag stops libcurl's progress callback) and one not started never starts.
     private func onTransferThread<T: Sendable>(
-        _ what: String, _ body: @escaping @Sendable (CurlSession, CancellationFlag) throws(CurlError) -> T
+        _ what: @autoclosure () -> String, _ body: @escaping @Sendable (CurlSession, CancellationFlag) throws(CurlError) -> T
     ) async throws(CurlError) -> T {
         let cancellation = CancellationFlag()
         let result: Result<T, CurlError>
@@ -63,7 +63,7 @@ public struct HTTPClient: Sendable {
                 cancellation.cancel()
             }
         } catch {
-            throw CurlError.cancelled(what)
+            throw CurlError.cancelled(what())
         }
         return try result.get()
     }
