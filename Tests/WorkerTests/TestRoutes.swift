@@ -21,7 +21,7 @@ struct TestRoutes: Sendable {
         // coordinator, or one failing, to a client whose base URL ends in /answer/<status>.
         router.get("/answer/:code/**") { _, context in
             let code = try context.parameters.require("code", as: Int.self)
-            return Response(status: .init(code: code), body: .init(byteBuffer: ByteBuffer(string: "<html>status \(code) page</html>")))
+            return Response(status: .init(code: code), body: .init(byteBuffer: ByteBuffer(string: "<html>another server's page</html>")))
         }
         router.get("/flaky/:key/:failures") { _, context in
             let failures = try context.parameters.require("failures", as: Int.self)

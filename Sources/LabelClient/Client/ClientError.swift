@@ -70,11 +70,26 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
     init(answer response: ClientResponse, from coordinator: String) {
         let body = try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body))
         let kind = body.flatMap { ErrorCode(rawValue: $0.error.code) }.map(Self.kind(of:)) ?? Self.kind(status: response.status)
-        let words = body?.error.message ?? ClientResponse.explanation(of: response.body)
-        let message = words.isEmpty || body == nil
-            ? "the coordinator at \(coordinator) answered status \(response.status)\(words.isEmpty ? "" : ": " + words)"
-            : words
-        self.init(kind, message, status: response.status)
+        if let body {
+            self.init(kind, body.error.message, status: response.status)
+            return
+        }
+        // Not labelmill's answer (a proxy's, or a server that is not a coordinator): what it means, in words, and
+        // what it said.
+        let words = ClientResponse.explanation(of: response.body)
+        let meaning = switch kind {
+        case .unauthorized: "it asks for credentials"
+        case .forbidden: "it refuses access"
+        case .notFound: "it has no such page"
+        case .conflict: "it reports a conflict"
+        case .tooLarge: "the request is too large for it"
+        case .invalidUpload: "it refuses the upload"
+        case .unavailable: "it is busy or failing"
+        case .refused: "it refuses the request"
+        case .leaseLost, .transport, .unexpectedAnswer: "an answer this client cannot read"
+        }
+        self.init(kind, "the coordinator at \(coordinator) answered: \(meaning)\(words.isEmpty ? "" : " (\(words))")",
+                  status: response.status)
     }
 
     /// The exchange with the coordinator failed before an answer: said with its address, not the request's.
@@ -86,7 +101,7 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
         case .sendOrReceiveFailed: "the connection to the coordinator at \(coordinator) broke: \(why)"
         case .tlsOrProtocol: "the coordinator at \(coordinator) could not be talked to: \(why)"
         case .cancelled: "cancelled"
-        case .httpStatus(let status): "the coordinator at \(coordinator) answered status \(status): \(why)"
+        case .httpStatus: "the coordinator at \(coordinator) refused the request: \(why)"
         case .io, .checksumMismatch, .sizeMismatch: error.message  // a local file's failure, by its path
         case .other: "a request to the coordinator at \(coordinator) could not be made: \(why)"
         }
