@@ -64,6 +64,7 @@ struct ImageCodecTests {
     @Test func missingFileAndDirectoryAreIOErrors() throws {
         let directory = try ImageFixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
+        defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("nope.jpg").path
         let error = try #require(throws: InferenceError.self) { try ImageCodec.read(contentsOf: missing) }
         #expect(error.code == .io && error.message.contains(missing) && error.message.contains("no such file"))
@@ -73,6 +74,7 @@ struct ImageCodecTests {
 
     @Test func formatComesFromBytesNotExtension() throws {
         let directory = try ImageFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         defer { try? FileManager.default.removeItem(at: directory) }
         let misnamed = directory.appendingPathComponent("actually-a-png.jpg")
         try Data(try ImageFixture.bytes("rgb.png")).write(to: misnamed)

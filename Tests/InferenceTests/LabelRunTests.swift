@@ -14,6 +14,7 @@ import Testing
 
     @Test func badImagesFailAloneAndGoodOnesAreWritten() throws {
         let dir = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let good = TestFixtures.root.appendingPathComponent("golden/images/img_b.jpg").path
         let gray = try ImageFixture.path("gray16.png")
         let truncated = try ImageFixture.path("truncated.jpg")
@@ -45,6 +46,7 @@ import Testing
 
     @Test func labelsMatchTheLibraryCallAndEmbeddingsFileIsEquivalent() throws {
         let dir = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let model = try TestFixtures.tinyModel.get()
         let sha = try model.weightsSHA256()
         let embeddings = try ClassEmbeddings.compute(model: model, classNames: TestFixtures.classNames, templates: .named("single"), modelSHA256: sha)
@@ -67,6 +69,7 @@ import Testing
     /// (the model directory here does not exist).
     @Test func classesOrTemplatesThatDisagreeWithTheEmbeddingsAreRefused() throws {
         let dir = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let model = try TestFixtures.tinyModel.get()
         let file = dir.appendingPathComponent("classes.safetensors").path
         try ClassEmbeddings.compute(model: model, classNames: ["cat", "dog"], templates: .named("single"), modelSHA256: try model.weightsSHA256())
@@ -101,6 +104,7 @@ import Testing
 
     @Test func templateFilesAndBadTemplates() throws {
         let dir = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("t.txt")
         try "# mine\na {} here.\n\nthe {}.\n".write(to: file, atomically: true, encoding: .utf8)
         let templates = try PromptTemplates.named(file.path)

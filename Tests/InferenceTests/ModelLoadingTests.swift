@@ -24,6 +24,7 @@ import Testing
         let missing = #expect(throws: InferenceError.self) { try CLIPModel(directory: URL(fileURLWithPath: "/nonexistent/model")) }
         #expect(missing?.code == .badModel)
         let empty = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: empty) }
         let noConfig = #expect(throws: InferenceError.self) { try CLIPModel(directory: empty) }
         #expect(noConfig?.message.contains("config.json") == true)
     }

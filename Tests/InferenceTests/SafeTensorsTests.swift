@@ -16,6 +16,7 @@ import Testing
 
     @Test func writerRoundTripsValuesAndMetadata() throws {
         let dir = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("t.safetensors").path
         try SafeTensorsWriter.write([.init(name: "a", shape: [2, 3], values: [1, 2, 3, 4, 5, -6.5]),
                                      .init(name: "b", shape: [1], values: [0.25])],
@@ -29,6 +30,7 @@ import Testing
 
     @Test func halfAndBFloat16AreConverted() throws {
         let dir = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         // 1.5 = 0x3E00 in F16, 0x3FC0 in BF16; -2 = 0xC000 / 0xC000.
         let path = try Self.handMade([
             "h": ["dtype": "F16", "shape": [2], "data_offsets": [0, 4]],
@@ -43,6 +45,7 @@ import Testing
 
     @Test func truncatedAndCorruptFilesAreErrors() throws {
         let dir = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let good = dir.appendingPathComponent("good.safetensors").path
         try SafeTensorsWriter.write([.init(name: "a", shape: [4], values: [1, 2, 3, 4])], to: good)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: good)))
@@ -64,6 +67,7 @@ import Testing
 
     @Test func integerTensorsAreNotFloats() throws {
         let dir = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = try Self.handMade(["ids": ["dtype": "I64", "shape": [1], "data_offsets": [0, 8]]], data: [UInt8](repeating: 0, count: 8), in: dir)
         let error = #expect(throws: InferenceError.self) { try SafeTensorsFile(path: path).floats("ids") }
         #expect(error?.message.contains("I64") == true)

@@ -19,6 +19,7 @@ enum TestFixtures {
     /// directory as a Hugging Face model directory is laid out.
     static func assembledModel(_ folder: String) throws -> CLIPModel {
         let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }  // the loaded model keeps what it mapped
         for (source, file) in [(folder, "config.json"), (folder, "model.safetensors"), ("tiny-clip", "vocab.json"), ("tiny-clip", "merges.txt")] {
             try FileManager.default.copyItem(at: root.appendingPathComponent("\(source)/\(file)"), to: directory.appendingPathComponent(file))
         }
