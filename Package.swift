@@ -35,7 +35,8 @@ let package = Package(
         .target(
             name: "Inference",
             dependencies: [
-                "COpenBLAS", "COneDNN", "CKernels", "CPNG", "CJPEG", "Support",
+                // LabelAPI: the settings' vocabulary (dense modes, presets, number formats), which the kernels switch on.
+                "COpenBLAS", "COneDNN", "CKernels", "CPNG", "CJPEG", "Support", "LabelAPI",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,11 +1,11 @@
 /// How a job is labeled and scheduled; stored with the job as JSON, so adding a field with a default needs no
 /// migration. `maxAttempts` and `leaseSeconds` are also copied into columns that the lease SQL reads.
 public struct JobSettings: Codable, Sendable, Equatable, Hashable {
-    /// How CLIP's last block becomes dense features: maskclip, clearclip, sclip, naclip or scclip (docs/DENSE-MODES.md).
-    public var mode: String = "maskclip"
-    /// Prompt template set used for the class embeddings: maskclip85 in mode maskclip, imagenet80 (the newer
-    /// methods' own) in the others.
-    public var templates: String = "maskclip85"
+    /// How CLIP's last block becomes dense features (docs/DENSE-MODES.md).
+    public var mode: Named<DenseMode> = Named(.maskclip)
+    /// Prompt template set used for the class embeddings (the mode's by default), or templates carried inline
+    /// (`inlineTemplatesPrefix`).
+    public var templates: Named<TemplateSet> = Named(.maskclip85)
     /// A class's further names, by class name ("person": ["person in shirt", "person in jacket"]): each name is a
     /// query of its own, and the class's probability is the best of its names'.
     public var synonyms: [String: [String]] = [:]
@@ -30,11 +30,11 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     /// PAMR refinement of the full-size scores: iterations (0 = off) and neighbour dilations in pixels.
     public var pamrIterations: Int = 0
     public var pamrDilations: [Int] = [8, 16]
-    public var preset: String = "clip"
+    public var preset: Named<Preset> = Named(.clip)
     /// The image encoder's number format (docs/PRECISION.md): fp32 (the default: every machine gives the same
     /// labels), bf16 (products in bf16, accumulated in fp32, where the CPU has them) or auto (each worker's own
     /// `--precision`, by default bf16 where that is faster than fp32 on its CPU).
-    public var precision: String = "fp32"
+    public var precision: Named<Precision> = Named(.fp32)
     /// Images per task.
     public var shardSize: Int = 8
     /// The manifest's lines are WebDataset tar shards, not images: each shard is one task, its samples are found by
@@ -50,13 +50,13 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
 
     /// Settings left out take their mode's published protocol (`defaults(mode:)`).
     public init(
-        mode: String = "maskclip", templates: String? = nil, synonyms: [String: [String]] = [:], promptDenoise: Float? = nil,
+        mode: Named<DenseMode> = Named(.maskclip), templates: Named<TemplateSet>? = nil, synonyms: [String: [String]] = [:], promptDenoise: Float? = nil,
         keySmoothing: Float = 0, shortSide: Int? = nil, longSide: Int = 2048, window: Int? = nil, stride: Int? = nil,
         pamrIterations: Int? = nil, pamrDilations: [Int] = [8, 16], logitScale: Float? = nil, minConfidence: Float = 0,
-        saveConfidence: Bool = false, preset: String = "clip", precision: String = "fp32",
+        saveConfidence: Bool = false, preset: Named<Preset> = Named(.clip), precision: Named<Precision> = Named(.fp32),
         shardSize: Int = 8, maxAttempts: Int = 3, leaseSeconds: Double = 60
     ) {
-        let protocolOf = Self.defaults(mode: mode)
+        let protocolOf = (mode.known ?? .maskclip).defaults
         self.mode = mode
         self.shortSide = shortSide ?? protocolOf.shortSide
         self.window = window ?? protocolOf.window
@@ -64,12 +64,12 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         self.stride = stride ?? (window == nil ? protocolOf.stride : 0)
         self.pamrIterations = pamrIterations ?? protocolOf.pamrIterations
         self.pamrDilations = pamrDilations
-        self.templates = templates ?? protocolOf.templates
+        self.templates = templates ?? Named(protocolOf.templates)
         self.synonyms = synonyms
         self.logitScale = logitScale ?? protocolOf.logitScale
         self.minConfidence = minConfidence
         self.saveConfidence = saveConfidence
-        self.promptDenoise = promptDenoise ?? Self.defaultPromptDenoise(mode: mode, window: self.window)
+        self.promptDenoise = promptDenoise ?? (mode.known ?? .maskclip).defaultPromptDenoise(window: self.window)
         self.keySmoothing = keySmoothing
         self.longSide = longSide
         self.preset = preset
@@ -82,7 +82,7 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
     /// Decodes missing keys as their defaults, so clients may send only what they change.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "maskclip"
+        let mode = try c.decodeIfPresent(Named<DenseMode>.self, forKey: .mode) ?? Named(.maskclip)
         let d = JobSettings(
             mode: mode, promptDenoise: try c.decodeIfPresent(Float.self, forKey: .promptDenoise),
             shortSide: try c.decodeIfPresent(Int.self, forKey: .shortSide), window: try c.decodeIfPresent(Int.self, forKey: .window),
@@ -91,15 +91,15 @@ public struct JobSettings: Codable, Sendable, Equatable, Hashable {
         self.mode = mode
         (promptDenoise, shortSide, window, stride, pamrIterations, logitScale) =
             (d.promptDenoise, d.shortSide, d.window, d.stride, d.pamrIterations, d.logitScale)
-        templates = try c.decodeIfPresent(String.self, forKey: .templates) ?? d.templates
+        templates = try c.decodeIfPresent(Named<TemplateSet>.self, forKey: .templates) ?? d.templates
         synonyms = try c.decodeIfPresent([String: [String]].self, forKey: .synonyms) ?? d.synonyms
         minConfidence = try c.decodeIfPresent(Float.self, forKey: .minConfidence) ?? d.minConfidence
         saveConfidence = try c.decodeIfPresent(Bool.self, forKey: .saveConfidence) ?? d.saveConfidence
         keySmoothing = try c.decodeIfPresent(Float.self, forKey: .keySmoothing) ?? d.keySmoothing
         longSide = try c.decodeIfPresent(Int.self, forKey: .longSide) ?? d.longSide
         pamrDilations = try c.decodeIfPresent([Int].self, forKey: .pamrDilations) ?? d.pamrDilations
-        preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? d.preset
-        precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? d.precision
+        preset = try c.decodeIfPresent(Named<Preset>.self, forKey: .preset) ?? d.preset
+        precision = try c.decodeIfPresent(Named<Precision>.self, forKey: .precision) ?? d.precision
         shardSize = try c.decodeIfPresent(Int.self, forKey: .shardSize) ?? d.shardSize
         tarShards = try c.decodeIfPresent(Bool.self, forKey: .tarShards) ?? d.tarShards
         output = try c.decodeIfPresent(String.self, forKey: .output)
@@ -114,6 +114,8 @@ public struct SettingError: Error, Sendable, Equatable, CustomStringConvertible 
     public var field: String
     public var value: String
     public var allowed: String
+
+    public init(field: String, value: String, allowed: String) { (self.field, self.value, self.allowed) = (field, value, allowed) }
 
     public var description: String { "\(field) = \(value) is not allowed: \(allowed)" }
 }
@@ -140,31 +142,6 @@ extension JobSettings {
     public static let shardSizeRange = 1...10_000
     public static let maxAttemptsRange = 1...100
     public static let leaseSecondsRange: ClosedRange<Double> = 1...86_400
-    public static let presets = ["clip", "reference"]
-    public static let precisions = ["fp32", "bf16", "auto"]
-    /// The dense modes (Inference's `DenseMode`); MaskCLIP is the default.
-    public static let modes = ["maskclip", "clearclip", "sclip", "naclip", "scclip"]
-    /// A mode's published protocol on ViT-B/16 (docs/DENSE-MODES.md, "Presets"): the defaults of the settings a job
-    /// leaves out, so `--mode naclip` alone is NACLIP's setting. Every value can still be given.
-    public struct ModeDefaults: Sendable, Equatable {
-        public var shortSide: Int
-        public var window: Int
-        public var stride: Int
-        public var pamrIterations: Int
-        public var templates: String
-        public var logitScale: Float
-    }
-
-    public static func defaults(mode: String) -> ModeDefaults {
-        switch mode {
-        case "clearclip": ModeDefaults(shortSide: 448, window: 448, stride: 224, pamrIterations: 0, templates: "imagenet80", logitScale: 50)
-        case "sclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 0, templates: "imagenet80", logitScale: 40)
-        case "naclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 10, templates: "imagenet80", logitScale: 40)
-        case "scclip": ModeDefaults(shortSide: 336, window: 224, stride: 112, pamrIterations: 0, templates: "imagenet80", logitScale: 40)
-        default: ModeDefaults(shortSide: 512, window: 0, stride: 0, pamrIterations: 0, templates: "maskclip85", logitScale: 100)
-        }
-    }
-
     /// Each class's synonyms in class order (empty where it has none), after checking that every class the
     /// synonyms name is one of `classes`. The names themselves are checked with the class names (Inference's
     /// `ClassEmbeddings.validate`).
@@ -176,10 +153,6 @@ extension JobSettings {
         return classes.map { synonyms[$0] ?? [] }
     }
 
-    /// Prompt denoising is MaskCLIP's whole-image refinement: on by default there, off in the newer modes and with
-    /// sliding windows.
-    public static func defaultPromptDenoise(mode: String, window: Int = 0) -> Float { mode == "maskclip" && window == 0 ? 0.5 : 0 }
-    public static let builtInTemplates = ["maskclip85", "imagenet80", "single"]
     /// Marks templates carried in the setting itself, one per line (how a job sends a user's template file).
     public static let inlineTemplatesPrefix = "inline:"
     public static let maxInlineTemplates = 1000
@@ -192,25 +165,23 @@ extension JobSettings {
                 throw SettingError(field: field, value: "\(value)", allowed: "\(range.lowerBound) to \(range.upperBound)")
             }
         }
-        if !Self.modes.contains(mode) {
-            throw SettingError(field: "mode", value: mode.debugDescription, allowed: Self.modes.joined(separator: ", "))
-        }
-        if !(Self.builtInTemplates.contains(templates) || templates.hasPrefix(Self.inlineTemplatesPrefix)) {
-            throw SettingError(field: "templates", value: templates.debugDescription,
-                               allowed: "maskclip85, imagenet80, single, or \(Self.inlineTemplatesPrefix) followed by templates one per line")
-        }
-        if templates.hasPrefix(Self.inlineTemplatesPrefix) {
-            let lines = templates.dropFirst(Self.inlineTemplatesPrefix.count).split(whereSeparator: \.isNewline)
-            if templates.utf8.count > Self.maxInlineTemplateBytes || lines.isEmpty || lines.count > Self.maxInlineTemplates {
-                throw SettingError(field: "templates", value: "\(lines.count) inline templates (\(templates.utf8.count) bytes)",
+        let mode = try Self.known("mode", mode)
+        if let lines = inlineTemplates {
+            let bytes = templates.rawValue.utf8.count
+            if bytes > Self.maxInlineTemplateBytes || lines.isEmpty || lines.count > Self.maxInlineTemplates {
+                throw SettingError(field: "templates", value: "\(lines.count) inline templates (\(bytes) bytes)",
                                    allowed: "1 to \(Self.maxInlineTemplates) templates, at most \(Self.maxInlineTemplateBytes) bytes")
             }
+        } else if templates.known == nil {
+            throw SettingError(field: "templates", value: templates.rawValue.debugDescription,
+                               allowed: "\(TemplateSet.allCases.map(\.rawValue).joined(separator: ", ")), or \(Self.inlineTemplatesPrefix) "
+                                   + "followed by templates one per line")
         }
         if !promptDenoise.isFinite { throw SettingError(field: "promptDenoise", value: "\(promptDenoise)", allowed: "a finite number") }
         try check("promptDenoise", promptDenoise, Self.promptDenoiseRange)
         if !keySmoothing.isFinite { throw SettingError(field: "keySmoothing", value: "\(keySmoothing)", allowed: "a finite number") }
         try check("keySmoothing", keySmoothing, Self.keySmoothingRange)
-        if keySmoothing != 0 && mode != "maskclip" {
+        if keySmoothing != 0 && !mode.hasKeySmoothing {
             throw SettingError(field: "keySmoothing", value: "\(keySmoothing)",
                                allowed: "0 in mode \(mode) (key smoothing uses MaskCLIP's last-block keys)")
         }
@@ -248,17 +219,27 @@ extension JobSettings {
                                value: "\(promptDenoise != 0 ? promptDenoise : keySmoothing)",
                                allowed: "0 with sliding windows (MaskCLIP's refinements run on the whole image)")
         }
-        if !Self.presets.contains(preset) {
-            throw SettingError(field: "preset", value: preset.debugDescription, allowed: Self.presets.joined(separator: " or "))
-        }
-        if !Self.precisions.contains(precision) {
-            throw SettingError(field: "precision", value: precision.debugDescription, allowed: Self.precisions.joined(separator: ", "))
-        }
+        _ = try Self.known("preset", preset)
+        _ = try Self.known("precision", precision)
         try check("shardSize", shardSize, Self.shardSizeRange)
         try check("maxAttempts", maxAttempts, Self.maxAttemptsRange)
         if !leaseSeconds.isFinite { throw SettingError(field: "leaseSeconds", value: "\(leaseSeconds)", allowed: "a finite number") }
         try check("leaseSeconds", leaseSeconds, Self.leaseSecondsRange)
         if let output { _ = try OutputLocation(output) }
+    }
+
+    /// A named setting's value, or a `SettingError` naming it and the names this build knows.
+    public static func known<Value>(_ field: String, _ named: Named<Value>) throws(SettingError) -> Value {
+        guard let value = named.known else {
+            throw SettingError(field: field, value: named.rawValue.debugDescription, allowed: Value.allowedNames)
+        }
+        return value
+    }
+
+    /// The templates carried in the setting, one a line; nil when it names a set.
+    public var inlineTemplates: [Substring]? {
+        guard templates.rawValue.hasPrefix(Self.inlineTemplatesPrefix) else { return nil }
+        return templates.rawValue.dropFirst(Self.inlineTemplatesPrefix.count).split(whereSeparator: \.isNewline)
     }
 
     /// The parsed `output`; nil when labels go to the coordinator (or the setting is invalid: `validate` says so).

@@ -18,14 +18,14 @@ struct RunInput {
 
     init(_ configuration: LocalRunConfiguration) throws {
         self.configuration = configuration
-        do { try configuration.settings.validate() } catch { throw InferenceError(.badArgument, "settings.\(error)") }
+        do { _ = try MaskCLIPOptions(configuration.settings) } catch { throw InferenceError(.badArgument, "settings.\(error)") }
         guard configuration.workers >= 1 else { throw InferenceError(.badArgument, "a run needs at least one worker") }
         let synonyms: [[String]]
         do { synonyms = try configuration.settings.synonymLists(for: configuration.classNames) } catch {
             throw InferenceError(.badArgument, "settings.\(error)")
         }
         try ClassEmbeddings.validate(classNames: configuration.classNames, synonyms: synonyms)
-        _ = try PromptTemplates.named(configuration.settings.templates)
+        _ = try PromptTemplates.named(configuration.settings.templates.rawValue)
         let model = configuration.modelDirectory
         try CLIPModel.checkDirectory(model)  // as `label` says it
         for file in Self.modelFiles where !FileManager.default.fileExists(atPath: model.appendingPathComponent(file).path) {

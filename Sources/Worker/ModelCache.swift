@@ -30,11 +30,15 @@ actor ModelCache {
 
     func maskCLIP(for task: TaskAssignment) async throws -> MaskCLIP {
         if let cached = jobs[task.jobId] { return cached }
-        let asked = Precision(rawValue: task.settings.precision).flatMap { $0 == .auto ? nil : $0 } ?? precision
+        let asked = task.settings.precision.known.flatMap { $0 == .auto ? nil : $0 } ?? precision
         let model = try await model(task.modelId, precision: asked)
         let embeddingsPath = directory.appendingPathComponent("embeddings/\(task.embeddingsSHA256).safetensors").path
         try await ensure(embeddingsPath, from: client.url(Routes.embeddings, [task.jobId]), size: nil, sha256: task.embeddingsSHA256)
-        let options = try MaskCLIPOptions(task.settings)
+        let options: MaskCLIPOptions
+        do { options = try MaskCLIPOptions(task.settings) } catch {
+            throw InferenceError(.badArgument, "this worker cannot run job \(task.jobId)'s settings: \(error) (a job of a newer coordinator? "
+                                 + "upgrade the worker)")
+        }
         let maskCLIP = try await runner.run {
             let classes = try ClassEmbeddings(contentsOf: embeddingsPath)
             return try MaskCLIP(model: model, classes: classes, options: options)

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import LabelAPI
 
 /// Everything `labelmill worker` is configured with; tests and `labelmill run` build the same struct.
 public struct WorkerConfiguration: Sendable {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import LabelAPI
 import Worker
 
 extension BenchCommand {

@@ -60,7 +60,7 @@ struct LabelCommand: ParsableCommand {
         do { synonyms = try settings.synonymLists(for: classes.names) } catch { throw ValidationError("\(error)") }
         let configuration = LabelConfiguration(
             modelDirectory: URL(fileURLWithPath: model), classNames: classes.names, synonyms: synonyms,
-            templates: templates ?? (embeddings == nil ? settings.templates : nil),
+            templates: templates ?? (embeddings == nil ? settings.templates.rawValue : nil),
             embeddingsFile: embeddings, options: try MaskCLIPOptions(settings), precision: maskCLIP.precision, maxPixels: maxPixels,
             outputDirectory: URL(fileURLWithPath: out), images: images)
         let report = try LabelRun.run(configuration, logger: logger)
@@ -73,43 +73,56 @@ struct LabelCommand: ParsableCommand {
     }
 }
 
+/// A job setting's help for its flag, from the one table of them (`JobSettings.described`), with the settings it
+/// names given as flags. `withDefault` for an option with no value of its own (the mode's protocol picks it);
+/// ArgumentParser shows the others' defaults.
+func settingHelp(_ key: String, withDefault: Bool = false, adding: String = "") -> ArgumentHelp {
+    let setting = JobSettings.described(key)
+    var text = (withDefault ? setting.description : setting.help) + adding
+    for other in JobSettings.described where other.key.contains(where: \.isUppercase) {
+        let flag = other.key.map { $0.isUppercase ? "-" + $0.lowercased() : String($0) }.joined()
+        text = text.replacingOccurrences(of: other.key, with: "--" + flag)
+    }
+    return ArgumentHelp(text)
+}
+
 /// The per-image MaskCLIP flags, shared by `label`, `run`, `submit` and `bench`. Numbers are read even when they
 /// start with "-", so that a negative value is refused with its range instead of being taken for a flag.
 struct MaskCLIPFlags: ParsableArguments {
-    @Option(help: "How CLIP's last block becomes dense features: maskclip (the default), clearclip, sclip, naclip or scclip; the settings not given take the mode's published protocol (docs/DENSE-MODES.md).")
+    @Option(help: settingHelp("mode"))
     var mode: DenseMode = .maskclip
 
-    @Option(parsing: .unconditional, help: "Prompt-denoising threshold (0 turns it off; default 0.5 in mode maskclip, 0 in the others).")
+    @Option(parsing: .unconditional, help: settingHelp("promptDenoise", withDefault: true))
     var promptDenoise: Float?
 
-    @Option(parsing: .unconditional, help: "Key-smoothing threshold (0 turns it off; the paper uses 1.0).")
+    @Option(parsing: .unconditional, help: settingHelp("keySmoothing"))
     var keySmoothing: Float = 0
 
-    @Option(parsing: .unconditional, help: "Resize so the short side is this long (default: 512 in mode maskclip, 448 clearclip, 336 sclip, naclip and scclip)...")
+    @Option(parsing: .unconditional, help: settingHelp("shortSide", withDefault: true))
     var shortSide: Int?
 
-    @Option(parsing: .unconditional, help: "...unless the long side would exceed this.")
+    @Option(parsing: .unconditional, help: settingHelp("longSide"))
     var longSide = 2048
 
-    @Option(parsing: .unconditional, help: "Sliding windows of this side over the resized image (0: the whole image at once; default: 0 in mode maskclip, 448 clearclip, 224 sclip, naclip and scclip).")
+    @Option(parsing: .unconditional, help: settingHelp("window", withDefault: true))
     var window: Int?
 
-    @Option(parsing: .unconditional, help: "The windows' step in pixels (0: half the window; default: the mode's, 224 clearclip, 112 sclip, naclip and scclip).")
+    @Option(parsing: .unconditional, help: settingHelp("stride", withDefault: true))
     var stride: Int?
 
-    @Option(parsing: .unconditional, help: "PAMR refinement iterations on the full-size scores (0: off; default 10 in mode naclip, 0 in the others).")
+    @Option(parsing: .unconditional, help: settingHelp("pamrIterations", withDefault: true))
     var pamrIterations: Int?
 
-    @Option(help: "PAMR's neighbour dilations in pixels, comma-separated.")
+    @Option(help: settingHelp("pamrDilations", adding: " Comma-separated."))
     var pamrDilations = "8,16"
 
-    @Option(parsing: .unconditional, help: "The scale of the softmax over the classes' cosines that gives each pixel's confidence (default: 100 in mode maskclip, 50 clearclip, 40 sclip, naclip and scclip).")
+    @Option(parsing: .unconditional, help: settingHelp("logitScale", withDefault: true))
     var logitScale: Float?
 
-    @Option(parsing: .unconditional, help: "Pixels whose best class probability is below this become void (255); 0: off.")
+    @Option(parsing: .unconditional, help: settingHelp("minConfidence"))
     var minConfidence: Float = 0
 
-    @Flag(help: "Also write each image's confidence map (its best class probability × 255, an 8-bit grayscale PNG): OUT/confidence/<stem>.png from label, confidence/<id>.png in an export.")
+    @Flag(help: settingHelp("saveConfidence", adding: " From label: OUT/confidence/<stem>.png."))
     var saveConfidence = false
 
     /// `--pamr-dilations` as numbers (their ranges are checked with the rest of the settings); a part that is not a
@@ -123,20 +136,20 @@ struct MaskCLIPFlags: ParsableArguments {
         }
     }
 
-    @Option(help: "clip (the checkpoint's GELU, eps and CLIP statistics) or reference (MaskCLIP code's: erf GELU, eps 1e-6, ImageNet statistics).")
+    @Option(help: settingHelp("preset"))
     var preset: Preset = .clip
 
-    @Option(help: "The image encoder's number format: fp32 (the same labels on every machine), bf16 (products in bf16 with fp32 accumulation, on CPUs with AVX512-BF16 or AMX) or auto (bf16 where it is faster than fp32 here; a job's auto leaves it to each worker). docs/PRECISION.md.")
+    @Option(help: settingHelp("precision"))
     var precision: Precision = .fp32
 
     /// These flags as a job's settings (whose ranges are the one definition every command checks); what is not
     /// given (the templates too, when nil) takes the mode's protocol.
     func settings(templates: String? = nil, synonyms: [String: [String]] = [:]) -> JobSettings {
-        JobSettings(mode: mode.rawValue, templates: templates, synonyms: synonyms, promptDenoise: promptDenoise,
+        JobSettings(mode: Named(mode), templates: templates.map(Named.init(rawValue:)), synonyms: synonyms, promptDenoise: promptDenoise,
                     keySmoothing: keySmoothing, shortSide: shortSide, longSide: longSide, window: window, stride: stride,
                     pamrIterations: pamrIterations, pamrDilations: dilations, logitScale: logitScale,
-                    minConfidence: minConfidence, saveConfidence: saveConfidence, preset: preset.rawValue,
-                    precision: precision.rawValue)
+                    minConfidence: minConfidence, saveConfidence: saveConfidence, preset: Named(preset),
+                    precision: Named(precision))
     }
 }
 

@@ -35,9 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     var out: String
     @Option(parsing: .unconditional, help: "Local workers (each labels one image at a time with its share of the cores).") var workers = 1
     @Option(parsing: .unconditional, help: "Compute threads of each worker (default: the cores divided among the workers).") var threads: Int?
-    @Option(help: "Prompt templates: maskclip85 (mode maskclip's default), imagenet80 (the other modes'), single, or a file.") var templates: String?
+    @Option(help: settingHelp("templates", withDefault: true, adding: " A path names a template file.")) var templates: String?
     @OptionGroup var maskCLIP: MaskCLIPFlags
-    @Option(parsing: .unconditional, help: "Images per task.") var shardSize = 8
+    @Option(parsing: .unconditional, help: settingHelp("shardSize")) var shardSize = JobSettings().shardSize
     @Flag(help: "No progress line.") var quiet = false
     @Flag(help: "Serve the web dashboard on 127.0.0.1 while the job runs and after it, until Ctrl-C; prints its address.")
     var ui = false

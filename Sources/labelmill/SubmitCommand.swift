@@ -52,15 +52,15 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var classOptions: ClassOptions
 
-    @Option(help: "Prompt templates: maskclip85 (mode maskclip's default), imagenet80 (the other modes'), single, or a file (sent inline).")
+    @Option(help: settingHelp("templates", withDefault: true, adding: " A path names a template file."))
     var templates: String?
 
     @OptionGroup var maskCLIP: MaskCLIPFlags
-    @Option(parsing: .unconditional, help: "Images per task.") var shardSize = 8
-    @Option(parsing: .unconditional, help: "Attempts per task (leases that ran out, workers that could not prepare the job) before its images fail.")
-    var maxAttempts = 3
-    @Option(parsing: .unconditional, help: "Lease length in seconds (workers heartbeat every third).") var leaseSeconds: Double = 60
-    @Option(help: "Where workers write the labels instead of uploading them: s3://bucket/prefix/ or file:///shared/folder/ (docs/STORAGE.md).")
+    @Option(parsing: .unconditional, help: settingHelp("shardSize")) var shardSize = JobSettings().shardSize
+    @Option(parsing: .unconditional, help: settingHelp("maxAttempts"))
+    var maxAttempts = JobSettings().maxAttempts
+    @Option(parsing: .unconditional, help: settingHelp("leaseSeconds")) var leaseSeconds = JobSettings().leaseSeconds
+    @Option(help: settingHelp("output"))
     var output: String?
     @Option(help: "Job name.") var name: String?
     @Option(help: "Idempotency key: submitting again with the same key returns the same job (default: a new one per run, so a retried request never makes a second job).")
@@ -142,7 +142,7 @@ struct SubmitCommand: AsyncParsableCommand {
     /// Built-in names pass through; a template file travels inline, so the coordinator needs no copy of it.
     static func templateSpec(_ spec: String?) throws -> String? {
         guard let spec else { return nil }
-        if JobSettings.builtInTemplates.contains(spec) { return spec }
+        if TemplateSet(rawValue: spec) != nil { return spec }
         let templates = try PromptTemplates.named(spec)
         return JobSettings.inlineTemplatesPrefix + templates.templates.joined(separator: "\n")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Inference
+import LabelAPI
 import LabelClient
 import Support
 import Worker

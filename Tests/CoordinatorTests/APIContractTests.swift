@@ -181,12 +181,12 @@ import Testing
         #expect(documented == routes, "documented only: \(documented.subtracting(routes)); routes only: \(routes.subtracting(documented))")
     }
 
-    /// The settings' inline-templates marker is the one the template parser reads.
-    @Test func inlineTemplatesAreMarkedAlike() throws {
-        #expect(JobSettings.inlineTemplatesPrefix == PromptTemplates.inlinePrefix)
-        let settings = JobSettings(templates: JobSettings.inlineTemplatesPrefix + "a photo of a {}.\nthe {}.")
+    /// Templates carried in the settings are the ones the template parser reads.
+    @Test func inlineTemplatesAreReadAsSent() throws {
+        let settings = JobSettings(templates: Named(rawValue: JobSettings.inlineTemplatesPrefix + "a photo of a {}.\nthe {}."))
         try settings.validate()
-        #expect(try PromptTemplates.named(settings.templates).templates == ["a photo of a {}.", "the {}."])
+        #expect(settings.inlineTemplates == ["a photo of a {}.", "the {}."])
+        #expect(try PromptTemplates.named(settings.templates.rawValue).templates == ["a photo of a {}.", "the {}."])
     }
 
     /// A large manifest sent inline is refused with a pointer to the streamed upload (a 44 MB one used to take

@@ -117,11 +117,11 @@ import Testing
         #expect(protocolOf(JobSettings(mode: "naclip", shortSide: 448, window: 300, pamrIterations: 0)) == [448, 300, 0, 0])
         let decoded = try JSONDecoder().decode(JobSettings.self, from: Data(#"{"mode": "naclip", "window": 0}"#.utf8))
         #expect(protocolOf(decoded) == [336, 0, 0, 10], "the whole image with NACLIP's other settings")
-        for mode in JobSettings.modes { try JobSettings(mode: mode).validate() }
+        for mode in DenseMode.allCases { try JobSettings(mode: Named(mode)).validate() }
         try JobSettings(mode: "naclip", templates: "imagenet80").validate()  // the newer papers' templates, by name
         // Their templates and logit scales too; MaskCLIP keeps its own and CLIP's scale.
-        #expect(JobSettings.modes.map { JobSettings(mode: $0).templates } == ["maskclip85", "imagenet80", "imagenet80", "imagenet80", "imagenet80"])
-        #expect(JobSettings.modes.map { JobSettings(mode: $0).logitScale } == [100, 50, 40, 40, 40])
+        #expect(DenseMode.allCases.map { JobSettings(mode: Named($0)).templates } == ["maskclip85", "imagenet80", "imagenet80", "imagenet80", "imagenet80"])
+        #expect(DenseMode.allCases.map { JobSettings(mode: Named($0)).logitScale } == [100, 50, 40, 40, 40])
         #expect(protocolOf(JobSettings(mode: "scclip")) == [336, 224, 112, 0] && JobSettings(mode: "scclip").promptDenoise == 0)
         #expect(JobSettings(mode: "sclip", templates: "single", logitScale: 65).logitScale == 65)
         let decodedScale = try JSONDecoder().decode(JobSettings.self, from: Data(#"{"mode": "clearclip", "minConfidence": 0.5}"#.utf8))
@@ -155,7 +155,7 @@ import Testing
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
         _ = try await live.admin.addModel(name: "tiny", directory: LiveCoordinator.tinyModel)
-        for (settings, reason) in [(JobSettings(mode: "bogus"), #"settings.mode = "bogus" is not allowed: maskclip, clearclip, sclip, naclip, scclip"#),
+        for (settings, reason) in [(JobSettings(mode: "bogus"), #"settings.mode = "bogus" is not allowed: maskclip, clearclip, sclip, naclip or scclip"#),
                                    (JobSettings(mode: "sclip", keySmoothing: 1), "settings.keySmoothing = 1.0 is not allowed: 0 in mode sclip"),
                                    (JobSettings(window: 10), "settings.window = 10 is not allowed: 0 (the whole image at once) or 14 to 2048"),
                                    (JobSettings(window: 224, stride: 300), "settings.stride = 300 is not allowed: 0 to 224"),
@@ -178,7 +178,6 @@ import Testing
         let decoded = try JSONDecoder().decode(JobSettings.self, from: Data(#"{"mode": "clearclip"}"#.utf8))
         #expect(decoded.promptDenoise == 0 && JobSettings().promptDenoise == 0.5)
         #expect(try JSONDecoder().decode(JobSettings.self, from: Data(#"{"window": 224}"#.utf8)).promptDenoise == 0, "none with windows")
-        #expect(JobSettings.modes == DenseMode.allCases.map(\.rawValue), "LabelAPI and Inference list the same modes")
 
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("modes-\(UUID().uuidString)").path
         let image = APITests.images.appendingPathComponent("img_a.png").path

@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 import Testing
 @testable import Inference
 

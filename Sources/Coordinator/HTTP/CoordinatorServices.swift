@@ -43,8 +43,9 @@ final class CoordinatorServices: Sendable {
     /// Checks a job request (settings, classes against the model's tokenizer, the manifest) and creates the job.
     /// Blocks: call it on the blocking-I/O pool.
     func createJob(_ request: CreateJobRequest) throws -> (JobRecord, Bool) {
-        do { try request.settings.validate() } catch { throw CoordinatorError(.badRequest, "settings.\(error)") }
-        let templates = try PromptTemplates.named(request.settings.templates)
+        // The settings as a worker will run them: every rule, and a mode and preset this build's kernels have.
+        do { _ = try MaskCLIPOptions(request.settings) } catch { throw CoordinatorError(.badRequest, "settings.\(error)") }
+        let templates = try PromptTemplates.named(request.settings.templates.rawValue)
         let synonyms: [[String]]
         do { synonyms = try request.settings.synonymLists(for: request.classes) } catch { throw CoordinatorError(.badRequest, "settings.\(error)") }
         try ClassEmbeddings.validate(classNames: request.classes, synonyms: synonyms)

@@ -55,7 +55,7 @@ final class EmbeddingService: Service, Sendable {
             let clip = try CLIPModel(directory: model, use: .textOnly)
             let embeddings = try ClassEmbeddings.compute(
                 model: clip, classNames: job.classes, synonyms: try job.options.synonymLists(for: job.classes),
-                templates: .named(job.options.templates),
+                templates: .named(job.options.templates.rawValue),
                 modelSHA256: try clip.weightsSHA256())
             // Written under a temporary name, then renamed onto its content address: rename(2) replaces an
             // identical file another job already uses without a moment where it is missing.

@@ -1,16 +1,9 @@
 import COneDNN
 import Foundation
+import LabelAPI
 
-/// The number format of the image encoder's matrix products (docs/PRECISION.md).
-///
-/// - `fp32`: everything in single precision.
-/// - `bf16`: the linear layers' products take bf16 inputs (weights converted once at load, activations rounded as
-///   they go in) and accumulate in fp32; attention, LayerNorm, softmax, GELU, the head and every reduction stay
-///   fp32. Needs oneDNN and a CPU with bf16 matrix products (AVX512-BF16 or AMX); elsewhere fp32 runs.
-/// - `auto`: bf16 where it is faster than fp32 on this CPU, else fp32.
-public enum Precision: String, Sendable, Codable, CaseIterable {
-    case fp32, bf16, auto
-
+/// Which number format runs on this machine (LabelAPI's `Precision` names them, docs/PRECISION.md).
+extension Precision {
     /// What runs on this machine for this request, and why.
     public struct Choice: Sendable, CustomStringConvertible {
         public let requested: Precision

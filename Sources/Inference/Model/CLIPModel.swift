@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 import Support
 
 /// A loaded Hugging Face CLIP directory: `config.json`, `model.safetensors` (memory-mapped), `vocab.json`,

@@ -146,3 +146,5 @@ public struct CLIPVisionTransformer: Sendable {
         return out
     }
 }
+
+import LabelAPI

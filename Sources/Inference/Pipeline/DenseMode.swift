@@ -1,20 +1,8 @@
 import Foundation
+import LabelAPI
 
-/// How CLIP's last vision block becomes dense features (docs/DENSE-MODES.md). MaskCLIP is the default; the others
-/// are later training-free methods that change the same block of the same checkpoint.
-public enum DenseMode: String, Sendable, Codable, CaseIterable {
-    /// Zhou et al., ECCV 2022: the last block's value path, no attention; residual and MLP kept.
-    case maskclip
-    /// Lan et al., ECCV 2024: query-query attention; no residual, no MLP.
-    case clearclip
-    /// Wang et al., ECCV 2024: query-query plus key-key attention (two softmaxes summed); residual and MLP kept.
-    case sclip
-    /// Hajimiri et al., WACV 2025: key-key attention with a Gaussian neighbourhood prior; no residual, no MLP.
-    case naclip
-    /// Bai et al., 2025 (SC-CLIP): outlier tokens repaired, key-key attention averaged with one steered by a middle
-    /// block's token similarity, aggregated by an early block's, plus a branch over the middle blocks' sum.
-    case scclip
-
+/// The kernels' side of each dense mode (LabelAPI's `DenseMode` names them and holds their protocols).
+extension DenseMode {
     /// MaskCLIP pads the resized image up to whole patches; the newer methods' code cuts the remainder off and
     /// resizes the position embeddings by a scale factor (docs/DENSE-MODES.md, "Geometry").
     var rounding: PreparedImage.PatchRounding { self == .maskclip ? .padUp : .cutDown }
@@ -28,9 +16,6 @@ public enum DenseMode: String, Sendable, Codable, CaseIterable {
         case .sclip, .naclip, .scclip: .cutDown
         }
     }
-
-    /// Key smoothing uses MaskCLIP's last-block keys, which only MaskCLIP computes.
-    public var hasKeySmoothing: Bool { self == .maskclip }
 
     /// [n, n] matrices the last block holds at once (for the memory estimate): SCLIP's two softmaxes, NACLIP's
     /// weights and neighbourhood prior, SC-CLIP's distances, three similarities, shared weights and one head's;

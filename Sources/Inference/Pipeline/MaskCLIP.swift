@@ -1,3 +1,5 @@
+import LabelAPI
+
 /// Per-image options of MaskCLIP (docs/maskclip.md section 4 to 6) and the other dense modes (docs/DENSE-MODES.md).
 public struct MaskCLIPOptions: Sendable, Equatable, Codable {
     /// How the last block becomes dense features.
@@ -44,32 +46,16 @@ public struct MaskCLIPOptions: Sendable, Equatable, Codable {
         self.preset = preset
     }
 
-    /// What this library needs to run at all. The ranges users may choose are a job's settings (`JobSettings` in
-    /// LabelAPI), which every command and the coordinator check before anything runs.
+    /// The options as a job's settings, whose rules (`JobSettings.validate`) are the only ones: these options run
+    /// exactly when a job with these settings would be accepted.
+    public var settings: JobSettings {
+        JobSettings(mode: Named(mode), promptDenoise: promptDenoise, keySmoothing: keySmoothing, shortSide: shortSide,
+                    longSide: longSide, window: window, stride: stride, pamrIterations: pamrIterations, pamrDilations: pamrDilations,
+                    logitScale: logitScale, minConfidence: minConfidence, saveConfidence: confidence, preset: Named(preset))
+    }
+
     public func validate() throws {
-        guard shortSide >= 1, longSide >= 1 else { throw InferenceError(.badArgument, "short and long side must be positive") }
-        guard promptDenoise.isFinite, promptDenoise >= 0, keySmoothing.isFinite, keySmoothing >= 0 else {
-            throw InferenceError(.badArgument, "the prompt-denoising and key-smoothing thresholds must be finite and not negative")
-        }
-        guard keySmoothing == 0 || mode.hasKeySmoothing else {
-            throw InferenceError(.badArgument, "key smoothing uses MaskCLIP's last-block keys: it runs in mode maskclip only, not \(mode.rawValue)")
-        }
-        guard window >= 0, stride >= 0, stride <= window else {
-            throw InferenceError(.badArgument, "the window must be 0 (whole image) or positive, the stride 0 (half the window) to the window")
-        }
-        guard pamrIterations >= 0, pamrIterations == 0 || (1...8).contains(pamrDilations.count),
-              pamrDilations.allSatisfy({ $0 >= 1 }) else {
-            throw InferenceError(.badArgument, "PAMR needs 0 or more iterations and 1 to 8 positive dilations")
-        }
-        guard window == 0 || (promptDenoise == 0 && keySmoothing == 0) else {
-            throw InferenceError(.badArgument, "prompt denoising and key smoothing run on the whole image only (window 0)")
-        }
-        guard logitScale.isFinite, logitScale > 0, minConfidence.isFinite, (0...1).contains(minConfidence) else {
-            throw InferenceError(.badArgument, "the logit scale must be positive and the minimum confidence 0 to 1")
-        }
-        guard keySmoothing == 0 || (minConfidence == 0 && !confidence) else {
-            throw InferenceError(.badArgument, "key smoothing's scores are smoothed probabilities, not cosines: it gives no confidence")
-        }
+        do { try settings.validate() } catch { throw InferenceError(.badArgument, "\(error)") }
     }
 
     /// The step between windows.

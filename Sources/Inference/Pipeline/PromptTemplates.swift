@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 
 /// The prompts each class name is put into before the text tower; a class's embedding averages them.
 public struct PromptTemplates: Sendable, Equatable {
@@ -15,20 +16,17 @@ public struct PromptTemplates: Sendable, Equatable {
         self.templates = templates
     }
 
-    /// Marks templates carried in the spec itself, one per line (how a job sends a user's template file).
-    public static let inlinePrefix = "inline:"  // JobSettings.inlineTemplatesPrefix: a test keeps them equal
-
     /// `maskclip85`, `imagenet80` (CLIP's 80 ImageNet templates, the newer dense modes' set), `single`,
     /// `inline:<one template per line>`, or a path to a file with one template per line (blank lines and lines
     /// starting with # are skipped).
     public static func named(_ spec: String) throws -> PromptTemplates {
-        switch spec {
-        case "maskclip85": return try PromptTemplates(name: spec, templates: imageNet80 + scene5)
-        case "imagenet80": return try PromptTemplates(name: spec, templates: imageNet80)
-        case "single": return try PromptTemplates(name: spec, templates: ["a photo of a {}."])
-        case _ where spec.hasPrefix(inlinePrefix):
-            return try PromptTemplates(name: "inline", templates: lines(String(spec.dropFirst(inlinePrefix.count))))
-        default:
+        switch TemplateSet(rawValue: spec) {
+        case .maskclip85: return try PromptTemplates(name: spec, templates: imageNet80 + scene5)
+        case .imagenet80: return try PromptTemplates(name: spec, templates: imageNet80)
+        case .single: return try PromptTemplates(name: spec, templates: ["a photo of a {}."])
+        case nil where spec.hasPrefix(JobSettings.inlineTemplatesPrefix):
+            return try PromptTemplates(name: "inline", templates: lines(String(spec.dropFirst(JobSettings.inlineTemplatesPrefix.count))))
+        case nil:
             guard let text = try? String(contentsOfFile: spec, encoding: .utf8) else {
                 throw InferenceError(.badArgument, "--templates \(spec): not maskclip85, imagenet80, single or a readable file")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 
 /// `labelmill bench encoder` and `bench text`: figures, printed, never asserted by tests.
 public enum Benchmark {

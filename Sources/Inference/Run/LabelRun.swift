@@ -1,4 +1,5 @@
 import Foundation
+import LabelAPI
 import Logging
 import Support
 
