@@ -21,7 +21,7 @@ public final class ZipArchive {
         try self.init(path, zip64Above: 0xFFFF_FFFE)
     }
 
-    init(_ path: String, zip64Above limit: UInt64, date: Date = Date()) throws {
+    package init(_ path: String, zip64Above limit: UInt64, date: Date = Date()) throws {
         self.path = path
         self.limit = limit
         temporary = AtomicFile.temporaryPath(for: path)

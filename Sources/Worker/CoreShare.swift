@@ -54,7 +54,7 @@ public final class CoreShare: Sendable {
     var directory: String { (path as NSString).deletingLastPathComponent }
 
     /// Registers this worker (while it works on a task).
-    func join() throws {
+    package func join() throws {
         try state.withLock { state throws(FileError) in
             guard state.fd < 0 else { return }
             do {
@@ -79,7 +79,7 @@ public final class CoreShare: Sendable {
     }
 
     /// Removes the registration (the task is over, or the worker is stopping).
-    func leave() {
+    package func leave() {
         state.withLock { state in
             guard state.fd >= 0 else { return }
             unlink(path)  // before the lock goes: see `join`
@@ -90,7 +90,7 @@ public final class CoreShare: Sendable {
 
     /// The live registrations of this host that share a CPU with this worker, this one included, and this one's
     /// place among them in name order.
-    func sharing() -> (rank: Int, count: Int) {
+    package func sharing() -> (rank: Int, count: Int) {
         let mine = (path as NSString).lastPathComponent
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(Self.suffix) && !$0.hasPrefix(".") && $0 != mine }
@@ -124,7 +124,7 @@ public final class CoreShare: Sendable {
     }
 
     /// This worker's share of `available` threads when `count` workers divide them and it is `rank`-th.
-    static func share(of available: Int, rank: Int, count: Int) -> Int {
+    package static func share(of available: Int, rank: Int, count: Int) -> Int {
         max(1, available / count + (rank < available % count ? 1 : 0))
     }
 

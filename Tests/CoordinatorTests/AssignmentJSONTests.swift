@@ -1,5 +1,5 @@
 import Foundation
-@testable import Coordinator
+import Coordinator
 import LabelAPI
 import Testing
 

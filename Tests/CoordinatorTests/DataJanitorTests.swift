@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Testing
 
-@testable import Coordinator
+import Coordinator
 
 /// What a coordinator killed mid-upload leaves, and manifests nobody used, do not stay in the data directory.
 @Suite struct DataJanitorTests {

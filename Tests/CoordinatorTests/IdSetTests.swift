@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Coordinator
+import Coordinator
 
 /// The preparation's table of ids read so far: exact even when hashes collide, and growing as needed.
 @Suite struct IdSetTests {

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Testing
 
-@testable import Coordinator
+import Coordinator
 import LabelAPI
 
 /// `imagesPerSecond` and `etaSeconds` as `status` shows them, on the store's clock: what a user sees must be true

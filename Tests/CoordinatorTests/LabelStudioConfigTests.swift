@@ -1,4 +1,4 @@
-@testable import Coordinator
+import Coordinator
 import Testing
 
 /// What the backend reads from a Label Studio project's label config: the `<BrushLabels>` to answer, the image

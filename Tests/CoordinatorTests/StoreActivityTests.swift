@@ -3,7 +3,7 @@ import GRDB
 import LabelAPI
 import Testing
 
-@testable import Coordinator
+import Coordinator
 
 /// The dashboard's running counts: images finished per minute and per worker, kept by the ledger's trigger. A
 /// failed image counts when it fails; labeled images when their lease ends (its `task.labeled` event).

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import Coordinator
+import Coordinator
 import LabelAPI
 
 /// Group commit (`Store.batched`): requests that arrive while the writer is busy share one transaction, each

@@ -3,7 +3,7 @@ import GRDB
 import LabelAPI
 import Testing
 
-@testable import Coordinator
+import Coordinator
 
 /// The gallery's pages and the job's class shares, read from the class counts recorded with each label.
 @Suite struct StoreGalleryTests {

@@ -3,7 +3,7 @@ import GRDB
 import LabelAPI
 import Testing
 
-@testable import Coordinator
+import Coordinator
 
 /// Failures of a whole job: each report is an attempt, a job that keeps failing ends `failed` with the reason
 /// (its pending images with it), and a retry runs it again.

@@ -3,7 +3,7 @@ import GRDB
 import LabelAPI
 import Testing
 
-@testable import Coordinator
+import Coordinator
 
 @Suite struct StoreJobTests {
     @Test func createJobShardsImagesIntoConsecutiveTasks() throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Coordinator
+import Coordinator
 import Support
 import LabelAPI
 

@@ -3,7 +3,7 @@ import GRDB
 import LabelAPI
 import Testing
 
-@testable import Coordinator
+import Coordinator
 
 /// A job's manifest read a batch at a time (`beginJob` + `prepareBatch`): the same images, tasks and rejections as
 /// in one transaction, from wherever a restart left it; claimable as it grows, never done before it is read.

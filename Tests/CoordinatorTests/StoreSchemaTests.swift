@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import Coordinator
+import Coordinator
 import LabelAPI
 
 @Suite struct StoreSchemaTests {

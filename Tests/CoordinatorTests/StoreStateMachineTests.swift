@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Coordinator
+import Coordinator
 import LabelAPI
 
 /// Every transition of every state machine, allowed and forbidden, without I/O.

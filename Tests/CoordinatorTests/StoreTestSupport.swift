@@ -2,7 +2,7 @@ import Foundation
 import LabelAPI
 import Testing
 
-@testable import Coordinator
+import Coordinator
 
 /// A clock the tests move by hand, so lease expiry needs no sleeping.
 final class TestClock: @unchecked Sendable {

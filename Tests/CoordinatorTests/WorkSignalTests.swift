@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Coordinator
+import Coordinator
 
 @Suite struct WorkSignalTests {
     /// A long wait ends at the notify, not at its timeout (an hour: the suite's time limit would catch it).

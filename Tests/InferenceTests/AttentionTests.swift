@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Inference
+import Inference
 
 /// Multi-head attention (strided GEMMs per head and per segment) against a naive triple loop.
 @Suite struct AttentionTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Inference
+import Inference
 
 /// The OpenBLAS kernel trap: a generic kernel on a CPU with AVX2/AVX-512 is replaced before use.
 @Suite struct BLASTests {

@@ -1,7 +1,7 @@
 import Foundation
 import LabelAPI
 import Testing
-@testable import Inference
+import Inference
 
 /// The whole forward pass against golden outputs of the independent Python implementation of
 /// docs/maskclip.md and docs/DENSE-MODES.md (scripts/reference.py via scripts/make_goldens.py, computed in float64)

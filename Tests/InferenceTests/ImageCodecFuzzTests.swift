@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Inference
+import Inference
 
 /// Decoding must never crash: every malformed input is an `InferenceError`, never a trap or a hang.
 @Suite("ImageCodec fuzzing")

@@ -1,7 +1,7 @@
 import CKernels
 import Foundation
 import Testing
-@testable import Inference
+import Inference
 
 /// The fast kernels against naive versions, on odd shapes.
 @Suite struct KernelTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Inference
+import Inference
 
 @Suite("Label PNG and palette")
 struct LabelPNGTests {

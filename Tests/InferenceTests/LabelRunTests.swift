@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Testing
-@testable import Inference
+import Inference
 
 /// `labelmill label` end to end through its library entry point: real files in, real PNGs out.
 @Suite struct LabelRunTests {

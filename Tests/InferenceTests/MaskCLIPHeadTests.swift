@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Inference
+import Inference
 
 /// Prompt denoising, key smoothing and the two-step upsampling on small hand-checked inputs.
 @Suite struct MaskCLIPHeadTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Inference
+import Inference
 
 /// An image that would need more memory than the process may still take fails alone, with the figures, instead
 /// of aborting the process in an allocation.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Inference
+import Inference
 
 /// A directory that is not a CLIP model, a truncated file or a wrong shape is a clear error naming the problem.
 @Suite struct ModelLoadingTests {

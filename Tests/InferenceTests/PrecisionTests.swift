@@ -1,7 +1,7 @@
 import Foundation
 import LabelAPI
 import Testing
-@testable import Inference
+import Inference
 
 /// `--precision` (docs/PRECISION.md): which format runs where, bf16 products that are exactly "bf16 inputs,
 /// fp32 accumulation", an encoder in bf16 that agrees with fp32 wherever fp32's margin is clear, and the GEMM

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Inference
+import Inference
 
 @Suite struct SafeTensorsTests {
     /// A safetensors file from a header dictionary and raw data, for formats our writer does not produce.

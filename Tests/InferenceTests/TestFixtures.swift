@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Inference
+import Inference
 
 /// The committed fixtures: the tiny random CLIP (scripts/make_test_model.py) and the golden outputs of the
 /// Python reference (scripts/make_goldens.py).

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Inference
+import Inference
 
 /// The gallery thumbnails workers upload: shrunk with a box filter, encoded as JPEG.
 @Suite struct ThumbnailTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Inference
+import Inference
 
 /// CLIPTokenizer against docs/maskclip.md §2 and the vectors of scripts/make_tokenizer_vectors.py.
 @Suite struct TokenizerTests {

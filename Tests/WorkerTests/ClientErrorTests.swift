@@ -1,7 +1,7 @@
 import Foundation
 import LabelAPI
 import Testing
-@testable import LabelClient
+import LabelClient
 
 /// The coordinator client's failures that need a server other than a coordinator (or none at all): each is a
 /// `ClientError` of its kind, said without the request it made. The coordinator's own refusals are walked in

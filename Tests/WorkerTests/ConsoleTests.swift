@@ -1,6 +1,6 @@
 import Synchronization
 import Testing
-@testable import LabelClient
+import LabelClient
 
 @Suite("The console: progress and log lines on a terminal and elsewhere")
 struct ConsoleTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Worker
+import Worker
 
 /// Workers sharing a cache count each other through locked registration files (each `CoreShare` here opens its
 /// own file descriptions, so their `flock`s conflict as separate processes' do).

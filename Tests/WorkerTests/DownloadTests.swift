@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import LabelClient
+import LabelClient
 
 @Suite("Downloads: resume, verification, atomic rename")
 struct DownloadTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import LabelClient
+import LabelClient
 
 /// Class names an export format cannot carry (rough edges, items 6 and 27): said at submit, where the name can still
 /// change, and refused by that export, each with the same reason.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import LabelClient
+import LabelClient
 
 @Suite("HTTPClient against a loopback server")
 struct HTTPClientTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import LabelClient
+import LabelClient
 
 /// Where an image comes from decides how it is read; what labelmill cannot read fails at once, for good, and says
 /// what it would take.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import LabelClient
+import LabelClient
 
 @Suite("ModelFetcher against a fake hub")
 struct ModelFetcherTests {

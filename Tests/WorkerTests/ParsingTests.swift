@@ -1,6 +1,6 @@
 import Support
 import Testing
-@testable import LabelClient
+import LabelClient
 
 @Suite("Header, range and digest parsing")
 struct ParsingTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import LabelClient
+import LabelClient
 
 @Suite("ProgressBar rendering")
 struct ProgressBarTests {

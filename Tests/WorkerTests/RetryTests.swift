@@ -1,5 +1,5 @@
 import Testing
-@testable import LabelClient
+import LabelClient
 
 @Suite("Retries and backoff")
 struct RetryTests {

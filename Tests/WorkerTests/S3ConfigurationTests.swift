@@ -1,7 +1,7 @@
 import Foundation
 import LabelAPI
 import Testing
-@testable import LabelClient
+import LabelClient
 
 /// Credentials, region and endpoint come from where the AWS CLI finds them, in its order.
 struct S3ConfigurationTests {

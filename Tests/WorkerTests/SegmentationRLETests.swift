@@ -1,6 +1,6 @@
 import Inference
 import Testing
-@testable import LabelClient
+import LabelClient
 
 /// The encoders against values pycocotools and label-studio-sdk produced for the same masks (their encoders, run
 /// once by hand; scripts/check-exports decodes whole exports with their decoders).

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import LabelClient
+import LabelClient
 
 /// Downloads into a directory that several processes share (the worker's model cache on a host with several
 /// workers): one fetch per file, files checked on disk, corrupt entries replaced instead of used.

@@ -1,7 +1,7 @@
 import Foundation
 import Runner
 import Support
-@testable import LabelClient
+import LabelClient
 
 /// A fresh directory per test, removed afterwards.
 func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {

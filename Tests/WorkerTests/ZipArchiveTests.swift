@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Support
+import Support
 
 /// The ZIP writer behind `export --format cvat`, read back by Python's zipfile (which checks every CRC and follows the
 /// ZIP64 records), not by our own code.

@@ -4,8 +4,8 @@ import LabelAPI
 /// The claim's answer, written by hand: it is the busiest response, and JSONEncoder spends most of its time on the
 /// job's settings (some twenty fields), which `JobCache` encodes once per job. The same JSON as `TaskAssignment`'s
 /// `Encodable` (`AssignmentJSONTests` compares them).
-enum AssignmentJSON {
-    static func encode(_ task: TaskAssignment, settings: [UInt8]) -> [UInt8] {
+package enum AssignmentJSON {
+    package static func encode(_ task: TaskAssignment, settings: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512 + settings.count + task.images.count * 96)
         func key(_ name: StaticString, first: Bool = false) {
@@ -42,7 +42,7 @@ enum AssignmentJSON {
     }
 
     /// A JSON number for a finite double (lease lengths): whole ones without a fraction.
-    static func number(_ value: Double) -> String {
+    package static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 

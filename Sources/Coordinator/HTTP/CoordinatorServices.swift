@@ -7,7 +7,7 @@ import GRDB
 import Support
 
 /// What the routes share: the store, the data directory layout and the background services.
-final class CoordinatorServices: Sendable {
+package final class CoordinatorServices: Sendable {
     let configuration: CoordinatorConfiguration
     let store: Store
     let embeddings: EmbeddingService
@@ -23,7 +23,7 @@ final class CoordinatorServices: Sendable {
     let uploads: UploadBudget
     let logger: Logger
 
-    init(configuration: CoordinatorConfiguration, store: Store, logger: Logger) {
+    package init(configuration: CoordinatorConfiguration, store: Store, logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -155,7 +155,7 @@ final class CoordinatorServices: Sendable {
         return dataPath(DataLayout.upload(id))
     }
 
-    func status(_ db: Database, jobId: String) throws -> JobStatus {
+    package func status(_ db: Database, jobId: String) throws -> JobStatus {
         guard let job = try store.job(db, jobId) else { throw CoordinatorError(.notFound, "no job \(jobId)") }
         return try status(db, of: job)
     }

@@ -5,13 +5,17 @@ import ServiceLifecycle
 /// Removes what nothing will use from the data directory: temporary files left by a coordinator that died while
 /// writing them (a blob, label or manifest upload mid-stream), at start; and manifests uploaded but never named by
 /// a job, once they are older than `uploadLifetime`, every `interval`.
-struct DataJanitor: Service {
+package struct DataJanitor: Service {
     let dataDirectory: URL
     var uploadLifetime: Duration = .seconds(24 * 3600)
     var interval: Duration = .seconds(3600)
     let logger: Logger
 
-    func run() async throws {
+    package init(dataDirectory: URL, uploadLifetime: Duration = .seconds(24 * 3600), interval: Duration = .seconds(3600), logger: Logger) {
+        self.dataDirectory = dataDirectory; self.uploadLifetime = uploadLifetime; self.interval = interval; self.logger = logger
+    }
+
+    package func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
                 while true {
@@ -29,7 +33,7 @@ struct DataJanitor: Service {
     /// versions).
     /// Call it before the server takes requests: then none of them belongs to a live request.
     @discardableResult
-    func removeTemporaries() -> Int {
+    package func removeTemporaries() -> Int {
         var removed = 0
         guard let walk = FileManager.default.enumerator(at: dataDirectory, includingPropertiesForKeys: [.isRegularFileKey]) else { return 0 }
         for case let url as URL in walk {
@@ -43,7 +47,7 @@ struct DataJanitor: Service {
     }
 
     /// Deletes uploaded manifests older than `uploadLifetime` (a job reads and removes its upload at once).
-    func removeUnusedUploads(now: Date) -> Int {
+    package func removeUnusedUploads(now: Date) -> Int {
         let uploads = dataDirectory.appendingPathComponent(DataLayout.uploads)
         let files = (try? FileManager.default.contentsOfDirectory(at: uploads, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
         let lifetime = Double(uploadLifetime.components.seconds)

@@ -6,14 +6,14 @@ import Support
 /// (its `name` and `toName`), the `<Image>` it labels (whose `value="$key"` names the task data field with the
 /// image URL), and the classes: its `<Label value>`s in order, with synonyms from each label's `hint` (names
 /// separated by commas). Read with a small scanner of tags and attributes: the config is a flat list of tags.
-struct LabelStudioConfig: Sendable, Equatable {
-    var fromName: String
-    var toName: String
-    var dataKey: String
-    var classes: [String]
-    var synonyms: [String: [String]]
+package struct LabelStudioConfig: Sendable, Equatable {
+    package var fromName: String
+    package var toName: String
+    package var dataKey: String
+    package var classes: [String]
+    package var synonyms: [String: [String]]
 
-    init(xml: String) throws(CoordinatorError) {
+    package init(xml: String) throws(CoordinatorError) {
         var brush: (name: String, to: String)?
         var inBrush = false
         var images: [String: String] = [:]

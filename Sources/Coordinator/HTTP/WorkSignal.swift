@@ -5,7 +5,7 @@ import LabelAPI
 /// released or expired, failed images were retried), so idle workers cost nothing while they wait. A signal
 /// for n tasks wakes at most n waiters, the longest waiting first: a released task does not send a thousand
 /// idle workers into the database at once. Waits also end on a timeout, which covers any other way work appears.
-final class WorkSignal: Sendable {
+package final class WorkSignal: Sendable {
     private struct State {
         /// Registered waits in arrival order.
         var waiters: [(id: Int, continuation: CheckedContinuation<Bool, Never>)] = []
@@ -17,11 +17,13 @@ final class WorkSignal: Sendable {
 
     private let state = Mutex(State())
 
+    package init() {}
+
     /// Waits registered now.
-    var waiting: Int { state.withLock { $0.waiters.count } }
+    package var waiting: Int { state.withLock { $0.waiters.count } }
 
     /// Wakes the `count` longest-waiting waiters.
-    func notify(count: Int) {
+    package func notify(count: Int) {
         guard count > 0 else { return }
         let woken = state.withLock { state in
             let n = min(count, state.waiters.count)
@@ -32,7 +34,7 @@ final class WorkSignal: Sendable {
     }
 
     /// Wakes every waiter (the coordinator is shutting down).
-    func notifyAll() {
+    package func notifyAll() {
         let woken = state.withLock { state in
             defer { state.waiters.removeAll() }
             return state.waiters.map(\.continuation)
@@ -41,7 +43,7 @@ final class WorkSignal: Sendable {
     }
 
     /// Returns true when woken by `notify`, false after `timeout`.
-    func wait(timeout: Duration) async -> Bool {
+    package func wait(timeout: Duration) async -> Bool {
         let id = state.withLock { state in
             state.nextId += 1
             state.unregistered.insert(state.nextId)

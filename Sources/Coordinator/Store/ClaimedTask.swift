@@ -6,6 +6,10 @@ public struct ClaimedTask: Codable, Sendable, Equatable {
     public struct Image: Codable, Sendable, Equatable {
         public var id: String
         public var uri: String
+
+        package init(id: String, uri: String) {
+            self.id = id; self.uri = uri
+        }
     }
 
     public var taskId: Int64

@@ -4,13 +4,13 @@
 ///
 /// Exact: the table keeps part of a hash, not the id, so different ids may look alike; on an equal hash `idAt`
 /// reads the earlier line's id back and the ids themselves are compared.
-struct IdSet {
+package struct IdSet {
     private var slots: [UInt64]
-    private(set) var count = 0
+    package private(set) var count = 0
     private let hash: (String) -> UInt64
 
     /// `hash` is for tests, to make ids collide.
-    init(capacity: Int = 1 << 12, hash: @escaping (String) -> UInt64 = IdSet.hash) {
+    package init(capacity: Int = 1 << 12, hash: @escaping (String) -> UInt64 = IdSet.hash) {
         self.hash = hash
         slots = [UInt64](repeating: 0, count: Self.slots(for: capacity))
     }
@@ -24,7 +24,7 @@ struct IdSet {
 
     /// Adds `id` of line `line`; returns the earlier line that has the same id instead (and adds nothing).
     /// `idAt(line)` is the id of an earlier line (nil if it has none).
-    mutating func insert(_ id: String, line: Int, idAt: (Int) throws -> String?) rethrows -> Int? {
+    package mutating func insert(_ id: String, line: Int, idAt: (Int) throws -> String?) rethrows -> Int? {
         if (count + 1) * 5 > slots.count * 4 { rehash(into: slots.count + slots.count / 2) }
         let tag = max(1, self.hash(id) >> 32)
         var slot = home(tag, in: slots.count)

@@ -5,11 +5,19 @@ import LabelAPI
 public struct JobProgress: Codable, Sendable, Equatable {
     public struct Images: Codable, Sendable, Equatable {
         public var pending = 0, running = 0, done = 0, failed = 0
+
+        package init(pending: Int = 0, running: Int = 0, done: Int = 0, failed: Int = 0) {
+            (self.pending, self.running, self.done, self.failed) = (pending, running, done, failed)
+        }
         public var total: Int { pending + running + done + failed }
     }
 
     public struct Tasks: Codable, Sendable, Equatable {
         public var queued = 0, leased = 0, done = 0, failed = 0, cancelled = 0
+
+        package init(queued: Int = 0, leased: Int = 0, done: Int = 0, failed: Int = 0, cancelled: Int = 0) {
+            (self.queued, self.leased, self.done, self.failed, self.cancelled) = (queued, leased, done, failed, cancelled)
+        }
         public var total: Int { queued + leased + done + failed + cancelled }
     }
 
@@ -22,6 +30,10 @@ public struct JobProgress: Codable, Sendable, Equatable {
         public var lastAt: Date
         /// A few of the workers (job-level) or image ids (image-level) it happened to.
         public var examples: [String]
+
+        package init(scope: ProblemScope, reason: String, count: Int, lastAt: Date, examples: [String]) {
+            self.scope = scope; self.reason = reason; self.count = count; self.lastAt = lastAt; self.examples = examples
+        }
     }
 
     /// A failed image, for the "recent errors" list.
@@ -30,6 +42,10 @@ public struct JobProgress: Codable, Sendable, Equatable {
         public var uri: String
         public var error: String
         public var at: Date
+
+        package init(imageId: String, uri: String, error: String, at: Date) {
+            self.imageId = imageId; self.uri = uri; self.error = error; self.at = at
+        }
     }
 
     public var jobId: String

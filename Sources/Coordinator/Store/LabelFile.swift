@@ -27,11 +27,11 @@ public struct LabelFile: Codable, Sendable, Equatable, Hashable {
     }
 
     /// `classes` as stored in `labels.classes`: "class:pixels,...".
-    static func encode(_ classes: [ClassPixels]) -> String {
+    package static func encode(_ classes: [ClassPixels]) -> String {
         classes.map { "\($0.class):\($0.pixels)" }.joined(separator: ",")
     }
 
-    static func decode(_ text: String?) -> [ClassPixels] {
+    package static func decode(_ text: String?) -> [ClassPixels] {
         (text ?? "").split(separator: ",").compactMap { pair in
             let parts = pair.split(separator: ":")
             guard parts.count == 2, let index = Int(parts[0]), let pixels = Int64(parts[1]) else { return nil }

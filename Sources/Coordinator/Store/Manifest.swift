@@ -98,7 +98,7 @@ public enum Manifest {
         uri.utf8.allSatisfy({ $0 < 0x80 }) ? asciiStem(of: uri) : characterStem(of: uri)
     }
 
-    static func characterStem(of uri: String) -> String {
+    package static func characterStem(of uri: String) -> String {
         var path = Substring(uri)
         if ImageURI.schemeSeparator(path) != nil, let cut = path.firstIndex(where: { $0 == "?" || $0 == "#" }) {
             path = path[..<cut]
@@ -114,7 +114,7 @@ public enum Manifest {
     }
 
     /// `stem(of:)` by bytes, for ASCII (a byte is a character there): ten times faster than by characters.
-    static func asciiStem(of uri: String) -> String {
+    package static func asciiStem(of uri: String) -> String {
         var bytes = Substring(uri).utf8[...]
         if ImageURI.schemeSeparator(Substring(uri)) != nil,
            let cut = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {

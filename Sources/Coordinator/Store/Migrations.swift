@@ -3,8 +3,8 @@ import LabelAPI
 
 /// The schema's history: append-only named migrations. Never edit a registered migration; add "v2", "v3", ...
 /// and update schema.sql to what they all add up to (a test compares the two).
-enum Migrations {
-    static var migrator: DatabaseMigrator {
+package enum Migrations {
+    package static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)

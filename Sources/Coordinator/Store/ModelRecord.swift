@@ -31,4 +31,8 @@ public struct BlobRecord: Codable, Sendable, Equatable {
     public var size: Int64
     public var relativePath: String
     public var createdAt: Date
+
+    package init(sha256: String, size: Int64, relativePath: String, createdAt: Date) {
+        self.sha256 = sha256; self.size = size; self.relativePath = relativePath; self.createdAt = createdAt
+    }
 }

@@ -20,7 +20,7 @@ extension StateMachine {
 
     /// The SQL guard for moving rows from any of `sources` to `target`: `state = 'leased'` or
     /// `state IN ('queued', 'leased')`. Every source must be allowed to move to `target`.
-    static func sqlWhere(_ sources: Self..., to target: Self, column: String = "state") -> String {
+    package static func sqlWhere(_ sources: Self..., to target: Self, column: String = "state") -> String {
         precondition(!sources.isEmpty, "a transition needs a source state")
         for source in sources {
             precondition(source.canMove(to: target), "\(Self.self): \(source.rawValue) -> \(target.rawValue) is not allowed")
@@ -34,12 +34,12 @@ extension StateMachine {
     var sql: String { "'\(rawValue)'" }
 
     /// `state IN ('a', 'b')` for a set of states, for reads (no transition implied).
-    static func sqlIn(_ states: Self..., column: String = "state") -> String {
+    package static func sqlIn(_ states: Self..., column: String = "state") -> String {
         "\(column) IN (" + states.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
     }
 
     /// The CHECK constraint text of the state column, as written in schema.sql.
-    static var sqlCheck: String {
+    package static var sqlCheck: String {
         "CHECK (state IN (" + allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ") + "))"
     }
 }

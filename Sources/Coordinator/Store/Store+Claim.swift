@@ -14,7 +14,7 @@ extension Store {
         """
 
     /// The claim itself: one UPDATE of the first claimable task.
-    static let claimSQL = """
+    package static let claimSQL = """
         UPDATE tasks
         SET state = \(TaskState.leased.sql), lease_token = :token, worker_id = :worker, updated_at = :now,
             lease_expires_at = :now + COALESCE(:lease, (SELECT lease_seconds FROM jobs WHERE jobs.id = tasks.job_id)),

@@ -169,7 +169,7 @@ extension Store {
     }
 
     /// Images not finished, or (a WebDataset job) shards not read to the end: their samples are not all known.
-    static let hasUnfinishedSQL = """
+    package static let hasUnfinishedSQL = """
         SELECT unfinished > 0
             OR ((SELECT json_extract(options, '$.tarShards') FROM jobs WHERE id = ?1)
                 AND (SELECT queued + leased FROM job_task_counts WHERE job_id = ?1) > 0)

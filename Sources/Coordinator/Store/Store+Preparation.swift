@@ -124,7 +124,7 @@ extension Store {
 }
 
 /// The cursors of the manifests being read, by job id (`Store.prepareBatch` adds and removes them).
-final class ManifestCursors: @unchecked Sendable {
+package final class ManifestCursors: @unchecked Sendable {
     // @unchecked: `cursors` is touched only under `lock`; a cursor is used by one preparation at a time.
     private let lock = NSLock()
     private var cursors: [String: ManifestCursor] = [:]
@@ -134,5 +134,5 @@ final class ManifestCursors: @unchecked Sendable {
         set { lock.withLock { cursors[jobId] = newValue } }
     }
 
-    func remove(_ jobId: String) { self[jobId] = nil }
+    package func remove(_ jobId: String) { self[jobId] = nil }
 }

@@ -5,7 +5,7 @@ import LabelAPI
 /// Ending leases that ran out. A reaper calls `sweepExpired` every second or so; claims never scan for them.
 extension Store {
     /// The leases that ran out, from the partial index of leased tasks ordered by expiry (pinned: no statistics).
-    static let expiredSQL = """
+    package static let expiredSQL = """
         SELECT t.id, t.job_id, t.worker_id, t.lease_count, t.attempts, j.max_attempts
         FROM tasks AS t INDEXED BY tasks_leased_by_expiry CROSS JOIN jobs AS j ON j.id = t.job_id
         WHERE t.state = \(TaskState.leased.sql) AND t.lease_expires_at <= ?

@@ -18,14 +18,14 @@ import LabelAPI
 ///
 /// Time comes from `now`, so lease expiry is tested by moving a clock, not by sleeping.
 public final class Store: Sendable {
-    let pool: DatabasePool
-    let batcher: WriteBatcher
+    package let pool: DatabasePool
+    package let batcher: WriteBatcher
     let now: @Sendable () -> Date
     let logger: Logger
     /// The folder of the database: relative manifest paths are relative to it.
     let directory: URL
     /// The manifests being read now, by job.
-    let cursors = ManifestCursors()
+    package let cursors = ManifestCursors()
 
     /// Opens (creating if needed) the database at `path` and applies the pending migrations.
     public init(
@@ -66,7 +66,7 @@ public final class Store: Sendable {
 
     /// Runs `body` in one write transaction, blocking the calling thread until it has committed; any error rolls
     /// it back and comes out as a `StoreError`. Not reentrant: compose operations through their core forms.
-    func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+    package func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try pool.writeWithoutTransaction { db in
                 var result: T?
@@ -82,7 +82,7 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` on a reader connection: one consistent snapshot that does not block the writer.
-    func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+    package func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try pool.read(body)
         } catch {

@@ -10,7 +10,7 @@ import LabelAPI
 ///
 /// Nothing is answered before its batch has committed: a failed commit fails every request in the batch, and a
 /// request that throws rolls back its own savepoint only.
-final class WriteBatcher: Sendable {
+package final class WriteBatcher: Sendable {
     /// One request: `run` executes it inside the batch's transaction and keeps its outcome; `finish` answers
     /// the caller once the transaction has ended (with the batch's error when the commit failed).
     private struct Job: Sendable {
@@ -28,10 +28,10 @@ final class WriteBatcher: Sendable {
     private let queue = Mutex(Queue())
 
     /// Requests waiting for the next batch.
-    var pendingCount: Int { queue.withLock { $0.pending.count } }
+    package var pendingCount: Int { queue.withLock { $0.pending.count } }
 
     /// Transactions committed or attempted so far (the tests check that concurrent requests share them).
-    var batchCount: Int { queue.withLock { $0.batches } }
+    package var batchCount: Int { queue.withLock { $0.batches } }
 
     init(pool: DatabasePool) {
         self.pool = pool

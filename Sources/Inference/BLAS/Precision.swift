@@ -20,7 +20,7 @@ extension Precision {
 
     /// The rule, apart from the machine: `speedRatio` is bf16's multiply-add rate over fp32's on this core (only
     /// read for `auto` on a CPU without AMX, where it decides).
-    static func resolve(_ requested: Precision, support: OneDNN.BF16Support, oneDNNLoaded: Bool,
+    package static func resolve(_ requested: Precision, support: OneDNN.BF16Support, oneDNNLoaded: Bool,
                         speedRatio: () -> Double) -> Choice {
         func choice(_ runs: Precision, _ reason: String) -> Choice { Choice(requested: requested, runs: runs, reason: reason) }
         let missing = !oneDNNLoaded ? "oneDNN (libdnnl2) is not installed"
@@ -49,5 +49,5 @@ extension Precision {
     static let bf16SpeedRatio: Double = lm_cpu_bf16_fma_ratio()
 
     /// x rounded to bf16 (nearest, ties to even) and back, as the bf16 products see their inputs.
-    static func roundedToBF16(_ x: Float) -> Float { lm_bf16_round(x) }
+    package static func roundedToBF16(_ x: Float) -> Float { lm_bf16_round(x) }
 }

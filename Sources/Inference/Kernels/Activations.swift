@@ -19,7 +19,7 @@ public enum Activation: String, Sendable {
     }
 
     /// Applies the activation to every element, in place.
-    func apply(_ m: inout Matrix) {
+    package func apply(_ m: inout Matrix) {
         let count = m.data.count
         m.data.withUnsafeMutableBufferPointer { buffer in
             let p = buffer.baseAddress!

@@ -1,6 +1,6 @@
 /// softmax(Q_h K_hᵀ / √d) V_h for every head h and every segment of rows; q, k, v are [n, D] with head h in
 /// columns h·d..<(h+1)·d, so each head is a pair of strided GEMMs (lda = D) and no transposed copies are made.
-func multiHeadAttention(q: Matrix, k: Matrix, v: Matrix, heads: Int, segments: [Range<Int>], causal: Bool) -> Matrix {
+package func multiHeadAttention(q: Matrix, k: Matrix, v: Matrix, heads: Int, segments: [Range<Int>], causal: Bool) -> Matrix {
     let width = q.cols
     let headDim = width / heads
     let scale = 1 / Float(headDim).squareRoot()

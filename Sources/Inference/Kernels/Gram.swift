@@ -4,7 +4,7 @@
 ///
 /// It pays where k is large: SC-CLIP's token similarities over D = 768 take about 65% of one sgemm's time
 /// (`labelmill bench blas`). A head's scores (k = 64) do not gain: the products are too small to stay efficient.
-func gram(_ a: UnsafePointer<Float>, rows n: Int, cols k: Int, alpha: Float = 1, into c: UnsafeMutablePointer<Float>) {
+package func gram(_ a: UnsafePointer<Float>, rows n: Int, cols k: Int, alpha: Float = 1, into c: UnsafeMutablePointer<Float>) {
     let tile = 16  // the copy's tiles never straddle two blocks
     for (start, end) in gramBlocks(n) {
         BLAS.sgemm(transB: true, m: end - start, n: end, k: k, alpha: alpha, a: a + start * k, lda: k, b: a, ldb: k,
@@ -23,7 +23,7 @@ func gram(_ a: UnsafePointer<Float>, rows n: Int, cols k: Int, alpha: Float = 1,
 }
 
 /// The multiply-adds `gram` does for A [n, k].
-func gramMultiplyAdds(rows n: Int, cols k: Int) -> Int {
+package func gramMultiplyAdds(rows n: Int, cols k: Int) -> Int {
     gramBlocks(n).reduce(0) { $0 + ($1.end - $1.start) * $1.end * k }
 }
 

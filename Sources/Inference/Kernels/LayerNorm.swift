@@ -1,7 +1,7 @@
 import CKernels
 
 /// y = (x - mean) / sqrt(var + eps) · weight + bias over each row of [rows, cols] (biased variance, like torch).
-func layerNorm(_ x: Matrix, weight: Tensor, bias: Tensor, eps: Float) -> Matrix {
+package func layerNorm(_ x: Matrix, weight: Tensor, bias: Tensor, eps: Float) -> Matrix {
     precondition(weight.count == x.cols && bias.count == x.cols, "layer norm width mismatch")
     let n = x.cols
     return x.data.withUnsafeBufferPointer { src in

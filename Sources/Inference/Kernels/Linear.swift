@@ -2,7 +2,7 @@ import CKernels
 
 /// y = x·Wᵀ + b for a torch `nn.Linear` weight W [out, in] and bias b [out]: x [n, in] -> y [n, out]. A weight
 /// with a bf16 copy runs in bf16 with fp32 accumulation.
-func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
+package func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
     let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
     precondition(x.cols == inFeatures, "linear: input width \(x.cols) != \(inFeatures)")
     guard x.rows > 0 else { return Matrix(rows: 0, cols: outFeatures) }

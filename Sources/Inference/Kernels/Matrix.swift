@@ -1,10 +1,10 @@
 /// Row-major activations [rows, cols], owned by one forward pass (per-call scratch state, never shared).
-struct Matrix {
-    var rows: Int
-    var cols: Int
-    var data: [Float]
+package struct Matrix {
+    package var rows: Int
+    package var cols: Int
+    package var data: [Float]
 
-    init(rows: Int, cols: Int, repeating value: Float = 0) {
+    package init(rows: Int, cols: Int, repeating value: Float = 0) {
         self.rows = rows
         self.cols = cols
         data = [Float](repeating: value, count: rows * cols)
@@ -21,20 +21,20 @@ struct Matrix {
         }
     }
 
-    init(rows: Int, cols: Int, data: [Float]) {
+    package init(rows: Int, cols: Int, data: [Float]) {
         precondition(data.count == rows * cols, "matrix data does not match [\(rows), \(cols)]")
         self.rows = rows
         self.cols = cols
         self.data = data
     }
 
-    subscript(row: Int, col: Int) -> Float {
+    package subscript(row: Int, col: Int) -> Float {
         get { data[row * cols + col] }
         set { data[row * cols + col] = newValue }
     }
 
     /// Rows lo..<hi as a new matrix.
-    func rows(_ range: Range<Int>) -> Matrix {
+    package func rows(_ range: Range<Int>) -> Matrix {
         Matrix(rows: range.count, cols: cols, data: Array(data[range.lowerBound * cols..<range.upperBound * cols]))
     }
 }

@@ -1,7 +1,7 @@
 import CKernels
 
 /// Softmax of every row of m (after scaling by `scale`), in place.
-func softmaxRows(_ m: inout Matrix, scale: Float = 1) {
+package func softmaxRows(_ m: inout Matrix, scale: Float = 1) {
     let (rows, cols) = (m.rows, m.cols)
     m.data.withUnsafeMutableBufferPointer { buffer in
         softmaxRows(buffer.baseAddress!, rows: rows, cols: cols, scale: scale, causal: false)
@@ -10,7 +10,7 @@ func softmaxRows(_ m: inout Matrix, scale: Float = 1) {
 
 /// Row softmax of a [rows, cols] block at p, scaled by `scale`; with `causal`, row i only sees columns 0...i
 /// (the rest become 0). `serial` keeps it on the calling thread.
-func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, scale: Float, causal: Bool, serial: Bool = false) {
+package func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, scale: Float, causal: Bool, serial: Bool = false) {
     if serial {
         lm_softmax_rows(p, Int32(rows), Int32(cols), Int32(cols), scale, causal ? 1 : 0, 0)
         return

@@ -1,5 +1,5 @@
 /// The numeric settings a forward pass runs with: the checkpoint's, or the MaskCLIP reference code's.
-struct BlockSettings: Sendable {
+package struct BlockSettings: Sendable {
     var eps: Float
     var activation: Activation
 }

@@ -11,7 +11,7 @@ public final class CLIPModel: Sendable {
     public let vision: CLIPVisionTransformer
     public let tokenizer: CLIPTokenizer
     /// Owns the memory every `Tensor` of the towers points into.
-    let weights: SafeTensorsFile
+    package let weights: SafeTensorsFile
     /// The image encoder's number format here (the text tower always runs fp32).
     public let precision: Precision.Choice
 

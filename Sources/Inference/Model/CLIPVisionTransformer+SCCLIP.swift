@@ -4,7 +4,7 @@
 extension CLIPVisionTransformer {
     /// The blocks (1-based) SC-CLIP reads, for a tower of `depth` blocks: ViT-B/16's and ViT-L/14's as the official
     /// code has them; other depths scale ViT-B/16's (rounding half up, within 1...depth-1).
-    struct SCCLIPLayers: Equatable {
+    package struct SCCLIPLayers: Equatable {
         /// Whose token similarity steers the attention (S_mid) and pre-aggregates the main branch (S_pre).
         var middle: Int
         /// Whose token similarity aggregates the output (S_post).
@@ -14,11 +14,11 @@ extension CLIPVisionTransformer {
         /// The class token's weight added to each branch's output.
         var classWeight: Float
 
-        init(middle: Int, early: Int, levels: ClosedRange<Int>, classWeight: Float) {
+        package init(middle: Int, early: Int, levels: ClosedRange<Int>, classWeight: Float) {
             (self.middle, self.early, self.levels, self.classWeight) = (middle, early, levels, classWeight)
         }
 
-        init(depth: Int) {
+        package init(depth: Int) {
             if depth == 24 {
                 self.init(middle: 17, early: 7, levels: 9...19, classWeight: 0.1)
                 return
@@ -33,7 +33,7 @@ extension CLIPVisionTransformer {
     }
 
     /// What SC-CLIP keeps of the earlier blocks while the tower runs.
-    struct SCCLIPInputs {
+    package struct SCCLIPInputs {
         let layers: SCCLIPLayers
         var middle = Matrix(rows: 0, cols: 0)
         var early = Matrix(rows: 0, cols: 0)
@@ -81,11 +81,11 @@ extension CLIPVisionTransformer {
 }
 
 /// SC-CLIP's pieces over N patch tokens, as pure functions (tested against the reference through the goldens).
-enum SCCLIPMath {
+package enum SCCLIPMath {
     /// Local-outlier flags: kd_i = squared L2 distance from token i to its k-th nearest other token (k = 30, at
     /// most N - 1); score_i = mean of kd_i / kd_j over those neighbours j; flagged where score_i exceeds the 0.95
     /// quantile of the scores (linear interpolation).
-    static func outliers(_ p: Matrix, neighbours: Int = 30) -> [Bool] {
+    package static func outliers(_ p: Matrix, neighbours: Int = 30) -> [Bool] {
         let n = p.rows
         guard n > 1 else { return [Bool](repeating: false, count: n) }
         let k = min(neighbours, n - 1)
@@ -150,7 +150,7 @@ enum SCCLIPMath {
 
     /// Each flagged token of the grid (row-major, `gw` wide) replaced by the mean of its non-flagged 8-neighbours;
     /// one without any keeps its value. All from the tokens as they were.
-    static func repair(_ p: Matrix, _ flagged: [Bool], gridWidth gw: Int) -> Matrix {
+    package static func repair(_ p: Matrix, _ flagged: [Bool], gridWidth gw: Int) -> Matrix {
         var out = p
         let gh = p.rows / gw
         for i in 0..<p.rows where flagged[i] {

@@ -7,7 +7,7 @@ public struct CLIPVisionTransformer: Sendable {
     let patchEmbedding: Tensor       // vision_model.embeddings.patch_embedding.weight [D, 3, P, P], no bias
     let positionEmbedding: Tensor    // vision_model.embeddings.position_embedding.weight [1 + G·G, D]
     let preNormWeight, preNormBias: Tensor    // vision_model.pre_layrnorm.{weight,bias} [D] (sic)
-    private(set) var layers: [CLIPEncoderLayer]   // vision_model.encoder.layers.{i}
+    package private(set) var layers: [CLIPEncoderLayer]   // vision_model.encoder.layers.{i}
     let postNormWeight, postNormBias: Tensor  // vision_model.post_layernorm.{weight,bias} [D]
     let projection: Tensor           // visual_projection.weight [E, D], no bias
 
@@ -98,7 +98,7 @@ public struct CLIPVisionTransformer: Sendable {
 
     /// The embeddings through every block but the last: the last block's input [1 + gh·gw, D], and (SC-CLIP) the
     /// earlier blocks' outputs it reads.
-    func earlyBlocks(_ image: PreparedImage, mode: DenseMode, settings: BlockSettings) -> (x: Matrix, scclip: SCCLIPInputs?) {
+    package func earlyBlocks(_ image: PreparedImage, mode: DenseMode, settings: BlockSettings) -> (x: Matrix, scclip: SCCLIPInputs?) {
         var x = embeddings(image, gh: image.gridHeight, gw: image.gridWidth, scaledPositions: mode != .maskclip)
         x = layerNorm(x, weight: preNormWeight, bias: preNormBias, eps: settings.eps)
         let all = [0..<x.rows]
@@ -131,7 +131,7 @@ public struct CLIPVisionTransformer: Sendable {
 
     /// The class row unchanged; the G × G grid resized bicubic to gh × gw: by size (MaskCLIP), or `scaled` as the
     /// newer modes' code does it, by the factor (g + 0.1) / G per axis and not at all on a G × G grid.
-    func resizedPositionEmbedding(gh: Int, gw: Int, scaled: Bool = false) -> Matrix {
+    package func resizedPositionEmbedding(gh: Int, gw: Int, scaled: Bool = false) -> Matrix {
         let (d, g) = (config.hiddenSize, config.gridSize)
         var out = Matrix(rows: 1 + gh * gw, cols: d)
         for c in 0..<d { out[0, c] = positionEmbedding[c] }

@@ -23,7 +23,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// This weight with a bf16 copy for `linear` to use.
-    func withBF16() -> Tensor { Tensor(pointer, shape: shape, owner: owner, bf16: BF16Weight(self), transposed: nil) }
+    package func withBF16() -> Tensor { Tensor(pointer, shape: shape, owner: owner, bf16: BF16Weight(self), transposed: nil) }
 
     /// This weight with a transposed copy for `linear` to use. Where the original is read in place from the model
     /// file, its pages are handed back to the kernel, so the copy does not add to the resident memory.

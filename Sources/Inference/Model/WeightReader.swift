@@ -15,7 +15,7 @@ struct WeightReader {
 }
 
 /// One pre-LN transformer block: the same tensor names in both towers.
-struct CLIPEncoderLayer: Sendable {
+package struct CLIPEncoderLayer: Sendable {
     // {prefix}.self_attn.{q,k,v,out}_proj.weight [D, D] and .bias [D]
     private(set) var qWeight, kWeight, vWeight, outWeight: Tensor
     let qBias, kBias, vBias, outBias: Tensor

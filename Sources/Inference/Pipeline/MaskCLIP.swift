@@ -74,7 +74,7 @@ public struct MaskCLIP: Sendable {
     public let model: CLIPModel
     public let classes: ClassEmbeddings
     public let options: MaskCLIPOptions
-    let settings: BlockSettings
+    package let settings: BlockSettings
     let decision: QueryDecision
 
     public init(model: CLIPModel, classes: ClassEmbeddings, options: MaskCLIPOptions) throws {
@@ -206,7 +206,7 @@ public struct MaskCLIP: Sendable {
         return 4 * floats + 2 * height * width
     }
 
-    func prepare(_ image: RGBImage, rounding: PreparedImage.PatchRounding? = nil) -> PreparedImage {
+    package func prepare(_ image: RGBImage, rounding: PreparedImage.PatchRounding? = nil) -> PreparedImage {
         PreparedImage(image, shortSide: options.shortSide, longSide: options.longSide,
                       patch: model.config.vision.patchSize, statistics: options.preset.statistics, rounding: rounding ?? options.mode.rounding)
     }
@@ -215,7 +215,7 @@ public struct MaskCLIP: Sendable {
     /// pixels (the last row and column of windows moved back to end at the image's edge), each labeled as an image
     /// of its own, its raw cosines upsampled bilinearly to the window and averaged over the windows covering each
     /// pixel. Returns [H·W, Q] (Q queries) for the resized H × W.
-    func windowedLogits(_ resized: PreparedImage) -> Matrix {
+    package func windowedLogits(_ resized: PreparedImage) -> Matrix {
         let (height, width, c, t) = (resized.resizedHeight, resized.resizedWidth, options.window, options.windowStride)
         let k = classes.queryClasses.count
         var sum = Matrix(rows: height * width, cols: k)
@@ -258,14 +258,14 @@ public struct MaskCLIP: Sendable {
     }
 
     /// Everything between the prepared image and the upsampling, kept apart for the golden tests.
-    struct Dense {
-        var features: Matrix   // f [HW, E], unit rows
-        var logits: Matrix     // f Tᵀ [HW, Q], before prompt denoising
-        var scores: Matrix     // after prompt denoising and key smoothing
+    package struct Dense {
+        package var features: Matrix   // f [HW, E], unit rows
+        package var logits: Matrix     // f Tᵀ [HW, Q], before prompt denoising
+        package var scores: Matrix     // after prompt denoising and key smoothing
     }
 
     /// The image path from patch embedding to dense scores (what `bench encoder` times).
-    func denseScores(_ prepared: PreparedImage) -> Dense {
+    package func denseScores(_ prepared: PreparedImage) -> Dense {
         let smoothing = options.keySmoothing > 0
         let (features, keys) = model.vision.denseFeatures(prepared, mode: options.mode, settings: settings, keys: smoothing)
         let logits = classLogits(features)

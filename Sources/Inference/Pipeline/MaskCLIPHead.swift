@@ -1,12 +1,12 @@
 /// MaskCLIP's per-image refinements on the dense logits [HW, K] (docs/maskclip.md sections 5 and 6) and the
 /// final upsampling and argmax. Pure functions of matrices, tested against the Python reference.
-enum MaskCLIPHead {
+package enum MaskCLIPHead {
     /// The logit the reference code gives a class removed by prompt denoising (code: -100, not -inf).
     static let removedLogit: Float = -100
 
     /// Prompt denoising: P = softmax(100·logits) over classes at every position; a class whose highest
     /// probability anywhere is below `threshold` gets logit -100 everywhere. `threshold` 0 turns it off.
-    static func promptDenoise(_ logits: inout Matrix, threshold: Float) {
+    package static func promptDenoise(_ logits: inout Matrix, threshold: Float) {
         guard threshold > 0 else { return }
         var probabilities = logits
         softmaxRows(&probabilities, scale: 100)
@@ -24,7 +24,7 @@ enum MaskCLIPHead {
     /// positions (code: F.normalize(dim=1) on [1, HW, C]); rows whose highest probability is below `threshold`
     /// become (k̂ k̂ᵀ P)[i]. Returns the probabilities, which are the scores from here on.
     /// k̂ (k̂ᵀ P) is computed instead of (k̂ k̂ᵀ) P: the same product without the [HW, HW] matrix.
-    static func keySmooth(_ logits: Matrix, keys: Matrix, threshold: Float) -> Matrix {
+    package static func keySmooth(_ logits: Matrix, keys: Matrix, threshold: Float) -> Matrix {
         precondition(keys.rows == logits.rows, "one key per position")
         var probabilities = logits
         softmaxRows(&probabilities, scale: 100)

@@ -4,7 +4,7 @@ import Glibc
 /// PAMR, pixel-adaptive mask refinement (docs/DENSE-MODES.md §3; used by NACLIP): `iterations` times, every
 /// pixel's class scores become the average of its 8 neighbours' at each dilation, weighted by a softmax of how
 /// alike their colours are (relative to the local spread of colour). The kernels are C (CKernels/pamr.c).
-enum PAMR {
+package enum PAMR {
     /// The padded planes the kernels work on: rows of `width` values from column `left`, `stride` floats apart, with
     /// room for the farthest neighbour on either side and for the step's 16-column blocks; planes of `height` rows,
     /// `plane` floats apart.
@@ -78,7 +78,7 @@ enum PAMR {
 
     /// Refines `scores` [K, h, w] in place, guided by `image` [3, h, w] (the normalised image at the scores' size).
     /// `depth` overrides how many iterations a sweep runs (for the tests: the result must not depend on it).
-    static func refine(_ scores: inout [Float], classes k: Int, image: [Float], height h: Int, width w: Int,
+    package static func refine(_ scores: inout [Float], classes k: Int, image: [Float], height h: Int, width w: Int,
                        dilations: [Int], iterations: Int, depth: Int? = nil) {
         guard iterations > 0, !dilations.isEmpty, h > 0, w > 0 else { return }
         precondition(scores.count == k * h * w && image.count == 3 * h * w)

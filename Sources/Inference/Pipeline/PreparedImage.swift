@@ -14,9 +14,9 @@ public struct PixelStatistics: Sendable, Equatable {
 }
 
 /// An image resized and normalised for the vision tower, made whole patches: planes [3, inputHeight, inputWidth].
-struct PreparedImage {
+package struct PreparedImage {
     /// How a resized side that is not a multiple of the patch size becomes whole patches.
-    enum PatchRounding {
+    package enum PatchRounding {
         /// Zero padding at the bottom and right (MaskCLIP).
         case padUp
         /// Zero padding split around the image, the odd row or column at the bottom or right (ClearCLIP's windows).
@@ -39,18 +39,18 @@ struct PreparedImage {
     }
 
     let height: Int, width: Int                 // the source
-    let resizedHeight: Int, resizedWidth: Int   // nh, nw
-    let inputHeight: Int, inputWidth: Int       // multiples of the patch size (unless rounded .asResized)
+    package let resizedHeight: Int, resizedWidth: Int   // nh, nw
+    package let inputHeight: Int, inputWidth: Int       // multiples of the patch size (unless rounded .asResized)
     /// Where the resized image starts in the input (padding before it: `.padAround` only).
     let top: Int, left: Int
     let patch: Int
-    var planes: [Float]
+    package var planes: [Float]
 
-    var gridHeight: Int { inputHeight / patch }
-    var gridWidth: Int { inputWidth / patch }
+    package var gridHeight: Int { inputHeight / patch }
+    package var gridWidth: Int { inputWidth / patch }
 
     /// s = min(long / max(h, w), short / min(h, w)); nh = int(h·s + 0.5), nw = int(w·s + 0.5).
-    static func resizedSize(height h: Int, width w: Int, shortSide: Int, longSide: Int) -> (Int, Int) {
+    package static func resizedSize(height h: Int, width w: Int, shortSide: Int, longSide: Int) -> (Int, Int) {
         let s = min(Double(longSide) / Double(max(h, w)), Double(shortSide) / Double(min(h, w)))
         return (max(1, Int(Double(h) * s + 0.5)), max(1, Int(Double(w) * s + 0.5)))
     }

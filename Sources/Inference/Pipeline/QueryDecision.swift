@@ -4,7 +4,7 @@ import Foundation
 /// all queries; a class's probability is the best of its queries'; the label is the class with the highest one.
 /// The softmax keeps the order of the scores, so that class is the best query's (the lowest on ties) whatever the
 /// scale, and the probability is needed only for a confidence threshold or map.
-struct QueryDecision: Sendable {
+package struct QueryDecision: Sendable {
     /// The class of each query.
     let queryClasses: [UInt8]
     let scale: Float
@@ -13,7 +13,7 @@ struct QueryDecision: Sendable {
     /// Whether each pixel's probability is computed: for the threshold, or for a confidence map.
     let needsProbability: Bool
 
-    init(queryClasses: [Int], scale: Float, minConfidence: Float, confidence: Bool) {
+    package init(queryClasses: [Int], scale: Float, minConfidence: Float, confidence: Bool) {
         precondition(!queryClasses.isEmpty && queryClasses.allSatisfy { (0..<255).contains($0) }, "1 or more queries of classes 0...254")
         self.queryClasses = queryClasses.map { UInt8($0) }
         self.scale = scale

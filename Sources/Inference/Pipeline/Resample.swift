@@ -1,14 +1,14 @@
 /// The resampling torch's `F.interpolate(..., align_corners=False)` does, size-based (scale = in / out):
 /// bilinear for images and score maps, bicubic (A = -0.75, border taps clamped) for position embeddings.
-enum Resample {
+package enum Resample {
     /// One output coordinate of a bilinear resize: the two source indices and their weights.
-    struct LinearTap {
-        let i0: Int, i1: Int
-        let w0: Float, w1: Float
+    package struct LinearTap {
+        package let i0: Int, i1: Int
+        package let w0: Float, w1: Float
     }
 
     /// src = (dst + 0.5)·in/out - 0.5, clamped at 0; the second tap is clamped at the last index.
-    static func linearTaps(from input: Int, to output: Int) -> [LinearTap] {
+    package static func linearTaps(from input: Int, to output: Int) -> [LinearTap] {
         let scale = Float(input) / Float(output)
         return (0..<output).map { dst in
             let src = max(scale * (Float(dst) + 0.5) - 0.5, 0)

@@ -2,7 +2,7 @@
 /// as the reference code resizes twice. Streams by output row: only two intermediate rows per thread are alive,
 /// so memory stays O(Q·nw) however large the source image is. The confidence is nil unless the decision
 /// computes it.
-func upsampleDecide(_ scores: Matrix, gridHeight gh: Int, gridWidth gw: Int, resizedHeight nh: Int, resizedWidth nw: Int,
+package func upsampleDecide(_ scores: Matrix, gridHeight gh: Int, gridWidth gw: Int, resizedHeight nh: Int, resizedWidth nw: Int,
                     height h: Int, width w: Int, decision: QueryDecision) -> (labels: [UInt8], confidence: [UInt8]?) {
     precondition(scores.cols == decision.queries, "scores do not match the queries")
     let k = scores.cols

@@ -5,8 +5,8 @@
 /// Like `findall`, it tries the alternatives in order at each position and skips what none of them matches
 /// (whitespace). So a punctuation run swallows a following `'` or `<` (`!!'s` -> `!!'`, `s`), and a contraction
 /// or special token only starts a piece where no earlier piece has run into it.
-enum PreTokenizer {
-    enum Piece: Equatable {
+package enum PreTokenizer {
+    package enum Piece: Equatable {
         case startOfText
         case endOfText
         /// Ordinary text: a range of the scanned scalars.
@@ -15,7 +15,7 @@ enum PreTokenizer {
 
     enum Kind { case letter, number, space, other }
 
-    static func pieces(of text: [Unicode.Scalar]) -> [Piece] {
+    package static func pieces(of text: [Unicode.Scalar]) -> [Piece] {
         var pieces: [Piece] = []
         var i = 0
         while i < text.count {

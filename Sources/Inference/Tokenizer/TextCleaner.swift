@@ -3,8 +3,8 @@
 ///
 /// It works on Unicode scalars, as Python works on code points, and copies Python's definitions where Swift's
 /// differ: `isspace` also counts U+001C...U+001F, and `lower` turns a word-final `Σ` into `ς`.
-enum TextCleaner {
-    static func clean(_ text: String) -> [Unicode.Scalar] {
+package enum TextCleaner {
+    package static func clean(_ text: String) -> [Unicode.Scalar] {
         let unescaped = HTMLUnescaper.unescape(HTMLUnescaper.unescape(Array(text.unicodeScalars)))
         return lowercased(collapsingWhitespace(unescaped))
     }

@@ -40,8 +40,8 @@ public struct ProgressBar: Sendable, Equatable {
 }
 
 /// Decimal byte units, as the hub and most download tools show sizes.
-struct ByteUnit: Equatable {
-    var symbol: String
+package struct ByteUnit: Equatable {
+    package var symbol: String
     var scale: Int64
 
     static let all = [
@@ -50,12 +50,12 @@ struct ByteUnit: Equatable {
     ]
 
     /// The largest unit of which `value` holds at least one.
-    static func fitting(_ value: Int64) -> ByteUnit {
+    package static func fitting(_ value: Int64) -> ByteUnit {
         all.first { value >= $0.scale } ?? all[all.count - 1]
     }
 
     /// One decimal (none for plain bytes), rounded half up.
-    func format(_ value: Int64) -> String {
+    package func format(_ value: Int64) -> String {
         guard scale > 1 else { return "\(value)" }
         let tenths = (value * 10 + scale / 2) / scale
         return "\(tenths / 10).\(tenths % 10)"

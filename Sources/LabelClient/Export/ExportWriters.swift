@@ -221,14 +221,14 @@ struct LabelStudioWriter: ExportWriter {
 /// (void first, as `background`, black; class c in VOC colour c + 1), ImageSets/Segmentation/default.txt,
 /// SegmentationClass/<id>.png (palette PNGs in those colours), SegmentationObject/<id>.png (one instance per class
 /// present) and JPEGImages/<id>.<ext>. The image list streams through a temporary file and goes in last.
-struct CVATWriter: ExportWriter {
+package struct CVATWriter: ExportWriter {
     let directory: URL
     let classes: [String]
     private let archive: ZipArchive
     private let list: StreamFile
     private let classPalette: LabelPalette
 
-    init(directory: URL, classes: [String]) throws {
+    package init(directory: URL, classes: [String]) throws {
         for name in classes {
             if let problem = ExportFormat.cvat.problem(withClass: name) {
                 throw FileError("export", directory.path, reason: "class \"\(name)\" cannot be exported as cvat: \(problem) (rename it)")

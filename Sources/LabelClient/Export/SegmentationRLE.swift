@@ -1,10 +1,10 @@
 import Inference
 
 /// The run-length encodings other tools read masks in: COCO's (pycocotools) and Label Studio's brush format.
-enum SegmentationRLE {
+package enum SegmentationRLE {
     /// COCO's run lengths of the mask `map == index`, scanned column by column (top to bottom, then left to right),
     /// starting with a run of 0s (0 long when the first pixel is in the mask).
-    static func cocoCounts(_ map: LabelMap, index: UInt8) -> [Int] {
+    package static func cocoCounts(_ map: LabelMap, index: UInt8) -> [Int] {
         var counts: [Int] = []
         var inside = false
         var run = 0
@@ -29,7 +29,7 @@ enum SegmentationRLE {
     /// COCO's compact string for `counts` (the form pycocotools writes): from the fourth count on, the difference to
     /// the count two before; each value as little-endian 5-bit groups, 0x20 marking "more follows" and 0x10 of the
     /// last group the sign; each group as the character 48 + group.
-    static func cocoString(_ counts: [Int]) -> String {
+    package static func cocoString(_ counts: [Int]) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(counts.count * 2)
         for (i, count) in counts.enumerated() {
@@ -52,7 +52,7 @@ enum SegmentationRLE {
     /// bits: 7), four run-size classes less one (4 bits each: 3, 4, 8 and 16 bits), then chunks of
     /// `1, class (2 bits), length - 1, value (8 bits)` for runs, and `0, 00, 000, value` for a single value. Ends
     /// padded with 1 to 8 zero bits, as Label Studio's own encoder does.
-    static func labelStudio(_ map: LabelMap, index: UInt8) -> [UInt8] {
+    package static func labelStudio(_ map: LabelMap, index: UInt8) -> [UInt8] {
         var bits = BitWriter()
         bits.write(UInt64(map.width * map.height * 4), count: 32)
         bits.write(7, count: 5)

@@ -69,11 +69,13 @@ public struct DownloadResult: Sendable, Equatable {
 public typealias DownloadProgress = @Sendable (_ bytes: Int64, _ total: Int64?) -> Void
 
 /// `Content-Range: bytes 100-199/300` or `bytes */300` (the form of a 416 answer).
-struct ContentRange: Equatable {
-    var start: Int64?
-    var total: Int64?
+package struct ContentRange: Equatable {
+    package var start: Int64?
+    package var total: Int64?
 
-    init?(_ header: String?) {
+    package init(start: Int64?, total: Int64?) { (self.start, self.total) = (start, total) }
+
+    package init?(_ header: String?) {
         guard let header, header.hasPrefix("bytes ") else { return nil }
         let spec = header.dropFirst(6).split(separator: "/", maxSplits: 1)
         guard spec.count == 2 else { return nil }

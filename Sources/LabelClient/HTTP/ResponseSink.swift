@@ -29,11 +29,13 @@ final class MemorySink: ResponseSink {
 
 /// Parses the header lines libcurl hands over, one at a time. A status line starts a new block,
 /// so after redirects and `100 Continue` only the final response's headers remain.
-struct HeaderParser {
-    private(set) var status = 0
-    private(set) var headers = HTTPHeaders()
+package struct HeaderParser {
+    package private(set) var status = 0
+    package private(set) var headers = HTTPHeaders()
 
-    mutating func consume(_ raw: UnsafeRawBufferPointer) {
+    package init() {}
+
+    package mutating func consume(_ raw: UnsafeRawBufferPointer) {
         var line = String(decoding: raw, as: UTF8.self)
         while let last = line.last, last.isNewline { line.removeLast() }  // "\r\n" is one Character
         if line.hasPrefix("HTTP/") {

@@ -134,12 +134,12 @@ public struct S3Client: Sendable {
 }
 
 /// The fields of one ListObjectsV2 page.
-struct ListingPage {
-    var objects: [(key: String, size: Int64)] = []
-    var isTruncated = false
-    var nextToken: String?
+package struct ListingPage {
+    package var objects: [(key: String, size: Int64)] = []
+    package var isTruncated = false
+    package var nextToken: String?
 
-    init(xml: String) {
+    package init(xml: String) {
         for contents in XMLText.all("Contents", in: xml) {
             guard let key = XMLText.first("Key", in: contents) else { continue }
             objects.append((key, Int64(XMLText.first("Size", in: contents) ?? "") ?? 0))
@@ -151,8 +151,8 @@ struct ListingPage {
 
 /// Element text from S3's flat XML documents: no attributes on the elements read, no nesting of equal names. Enough
 /// for listings and error documents without a dependency on libxml2.
-enum XMLText {
-    static func first(_ name: String, in xml: some StringProtocol) -> String? { all(name, in: xml).first.map(unescape) }
+package enum XMLText {
+    package static func first(_ name: String, in xml: some StringProtocol) -> String? { all(name, in: xml).first.map(unescape) }
 
     static func all(_ name: String, in xml: some StringProtocol) -> [Substring] {
         var found: [Substring] = []

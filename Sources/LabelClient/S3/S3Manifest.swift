@@ -28,7 +28,7 @@ public enum S3Manifest {
         return count
     }
 
-    static func matches(_ relative: String, pattern: String?) -> Bool {
+    package static func matches(_ relative: String, pattern: String?) -> Bool {
         guard let pattern else {
             let name = relative.split(separator: "/").last ?? ""
             guard let dot = name.lastIndex(of: ".") else { return false }
@@ -37,7 +37,7 @@ public enum S3Manifest {
         return fnmatch(pattern, relative, 0) == 0
     }
 
-    static func id(of relative: String) -> String {
+    package static func id(of relative: String) -> String {
         let name = relative.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
         let dot = name.lastIndex(of: ".").flatMap { $0 == name.startIndex ? nil : $0 }
         let stem = dot.map { relative.dropLast(name[$0...].count) } ?? relative[...]
