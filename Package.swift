@@ -107,14 +107,36 @@ let package = Package(
             dependencies: ["Inference", "CKernels", "Support", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(
-            name: "CoordinatorTests",
+        // What the coordinator's test targets share: a coordinator running in the test process, on loopback.
+        .target(
+            name: "TestSupport",
             dependencies: [
-                "Coordinator", "LabelAPI", "LabelClient", "Worker", "Inference", "Runner", "Support",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "Coordinator", "LabelAPI", "LabelClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        // The store and the server: SQLite files, the routes in process (HummingbirdTesting's router) or on loopback.
+        .testTarget(
+            name: "CoordinatorTests",
+            dependencies: [
+                "Coordinator", "LabelAPI", "LabelClient", "Inference", "Support", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The whole system: real labelmill processes, workers, fault proxies, S3 (moto), browsers, Label Studio.
+        .testTarget(
+            name: "SystemTests",
+            dependencies: [
+                "Coordinator", "LabelAPI", "LabelClient", "Worker", "Inference", "Runner", "Support", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -1,17 +1,20 @@
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Inference
 import LabelAPI
 import LabelClient
+import TestSupport
 import Testing
 
 /// `Routes` is the whole contract: the served OpenAPI document lists exactly its routes, every route enforces
 /// its access level, and path parameters that cannot be image ids name no image.
 @Suite struct APIContractTests {
     @Test func openAPIDocumentListsExactlyTheRoutes() async throws {
-        let live = try await LiveCoordinator.start()
-        defer { live.stop() }
-        let served = try await HTTPClient().send(ClientRequest(url: live.url + Routes.openAPI.template))
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(served.body)) as? [String: Any])
+        let served = try await RoutedCoordinator.test { client in
+            try await client.execute(uri: Routes.openAPI.template, method: .get) { Data(buffer: $0.body) }
+        }
+        let document = try #require(try JSONSerialization.jsonObject(with: served) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         var documented = Set<String>()
         for (template, operations) in paths {
@@ -26,36 +29,35 @@ import Testing
     /// Without a token only the open routes answer; the worker token reaches the worker routes and gets 403
     /// from the admin ones; the admin token reaches everything. The scheme name is case-insensitive.
     @Test func everyRouteEnforcesItsAccess() async throws {
-        let live = try await LiveCoordinator.start()
-        defer { live.stop() }
-        let http = HTTPClient()
-        func status(_ route: Route, token: String?) async throws -> Int {
-            let values = route.parameters.map { _ in "1" }
-            var headers: LabelClient.HTTPHeaders = [:]
-            if let token { headers["Authorization"] = "Bearer \(token)" }
-            let request = ClientRequest(method: .init(rawValue: route.method.rawValue), url: live.url + route.path(values),
-                                      headers: headers, body: route.method == .get || route.method == .head ? .empty : .bytes([]),
-                                      followRedirects: false)
-            return try await http.send(request).status
-        }
-        for route in Routes.all {
-            let anonymous = try await status(route, token: nil)
-            let worker = try await status(route, token: LiveCoordinator.workerToken)
-            let admin = try await status(route, token: LiveCoordinator.adminToken)
-            switch route.access {
-            case .open:
-                #expect(anonymous != 401 && anonymous != 403, "\(route): \(anonymous) without a token")
-            case .worker:
-                #expect(anonymous == 401, "\(route): \(anonymous) without a token")
-                #expect(worker != 401 && worker != 403, "\(route): \(worker) with the worker token")
-            case .admin:
-                #expect(anonymous == 401, "\(route): \(anonymous) without a token")
-                #expect(worker == 403, "\(route): \(worker) with the worker token")
+        try await RoutedCoordinator.test { client in
+            func status(_ route: Route, token: String?) async throws -> Int {
+                let values = route.parameters.map { _ in "1" }
+                let hasBody = route.method != .get && route.method != .head
+                return try await client.execute(uri: route.path(values), method: .init(route.method.rawValue)!,
+                                                headers: RoutedCoordinator.authorization(token), body: hasBody ? ByteBuffer() : nil) {
+                    Int($0.status.code)
+                }
             }
-            #expect(admin != 401 && admin != 403, "\(route): \(admin) with the admin token")
+            for route in Routes.all {
+                let anonymous = try await status(route, token: nil)
+                let worker = try await status(route, token: LiveCoordinator.workerToken)
+                let admin = try await status(route, token: LiveCoordinator.adminToken)
+                switch route.access {
+                case .open:
+                    #expect(anonymous != 401 && anonymous != 403, "\(route): \(anonymous) without a token")
+                case .worker:
+                    #expect(anonymous == 401, "\(route): \(anonymous) without a token")
+                    #expect(worker != 401 && worker != 403, "\(route): \(worker) with the worker token")
+                case .admin:
+                    #expect(anonymous == 401, "\(route): \(anonymous) without a token")
+                    #expect(worker == 403, "\(route): \(worker) with the worker token")
+                }
+                #expect(admin != 401 && admin != 403, "\(route): \(admin) with the admin token")
+            }
+            let lowercase = try await client.execute(uri: Routes.jobs.template, method: .get,
+                                                     headers: [.authorization: "bearer \(LiveCoordinator.adminToken)"]) { $0.status }
+            #expect(lowercase == .ok)
         }
-        let lowercase = try await http.send(ClientRequest(url: live.url + Routes.jobs.template, headers: ["Authorization": "bearer \(LiveCoordinator.adminToken)"]))
-        #expect(lowercase.status == 200)
     }
 
     /// A NUL (or any character an id may not have) in a route's image id is 404: SQLite would otherwise read
@@ -100,12 +102,12 @@ import Testing
 
     /// The coordinator does not trust a worker's word for the size of an image it serves itself.
     @Test func theSizeOfAServedImageIsChecked() async throws {
-        let live = try await LiveCoordinator.start(imageRoot: APITests.images)
+        let live = try await LiveCoordinator.start(imageRoot: LiveCoordinator.images)
         defer { live.stop() }
         _ = try await live.submit("img_a.png")
         let task = try #require(try await live.worker.claim(ClaimRequest(worker: "w1")))
         #expect(task.images[0].uri.hasPrefix(Routes.filesPrefix))
-        let image = try ImageCodec.read(contentsOf: APITests.images.appendingPathComponent("img_a.png").path)
+        let image = try ImageCodec.read(contentsOf: LiveCoordinator.images.appendingPathComponent("img_a.png").path)
         let dot = try ImageCodec.encodeLabelPNG(LabelMap(width: 1, height: 1, indices: [0]))
         await expectStatus(422, containing: "is \(image.width)x\(image.height)") {
             try await live.worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: dot, width: 1, height: 1)
@@ -121,7 +123,7 @@ import Testing
     @Test func relativePathsWithoutAnImageRootAreRefusedAtSubmit() async throws {
         let live = try await LiveCoordinator.start()
         defer { live.stop() }
-        let image = APITests.images.appendingPathComponent("img_a.png").path
+        let image = LiveCoordinator.images.appendingPathComponent("img_a.png").path
         let job = try await live.submit("photos/a.png\n\(image)")
         let status = try await live.admin.job(job)
         #expect(status.images.failed == 1 && status.images.pending == 1)
@@ -135,7 +137,7 @@ import Testing
     /// Deleting a job takes its label maps, class embeddings and ledger; a running job must be cancelled first; the
     /// model and other jobs stay.
     @Test func deletingAJobTakesItsDataAndLeavesTheRest() async throws {
-        let live = try await LiveCoordinator.start(imageRoot: APITests.images)
+        let live = try await LiveCoordinator.start(imageRoot: LiveCoordinator.images)
         defer { live.stop() }
         let job = try await live.submit("img_a.png")
         let other = try await live.submit("img_b.jpg", classes: ["cat", "dog"])
@@ -143,7 +145,7 @@ import Testing
 
         let task = try #require(try await live.worker.claim(ClaimRequest(worker: "w1")))
         #expect(task.jobId == job)
-        let image = try ImageCodec.read(contentsOf: APITests.images.appendingPathComponent("img_a.png").path)
+        let image = try ImageCodec.read(contentsOf: LiveCoordinator.images.appendingPathComponent("img_a.png").path)
         let png = try ImageCodec.encodeLabelPNG(LabelMap(width: image.width, height: image.height,
                                                          indices: [UInt8](repeating: 1, count: image.width * image.height)))
         try await live.worker.uploadLabel(task: task.taskId, image: task.images[0].id, token: task.leaseToken, png: png,

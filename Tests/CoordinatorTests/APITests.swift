@@ -4,11 +4,12 @@ import Inference
 import LabelAPI
 import LabelClient
 import Support
+import TestSupport
 import Testing
 
 /// The HTTP API through the real libcurl client against a live coordinator on loopback.
 @Suite struct APITests {
-    static let images = LiveCoordinator.fixtures.appendingPathComponent("golden/images")
+    static let images = LiveCoordinator.images
     static var manifest: String {
         ["img_a.png", "img_b.jpg", "img_c.png"].map { images.appendingPathComponent($0).path }.joined(separator: "\n")
     }
@@ -347,22 +348,5 @@ import Testing
         let first = try await admin.createJob(request)
         let second = try await admin.createJob(request)
         #expect(first.id == second.id && first.created && !second.created)
-    }
-}
-
-/// Runs `body` and expects the coordinator's refusal with this HTTP status (and text): a `ClientError` from the
-/// client, a `CurlError` from a bare request.
-func expectStatus(_ status: Int, containing text: String? = nil, _ body: () async throws -> Void) async {
-    do {
-        try await body()
-        Issue.record("expected HTTP \(status), the call succeeded")
-    } catch let error as ClientError {
-        #expect(error.status == status, "\(error.message)")
-        if let text { #expect(error.message.contains(text), "\(error.message)") }
-    } catch let error as CurlError {
-        #expect(error.code == .httpStatus(status), "\(error.message)")
-        if let text { #expect(error.message.contains(text), "\(error.message)") }
-    } catch {
-        Issue.record("expected HTTP \(status), got \(error)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import LabelAPI
 import LabelClient
+import TestSupport
 import Testing
 
 /// Every way a call to a real coordinator can be refused, through the client kit: each is a `ClientError` of its

@@ -1,6 +1,7 @@
 import Foundation
 import LabelAPI
 import LabelClient
+import TestSupport
 import Testing
 
 /// The dashboard's sign-in, sessions and their guards, over HTTP against a real coordinator (the browser test,

@@ -3,6 +3,7 @@ import Inference
 import LabelAPI
 import LabelClient
 import Support
+import TestSupport
 import Testing
 
 /// Receipts (docs/STORAGE.md) from a token holder who would point them elsewhere: the coordinator takes only a
@@ -11,7 +12,7 @@ import Testing
 /// receipts. The labels it records are served as where they are, never read from the coordinator's disk.
 @Suite struct ReceiptTests {
     @Test func aReceiptIsTakenOnlyForTheImagesOwnKeyAndAPossibleMap() async throws {
-        let live = try await LiveCoordinator.start(imageRoot: APITests.images)
+        let live = try await LiveCoordinator.start(imageRoot: LiveCoordinator.images)
         defer { live.stop() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("receipts-\(UUID().uuidString)")
         var settings = JobSettings(shortSide: 48, shardSize: 2, leaseSeconds: 120)
@@ -20,7 +21,7 @@ import Testing
         #expect(try await live.admin.job(job).settings.output == "file://\(folder.path)/")
         let task = try #require(try await live.worker.claim(ClaimRequest(worker: "w1")))
         #expect(task.settings.output == "file://\(folder.path)/")
-        let image = try ImageCodec.read(contentsOf: APITests.images.appendingPathComponent("img_a.png").path)
+        let image = try ImageCodec.read(contentsOf: LiveCoordinator.images.appendingPathComponent("img_a.png").path)
         let (width, height) = (image.width, image.height)
         let map = LabelMap(width: width, height: height, indices: [UInt8](repeating: 1, count: width * height))
         let png = try ImageCodec.encodeLabelPNG(map)

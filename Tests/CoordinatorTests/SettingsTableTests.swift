@@ -6,7 +6,8 @@ import Testing
 /// The job settings' one table (`JobSettings.described`): it covers every setting, the OpenAPI document says what it
 /// says, its ranges are the ones `validate` enforces, and a mode's protocol is written once.
 @Suite struct SettingsTableTests {
-    static let document = S3TestServer.root.appendingPathComponent("Sources/Coordinator/Resources/openapi.json")
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let document = root.appendingPathComponent("Sources/Coordinator/Resources/openapi.json")
 
     static func schema(_ name: String) throws -> [String: Any] {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: document)) as? [String: Any]
@@ -83,7 +84,7 @@ import Testing
         if let path = ProcessInfo.processInfo.environment["LABELMILL_SETTINGS_TABLE"] {
             try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path + ".md"))
         }
-        let guide = try String(contentsOf: S3TestServer.root.appendingPathComponent("docs/API.md"), encoding: .utf8)
+        let guide = try String(contentsOf: Self.root.appendingPathComponent("docs/API.md"), encoding: .utf8)
         let lines = guide.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let header = try #require(lines.firstIndex(of: "| setting | what it does | default |"), "docs/API.md has no table of settings")
         let table = lines[(header + 2)...].prefix { $0.hasPrefix("|") }
@@ -139,7 +140,7 @@ import Testing
             #expect(JobSettings.described("shortSide").description.contains("\(defaults.shortSide)"))
         }
         // docs/DENSE-MODES.md's table of protocols says the same.
-        let guide = try String(contentsOf: S3TestServer.root.appendingPathComponent("docs/DENSE-MODES.md"), encoding: .utf8)
+        let guide = try String(contentsOf: Self.root.appendingPathComponent("docs/DENSE-MODES.md"), encoding: .utf8)
         for mode in DenseMode.allCases {
             let row = try #require(guide.split(separator: "\n").first { $0.hasPrefix("| `\(mode.rawValue)` |") }, "\(mode) has no row")
             let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -3,6 +3,7 @@ import LabelAPI
 import LabelClient
 import Runner
 import Support
+import TestSupport
 import Testing
 
 /// labelmill as Label Studio's ML backend, against the real Label Studio server (`scripts/label-studio-check`, with
@@ -28,7 +29,7 @@ import Testing
         // A wait shorter than the labeling: a Retrieve Predictions may answer part of the tasks, the next the rest.
         try await cluster.startCoordinator(arguments: ["--label-studio-settings", settings.path, "--label-studio-wait", "1"],
                                            environment: ["LABEL_STUDIO_URL": "http://127.0.0.1:\(port)", "LABEL_STUDIO_API_KEY": String(token)])
-        let images = APITests.images
+        let images = LiveCoordinator.images
         let broken = cluster.directory.appendingPathComponent("broken.png")
         try Data("not a PNG at all".utf8).write(to: broken)
         let web = try await FixtureImageServer.start(["img0": images.appendingPathComponent("img_a.png"),

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import LabelAPI
+import TestSupport
 import Testing
 
 /// A job in another dense mode as users run it: `submit --mode naclip --pamr-iterations 10` with a classes file that
@@ -46,7 +47,7 @@ import Testing
         let local = cluster.directory.appendingPathComponent("local")
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes-file", classesFile.path,
                                             "--short-side", "48", "--out", local.path, "--log-level", "error"] + flags
-                                           + FaultCluster.sources.map { APITests.images.appendingPathComponent($0).path })
+                                           + FaultCluster.sources.map { LiveCoordinator.images.appendingPathComponent($0).path })
         var voids = 0
         for image in cluster.images {
             let source = FaultCluster.source(of: image.id).lastPathComponent
@@ -75,7 +76,7 @@ import Testing
         let maskclip = cluster.directory.appendingPathComponent("maskclip")
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
                                             "--short-side", "48", "--prompt-denoise", "0", "--out", maskclip.path, "--log-level", "error",
-                                            APITests.images.appendingPathComponent("img_a.png").path])
+                                            LiveCoordinator.images.appendingPathComponent("img_a.png").path])
         #expect(try Data(contentsOf: maskclip.appendingPathComponent("img_a.png")) != Data(contentsOf: local.appendingPathComponent("img_a.png")))
     }
 
@@ -95,13 +96,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: out) }
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
                                             "--mode", "clearclip", "--templates", "maskclip85", "--short-side", "80", "--window", "56", "--stride", "24",
-                                            "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_a.png").path])
+                                            "--out", out.path, "--log-level", "error", LiveCoordinator.images.appendingPathComponent("img_a.png").path])
         let map = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_a.png"))))
         try EndToEndTests.expectMatchesReference(map, image: "img_a.png", mode: "clearclip.w56")
         // NACLIP's own setting with PAMR (10 iterations, dilations 8 and 16) through the flags.
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes,
                                             "--mode", "naclip", "--templates", "maskclip85", "--short-side", "48", "--pamr-iterations", "10", "--pamr-dilations", "8,16",
-                                            "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_a.png").path])
+                                            "--out", out.path, "--log-level", "error", LiveCoordinator.images.appendingPathComponent("img_a.png").path])
         let refined = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_a.png"))))
         try EndToEndTests.expectMatchesReference(refined, image: "img_a.png", mode: "naclip.pamr")
     }
@@ -139,7 +140,7 @@ import Testing
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes-file", classesFile.path,
                                             "--mode", "sclip", "--templates", "maskclip85", "--short-side", "80", "--window", "64",
                                             "--stride", "32", "--min-confidence", try Self.threshold("img_b.sclip.w64.syn"),
-                                            "--save-confidence", "--out", out.path, "--log-level", "error", APITests.images.appendingPathComponent("img_b.jpg").path])
+                                            "--save-confidence", "--out", out.path, "--log-level", "error", LiveCoordinator.images.appendingPathComponent("img_b.jpg").path])
         let map = try ImageCodec.decodeLabelPNG([UInt8](Data(contentsOf: out.appendingPathComponent("img_b.png"))))
         try EndToEndTests.expectMatchesReference(map, image: "img_b.jpg", mode: "sclip.w64.syn")
         #expect(map.indices.contains(LabelMap.void), "below the threshold is void")
@@ -180,7 +181,7 @@ import Testing
         #expect(try JSONDecoder().decode(JobSettings.self, from: Data(#"{"window": 224}"#.utf8)).promptDenoise == 0, "none with windows")
 
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("modes-\(UUID().uuidString)").path
-        let image = APITests.images.appendingPathComponent("img_a.png").path
+        let image = LiveCoordinator.images.appendingPathComponent("img_a.png").path
         let smoothing = try await LabelmillProcess.runToEnd(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat",
                                                              "--mode", "naclip", "--key-smoothing", "1", "--out", out, image])
         #expect(smoothing.status != 0 && smoothing.errors.contains("--key-smoothing 1.0 is out of range: 0 in mode naclip"), "\(smoothing.errors)")

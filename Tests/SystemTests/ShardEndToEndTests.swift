@@ -2,6 +2,7 @@ import Foundation
 import LabelAPI
 import LabelClient
 import Support
+import TestSupport
 import Testing
 
 /// WebDataset shards in and out with real processes: `labelmill run --shards` over shards GNU tar wrote (a corrupt
@@ -23,7 +24,7 @@ import Testing
             let url = source.appendingPathComponent("\(member.shard)/\(member.name)")
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             if let image = member.source {
-                try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(image), to: url)
+                try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent(image), to: url)
             } else {
                 try Data((member.name.hasSuffix(".json") ? "{\"caption\": \"a cat\"}" : "this is no PNG").utf8).write(to: url)
             }
@@ -72,7 +73,7 @@ import Testing
         let single = desk.root.appendingPathComponent("single")
         try FileManager.default.createDirectory(at: desk.root.appendingPathComponent("one"), withIntermediateDirectories: true)
         for image in keys.values {
-            try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(image), to: desk.root.appendingPathComponent("one/\(image)"))
+            try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent(image), to: desk.root.appendingPathComponent("one/\(image)"))
         }
         let label = try await LabelmillProcess.runToEnd(
             ["label", "--model", desk.model.path, "--classes", Self.classes, "--short-side", "48", "--out", single.path,

@@ -4,6 +4,7 @@ import LabelAPI
 import LabelClient
 import Runner
 import Support
+import TestSupport
 import Testing
 
 /// A newcomer's first hour, scripted with real processes: a folder and a CRLF manifest as input, an interrupted
@@ -34,7 +35,7 @@ import Testing
             for (name, source) in [("a.png", "img_a.png"), ("sub/b.jpg", "img_b.jpg"), ("sub/deeper/c.png", "img_c.png")] {
                 let target = photos.appendingPathComponent(name)
                 try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(source), to: target)
+                try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent(source), to: target)
             }
             try "not an image".write(to: photos.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
             return photos
@@ -97,9 +98,9 @@ import Testing
         let desk = try Desk()
         let folder = desk.root.appendingPathComponent("twins")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_b.jpg"), to: folder.appendingPathComponent("x.jpg"))
-        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_a.png"), to: folder.appendingPathComponent("x.png"))
-        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_c.png"), to: folder.appendingPathComponent("cat one.png"))
+        try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent("img_b.jpg"), to: folder.appendingPathComponent("x.jpg"))
+        try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent("img_a.png"), to: folder.appendingPathComponent("x.png"))
+        try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent("img_c.png"), to: folder.appendingPathComponent("cat one.png"))
         let out = desk.root.appendingPathComponent("out")
         let run = try await desk.run(["--manifest", folder.path, "--out", out.path])
         #expect(run.status == 0 && run.output.contains("3 labeled, 0 failed of 3"), "\(run.output) \(run.errors)")
@@ -286,12 +287,12 @@ import Testing
         let desk = try Desk()
         let missing = desk.root.appendingPathComponent("late.png")
         let manifest = desk.root.appendingPathComponent("manifest.txt")
-        try [APITests.images.appendingPathComponent("img_a.png").path, missing.path].joined(separator: "\n")
+        try [LiveCoordinator.images.appendingPathComponent("img_a.png").path, missing.path].joined(separator: "\n")
             .write(to: manifest, atomically: true, encoding: .utf8)
         let out = desk.root.appendingPathComponent("out")
         let first = try await desk.run(["--manifest", manifest.path, "--out", out.path])
         #expect(first.status == 1 && first.errors.contains("1 image failed (reasons in") && first.errors.contains("run again to retry them"), "\(first.errors)")
-        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_c.png"), to: missing)
+        try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent("img_c.png"), to: missing)
         let second = try await desk.run(["--manifest", manifest.path, "--out", out.path])
         #expect(second.status == 0, "\(second.errors)")
         #expect(second.output.contains("retried 1 image that had failed before") && second.output.contains("done: 2 labeled, 0 failed of 2"), "\(second.output)")
@@ -342,7 +343,7 @@ import Testing
         let file = desk.root.appendingPathComponent("a-file")
         try "".write(to: file, atomically: true, encoding: .utf8)
         Self.expectOneLine(try await labelmill(["label", "--model", desk.model.path, "--classes", Self.classes, "--out", file.appendingPathComponent("x").path,
-                                          APITests.images.appendingPathComponent("img_a.png").path]),
+                                          LiveCoordinator.images.appendingPathComponent("img_a.png").path]),
                            containing: "mkdir \(file.path): a file of that name is in the way")
         let usage = try await desk.run(["--manifest", "x", "--out", out.path, "--workers", "0"])
         #expect(usage.status == 64 && usage.errors.contains("--workers 0 is out of range"), "a usage error is one: \(usage.errors)")
@@ -447,14 +448,14 @@ import Testing
                 "\(window.errors)")
         let weights = desk.model.appendingPathComponent("model.safetensors").path
         let file = try await labelmill(["label", "--model", weights, "--classes", Self.classes, "--out", "out",
-                                        APITests.images.appendingPathComponent("img_a.png").path])
+                                        LiveCoordinator.images.appendingPathComponent("img_a.png").path])
         #expect(file.status != 0 && file.errors.contains("\(weights) is a file: give the model's folder (\(desk.model.path))"), "\(file.errors)")
         // run and label say the same of a model that is not there, and of one given as its weights file.
         let missing = desk.root.appendingPathComponent("no-such-model").path
         for arguments in [["--model", missing], ["--model", weights]] {
-            let run = try await labelmill(["run", "--classes", Self.classes, "--manifest", APITests.images.path, "--out", "out-run"] + arguments)
+            let run = try await labelmill(["run", "--classes", Self.classes, "--manifest", LiveCoordinator.images.path, "--out", "out-run"] + arguments)
             let label = try await labelmill(["label", "--classes", Self.classes, "--out", "out-label"] + arguments
-                                            + [APITests.images.appendingPathComponent("img_a.png").path])
+                                            + [LiveCoordinator.images.appendingPathComponent("img_a.png").path])
             let expected = arguments[1] == missing ? "model directory \(missing) does not exist" : "\(weights) is a file: give the model's folder"
             #expect(run.errors.contains(expected) && label.errors.contains(expected), "run: \(run.errors) label: \(label.errors)")
         }

@@ -4,6 +4,7 @@ import Inference
 import LabelAPI
 import LabelClient
 import Runner
+import TestSupport
 import Testing
 
 /// A manifest full of bad items next to good ones, through real processes, with the coordinator SIGKILLed and

@@ -4,6 +4,7 @@ import Inference
 import LabelAPI
 import LabelClient
 import Runner
+import TestSupport
 import Testing
 
 /// The whole system as users run it: `labelmill serve`, `model add`, `submit`, three `labelmill worker`
@@ -16,7 +17,7 @@ import Testing
         router.get("/slow/:name") { _, context -> Response in
             try await Task.sleep(for: delay)
             let name = try context.parameters.require("name")
-            let data = try Data(contentsOf: APITests.images.appendingPathComponent(name))
+            let data = try Data(contentsOf: LiveCoordinator.images.appendingPathComponent(name))
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         return try await LoopbackServer.start(router)
@@ -34,7 +35,7 @@ import Testing
         for i in 0..<4 { lines.append("{\"id\": \"slow\(i)\", \"uri\": \"\(slow.url)/slow/\(sources[i % 3])\"}") }
         for i in 0..<20 {
             let name = "local\(i).\(sources[i % 3].split(separator: ".")[1])"
-            try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(sources[i % 3]), to: root.appendingPathComponent(name))
+            try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent(sources[i % 3]), to: root.appendingPathComponent(name))
             lines.append(name)
         }
         let manifest = dir.appendingPathComponent("manifest.txt")
@@ -101,7 +102,7 @@ import Testing
         let localDir = dir.appendingPathComponent("local")
         _ = try await LabelmillProcess.run(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat,dog,tree,sky,person",
                                       "--short-side", "48", "--out", localDir.path, "--log-level", "error"]
-                                     + sources.map { APITests.images.appendingPathComponent($0).path })
+                                     + sources.map { LiveCoordinator.images.appendingPathComponent($0).path })
         for i in 0..<20 {
             let source = sources[i % 3]
             let remote = try Data(contentsOf: out.appendingPathComponent("labels/local\(i).png"))

@@ -1,5 +1,6 @@
 import Foundation
 import LabelAPI
+import TestSupport
 import Testing
 
 /// The dashboard in headless Chromium (scripts/browser-test, Selenium and Pillow from scripts/test-python), against

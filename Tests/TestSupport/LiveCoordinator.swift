@@ -5,25 +5,27 @@ import LabelAPI
 import LabelClient
 import Logging
 import ServiceLifecycle
-import Testing
 
 /// A real coordinator on 127.0.0.1 (port 0) in this process, with its own data directory, and libcurl clients
 /// for it. `stop()` shuts it down.
-final class LiveCoordinator: Sendable {
-    static let adminToken = "admin-token-for-tests"
-    static let workerToken = "worker-token-for-tests"
+package final class LiveCoordinator: Sendable {
+    package static let adminToken = "admin-token-for-tests"
+    package static let workerToken = "worker-token-for-tests"
     /// The tiny random CLIP committed with the inference tests.
-    static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    package static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("InferenceTests/Fixtures/tiny-clip")
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    package static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("InferenceTests/Fixtures")
 
-    let dataDirectory: URL
-    let url: String
+    /// The golden tests' photos.
+    package static let images = fixtures.appendingPathComponent("golden/images")
+
+    package let dataDirectory: URL
+    package let url: String
     private let server: Task<Void, any Error>
     private let group: ServiceGroup
 
-    static func start(imageRoot: URL? = nil, sweepInterval: Duration = .milliseconds(200), limits: Int? = nil) async throws -> LiveCoordinator {
+    package static func start(imageRoot: URL? = nil, sweepInterval: Duration = .milliseconds(200), limits: Int? = nil) async throws -> LiveCoordinator {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("coordinator-\(UUID().uuidString)")
         var logger = Logger(label: "test.coordinator")
         logger.logLevel = .warning
@@ -39,7 +41,7 @@ final class LiveCoordinator: Sendable {
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let server = Task { try await group.run() }
         var ports = listening.stream.makeAsyncIterator()
-        let port = try #require(await ports.next())
+        guard let port = await ports.next() else { throw CurlError(.couldNotConnect, "the coordinator stopped before it listened") }
         return LiveCoordinator(dataDirectory: data, url: "http://127.0.0.1:\(port)", server: server, group: group)
     }
 
@@ -50,15 +52,15 @@ final class LiveCoordinator: Sendable {
         self.group = group
     }
 
-    func stop() { Task { [group] in await group.triggerGracefulShutdown() } }
+    package func stop() { Task { [group] in await group.triggerGracefulShutdown() } }
 
-    var admin: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.adminToken, retry: .immediate(maxAttempts: 2)) }
-    var worker: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.workerToken, retry: .immediate(maxAttempts: 2)) }
+    package var admin: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.adminToken, retry: .immediate(maxAttempts: 2)) }
+    package var worker: CoordinatorClient { CoordinatorClient(baseURL: url, token: Self.workerToken, retry: .immediate(maxAttempts: 2)) }
     /// An admin client that sends each request once and waits as long as it takes, for tests that assert what one
     /// request did. With `admin`, a job creation queued behind another test's (the coordinator's job threads are
     /// per process, and this process runs many coordinators) can outlast the 30 s stall timeout; the retry then
     /// rightly answers `created: false`.
-    var patientAdmin: CoordinatorClient {
+    package var patientAdmin: CoordinatorClient {
         let http = HTTPClient(configuration: .init(session: .init(requestTimeout: .seconds(600), stallTimeout: .seconds(600))))
         return CoordinatorClient(baseURL: url, token: Self.adminToken, http: http, retry: .none)
     }
@@ -67,7 +69,7 @@ final class LiveCoordinator: Sendable {
     /// outlasts any test on a loaded machine: the suites run side by side in one process, and with a 5 s one,
     /// leases ran out between a claim and its upload in four tests at different times (a 409 in place of what the
     /// test checks). A test about expiry sets its own.
-    func submit(_ manifest: String, classes: [String] = ["cat", "dog", "tree", "sky", "person"],
+    package func submit(_ manifest: String, classes: [String] = ["cat", "dog", "tree", "sky", "person"],
                 settings: JobSettings = JobSettings(shortSide: 48, shardSize: 2, leaseSeconds: 120)) async throws -> String {
         _ = try await admin.addModel(name: "tiny", directory: Self.tinyModel)
         let job = try await admin.createJob(CreateJobRequest(name: "test", model: "tiny", classes: classes, settings: settings,

@@ -2,6 +2,7 @@ import Coordinator
 import Foundation
 import LabelAPI
 import LabelClient
+import TestSupport
 import Testing
 
 /// Jobs whose manifests are read in the background, through real `labelmill serve` processes.

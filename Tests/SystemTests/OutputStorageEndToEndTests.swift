@@ -2,6 +2,7 @@ import Foundation
 import LabelAPI
 import LabelClient
 import Support
+import TestSupport
 import Testing
 
 /// Labels straight to storage (docs/STORAGE.md), with real processes against moto's S3 server: workers write the

@@ -3,6 +3,7 @@ import Inference
 import LabelAPI
 import LabelClient
 import Support
+import TestSupport
 import Testing
 import Worker
 
@@ -19,7 +20,7 @@ import Worker
         defer { try? FileManager.default.removeItem(at: out) }
         let result = try? await LabelmillProcess.runToEnd(
             ["label", "--model", LiveCoordinator.tinyModel.path, "--classes", FaultCluster.classes, "--short-side", "48",
-             "--out", out.path, "--log-level", "error"] + FaultCluster.sources.map { APITests.images.appendingPathComponent($0).path })
+             "--out", out.path, "--log-level", "error"] + FaultCluster.sources.map { LiveCoordinator.images.appendingPathComponent($0).path })
         var labels: [String: String] = [:]
         if result?.status == 0 {
             for source in FaultCluster.sources {
@@ -197,7 +198,7 @@ import Worker
         #expect(run.status != 0 && run.errors.contains("--prompt-denoise 2.0 is out of range: 0.0 to 1.0"), "\(run.errors)")
         #expect(run.duration < .seconds(10))
         let label = try await LabelmillProcess.runToEnd(["label", "--model", LiveCoordinator.tinyModel.path, "--classes", "cat", "--out", out.path,
-                                                   "--key-smoothing=-1", APITests.images.appendingPathComponent("img_a.png").path])
+                                                   "--key-smoothing=-1", LiveCoordinator.images.appendingPathComponent("img_a.png").path])
         #expect(label.status != 0 && label.errors.contains("--key-smoothing -1.0 is out of range"), "\(label.errors)")
         #expect(try await cluster.admin.jobs().count == 1, "nothing was submitted")
     }
@@ -215,7 +216,7 @@ import Worker
         try weights.truncate(atOffset: 4096)
         try weights.close()
         let manifest = dir.appendingPathComponent("manifest.txt")
-        try APITests.images.appendingPathComponent("img_a.png").path.write(to: manifest, atomically: true, encoding: .utf8)
+        try LiveCoordinator.images.appendingPathComponent("img_a.png").path.write(to: manifest, atomically: true, encoding: .utf8)
         let run = try await LabelmillProcess.runToEnd(["run", "--model", model.path, "--classes", "cat,dog", "--manifest", manifest.path,
                                                  "--out", dir.appendingPathComponent("out").path, "--short-side", "48"])
         #expect(run.status != 0)

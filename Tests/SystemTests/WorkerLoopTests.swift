@@ -5,6 +5,7 @@ import LabelAPI
 import LabelClient
 import Logging
 import Support
+import TestSupport
 import Testing
 import Worker
 
@@ -14,7 +15,7 @@ import Worker
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("images-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         for name in ["img_a.png", "img_b.jpg", "img_c.png"] {
-            try FileManager.default.copyItem(at: APITests.images.appendingPathComponent(name), to: root.appendingPathComponent(name))
+            try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent(name), to: root.appendingPathComponent(name))
         }
         try Data("not an image".utf8).write(to: root.appendingPathComponent("text.jpg"))
         let live = try await LiveCoordinator.start(imageRoot: root)
@@ -81,7 +82,7 @@ import Worker
     func aRefusedUploadFailsItsImageWithTheReason() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("images-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: APITests.images.appendingPathComponent("img_a.png"), to: root.appendingPathComponent("small.png"))
+        try FileManager.default.copyItem(at: LiveCoordinator.images.appendingPathComponent("img_a.png"), to: root.appendingPathComponent("small.png"))
         // 1600 × 1600 of stripes: its label map's PNG is several kilobytes, over the 3000-byte limit below.
         let side = 1600
         let stripes = RGBImage(width: side, height: side, pixels: (0..<side * side * 3).map { UInt8(truncatingIfNeeded: ($0 / 3 % side) / 40 * 97) })

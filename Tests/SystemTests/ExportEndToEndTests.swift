@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import LabelAPI
 import LabelClient
+import TestSupport
 import Testing
 
 /// `labelmill export` in every format, from a real coordinator, read back by each format's own consumer
@@ -18,7 +19,7 @@ struct ExportEndToEndTests {
         defer { cluster.shutdown() }
         try await cluster.startCoordinator()
 
-        let jpeg = APITests.images.appendingPathComponent("img_b.jpg")
+        let jpeg = LiveCoordinator.images.appendingPathComponent("img_b.jpg")
         let (jpegWidth, jpegHeight) = try ImageCodec.dimensions([UInt8](Data(contentsOf: jpeg)))
         let maps: [(id: String, map: LabelMap)] = [
             ("été_1", LabelMap(width: 3, height: 4, indices: [0, 0, 1, 0, 2, 1, 255, 2, 2, 255, 255, 1])),

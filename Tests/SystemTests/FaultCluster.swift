@@ -2,6 +2,7 @@ import Foundation
 import LabelAPI
 import LabelClient
 import Runner
+import TestSupport
 import Testing
 
 /// One scenario's system of real processes on loopback, shaped like the deployments the docs describe:
@@ -20,7 +21,7 @@ final class FaultCluster: @unchecked Sendable {
         }
     }
     static func source(of id: String) -> URL {
-        APITests.images.appendingPathComponent(sources[Int(id.dropFirst(3))! % sources.count])
+        LiveCoordinator.images.appendingPathComponent(sources[Int(id.dropFirst(3))! % sources.count])
     }
 
     /// Where a worker keeps its models and class embeddings.
