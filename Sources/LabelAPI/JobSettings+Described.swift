@@ -33,7 +33,7 @@ extension JobSettings {
             key: "mode",
             help: "How CLIP's last block becomes dense features (docs/DENSE-MODES.md): \(DenseMode.allowedNames). The settings a job "
                 + "leaves out take the mode's published protocol.",
-            default: "maskclip",
+            default: JobSettings().mode.rawValue,
             allowed: .names(DenseMode.allCases.map(\.rawValue))),
         SettingDescription(
             key: "templates",
@@ -60,7 +60,7 @@ extension JobSettings {
             help: "MaskCLIP's key-smoothing threshold, \(range(keySmoothingRange)) (the paper uses 1); 0 turns it off. Mode maskclip "
                 + "only, on the whole image; its scores are smoothed probabilities, so minConfidence must be 0 and saveConfidence "
                 + "false.",
-            default: "0",
+            default: number(JobSettings().keySmoothing),
             allowed: .numbers(Double(keySmoothingRange.lowerBound)...Double(keySmoothingRange.upperBound))),
         SettingDescription(
             key: "shortSide",
@@ -103,26 +103,26 @@ extension JobSettings {
             key: "minConfidence",
             help: "Pixels whose best class probability is below this become void (255), \(range(minConfidenceRange)); 0 is off. "
                 + "Must be 0 with keySmoothing.",
-            default: "0",
+            default: number(JobSettings().minConfidence),
             allowed: .numbers(Double(minConfidenceRange.lowerBound)...Double(minConfidenceRange.upperBound))),
         SettingDescription(
             key: "saveConfidence",
             help: "Each image also gets a confidence map: its best class probability × 255, an 8-bit grayscale PNG, which an "
                 + "export writes as confidence/<id>.png. Must be false with keySmoothing.",
-            default: "false",
+            default: "\(JobSettings().saveConfidence)",
             allowed: .any),
         SettingDescription(
             key: "preset",
             help: "Numeric conventions of the image side: clip (the checkpoint's GELU and LayerNorm eps, CLIP's mean and std) or "
                 + "reference (the MaskCLIP code's: exact-erf GELU, eps 1e-6, ImageNet's mean and std).",
-            default: "clip",
+            default: JobSettings().preset.rawValue,
             allowed: .names(Preset.allCases.map(\.rawValue))),
         SettingDescription(
             key: "precision",
             help: "The image encoder's number format (docs/PRECISION.md): fp32 (the same labels on every machine), bf16 (products "
                 + "in bf16 with fp32 accumulation where the CPU has AVX512-BF16 or AMX, fp32 elsewhere) or auto (bf16 where it is "
                 + "faster than fp32; a job's auto leaves it to each worker's --precision).",
-            default: "fp32",
+            default: JobSettings().precision.rawValue,
             allowed: .names(Precision.allCases.map(\.rawValue))),
         SettingDescription(
             key: "shardSize",
@@ -133,7 +133,7 @@ extension JobSettings {
             key: "tarShards",
             help: "The manifest's lines are WebDataset tar shards, not images: each shard is one task, the worker that reads it "
                 + "finds its samples, and the labels come out as an output shard of the same name (docs/SHARDS.md).",
-            default: "false",
+            default: "\(JobSettings().tarShards)",
             allowed: .any),
         SettingDescription(
             key: "output",
